@@ -1,0 +1,41 @@
+// net/async_mutex: a strand-confined mutual exclusion for coroutines, used to keep WebSocket
+// frames whole when two pumps (or a pump and a ping reply) write to the same connection.
+// Not thread-safe: every lock() and unlock() must run on the one strand that owns the object.
+#pragma once
+#include "net/types.hpp"
+
+#include <algorithm>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <chrono>
+#include <deque>
+
+namespace hc::net {
+
+class async_mutex {
+ public:
+  task<> lock() {
+    while (locked_) {
+      asio::steady_timer wake(co_await asio::this_coro::executor, std::chrono::steady_clock::time_point::max());
+      waiters_.push_back(&wake);
+      // Removes this waiter if the coroutine is destroyed while it waits.
+      struct unregister {
+        std::deque<asio::steady_timer*>& list;
+        asio::steady_timer* me;
+        ~unregister() { std::erase(list, me); }
+      } guard{waiters_, &wake};
+      co_await wake.async_wait(use_tuple);
+    }
+    locked_ = true;
+  }
+  void unlock() {
+    locked_ = false;
+    if (!waiters_.empty()) waiters_.front()->cancel();
+  }
+
+ private:
+  bool locked_ = false;  // true while one writer owns the connection's send side
+  std::deque<asio::steady_timer*> waiters_;
+};
+
+}  // namespace hc::net

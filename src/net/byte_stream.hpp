@@ -1,0 +1,67 @@
+// net/byte_stream: one TCP connection, plain or TLS, behind a non-template interface so the
+// concrete OpenSSL stream type is compiled once (byte_stream.cpp) and nowhere else.
+// A byte_stream is owned by exactly one session coroutine at a time (moved, never shared); at
+// most one read and one write may be pending, both from the owner's strand.
+#pragma once
+#include "net/types.hpp"
+
+#include <chrono>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace boost::asio::ssl {
+class context;
+}
+
+namespace hc::net {
+
+class byte_stream {
+ public:
+  byte_stream() = default;
+  byte_stream(byte_stream&&) noexcept;
+  byte_stream& operator=(byte_stream&&) noexcept;
+  ~byte_stream();
+
+  // Takes a connected socket; sets TCP_NODELAY (the first bytes of a tunnel must not wait).
+  static byte_stream plain(tcp::socket socket);
+  // Wraps the socket in TLS; call tls_accept or tls_connect before any read or write.
+  static byte_stream tls(tcp::socket socket, asio::ssl::context& ctx);
+
+  task<error_code> tls_accept();
+  // SNI and host-name verification (DNS name or IP literal) against `host`.
+  task<error_code> tls_connect(std::string_view host);
+
+  // Reads at least one byte unless an error (eof at end of stream).
+  task<io_result> read_some(asio::mutable_buffer buffer);
+  // Writes every byte of every buffer, gathered into as few syscalls as the layer allows.
+  task<io_result> write(std::span<const asio::const_buffer> buffers);
+  task<io_result> write(asio::const_buffer buffer);
+  // Completes when a read would make progress (TLS bytes already decrypted count): lets an idle
+  // connection wait without holding a read buffer.
+  task<error_code> wait_readable();
+
+  // TCP half-close of our sending side (plain streams; a TLS stream closes fully instead).
+  void shutdown_send();
+  // Closes the connection; pending operations complete with operation_aborted.
+  void close();
+  // Closes with RST (SO_LINGER 0) so the peer sees an error rather than a clean end.
+  void reset();
+
+  bool is_open() const;
+  bool is_tls() const;
+  explicit operator bool() const { return impl_ != nullptr; }
+  // "ip:port" of the peer, or "" when unknown.
+  std::string remote_address() const;
+  tcp::endpoint remote_endpoint() const;
+  tcp::socket& socket();
+
+  struct impl;
+
+ private:
+  explicit byte_stream(std::unique_ptr<impl> p);
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace hc::net

@@ -1,0 +1,135 @@
+// net/frame_relay: relay_tunnel, the relay's ws<->ws data path (see pump.hpp). Each direction
+// reads a frame header, then streams the payload through a pooled buffer into one frame of the
+// same opcode, FIN and length on the other leg (unmasked: the relay is the server on both legs).
+// Ping is answered on the leg it came from; Pong is dropped; Close is forwarded with its code and
+// reason and ends that direction only.
+#include "net/buffer_pool.hpp"
+#include "net/deadline.hpp"
+#include "net/limits.hpp"
+#include "net/pump.hpp"
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/this_coro.hpp>
+
+namespace hc::net {
+using proto::opcode;
+
+std::string_view to_string(pump_end e) {
+  switch (e) {
+    case pump_end::closed: return "closed";
+    case pump_end::closed_error: return "closed with error";
+    case pump_end::source_lost: return "source lost";
+    case pump_end::dest_lost: return "destination lost";
+  }
+  return "?";
+}
+
+namespace {
+
+struct direction_result {
+  pump_end end;
+  error_code ec;
+};
+
+class frame_tunnel {
+ public:
+  frame_tunnel(ws_connection& app, ws_connection& agent, tunnel_counters& counters)
+      : app_(app), agent_(agent), counters_(counters) {}
+
+  task<tunnel_result> run() {
+    using namespace asio::experimental::awaitable_operators;
+    auto [up, down] = co_await (forward(app_, agent_, counters_.app_to_agent) &&
+                                forward(agent_, app_, counters_.agent_to_app));
+    if (abort_) abort_->disarm();
+    tunnel_result r;
+    r.app_to_agent = up.end;
+    r.agent_to_app = down.end;
+    r.error = up.ec ? up.ec : down.ec;
+    co_return r;
+  }
+
+ private:
+  // A frame cut in the middle cannot be completed on the other leg: no Close is possible there,
+  // so both connections end at the TCP level and both peers see an error, not a clean end.
+  void close_both() {
+    app_.stream().close();
+    agent_.stream().close();
+  }
+
+  // The source is gone without a Close: tell the destination (1001) and give it
+  // limits::close_echo_timeout to answer before both connections are closed.
+  task<> abandon(ws_connection& to, std::uint16_t code, std::string_view reason) {
+    co_await to.write_close(code, reason);
+    if (!abort_) {
+      abort_.emplace(co_await asio::this_coro::executor, limits::close_echo_timeout, [this] { close_both(); });
+    }
+  }
+
+  task<direction_result> forward(ws_connection& from, ws_connection& to, std::atomic<std::uint64_t>& bytes) {
+    for (;;) {
+      if (auto ec = co_await from.wait_readable()) {
+        co_await abandon(to, 1001, "the other side of the tunnel disconnected");
+        co_return direction_result{pump_end::source_lost, ec};
+      }
+      auto [ec, h] = co_await from.read_header();
+      if (ec) {
+        if (ec == proto::errc::bad_request) co_await from.write_close(1002, "WebSocket protocol error");
+        co_await abandon(to, 1001, "the other side of the tunnel disconnected");
+        co_return direction_result{pump_end::source_lost, ec};
+      }
+      if (proto::is_control(h.op)) {
+        std::string payload;
+        if (auto rec = co_await from.read_control_payload(payload)) {
+          co_await abandon(to, 1001, "the other side of the tunnel disconnected");
+          co_return direction_result{pump_end::source_lost, rec};
+        }
+        if (h.op == opcode::ping) {
+          co_await from.write_frame(opcode::pong, true,
+                                    std::span(reinterpret_cast<std::uint8_t*>(payload.data()), payload.size()));
+        } else if (h.op == opcode::close) {
+          auto info = proto::parse_close_payload(std::span(reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size()));
+          bool normal = info && (info->code == 1000 || info->code == 1005);
+          auto wec = co_await to.write_close_raw(std::move(payload));
+          if (wec) co_return direction_result{pump_end::dest_lost, wec};
+          co_return direction_result{normal ? pump_end::closed : pump_end::closed_error, {}};
+        }
+        continue;  // pong: per-leg keep-alive, not forwarded
+      }
+      auto writer = co_await to.begin_frame(h.op, h.fin, h.payload_length);
+      if (h.payload_length == 0) {
+        if (auto wec = co_await writer.finish()) {
+          close_both();
+          co_return direction_result{pump_end::dest_lost, wec};
+        }
+        continue;
+      }
+      pooled_buffer buffer;
+      while (from.payload_remaining() > 0) {
+        auto r = co_await from.read_payload(asio::buffer(buffer.data(), buffer.size()));
+        if (r.ec) {
+          close_both();
+          co_return direction_result{pump_end::source_lost, r.ec};
+        }
+        if (auto wec = co_await writer.write(std::span(buffer.data(), r.bytes))) {
+          close_both();
+          co_return direction_result{pump_end::dest_lost, wec};
+        }
+        bytes.fetch_add(r.bytes, std::memory_order_relaxed);
+      }
+    }
+  }
+
+  ws_connection& app_;
+  ws_connection& agent_;
+  tunnel_counters& counters_;
+  std::optional<deadline> abort_;  // armed once a leg is lost: closes both if the other stalls
+};
+
+}  // namespace
+
+task<tunnel_result> relay_tunnel(ws_connection& app_side, ws_connection& agent_side, tunnel_counters& counters) {
+  frame_tunnel t(app_side, agent_side, counters);
+  co_return co_await t.run();
+}
+
+}  // namespace hc::net

@@ -1,0 +1,33 @@
+// net/limits: every duration and size the programs use, in one place, each with why.
+#pragma once
+#include <chrono>
+#include <cstddef>
+
+namespace hc::net::limits {
+using namespace std::chrono_literals;
+
+// A client has this long for TCP accept -> TLS handshake -> complete upgrade request
+// (slowloris protection; the hostile-input catalog checks 10 s).
+inline constexpr auto handshake_timeout = 10s;
+// Outbound dials (TCP connect + TLS + upgrade) by hcm, hcconnect and hcctl.
+inline constexpr auto dial_timeout = 20s;
+// Protocol doc §5.1: "the maximum to assume is 30 seconds" for an accept address.
+inline constexpr auto rendezvous_timeout = 30s;
+// After a leg is lost and the other was sent 1001, how long we wait for its Close echo.
+inline constexpr auto close_echo_timeout = 10s;
+// SAS grace after `se` (Azure drops at about se + 5 min, protocol doc §3.3).
+inline constexpr auto token_grace = 5min;
+// hcm / hcconnect keep-alive Ping on control channels; dead after two missed Pongs.
+inline constexpr auto keepalive_interval = 30s;
+
+// Request head (request line + headers) limit, protocol doc §6.2 (32 kB header metadata).
+inline constexpr std::size_t max_request_head_bytes = 32 * 1024;
+// Body limit for management API requests.
+inline constexpr std::size_t max_api_body_bytes = 1024 * 1024;
+// Data-path read size: large while bytes flow (ARCHITECTURE "Performance by design").
+inline constexpr std::size_t pump_buffer_bytes = 64 * 1024;
+// Listeners per hybrid connection (protocol doc §11).
+inline constexpr std::size_t max_listeners_per_hc = 25;
+// Control text messages are kept under .NET's fixed 64 KiB receive buffer.
+inline constexpr std::size_t max_control_text_bytes = 64 * 1024;
+}  // namespace hc::net::limits

@@ -1,0 +1,47 @@
+// net/pump: the data path. relay_tunnel joins two WebSocket legs in the relay (frames pass
+// untouched: opcode, FIN, payload); splice joins a WebSocket leg to a TCP connection in hcm and
+// hcconnect (TCP bytes <-> binary frames). Both run two one-way pumps that must BOTH finish:
+// a Close (or FIN) from one side is forwarded and the other direction keeps flowing until its
+// own end (half-close). A leg lost without a Close ends the other with an error (1001/1011, or
+// a TCP RST), never with a clean close. Memory is bounded: each write finishes before the next
+// read, and buffers are held only while bytes flow.
+#pragma once
+#include "net/websocket.hpp"
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+namespace hc::net {
+
+// How one direction ended.
+enum class pump_end {
+  closed,        // the source ended cleanly (Close frame or TCP FIN) and that was forwarded
+  closed_error,  // the source sent a Close with an error code (forwarded; TCP destinations get RST)
+  source_lost,   // reading the source failed (reset, timeout, protocol error)
+  dest_lost,     // writing to the destination failed
+};
+std::string_view to_string(pump_end e);
+
+// Byte counters a tunnel updates as it runs (readable from other threads, e.g. /metrics).
+struct tunnel_counters {
+  std::atomic<std::uint64_t> app_to_agent{0};
+  std::atomic<std::uint64_t> agent_to_app{0};
+};
+
+struct tunnel_result {
+  pump_end app_to_agent = pump_end::closed;  // how the app -> agent direction ended
+  pump_end agent_to_app = pump_end::closed;
+  error_code error;  // first error seen, if any
+  bool clean() const { return app_to_agent == pump_end::closed && agent_to_app == pump_end::closed; }
+};
+
+// In the relay: both legs are server-role connections that have completed their upgrades.
+// Returns when both directions have ended; the caller then closes both streams.
+task<tunnel_result> relay_tunnel(ws_connection& app_side, ws_connection& agent_side, tunnel_counters& counters);
+
+// In hcm / hcconnect: `ws` is a client-role leg, `tcp` the local TCP connection.
+// `tcp_is_app` says which counter each direction feeds (hcconnect: true, hcm: false).
+task<tunnel_result> splice(ws_connection& ws, byte_stream& tcp, tunnel_counters& counters, bool tcp_is_app);
+
+}  // namespace hc::net

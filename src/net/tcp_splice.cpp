@@ -1,0 +1,148 @@
+// net/tcp_splice: splice, the ws<->tcp data path of hcm and hcconnect (see pump.hpp). TCP bytes
+// become binary frames (one per read, up to limits::pump_buffer_bytes); frames of any data
+// opcode become TCP bytes. A normal Close (1000/1005) becomes a TCP half-close and TCP EOF a
+// Close 1000; an error Close or a lost leg resets the TCP connection and sends Close 1011, so a
+// cut stream is never mistaken for a complete one.
+#include "net/buffer_pool.hpp"
+#include "net/deadline.hpp"
+#include "net/limits.hpp"
+#include "net/pump.hpp"
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/this_coro.hpp>
+
+namespace hc::net {
+using proto::opcode;
+
+namespace {
+
+struct direction_result {
+  pump_end end;
+  error_code ec;
+};
+
+class tcp_tunnel {
+ public:
+  tcp_tunnel(ws_connection& ws, byte_stream& tcp, tunnel_counters& counters, bool tcp_is_app)
+      : ws_(ws),
+        tcp_(tcp),
+        tcp_to_ws_bytes_(tcp_is_app ? counters.app_to_agent : counters.agent_to_app),
+        ws_to_tcp_bytes_(tcp_is_app ? counters.agent_to_app : counters.app_to_agent),
+        tcp_is_app_(tcp_is_app) {}
+
+  task<tunnel_result> run() {
+    using namespace asio::experimental::awaitable_operators;
+    auto [from_tcp, from_ws] = co_await (tcp_to_ws() && ws_to_tcp());
+    if (abort_) abort_->disarm();
+    tunnel_result r;
+    r.app_to_agent = tcp_is_app_ ? from_tcp.end : from_ws.end;
+    r.agent_to_app = tcp_is_app_ ? from_ws.end : from_tcp.end;
+    r.error = from_tcp.ec ? from_tcp.ec : from_ws.ec;
+    co_return r;
+  }
+
+ private:
+  // Gives the WebSocket peer limits::close_echo_timeout to answer our error Close.
+  task<> arm_abort() {
+    if (!abort_)
+      abort_.emplace(co_await asio::this_coro::executor, limits::close_echo_timeout, [this] {
+        ws_.stream().close();
+        tcp_.reset();
+      });
+  }
+
+  task<direction_result> tcp_to_ws() {
+    for (;;) {
+      error_code ec = co_await tcp_.wait_readable();
+      pooled_buffer buffer;
+      std::size_t n = 0;
+      if (!ec) {
+        auto r = co_await tcp_.read_some(asio::buffer(buffer.data(), buffer.size()));
+        ec = r.ec;
+        n = r.bytes;
+      }
+      if (ec == asio::error::eof) {
+        co_await ws_.write_close(1000, "");
+        co_return direction_result{pump_end::closed, {}};
+      }
+      if (ec) {
+        if (!ws_.close_sent()) {
+          co_await ws_.write_close(1011, "TCP connection failed: " + ec.message());
+          co_await arm_abort();
+        }
+        co_return direction_result{pump_end::source_lost, ec};
+      }
+      if (auto wec = co_await ws_.write_frame(opcode::binary, true, std::span(buffer.data(), n))) {
+        tcp_.reset();
+        co_return direction_result{pump_end::dest_lost, wec};
+      }
+      tcp_to_ws_bytes_.fetch_add(n, std::memory_order_relaxed);
+    }
+  }
+
+  task<direction_result> ws_to_tcp() {
+    for (;;) {
+      error_code ec = co_await ws_.wait_readable();
+      proto::frame_header h;
+      if (!ec) std::tie(ec, h) = co_await ws_.read_header();
+      if (ec) {
+        if (ec == proto::errc::bad_request) co_await ws_.write_close(1002, "WebSocket protocol error");
+        tcp_.reset();
+        co_return direction_result{pump_end::source_lost, ec};
+      }
+      if (proto::is_control(h.op)) {
+        std::string payload;
+        if (auto rec = co_await ws_.read_control_payload(payload)) {
+          tcp_.reset();
+          co_return direction_result{pump_end::source_lost, rec};
+        }
+        if (h.op == opcode::ping) {
+          co_await ws_.write_frame(opcode::pong, true,
+                                   std::span(reinterpret_cast<std::uint8_t*>(payload.data()), payload.size()));
+        } else if (h.op == opcode::close) {
+          auto info =
+              proto::parse_close_payload(std::span(reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size()));
+          if (info && (info->code == 1000 || info->code == 1005)) {
+            tcp_.shutdown_send();
+            co_return direction_result{pump_end::closed, {}};
+          }
+          tcp_.reset();  // the far side failed: the local peer must see an error, not EOF
+          co_await ws_.write_close_raw(std::move(payload));
+          co_return direction_result{pump_end::closed_error, {}};
+        }
+        continue;
+      }
+      pooled_buffer buffer;
+      while (ws_.payload_remaining() > 0) {
+        auto r = co_await ws_.read_payload(asio::buffer(buffer.data(), buffer.size()));
+        if (r.ec) {
+          tcp_.reset();
+          co_return direction_result{pump_end::source_lost, r.ec};
+        }
+        auto w = co_await tcp_.write(asio::buffer(buffer.data(), r.bytes));
+        if (w.ec) {
+          co_await ws_.write_close(1011, "TCP connection failed: " + w.ec.message());
+          co_await arm_abort();
+          co_return direction_result{pump_end::dest_lost, w.ec};
+        }
+        ws_to_tcp_bytes_.fetch_add(r.bytes, std::memory_order_relaxed);
+      }
+    }
+  }
+
+  ws_connection& ws_;
+  byte_stream& tcp_;
+  std::atomic<std::uint64_t>& tcp_to_ws_bytes_;
+  std::atomic<std::uint64_t>& ws_to_tcp_bytes_;
+  bool tcp_is_app_;                // which counter is which, for the result
+  std::optional<deadline> abort_;  // armed after an error Close: closes both if the peer stalls
+};
+
+}  // namespace
+
+task<tunnel_result> splice(ws_connection& ws, byte_stream& tcp, tunnel_counters& counters, bool tcp_is_app) {
+  tcp_tunnel t(ws, tcp, counters, tcp_is_app);
+  co_return co_await t.run();
+}
+
+}  // namespace hc::net

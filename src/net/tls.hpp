@@ -1,0 +1,29 @@
+// net/tls: the TLS contexts of every program: the relay's server context and the one client
+// context used by hcm, hcconnect and hcctl. TLS 1.2 and 1.3 only, AES-GCM first, session
+// tickets, released idle buffers. Contexts are made once at start-up and shared read-only.
+#pragma once
+#include "net/types.hpp"
+
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace boost::asio::ssl {
+class context;
+}
+
+namespace hc::net {
+
+using tls_context = std::shared_ptr<asio::ssl::context>;
+
+// Throws std::runtime_error naming the file and OpenSSL's reason when a PEM cannot be used.
+tls_context make_server_tls(const std::string& cert_pem_path, const std::string& key_pem_path);
+
+// Trusts the system store (which honours SSL_CERT_FILE / SSL_CERT_DIR) plus `ca_file` when
+// given; verifies the peer; keeps sessions for resumption. Throws on an unreadable ca_file.
+tls_context make_client_tls(const std::optional<std::string>& ca_file);
+
+// The CA file a client should add: the --ca-file flag when given, else HCRELAY_CA_FILE.
+std::optional<std::string> ca_file_from(const std::string& flag_value);
+
+}  // namespace hc::net

@@ -1,0 +1,176 @@
+// net/ws_client: outbound TCP/TLS/WebSocket/HTTP connections (see ws_client.hpp).
+#include "net/ws_client.hpp"
+
+#include "net/deadline.hpp"
+#include "net/limits.hpp"
+#include "proto/hc_address.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/url/parse.hpp>
+
+namespace hc::net {
+namespace {
+
+struct target {
+  bool tls = true;
+  std::string host;
+  std::uint16_t port = 443;
+  std::string path;  // path + query
+};
+
+std::optional<target> parse_target(std::string_view url) {
+  auto u = boost::urls::parse_absolute_uri(url);
+  if (!u) return std::nullopt;
+  target t;
+  auto scheme = u->scheme();
+  if (scheme == "wss" || scheme == "https") t.tls = true;
+  else if (scheme == "ws" || scheme == "http") t.tls = false;
+  else return std::nullopt;
+  t.host = std::string(u->host_address());
+  if (t.host.empty()) return std::nullopt;
+  t.port = u->has_port() ? u->port_number() : (t.tls ? 443 : 80);
+  t.path = std::string(u->encoded_path());
+  if (t.path.empty()) t.path = "/";
+  if (u->has_query()) t.path += "?" + std::string(u->encoded_query());
+  return t;
+}
+
+std::string authority(const target& t) {
+  bool v6 = t.host.find(':') != std::string::npos;
+  std::string h = v6 ? "[" + t.host + "]" : t.host;
+  bool default_port = t.port == (t.tls ? 443 : 80);
+  return default_port ? h : h + ":" + std::to_string(t.port);
+}
+
+// TCP + optional TLS under the caller's deadline; `error` explains a failure.
+task<std::optional<byte_stream>> open_stream(const target& t, const tls_context& tls, std::string& error) {
+  auto [ec, socket] = co_await connect_tcp(t.host, t.port);
+  if (ec) {
+    error = "cannot connect to " + authority(t) + ": " + ec.message();
+    co_return std::nullopt;
+  }
+  if (!t.tls) co_return byte_stream::plain(std::move(socket));
+  if (!tls) {
+    error = "no TLS context for " + authority(t);
+    co_return std::nullopt;
+  }
+  auto stream = byte_stream::tls(std::move(socket), *tls);
+  if (auto hec = co_await stream.tls_connect(t.host)) {
+    error = "TLS handshake with " + authority(t) + " failed: " + hec.message() +
+            " (trust the relay's CA with --ca-file or HCRELAY_CA_FILE)";
+    co_return std::nullopt;
+  }
+  co_return std::optional<byte_stream>(std::move(stream));
+}
+
+}  // namespace
+
+task<std::pair<error_code, tcp::socket>> connect_tcp(const std::string& host, std::uint16_t port) {
+  auto ex = co_await asio::this_coro::executor;
+  tcp::resolver resolver(ex);
+  auto [rec, endpoints] = co_await resolver.async_resolve(host, std::to_string(port), use_tuple);
+  tcp::socket socket(ex);
+  if (rec) co_return std::pair{rec, std::move(socket)};
+  auto [cec, ep] = co_await asio::async_connect(socket, endpoints, use_tuple);
+  if (!cec) socket.set_option(tcp::no_delay(true), cec);
+  co_return std::pair{cec, std::move(socket)};
+}
+
+task<dial_result> dial_websocket(dial_request request) {
+  dial_result out;
+  auto t = parse_target(request.url);
+  if (!t) {
+    out.error = "not a ws:// or wss:// URL: " + request.url;
+    co_return out;
+  }
+  auto ex = co_await asio::this_coro::executor;
+  std::optional<byte_stream> stream;
+  bool timed_out = false;
+  deadline guard(ex, request.timeout, [&] {
+    timed_out = true;
+    if (stream) stream->close();
+  });
+  stream = co_await open_stream(*t, request.tls, out.error);
+  if (!stream) {
+    if (timed_out) out.error = "timed out connecting to " + authority(*t);
+    co_return out;
+  }
+  std::string key = proto::new_websocket_key();
+  header_list headers{{"Host", authority(*t)},
+                      {"Upgrade", "websocket"},
+                      {"Connection", "Upgrade"},
+                      {"Sec-WebSocket-Key", key},
+                      {"Sec-WebSocket-Version", "13"}};
+  for (auto& h : request.headers) headers.push_back(h);
+  std::string head = format_request("GET", t->path, headers);
+  if (auto w = co_await stream->write(asio::buffer(head)); w.ec) {
+    out.error = "sending the upgrade request to " + authority(*t) + " failed: " + w.ec.message();
+    co_return out;
+  }
+  std::string leftover;
+  http_response response;
+  auto rr = co_await read_response(*stream, leftover, response, 64 * 1024);
+  guard.disarm();
+  if (!rr) {
+    out.error = timed_out ? "timed out waiting for the upgrade response from " + authority(*t)
+                          : "reading the upgrade response from " + authority(*t) + " failed: " +
+                                (rr.bad ? rr.bad->message : rr.ec.message());
+    co_return out;
+  }
+  out.status = response.status;
+  out.reason = response.reason;
+  out.headers = response.headers;
+  if (response.status != 101) {
+    out.error = "relay answered " + std::to_string(response.status) + " " + response.reason;
+    co_return out;
+  }
+  if (response.header("Sec-WebSocket-Accept") != proto::websocket_accept_key(key)) {
+    out.error = "the upgrade response from " + authority(*t) + " has a wrong Sec-WebSocket-Accept";
+    co_return out;
+  }
+  out.connection.emplace(std::move(*stream), ws_role::client, std::move(leftover));
+  co_return out;
+}
+
+task<http_call_result> call_http(http_call call) {
+  http_call_result out;
+  auto t = parse_target(call.url);
+  if (!t) {
+    out.error = "not an http:// or https:// URL: " + call.url;
+    co_return out;
+  }
+  auto ex = co_await asio::this_coro::executor;
+  std::optional<byte_stream> stream;
+  bool timed_out = false;
+  deadline guard(ex, call.timeout, [&] {
+    timed_out = true;
+    if (stream) stream->close();
+  });
+  stream = co_await open_stream(*t, call.tls, out.error);
+  if (!stream) {
+    if (timed_out) out.error = "timed out connecting to " + authority(*t);
+    co_return out;
+  }
+  header_list headers{{"Host", authority(*t)}, {"Connection", "close"}};
+  for (auto& h : call.headers) headers.push_back(h);
+  std::string msg = format_request(call.method, t->path, headers, call.body);
+  if (auto w = co_await stream->write(asio::buffer(msg)); w.ec) {
+    out.error = "sending the request to " + authority(*t) + " failed: " + w.ec.message();
+    co_return out;
+  }
+  std::string leftover;
+  http_response response;
+  auto rr = co_await read_response(*stream, leftover, response, 16 * 1024 * 1024, call.method == "HEAD");
+  if (!rr) {
+    out.error = timed_out ? "timed out waiting for " + authority(*t)
+                          : "reading the response from " + authority(*t) + " failed: " +
+                                (rr.bad ? rr.bad->message : rr.ec.message());
+    co_return out;
+  }
+  stream->close();
+  out.response = std::move(response);
+  co_return out;
+}
+
+}  // namespace hc::net

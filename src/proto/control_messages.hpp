@@ -1,0 +1,58 @@
+// proto/control_messages: the JSON text messages of the listener control channel (protocol doc
+// §3, §5.1): accept (relay -> listener), renewToken (listener -> relay). HTTP-mode request and
+// response messages join here when HTTP mode is built. Parsers are pure and bounded.
+#pragma once
+#include "proto/error.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace hc::proto {
+
+// Header list that keeps order and the sender's spelling of each name.
+using header_list = std::vector<std::pair<std::string, std::string>>;
+
+struct remote_endpoint {
+  std::string address;
+  std::uint16_t port = 0;
+};
+
+// {"accept":{"address":..,"id":..,"connectHeaders":{..},"remoteEndpoint":{"address":..,"port":..}}}
+struct accept_message {
+  std::string address;
+  std::string id;
+  header_list connect_headers;
+  std::optional<remote_endpoint> remote;
+};
+
+// {"renewToken":{"token":"SharedAccessSignature ..."}}
+struct renew_token_message {
+  std::string token;
+};
+
+// A listener command this relay does not know (ignored, as .NET does); keeps the command name.
+struct unknown_command {
+  std::string name;
+};
+
+using listener_command = std::variant<renew_token_message, unknown_command>;
+using relay_command = std::variant<accept_message, unknown_command>;
+
+std::string serialize(const accept_message& m);
+std::string serialize(const renew_token_message& m);
+
+// Parses what a listener sends. 400 with a clear message for non-JSON, a non-object, a known
+// command with missing or mistyped fields. Input over max_control_message_bytes is 413.
+result<listener_command> parse_listener_command(std::string_view json);
+// Parses what the relay sends a listener (used by hcm and test peers).
+result<relay_command> parse_relay_command(std::string_view json);
+
+// Control messages are kept well under .NET's 64 KiB receive buffer.
+inline constexpr std::size_t max_control_message_bytes = 64 * 1024;
+
+}  // namespace hc::proto

@@ -1,0 +1,78 @@
+// relay/catalog: the in-memory model the connection path reads: namespaces by host, hybrid
+// connections by path, authorization rules with prepared HMAC keys. Entries are immutable
+// snapshots swapped under a lock (copy on write), so a lookup is one shared lock and a map
+// find; no SQL on the connection path. Changes come from relay/management, which writes the
+// store first. Live listener state hangs off each hybrid connection (listener_registry).
+#pragma once
+#include "proto/sas.hpp"
+#include "store/store.hpp"
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+namespace hc::relay {
+
+class hc_live;  // listener_registry.hpp
+
+struct auth_rule {
+  store::rule_record record;
+  std::shared_ptr<const proto::sas_key> primary;
+  std::shared_ptr<const proto::sas_key> secondary;
+  proto::rights rights() const { return proto::rights(record.rights); }
+};
+
+struct hybrid_connection {
+  store::hybrid_connection_record record;
+  std::vector<auth_rule> rules;
+  std::shared_ptr<hc_live> live;  // same object for the entity's whole life (survives updates)
+  const std::string& name() const { return record.name; }
+};
+
+struct namespace_entry {
+  store::namespace_record record;
+  std::vector<auth_rule> rules;
+  // key: lower-case hybrid connection name
+  std::map<std::string, std::shared_ptr<const hybrid_connection>> hybrid_connections;
+  const std::string& host() const { return record.host; }
+};
+
+// What a request path names: the hybrid connection (longest registered segment prefix) and the
+// rest of the path (the sender's suffix).
+struct resolved_path {
+  std::shared_ptr<const hybrid_connection> entity;
+  std::string suffix;
+};
+
+auth_rule make_auth_rule(store::rule_record r);
+
+class catalog {
+ public:
+  void load(const store::snapshot& s);
+
+  std::shared_ptr<const namespace_entry> by_host(std::string_view host) const;
+  std::shared_ptr<const namespace_entry> by_name(std::string_view name) const;
+  std::vector<std::shared_ptr<const namespace_entry>> namespaces() const;
+  static std::optional<resolved_path> resolve(const namespace_entry& ns, std::string_view path);
+
+  // Mutations (callers have written the store). Each replaces the namespace snapshot.
+  void put_namespace(const store::namespace_record& r);
+  void put_hybrid_connection(const store::hybrid_connection_record& r);
+  // Returns the removed entity (its listeners still need to be closed), or null.
+  std::shared_ptr<const hybrid_connection> remove_hybrid_connection(std::string_view ns, std::string_view name);
+  void put_rule(const store::rule_record& r);
+  void remove_rule(std::string_view ns, std::string_view entity, std::string_view name);
+
+ private:
+  template <class F>
+  void modify(std::string_view ns_name, F&& change);
+
+  mutable std::shared_mutex mutex_;
+  std::map<std::string, std::shared_ptr<const namespace_entry>> by_name_;  // key: name
+  std::map<std::string, std::string> name_by_host_;                        // lower-case host -> name
+};
+
+}  // namespace hc::relay

@@ -1,0 +1,38 @@
+// relay/context: what every relay session shares and what outlives them all: the catalog,
+// the rendezvous table, the store and its worker thread, metrics and the public address used
+// in accept addresses. Owned by relay_server; sessions hold a reference (it outlives them).
+#pragma once
+#include "net/tls.hpp"
+#include "relay/catalog.hpp"
+#include "relay/metrics.hpp"
+#include "relay/rendezvous.hpp"
+#include "store/store.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <memory>
+#include <string>
+
+namespace hc::relay {
+
+struct relay_context {
+  catalog entities;
+  rendezvous_table rendezvous;
+  relay_metrics metrics;
+  std::unique_ptr<store::store> db;
+  net::asio::thread_pool store_worker{1};  // SQLite writes never run on an I/O thread
+  std::string public_host;                 // host name put in accept addresses
+  std::uint16_t public_port = 443;         // port put in accept addresses
+  bool tls = true;                         // wss:// (false only with --insecure-plaintext)
+
+  // Runs `fn` (a store call) on the store worker and resumes the caller on its own executor.
+  template <class F>
+  net::task<std::invoke_result_t<F>> on_store(F fn) {
+    co_return co_await net::asio::co_spawn(
+        store_worker, [fn = std::move(fn)]() -> net::task<std::invoke_result_t<F>> { co_return fn(); },
+        net::asio::use_awaitable);
+  }
+};
+
+}  // namespace hc::relay

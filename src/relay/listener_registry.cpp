@@ -1,0 +1,92 @@
+// relay/listener_registry: listener list, selection and closing (see listener_registry.hpp).
+#include "relay/listener_registry.hpp"
+
+#include "net/limits.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <algorithm>
+#include <random>
+
+namespace hc::relay {
+
+bool hc_live::add(std::shared_ptr<listener> l, std::size_t max_listeners) {
+  std::lock_guard lock(mutex_);
+  if (listeners_.size() >= max_listeners) return false;
+  listeners_.push_back(std::move(l));
+  return true;
+}
+
+void hc_live::remove(const listener* l) {
+  std::lock_guard lock(mutex_);
+  std::erase_if(listeners_, [&](const auto& e) { return e.get() == l; });
+}
+
+std::size_t hc_live::count() const {
+  std::lock_guard lock(mutex_);
+  return listeners_.size();
+}
+
+std::vector<std::shared_ptr<listener>> hc_live::snapshot() const {
+  std::lock_guard lock(mutex_);
+  return listeners_;
+}
+
+std::shared_ptr<listener> hc_live::pick(const std::vector<std::string>& allowed,
+                                        const std::vector<std::string>& disallowed,
+                                        const std::vector<const listener*>& exclude) const {
+  auto listed = [](const std::vector<std::string>& ids, const std::string& id) {
+    return std::find(ids.begin(), ids.end(), id) != ids.end();
+  };
+  std::vector<std::shared_ptr<listener>> eligible;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& e : listeners_) {
+      if (!allowed.empty() && !listed(allowed, e->id())) continue;
+      if (listed(disallowed, e->id())) continue;
+      if (std::find(exclude.begin(), exclude.end(), e.get()) != exclude.end()) continue;
+      eligible.push_back(e);
+    }
+  }
+  if (eligible.empty()) return nullptr;
+  thread_local std::minstd_rand rng{std::random_device{}()};
+  std::uniform_int_distribution<std::size_t> any(0, eligible.size() - 1);
+  auto a = eligible[any(rng)];
+  auto b = eligible[any(rng)];
+  return b->active_tunnels.load() < a->active_tunnels.load() ? b : a;
+}
+
+void hc_live::close_all(std::uint16_t code, const std::string& reason) {
+  for (auto& l : snapshot()) l->begin_close(code, reason);
+}
+
+net::task<bool> listener::send_text(std::string message) {
+  if (!channel || closing) co_return false;
+  co_return !(co_await channel->write_text(std::move(message)));
+}
+
+void listener::begin_close(std::uint16_t code, std::string reason) {
+  // A short step, not a session: its failure is the channel's, which the session reports.
+  net::asio::co_spawn(
+      strand_,
+      [self = shared_from_this(), code, reason = std::move(reason)]() -> net::task<> {
+        if (!self->channel || self->closing) co_return;
+        self->closing.emplace(self->strand_, net::limits::close_echo_timeout, [self = self.get()] {
+          if (self->channel) self->channel->stream().close();
+        });
+        co_await self->channel->write_close(code, reason);
+      },
+      net::asio::detached);
+}
+
+void hc_live::set_last_reject(std::string text) {
+  std::lock_guard lock(mutex_);
+  last_reject_ = std::move(text);
+}
+
+std::string hc_live::last_reject() const {
+  std::lock_guard lock(mutex_);
+  return last_reject_;
+}
+
+}  // namespace hc::relay

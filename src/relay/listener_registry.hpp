@@ -1,0 +1,89 @@
+// relay/listener_registry: the live side of a hybrid connection: its connected listeners
+// (control channels), the choice of a listener for each sender, and recent tunnel counts.
+// hc_live is shared by every session that touches the entity and is thread-safe (one mutex,
+// held only for list operations). A `listener` belongs to its control-channel session; other
+// sessions reach its socket only by running code on its strand (listener::post).
+#pragma once
+#include "net/deadline.hpp"
+#include "net/websocket.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace hc::relay {
+
+// enable_shared_from_this: a close queued on the strand from another thread keeps the
+// listener (and its channel) alive until it has run.
+class listener : public std::enable_shared_from_this<listener> {
+ public:
+  listener(net::asio::any_io_executor s, std::string id, std::string remote_address, std::string agent)
+      : strand_(std::move(s)), id_(std::move(id)), remote_address_(std::move(remote_address)), agent_(std::move(agent)),
+        connected_since_(std::chrono::system_clock::now()) {}
+
+  // The control-channel session's strand: everything below marked "strand" runs only there.
+  const net::asio::any_io_executor& executor() const { return strand_; }
+  const std::string& id() const { return id_; }  // the listener's sb-hc-id (or one we made)
+  const std::string& remote_address() const { return remote_address_; }
+  const std::string& agent() const { return agent_; }  // User-Agent / Relay-User-Agent
+  std::chrono::system_clock::time_point connected_since() const { return connected_since_; }
+
+  // Tunnels this listener is currently carrying (the load used to pick listeners).
+  std::atomic<int> active_tunnels{0};
+
+  // strand: sends one control message; false when the channel is gone or closing.
+  net::task<bool> send_text(std::string message);
+  // Any thread: sends Close(code, reason) on the strand and gives the listener
+  // limits::close_echo_timeout to answer before the connection is dropped.
+  void begin_close(std::uint16_t code, std::string reason);
+
+  // strand: the control channel, owned here so a queued send or close never outlives it.
+  std::optional<net::ws_connection> channel;
+  // strand: armed once we have sent Close.
+  std::optional<net::deadline> closing;
+
+ private:
+  net::asio::any_io_executor strand_;
+  std::string id_;
+  std::string remote_address_;
+  std::string agent_;
+  std::chrono::system_clock::time_point connected_since_;
+};
+
+class hc_live {
+ public:
+  // False when the hybrid connection already has max_listeners.
+  bool add(std::shared_ptr<listener> l, std::size_t max_listeners);
+  void remove(const listener* l);
+  std::size_t count() const;
+  std::vector<std::shared_ptr<listener>> snapshot() const;
+
+  // The less loaded of two random eligible listeners ("power of two choices"): random like
+  // Azure, but steers away from a listener that is already busy. `allowed` / `disallowed`
+  // are listener ids from Microsoft-Relay-AllowedListeners / DisallowedListeners (empty = no
+  // constraint). `exclude` skips listeners already tried for this sender.
+  std::shared_ptr<listener> pick(const std::vector<std::string>& allowed, const std::vector<std::string>& disallowed,
+                                 const std::vector<const listener*>& exclude) const;
+
+  // Closes every listener (1001 when the entity is deleted).
+  void close_all(std::uint16_t code, const std::string& reason);
+
+  // Recent outcomes, for status lines ("Connected, endpoint unreachable ...").
+  std::atomic<std::uint64_t> tunnels_accepted{0};
+  std::atomic<std::uint64_t> tunnels_rejected{0};
+  std::atomic<std::uint64_t> tunnels_timed_out{0};
+  void set_last_reject(std::string text);
+  std::string last_reject() const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<std::shared_ptr<listener>> listeners_;
+  std::string last_reject_;
+};
+
+}  // namespace hc::relay

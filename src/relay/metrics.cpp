@@ -1,0 +1,67 @@
+// relay/metrics: prometheus-cpp families behind relay_metrics (see metrics.hpp).
+#include "relay/metrics.hpp"
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+namespace hc::relay {
+
+struct relay_metrics::impl {
+  std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
+  prometheus::Gauge& listeners = prometheus::BuildGauge()
+                                     .Name("hcrelay_listeners")
+                                     .Help("Listener control channels currently connected")
+                                     .Register(*registry)
+                                     .Add({});
+  prometheus::Family<prometheus::Counter>& outcomes = prometheus::BuildCounter()
+                                                          .Name("hcrelay_sender_connections_total")
+                                                          .Help("Sender connect gestures by outcome")
+                                                          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& auth_failures = prometheus::BuildCounter()
+                                                               .Name("hcrelay_auth_failures_total")
+                                                               .Help("Refused tokens by gesture and status")
+                                                               .Register(*registry);
+  prometheus::Gauge& tunnels = prometheus::BuildGauge()
+                                   .Name("hcrelay_tunnels_active")
+                                   .Help("Tunnels currently carrying bytes")
+                                   .Register(*registry)
+                                   .Add({});
+  prometheus::Family<prometheus::Counter>& bytes = prometheus::BuildCounter()
+                                                       .Name("hcrelay_tunnel_bytes_total")
+                                                       .Help("Payload bytes relayed, by direction")
+                                                       .Register(*registry);
+  prometheus::Counter& bytes_up = bytes.Add({{"direction", "app_to_agent"}});
+  prometheus::Counter& bytes_down = bytes.Add({{"direction", "agent_to_app"}});
+  prometheus::Histogram& setup = prometheus::BuildHistogram()
+                                     .Name("hcrelay_tunnel_setup_seconds")
+                                     .Help("Sender upgrade received to both legs upgraded")
+                                     .Register(*registry)
+                                     .Add({}, prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.002, 0.005, 0.01,
+                                                                                      0.025, 0.05, 0.1, 0.5, 1, 5});
+};
+
+relay_metrics::relay_metrics() : impl_(std::make_unique<impl>()) {}
+relay_metrics::~relay_metrics() = default;
+
+void relay_metrics::listener_connected() { impl_->listeners.Increment(); }
+void relay_metrics::listener_disconnected() { impl_->listeners.Decrement(); }
+void relay_metrics::sender_outcome(std::string_view outcome) {
+  impl_->outcomes.Add({{"outcome", std::string(outcome)}}).Increment();
+}
+void relay_metrics::auth_failure(std::string_view gesture, int status) {
+  impl_->auth_failures.Add({{"gesture", std::string(gesture)}, {"status", std::to_string(status)}}).Increment();
+}
+void relay_metrics::tunnel_started() { impl_->tunnels.Increment(); }
+void relay_metrics::tunnel_ended(std::uint64_t up, std::uint64_t down) {
+  impl_->tunnels.Decrement();
+  impl_->bytes_up.Increment(double(up));
+  impl_->bytes_down.Increment(double(down));
+}
+void relay_metrics::setup_latency(double seconds) { impl_->setup.Observe(seconds); }
+
+std::string relay_metrics::serialize() const { return prometheus::TextSerializer().Serialize(impl_->registry->Collect()); }
+
+}  // namespace hc::relay

@@ -1,0 +1,33 @@
+// relay/metrics: the relay's Prometheus metrics (served as text at /metrics). prometheus-cpp
+// is confined to metrics.cpp; callers use these verbs. Thread-safe.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace hc::relay {
+
+class relay_metrics {
+ public:
+  relay_metrics();
+  ~relay_metrics();
+
+  void listener_connected();
+  void listener_disconnected();
+  // outcome: accepted, rejected, no_listener, timeout, not_found, unauthorized, forbidden, bad_request
+  void sender_outcome(std::string_view outcome);
+  void auth_failure(std::string_view gesture, int status);
+  void tunnel_started();
+  void tunnel_ended(std::uint64_t app_to_agent_bytes, std::uint64_t agent_to_app_bytes);
+  // Sender upgrade received -> both legs answered 101.
+  void setup_latency(double seconds);
+
+  std::string serialize() const;
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace hc::relay

@@ -1,0 +1,159 @@
+// relay/relay_server: start-up, accept loop and shutdown (see relay_server.hpp).
+#include "relay/relay_server.hpp"
+
+#include "relay/connection.hpp"
+#include "relay/context.hpp"
+#include "relay/dev_tls.hpp"
+#include "relay/management.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/strand.hpp>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+namespace hc::relay {
+namespace fs = std::filesystem;
+
+struct relay_server::impl {
+  relay_options options;
+  net::asio::io_context io;
+  relay_context ctx;
+  net::tls_context tls;
+  std::optional<net::tcp::acceptor> acceptor;
+};
+
+namespace {
+
+net::tcp::endpoint parse_listen(const std::string& text) {
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos) throw std::runtime_error("--listen must be ADDR:PORT, got '" + text + "'");
+  std::string host = text.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  boost::system::error_code ec;
+  auto address = net::asio::ip::make_address(host, ec);
+  if (ec) throw std::runtime_error("--listen address '" + host + "' is not an IP address (use 0.0.0.0, :: or 127.0.0.1)");
+  int port = 0;
+  try {
+    port = std::stoi(text.substr(colon + 1));
+  } catch (...) {
+    port = -1;
+  }
+  if (port < 0 || port > 65535) throw std::runtime_error("--listen port in '" + text + "' must be 0..65535");
+  return {address, static_cast<std::uint16_t>(port)};
+}
+
+// Writes `content` to `path` with mode 0600 (it holds a key), atomically.
+void write_secret_file(const fs::path& path, const std::string& content) {
+  auto tmp = path;
+  tmp += ".tmp";
+  {
+    auto old = umask(077);
+    std::ofstream out(tmp, std::ios::trunc);
+    umask(old);
+    out << content << "\n";
+    if (!out) throw std::runtime_error("cannot write " + tmp.string());
+  }
+  fs::permissions(tmp, fs::perms::owner_read | fs::perms::owner_write);
+  fs::rename(tmp, path);
+}
+
+net::task<> accept_loop(relay_server::impl& s) {
+  for (;;) {
+    auto strand = net::asio::make_strand(s.io);
+    auto [ec, socket] = co_await s.acceptor->async_accept(strand, net::use_tuple);
+    if (ec == net::asio::error::operation_aborted) co_return;
+    if (ec) {
+      spdlog::warn("accept failed: {}", ec.message());
+      continue;
+    }
+    net::asio::co_spawn(strand, serve_connection(s.ctx, s.tls, std::move(socket)), [](std::exception_ptr e) {
+      if (!e) return;
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        spdlog::error("connection failed with an unexpected error: {}", ex.what());
+      }
+    });
+  }
+}
+
+}  // namespace
+
+relay_server::relay_server(relay_options options) : impl_(std::make_unique<impl>()) { impl_->options = std::move(options); }
+relay_server::~relay_server() = default;
+
+void relay_server::run() {
+  auto& s = *impl_;
+  auto& o = s.options;
+  if (o.data_dir.empty()) throw std::runtime_error("--data-dir is required");
+  fs::create_directories(o.data_dir);
+  fs::permissions(o.data_dir, fs::perms::owner_all);
+  if (int(!o.tls_cert.empty()) + int(o.dev_tls) + int(o.insecure_plaintext) != 1 || o.tls_cert.empty() != o.tls_key.empty())
+    throw std::runtime_error("choose exactly one of --tls-cert PEM --tls-key PEM, --dev-tls or --insecure-plaintext");
+
+  s.ctx.db = store::open_sqlite_store((fs::path(o.data_dir) / "relay.db").string());
+  bootstrap(s.ctx, o.public_host);
+
+  fs::path ca_path;
+  if (o.dev_tls) {
+    auto files = ensure_dev_tls((fs::path(o.data_dir) / "tls").string(), {o.public_host, "localhost", "127.0.0.1", "::1"});
+    s.tls = net::make_server_tls(files.server_pem, files.server_key);
+    ca_path = files.ca_pem;
+  } else if (!o.tls_cert.empty()) {
+    s.tls = net::make_server_tls(o.tls_cert, o.tls_key);
+  } else {
+    spdlog::warn("--insecure-plaintext: relay legs are NOT encrypted; use only on a trusted network or for tests");
+  }
+  s.ctx.tls = s.tls != nullptr;
+
+  auto endpoint = parse_listen(o.listen);
+  s.acceptor.emplace(s.io);
+  s.acceptor->open(endpoint.protocol());
+  s.acceptor->set_option(net::tcp::acceptor::reuse_address(true));
+  if (endpoint.address().is_v6()) s.acceptor->set_option(net::asio::ip::v6_only(false));
+  boost::system::error_code ec;
+  s.acceptor->bind(endpoint, ec);
+  if (ec) throw std::runtime_error("cannot listen on " + o.listen + ": " + ec.message());
+  s.acceptor->listen(net::asio::socket_base::max_listen_connections);
+  auto bound = s.acceptor->local_endpoint();
+  s.ctx.public_host = o.public_host;
+  s.ctx.public_port = o.public_port ? std::uint16_t(o.public_port) : bound.port();
+
+  auto ns = s.ctx.entities.by_host(o.public_host);
+  if (ns) {
+    for (const auto& r : ns->rules) {
+      if (r.record.name != "RootManageSharedAccessKey") continue;
+      auto path = fs::path(o.data_dir) / "root.connection-string";
+      write_secret_file(path, connection_string_for(s.ctx, *ns, r.record, false));
+      spdlog::info("root connection string (Manage, Listen, Send) written to {}", path.string());
+    }
+  }
+  if (!ca_path.empty()) spdlog::info("development CA for clients: {} (use --ca-file or HCRELAY_CA_FILE)", ca_path.string());
+  spdlog::info("hcrelay listening on {}:{} ({}), public address {}://{}:{}", bound.address().to_string(), bound.port(),
+               s.tls ? "TLS" : "plaintext", s.tls ? "wss" : "ws", s.ctx.public_host, s.ctx.public_port);
+
+  net::asio::signal_set signals(s.io, SIGINT, SIGTERM);
+  signals.async_wait([&](boost::system::error_code, int sig) {
+    spdlog::info("signal {}: stopping", sig);
+    boost::system::error_code ignored;  // the acceptor may already be closed
+    s.acceptor->close(ignored);
+    s.io.stop();
+  });
+  net::asio::co_spawn(s.io, accept_loop(s), [](std::exception_ptr e) {
+    if (e) std::rethrow_exception(e);
+  });
+  int n = o.threads > 0 ? o.threads : int(std::max(1u, std::thread::hardware_concurrency()));
+  std::vector<std::thread> pool;
+  for (int i = 1; i < n; ++i) pool.emplace_back([&] { s.io.run(); });
+  s.io.run();
+  for (auto& t : pool) t.join();
+}
+
+}  // namespace hc::relay

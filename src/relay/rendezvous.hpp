@@ -1,0 +1,64 @@
+// relay/rendezvous: the table of pending accepts. A sender session registers a one-shot key
+// (128 random bits, carried in the accept address as sb-hc-rendezvous) and waits; the
+// listener's accept (or reject) connection claims the key exactly once and delivers its outcome
+// to the waiting sender. Keys expire with the sender's wait (limits::rendezvous_timeout).
+// Thread-safe: sessions on different strands meet here; delivery wakes the sender on its strand.
+#pragma once
+#include "net/websocket.hpp"
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+namespace hc::relay {
+
+struct rendezvous_outcome {
+  // Accepted: the listener's upgraded-but-unanswered connection and what to answer it.
+  std::optional<net::ws_connection> listener_leg;
+  std::string listener_key;   // the listener's Sec-WebSocket-Key (for our 101 to it)
+  std::string subprotocol;    // the one the listener chose, echoed to both sides
+  // Rejected: the listener's status and description, passed to the sender as they are.
+  int reject_status = 0;
+  std::string reject_description;
+};
+
+// Shared by the waiting sender and the claiming accept session; enable_shared_from_this so a
+// wake-up queued on the sender's strand keeps the object alive.
+class pending_rendezvous : public std::enable_shared_from_this<pending_rendezvous> {
+ public:
+  pending_rendezvous(net::asio::any_io_executor sender_executor, std::string entity_path)
+      : sender_executor_(std::move(sender_executor)), wake_(sender_executor_), entity_path_(std::move(entity_path)) {}
+
+  // Called by the claiming accept session, on any strand.
+  void deliver(rendezvous_outcome outcome);
+  // Called by the sender; nullopt when nothing arrived by `until` and the key was withdrawn.
+  net::task<std::optional<rendezvous_outcome>> wait(std::chrono::steady_clock::time_point until,
+                                                    class rendezvous_table& table, const std::string& key);
+  const std::string& entity_path() const { return entity_path_; }
+
+ private:
+  net::asio::any_io_executor sender_executor_;
+  net::asio::steady_timer wake_;  // touched only on the sender's executor
+  std::string entity_path_;       // the accept address must name the same entity
+  std::mutex mutex_;
+  std::optional<rendezvous_outcome> outcome_;
+};
+
+class rendezvous_table {
+ public:
+  void add(const std::string& key, std::shared_ptr<pending_rendezvous> p);
+  // Removes and returns the entry; null when unknown, used or expired.
+  std::shared_ptr<pending_rendezvous> take(const std::string& key);
+  std::size_t size() const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::unordered_map<std::string, std::shared_ptr<pending_rendezvous>> pending_;
+};
+
+}  // namespace hc::relay

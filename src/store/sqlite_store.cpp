@@ -1,0 +1,398 @@
+// store/sqlite_store: the SQLite implementation of store::store — file creation (mode 0600), WAL
+// pragmas, the versioned schema and its migrations, and one prepared statement per operation.
+// Owns one sqlite3 connection for its whole life. Not the in-memory model (that is the relay's
+// cache) nor timestamps (callers fill created_at/updated_at). Calls are serialised by a mutex;
+// callers still run it off the I/O threads (store.hpp).
+#include "store/store.hpp"
+
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <iterator>
+#include <mutex>
+#include <string_view>
+
+namespace hc::store {
+namespace {
+
+// Each entry moves the schema from version i to i + 1 in one transaction. Append, never edit:
+// databases in the field are at some earlier index (App Service plans and apps come next).
+constexpr std::string_view migrations[] = {
+    // 0 -> 1: namespaces, hybrid connections and their authorization rules.
+    R"sql(
+      CREATE TABLE namespaces (
+        name TEXT PRIMARY KEY NOT NULL,
+        host TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+      CREATE TABLE hybrid_connections (
+        namespace_name TEXT NOT NULL REFERENCES namespaces(name) ON DELETE CASCADE,
+        name TEXT NOT NULL COLLATE NOCASE,
+        requires_client_authorization INTEGER NOT NULL,
+        user_metadata TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (namespace_name, name)
+      );
+      CREATE TABLE rules (
+        namespace_name TEXT NOT NULL REFERENCES namespaces(name) ON DELETE CASCADE,
+        entity TEXT NOT NULL COLLATE NOCASE,  -- '' for a namespace rule, so not a foreign key
+        name TEXT NOT NULL,
+        rights INTEGER NOT NULL,
+        primary_key TEXT NOT NULL,
+        secondary_key TEXT NOT NULL,
+        PRIMARY KEY (namespace_name, entity, name)
+      );
+    )sql",
+};
+constexpr int current_schema_version = static_cast<int>(std::size(migrations));
+
+struct db_closer {
+  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+};
+using db_handle = std::unique_ptr<sqlite3, db_closer>;
+
+struct stmt_finalizer {
+  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
+};
+using stmt_handle = std::unique_ptr<sqlite3_stmt, stmt_finalizer>;
+
+[[noreturn]] void fail(sqlite3* db, std::string_view op, std::string_view object) {
+  throw store_error("sqlite store: " + std::string(op) + " " + std::string(object) + ": " +
+                    (db ? sqlite3_errmsg(db) : "out of memory"));
+}
+
+[[noreturn]] void fail_errno(std::string_view op, const std::string& path) {
+  throw store_error("sqlite store: " + std::string(op) + " " + path + ": " + std::strerror(errno));
+}
+
+// Creates the file with mode 0600 before SQLite sees it (SQLite would use 0644 & ~umask), and
+// tightens an existing file that is group- or world-accessible: it holds keys.
+void create_private_file(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) fail_errno("create database file", path);
+  struct stat st {};
+  bool ok = ::fstat(fd, &st) == 0 && ((st.st_mode & 077) == 0 || ::fchmod(fd, 0600) == 0);
+  int saved = errno;
+  ::close(fd);
+  errno = saved;
+  if (!ok) fail_errno("set mode 0600 on", path);
+}
+
+// SQLite creates -wal and -shm with the database file's mode; chmod them anyway in case they were
+// left behind by an older process with a looser mode. Absent files are fine.
+void tighten_sidecar_files(const std::string& path) {
+  for (const char* suffix : {"-wal", "-shm"}) {
+    std::string p = path + suffix;
+    if (::chmod(p.c_str(), 0600) != 0 && errno != ENOENT) fail_errno("set mode 0600 on", p);
+  }
+}
+
+// A prepared statement used once per call: binds, steps, and resets itself when the use ends.
+class statement {
+ public:
+  statement(sqlite3* db, std::string_view sql) : db_(db) {
+    sqlite3_stmt* s = nullptr;
+    if (sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &s,
+                           nullptr) != SQLITE_OK)
+      fail(db, "prepare", sql);
+    stmt_.reset(s);
+  }
+
+  // One use of the statement; the destructor resets it and clears its bindings.
+  class use {
+   public:
+    explicit use(statement& s) : s_(s) {}
+    use(const use&) = delete;
+    use& operator=(const use&) = delete;
+    ~use() {
+      sqlite3_reset(s_.stmt_.get());
+      sqlite3_clear_bindings(s_.stmt_.get());
+    }
+    use& bind(int i, const std::string& v) {
+      check(sqlite3_bind_text(s_.stmt_.get(), i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
+      return *this;
+    }
+    use& bind(int i, std::int64_t v) {
+      check(sqlite3_bind_int64(s_.stmt_.get(), i, v));
+      return *this;
+    }
+    // Returns true while a row is available; throws on error, naming op and object.
+    bool step(std::string_view op, std::string_view object) {
+      int rc = sqlite3_step(s_.stmt_.get());
+      if (rc == SQLITE_ROW) return true;
+      if (rc == SQLITE_DONE) return false;
+      fail(s_.db_, op, object);
+    }
+    std::string text(int col) const {
+      auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s_.stmt_.get(), col));
+      return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(s_.stmt_.get(), col))) : "";
+    }
+    std::int64_t integer(int col) const { return sqlite3_column_int64(s_.stmt_.get(), col); }
+
+   private:
+    void check(int rc) {
+      if (rc != SQLITE_OK) fail(s_.db_, "bind", sqlite3_sql(s_.stmt_.get()));
+    }
+    statement& s_;
+  };
+
+ private:
+  sqlite3* db_;  // owned by sqlite_store, which outlives its statements
+  stmt_handle stmt_;
+};
+
+void exec(sqlite3* db, std::string_view sql, std::string_view op) {
+  char* err = nullptr;
+  if (sqlite3_exec(db, std::string(sql).c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : sqlite3_errmsg(db);
+    sqlite3_free(err);
+    throw store_error("sqlite store: " + std::string(op) + ": " + msg);
+  }
+}
+
+// BEGIN IMMEDIATE on construction; rolls back unless commit() was reached.
+class transaction {
+ public:
+  transaction(sqlite3* db, std::string_view op) : db_(db), op_(op) { exec(db_, "BEGIN IMMEDIATE", op_); }
+  transaction(const transaction&) = delete;
+  transaction& operator=(const transaction&) = delete;
+  ~transaction() {
+    if (!committed_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);  // already failing
+  }
+  void commit() {
+    exec(db_, "COMMIT", op_);
+    committed_ = true;
+  }
+
+ private:
+  sqlite3* db_;
+  std::string op_;
+  bool committed_ = false;  // set only after COMMIT succeeded
+};
+
+std::string qualified(const std::string& ns, const std::string& name) {
+  return ns + "/" + name;
+}
+
+class sqlite_store final : public store {
+ public:
+  explicit sqlite_store(const std::string& path) : path_(path), db_(open(path)) {
+    migrate();
+    tighten_sidecar_files(path_);
+    prepare_statements();
+  }
+
+  snapshot load() override {
+    std::lock_guard lock(mutex_);
+    snapshot s;
+    {
+      statement::use q(*select_namespaces_);
+      while (q.step("load namespaces from", path_))
+        s.namespaces.push_back({q.text(0), q.text(1), q.text(2), q.text(3)});
+    }
+    {
+      statement::use q(*select_hybrid_connections_);
+      while (q.step("load hybrid connections from", path_))
+        s.hybrid_connections.push_back(
+            {q.text(0), q.text(1), q.integer(2) != 0, q.text(3), q.text(4), q.text(5)});
+    }
+    {
+      statement::use q(*select_rules_);
+      while (q.step("load rules from", path_))
+        s.rules.push_back(
+            {q.text(0), q.text(1), q.text(2), static_cast<unsigned>(q.integer(3)), q.text(4), q.text(5)});
+    }
+    return s;
+  }
+
+  void put_namespace(const namespace_record& r) override {
+    std::lock_guard lock(mutex_);
+    statement::use q(*upsert_namespace_);
+    q.bind(1, r.name).bind(2, r.host).bind(3, r.created_at).bind(4, r.updated_at);
+    q.step("put namespace", r.name);
+  }
+
+  void put_hybrid_connection(const hybrid_connection_record& r) override {
+    std::lock_guard lock(mutex_);
+    statement::use q(*upsert_hybrid_connection_);
+    q.bind(1, r.namespace_name).bind(2, r.name).bind(3, std::int64_t{r.requires_client_authorization});
+    q.bind(4, r.user_metadata).bind(5, r.created_at).bind(6, r.updated_at);
+    q.step("put hybrid connection", qualified(r.namespace_name, r.name));
+  }
+
+  void put_rule(const rule_record& r) override {
+    std::lock_guard lock(mutex_);
+    statement::use q(*upsert_rule_);
+    q.bind(1, r.namespace_name).bind(2, r.entity).bind(3, r.name).bind(4, std::int64_t{r.rights});
+    q.bind(5, r.primary_key).bind(6, r.secondary_key);
+    q.step("put rule", qualified(qualified(r.namespace_name, r.entity), r.name));
+  }
+
+  // Hybrid connections and rules go with it through ON DELETE CASCADE.
+  void delete_namespace(const std::string& name) override {
+    std::lock_guard lock(mutex_);
+    statement::use q(*delete_namespace_);
+    q.bind(1, name);
+    q.step("delete namespace", name);
+  }
+
+  // rules.entity cannot reference hybrid_connections (namespace rules use ''), so its rules are
+  // deleted here, in the same transaction.
+  void delete_hybrid_connection(const std::string& namespace_name, const std::string& name) override {
+    std::lock_guard lock(mutex_);
+    const std::string object = qualified(namespace_name, name);
+    if (name.empty()) throw store_error("sqlite store: delete hybrid connection " + object + ": empty name");
+    transaction tx(db_.get(), "delete hybrid connection " + object);
+    {
+      statement::use q(*delete_entity_rules_);
+      q.bind(1, namespace_name).bind(2, name);
+      q.step("delete rules of hybrid connection", object);
+    }
+    {
+      statement::use q(*delete_hybrid_connection_);
+      q.bind(1, namespace_name).bind(2, name);
+      q.step("delete hybrid connection", object);
+    }
+    tx.commit();
+  }
+
+  void delete_rule(const std::string& namespace_name, const std::string& entity,
+                   const std::string& name) override {
+    std::lock_guard lock(mutex_);
+    statement::use q(*delete_rule_);
+    q.bind(1, namespace_name).bind(2, entity).bind(3, name);
+    q.step("delete rule", qualified(qualified(namespace_name, entity), name));
+  }
+
+  std::optional<std::string> get_setting(const std::string& key) override {
+    std::lock_guard lock(mutex_);
+    statement::use q(*select_setting_);
+    q.bind(1, key);
+    if (!q.step("get setting", key)) return std::nullopt;
+    return q.text(0);
+  }
+
+  void put_setting(const std::string& key, const std::string& value) override {
+    std::lock_guard lock(mutex_);
+    statement::use q(*upsert_setting_);
+    q.bind(1, key).bind(2, value);
+    q.step("put setting", key);
+  }
+
+ private:
+  static db_handle open(const std::string& path) {
+    create_private_file(path);
+    sqlite3* raw = nullptr;
+    int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
+    db_handle db(raw);
+    if (rc != SQLITE_OK) fail(raw, "open", path);
+    sqlite3_extended_result_codes(raw, 1);
+    if (sqlite3_busy_timeout(raw, 5000) != SQLITE_OK) fail(raw, "set busy timeout on", path);
+    exec(raw, "PRAGMA journal_mode=WAL", "enable WAL on " + path);
+    exec(raw, "PRAGMA synchronous=NORMAL", "set synchronous=NORMAL on " + path);
+    exec(raw, "PRAGMA foreign_keys=ON", "enable foreign keys on " + path);
+    return db;
+  }
+
+  // Reads settings.schema_version (0 for a new file) and applies the missing migrations, each in
+  // its own transaction together with the version bump. Refuses a database from a newer release.
+  void migrate() {
+    sqlite3* db = db_.get();
+    exec(db, "CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL)",
+         "create settings table in " + path_);
+    int version = read_schema_version();
+    if (version > current_schema_version)
+      throw store_error("sqlite store: open " + path_ + ": schema version " + std::to_string(version) +
+                        " is newer than this build's " + std::to_string(current_schema_version) +
+                        "; run a newer hcrelay");
+    for (; version < current_schema_version; ++version) {
+      std::string op = "migrate " + path_ + " to schema version " + std::to_string(version + 1);
+      transaction tx(db, op);
+      exec(db, migrations[version], op);
+      statement set(db,
+                    "INSERT INTO settings(key, value) VALUES('schema_version', ?1) "
+                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+      {
+        statement::use q(set);
+        q.bind(1, std::to_string(version + 1));
+        q.step(op, "settings.schema_version");
+      }
+      tx.commit();
+    }
+  }
+
+  int read_schema_version() {
+    statement get(db_.get(), "SELECT value FROM settings WHERE key = 'schema_version'");
+    statement::use q(get);
+    if (!q.step("read schema version of", path_)) return 0;
+    std::string v = q.text(0);
+    try {
+      std::size_t end = 0;
+      int n = std::stoi(v, &end);
+      if (end == v.size() && n >= 0) return n;
+    } catch (const std::exception&) {
+    }
+    throw store_error("sqlite store: read schema version of " + path_ + ": expected a number, found '" + v +
+                      "'");
+  }
+
+  void prepare_statements() {
+    auto prep = [this](std::string_view sql) { return std::make_unique<statement>(db_.get(), sql); };
+    select_namespaces_ = prep("SELECT name, host, created_at, updated_at FROM namespaces ORDER BY name");
+    select_hybrid_connections_ = prep(
+        "SELECT namespace_name, name, requires_client_authorization, user_metadata, created_at, "
+        "updated_at FROM hybrid_connections ORDER BY namespace_name, name");
+    select_rules_ = prep(
+        "SELECT namespace_name, entity, name, rights, primary_key, secondary_key FROM rules "
+        "ORDER BY namespace_name, entity, name");
+    // Upserts rather than INSERT OR REPLACE: REPLACE deletes the old row first, which would fire
+    // ON DELETE CASCADE and take a namespace's children with it.
+    upsert_namespace_ = prep(
+        "INSERT INTO namespaces(name, host, created_at, updated_at) VALUES(?1, lower(?2), ?3, ?4) "
+        "ON CONFLICT(name) DO UPDATE SET host = excluded.host, created_at = excluded.created_at, "
+        "updated_at = excluded.updated_at");
+    upsert_hybrid_connection_ = prep(
+        "INSERT INTO hybrid_connections(namespace_name, name, requires_client_authorization, "
+        "user_metadata, created_at, updated_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6) "
+        "ON CONFLICT(namespace_name, name) DO UPDATE SET name = excluded.name, "
+        "requires_client_authorization = excluded.requires_client_authorization, "
+        "user_metadata = excluded.user_metadata, created_at = excluded.created_at, "
+        "updated_at = excluded.updated_at");
+    upsert_rule_ = prep(
+        "INSERT INTO rules(namespace_name, entity, name, rights, primary_key, secondary_key) "
+        "VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(namespace_name, entity, name) DO UPDATE SET "
+        "entity = excluded.entity, rights = excluded.rights, primary_key = excluded.primary_key, "
+        "secondary_key = excluded.secondary_key");
+    delete_namespace_ = prep("DELETE FROM namespaces WHERE name = ?1");
+    delete_hybrid_connection_ =
+        prep("DELETE FROM hybrid_connections WHERE namespace_name = ?1 AND name = ?2");
+    delete_entity_rules_ = prep("DELETE FROM rules WHERE namespace_name = ?1 AND entity = ?2");
+    delete_rule_ = prep("DELETE FROM rules WHERE namespace_name = ?1 AND entity = ?2 AND name = ?3");
+    select_setting_ = prep("SELECT value FROM settings WHERE key = ?1");
+    upsert_setting_ = prep(
+        "INSERT INTO settings(key, value) VALUES(?1, ?2) "
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+  }
+
+  std::mutex mutex_;  // one statement use at a time: prepared statements are shared state
+  std::string path_;
+  db_handle db_;  // declared before the statements so they are finalized first
+  std::unique_ptr<statement> select_namespaces_, select_hybrid_connections_, select_rules_;
+  std::unique_ptr<statement> upsert_namespace_, upsert_hybrid_connection_, upsert_rule_;
+  std::unique_ptr<statement> delete_namespace_, delete_hybrid_connection_, delete_entity_rules_, delete_rule_;
+  std::unique_ptr<statement> select_setting_, upsert_setting_;
+};
+
+}  // namespace
+
+std::unique_ptr<store> open_sqlite_store(const std::string& path) {
+  return std::make_unique<sqlite_store>(path);
+}
+
+}  // namespace hc::store

@@ -1,0 +1,73 @@
+// store/store: persistence of the management model behind a small interface (SQLite is the
+// embedded default: sqlite_store.cpp). Synchronous: callers run it off the I/O threads (the
+// relay uses one store worker thread). The relay caches everything in memory; the store is read
+// in full at start-up and written on every management change, never on the connection path.
+#pragma once
+#include <cstdint>
+#include <stdexcept>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace hc::store {
+
+struct namespace_record {
+  std::string name;        // unique, e.g. "localhost" or "contoso"
+  std::string host;        // host name clients use (the relay routes by Host header), lower-case, unique
+  std::string created_at;  // ISO 8601 UTC, e.g. 2026-11-29T09:00:00Z
+  std::string updated_at;
+};
+
+struct hybrid_connection_record {
+  std::string namespace_name;
+  std::string name;  // entity path, case kept; unique per namespace case-insensitively
+  bool requires_client_authorization = true;
+  std::string user_metadata;  // raw string, e.g. [{"key":"endpoint","value":"db:5432"}]
+  std::string created_at;
+  std::string updated_at;
+};
+
+// An authorization rule on a namespace (entity empty) or on one hybrid connection.
+struct rule_record {
+  std::string namespace_name;
+  std::string entity;  // hybrid connection name, or "" for a namespace rule
+  std::string name;    // e.g. RootManageSharedAccessKey, defaultListener
+  unsigned rights = 0; // bit set of proto::rights (listen=1, send=2, manage=4)
+  std::string primary_key;
+  std::string secondary_key;
+};
+
+struct snapshot {
+  std::vector<namespace_record> namespaces;
+  std::vector<hybrid_connection_record> hybrid_connections;
+  std::vector<rule_record> rules;
+};
+
+// Errors throw store_error with a message naming the operation and the object.
+struct store_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+class store {
+ public:
+  virtual ~store() = default;
+  virtual snapshot load() = 0;
+  // Insert or replace by key (namespace name / (namespace, name) / (namespace, entity, name)).
+  virtual void put_namespace(const namespace_record& r) = 0;
+  virtual void put_hybrid_connection(const hybrid_connection_record& r) = 0;
+  virtual void put_rule(const rule_record& r) = 0;
+  // Deleting a hybrid connection deletes its rules; deleting a namespace deletes everything in it.
+  virtual void delete_namespace(const std::string& name) = 0;
+  virtual void delete_hybrid_connection(const std::string& namespace_name, const std::string& name) = 0;
+  virtual void delete_rule(const std::string& namespace_name, const std::string& entity, const std::string& name) = 0;
+  // Schema-free key/value settings (e.g. the relay's generated data version).
+  virtual std::optional<std::string> get_setting(const std::string& key) = 0;
+  virtual void put_setting(const std::string& key, const std::string& value) = 0;
+};
+
+// Opens (creating when absent) an SQLite database in WAL mode with the schema migrated to the
+// current version; the file is created with mode 0600 (it holds keys).
+std::unique_ptr<store> open_sqlite_store(const std::string& path);
+
+}  // namespace hc::store
