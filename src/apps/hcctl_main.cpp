@@ -1,1 +1,27 @@
-int main() { return 0; }
+// apps/hcctl_main: the hcctl command line; the verbs live in ctl/.
+#include "ctl/hc_commands.hpp"
+#include "ctl/options.hpp"
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+int main(int argc, char** argv) {
+  hc::ctl::options opts;
+  CLI::App app{"hcctl: manage and troubleshoot an hcrelay"};
+  app.require_subcommand(1);
+  app.add_option("--connection-string", opts.connection_string,
+                 "Manage-right connection string (default: $HCRELAY_CONNECTION_STRING)");
+  app.add_option("--ca-file", opts.ca_file, "Extra CA certificate to trust (default: $HCRELAY_CA_FILE)");
+  app.add_flag("--insecure-plaintext", opts.insecure_plaintext, "Talk http:// to a relay run with --insecure-plaintext");
+  app.add_option("-o,--output", opts.output, "table or json")->check(CLI::IsMember({"table", "json"}))->capture_default_str();
+  hc::ctl::add_hc_commands(app, opts);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const std::exception& e) {
+    std::cerr << "hcctl: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

@@ -1,6 +1,7 @@
 // relay/relay_server: start-up, accept loop and shutdown (see relay_server.hpp).
 #include "relay/relay_server.hpp"
 
+#include "net/private_file.hpp"
 #include "relay/connection.hpp"
 #include "relay/context.hpp"
 #include "relay/dev_tls.hpp"
@@ -12,10 +13,8 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/strand.hpp>
 #include <spdlog/spdlog.h>
-#include <sys/stat.h>
 
 #include <filesystem>
-#include <fstream>
 #include <thread>
 
 namespace hc::relay {
@@ -47,21 +46,6 @@ net::tcp::endpoint parse_listen(const std::string& text) {
   }
   if (port < 0 || port > 65535) throw std::runtime_error("--listen port in '" + text + "' must be 0..65535");
   return {address, static_cast<std::uint16_t>(port)};
-}
-
-// Writes `content` to `path` with mode 0600 (it holds a key), atomically.
-void write_secret_file(const fs::path& path, const std::string& content) {
-  auto tmp = path;
-  tmp += ".tmp";
-  {
-    auto old = umask(077);
-    std::ofstream out(tmp, std::ios::trunc);
-    umask(old);
-    out << content << "\n";
-    if (!out) throw std::runtime_error("cannot write " + tmp.string());
-  }
-  fs::permissions(tmp, fs::perms::owner_read | fs::perms::owner_write);
-  fs::rename(tmp, path);
 }
 
 net::task<> accept_loop(relay_server::impl& s) {
@@ -131,7 +115,7 @@ void relay_server::run() {
     for (const auto& r : ns->rules) {
       if (r.record.name != "RootManageSharedAccessKey") continue;
       auto path = fs::path(o.data_dir) / "root.connection-string";
-      write_secret_file(path, connection_string_for(s.ctx, *ns, r.record, false));
+      net::write_private_file(path.string(), connection_string_for(s.ctx, *ns, r.record, false) + "\n");
       spdlog::info("root connection string (Manage, Listen, Send) written to {}", path.string());
     }
   }

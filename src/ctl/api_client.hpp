@@ -1,0 +1,44 @@
+// ctl/api_client: hcctl's side of the relay's management API (/api/v1): one authenticated
+// HTTPS request at a time, made synchronously on a private io_context (a CLI has nothing else
+// to do meanwhile). The namespace is the one served at the connection string's host.
+#pragma once
+#include "net/tls.hpp"
+#include "proto/connection_string.hpp"
+
+#include <boost/json/value.hpp>
+#include <string>
+
+namespace hc::ctl {
+
+struct api_response {
+  int status = 0;
+  boost::json::value body;  // null when the body was empty
+  std::string raw;
+};
+
+// Thrown for transport failures and refused operations; what() is the message to print.
+struct api_failure : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+class api_client {
+ public:
+  // Throws api_failure for a connection string without a key (a SAS-only string cannot mint tokens).
+  api_client(proto::connection_string cs, net::tls_context tls, bool plaintext);
+
+  // Throws api_failure unless the status is 2xx; the message is the server's error message.
+  api_response call(const std::string& method, const std::string& path, const std::string& body = {});
+  // The namespace served at this host (GET /api/v1/namespaces).
+  const std::string& namespace_name();
+  // /api/v1/namespaces/{ns}/hybridConnections[/name]
+  std::string hc_path(const std::string& name = {});
+  const proto::connection_string& connection() const { return cs_; }
+
+ private:
+  proto::connection_string cs_;
+  net::tls_context tls_;
+  bool plaintext_;
+  std::string namespace_;
+};
+
+}  // namespace hc::ctl

@@ -1,0 +1,138 @@
+// ctl/hc_commands: the `hc` verbs (see hc_commands.hpp).
+#include "ctl/hc_commands.hpp"
+
+#include "proto/endpoint.hpp"
+
+#include <CLI/CLI.hpp>
+#include <boost/json.hpp>
+#include <iostream>
+
+namespace hc::ctl {
+namespace json = boost::json;
+namespace {
+
+std::string str(const json::value& v, std::string_view key) {
+  if (!v.is_object()) return {};
+  const auto* f = v.as_object().if_contains(key);
+  if (!f || f->is_null()) return "-";
+  if (f->is_string()) return std::string(f->as_string());
+  return json::serialize(*f);
+}
+
+void print_table(const json::array& rows) {
+  std::vector<std::array<std::string, 4>> lines{{"NAME", "STATUS", "LISTENERS", "ENDPOINT"}};
+  for (const auto& r : rows) lines.push_back({str(r, "name"), str(r, "status"), str(r, "listenerCount"), str(r, "endpoint")});
+  std::array<std::size_t, 4> width{};
+  for (const auto& l : lines)
+    for (std::size_t i = 0; i < 4; ++i) width[i] = std::max(width[i], l[i].size());
+  for (const auto& l : lines) {
+    for (std::size_t i = 0; i < 4; ++i) {
+      std::cout << l[i];
+      if (i < 3) std::cout << std::string(width[i] - l[i].size() + 2, ' ');
+    }
+    std::cout << "\n";
+  }
+}
+
+void print_details(const json::value& h) {
+  std::cout << "Name:                          " << str(h, "name") << "\n"
+            << "Namespace:                     " << str(h, "namespace") << "\n"
+            << "Status:                        " << str(h, "status") << "\n"
+            << "Endpoint:                      " << str(h, "endpoint") << "\n"
+            << "Listeners:                     " << str(h, "listenerCount") << "\n"
+            << "Requires client authorization: " << str(h, "requiresClientAuthorization") << "\n"
+            << "Created:                       " << str(h, "createdAt") << "\n"
+            << "Updated:                       " << str(h, "updatedAt") << "\n";
+  auto endpoint = str(h, "endpoint");
+  if (auto colon = endpoint.rfind(':'); colon != std::string::npos) {
+    auto warning = proto::endpoint_host_warning(endpoint.substr(0, colon));
+    if (!warning.empty()) std::cout << "Warning:                       " << warning << "\n";
+  }
+  const auto* listeners = h.as_object().if_contains("listeners");
+  if (listeners && listeners->is_array())
+    for (const auto& l : listeners->as_array())
+      std::cout << "  listener " << str(l, "id") << " from " << str(l, "remoteAddress") << " since "
+                << str(l, "connectedSince") << " (" << str(l, "agent") << "), " << str(l, "activeTunnels")
+                << " active tunnels\n";
+  const auto* tunnels = h.as_object().if_contains("tunnels");
+  if (tunnels && tunnels->is_object()) {
+    std::cout << "Tunnels:                       accepted " << str(*tunnels, "accepted") << ", rejected "
+              << str(*tunnels, "rejected") << ", timed out " << str(*tunnels, "timedOut") << "\n";
+    auto last = str(*tunnels, "lastReject");
+    if (!last.empty() && last != "-") std::cout << "Last reject:                   " << last << "\n";
+  }
+}
+
+}  // namespace
+
+void add_hc_commands(CLI::App& app, options& opts) {
+  auto* hc = app.add_subcommand("hc", "Hybrid connections of the namespace")->require_subcommand(1);
+  hc->fallthrough();
+
+  struct create_args {
+    std::string name, endpoint;
+    bool no_client_authorization = false;
+  };
+  auto create = std::make_shared<create_args>();
+  auto* c = hc->add_subcommand("create", "Create a hybrid connection whose endpoint is HOST:PORT")->fallthrough();
+  c->add_option("NAME", create->name, "Hybrid connection name")->required();
+  c->add_option("--endpoint", create->endpoint, "HOST:PORT of the service it reaches (use a DNS name)")->required();
+  c->add_flag("--no-client-authorization", create->no_client_authorization, "Let senders connect without a token");
+  c->callback([&opts, create] {
+    auto ep = proto::parse_endpoint(create->endpoint);
+    if (!ep) throw api_failure("--endpoint: " + ep.error().message);
+    if (auto w = proto::endpoint_host_warning(ep->host); !w.empty()) std::cerr << "warning: " << w << "\n";
+    json::object body{{"endpoint", ep->to_string()}, {"requiresClientAuthorization", !create->no_client_authorization}};
+    auto& api = opts.client();
+    auto r = api.call("PUT", api.hc_path(create->name), json::serialize(body));
+    if (opts.json()) return print_json(r.body);
+    std::cout << (r.status == 201 ? "created" : "updated") << " hybrid connection " << create->name << "\n";
+    print_details(r.body);
+  });
+
+  hc->add_subcommand("list", "List hybrid connections")->fallthrough()->callback([&opts] {
+    auto& api = opts.client();
+    auto r = api.call("GET", api.hc_path());
+    if (opts.json()) return print_json(r.body);
+    print_table(r.body.is_array() ? r.body.as_array() : json::array{});
+  });
+
+  auto show_name = std::make_shared<std::string>();
+  auto* s = hc->add_subcommand("show", "Show one hybrid connection with its listeners")->fallthrough();
+  s->add_option("NAME", *show_name, "Hybrid connection name")->required();
+  s->callback([&opts, show_name] {
+    auto& api = opts.client();
+    auto r = api.call("GET", api.hc_path(*show_name));
+    if (opts.json()) return print_json(r.body);
+    print_details(r.body);
+  });
+
+  auto delete_name = std::make_shared<std::string>();
+  auto* d = hc->add_subcommand("delete", "Delete a hybrid connection (its listeners are disconnected)")->fallthrough();
+  d->add_option("NAME", *delete_name, "Hybrid connection name")->required();
+  d->callback([&opts, delete_name] {
+    auto& api = opts.client();
+    api.call("DELETE", api.hc_path(*delete_name));
+    if (opts.json()) return print_json(json::object{{"deleted", *delete_name}});
+    std::cout << "deleted hybrid connection " << *delete_name << "\n";
+  });
+
+  struct cs_args {
+    std::string name, rule = "defaultListener";
+    bool secondary = false;
+  };
+  auto cs = std::make_shared<cs_args>();
+  auto* k = hc->add_subcommand("connection-string", "Print a connection string with EntityPath for a rule")->fallthrough();
+  k->add_option("NAME", cs->name, "Hybrid connection name")->required();
+  k->add_option("--rule", cs->rule, "defaultListener (for hcm) or defaultSender (for hcconnect)")->capture_default_str();
+  k->add_flag("--secondary", cs->secondary, "Use the secondary key");
+  k->callback([&opts, cs] {
+    auto& api = opts.client();
+    auto r = api.call("POST", api.hc_path(cs->name) + "/authorizationRules/" + cs->rule + "/listKeys");
+    auto value = str(r.body, cs->secondary ? "secondaryConnectionString" : "primaryConnectionString");
+    if (opts.json()) return print_json(json::object{{"rule", cs->rule}, {"connectionString", value}});
+    std::cout << value << "\n";
+  });
+}
+
+}  // namespace hc::ctl

@@ -1,0 +1,100 @@
+// net/relay_client: tokens, URLs, dials and the runtime-info GET for agents (see
+// relay_client.hpp).
+#include "net/relay_client.hpp"
+
+#include "net/limits.hpp"
+#include "proto/encoding.hpp"
+#include "proto/hc_address.hpp"
+#include "proto/sas.hpp"
+
+namespace hc::net {
+
+relay_client::relay_client(proto::connection_string cs, tls_context tls, bool plaintext)
+    : cs_(std::move(cs)), tls_(std::move(tls)), plaintext_(plaintext) {}
+
+std::int64_t relay_client::token_expiry(std::chrono::seconds lifetime) const {
+  return std::chrono::duration_cast<std::chrono::seconds>((std::chrono::system_clock::now() + lifetime).time_since_epoch())
+      .count();
+}
+
+std::string relay_client::token(std::chrono::seconds lifetime) const {
+  if (!cs_.sas_token.empty()) return cs_.sas_token;
+  return proto::make_sas_token("http://" + proto::to_lower(cs_.host) + "/" + cs_.entity_path, cs_.key_name, cs_.key,
+                               token_expiry(lifetime));
+}
+
+namespace {
+std::string to_plain(std::string url) {
+  if (url.starts_with("wss://")) url.replace(0, 3, "ws");
+  return url;
+}
+}  // namespace
+
+std::string relay_client::listen_url(std::string_view id) const {
+  auto url = proto::build_listen_url(cs_.host, cs_.port, cs_.entity_path, id);
+  return plaintext_ ? to_plain(url) : url;
+}
+
+std::string relay_client::connect_url(std::string_view id) const {
+  auto url = proto::build_connect_url(cs_.host, cs_.port, cs_.entity_path, id);
+  return plaintext_ ? to_plain(url) : url;
+}
+
+task<dial_result> relay_client::listen(std::string_view id, std::string_view user_agent) const {
+  dial_request r;
+  r.url = listen_url(id);
+  r.tls = tls_;
+  r.timeout = limits::dial_timeout;
+  r.headers = {{"ServiceBusAuthorization", token()}, {"Relay-User-Agent", std::string(user_agent)}};
+  co_return co_await dial_websocket(std::move(r));
+}
+
+task<dial_result> relay_client::connect(header_list extra, std::string_view id) const {
+  dial_request r;
+  r.url = connect_url(id);
+  r.tls = tls_;
+  r.timeout = limits::dial_timeout;
+  r.headers = std::move(extra);
+  r.headers.emplace_back("ServiceBusAuthorization", token());
+  co_return co_await dial_websocket(std::move(r));
+}
+
+task<dial_result> relay_client::dial_address(const std::string& address, header_list extra) const {
+  dial_request r;
+  r.url = plaintext_ ? to_plain(address) : address;
+  r.tls = tls_;
+  r.timeout = limits::dial_timeout;
+  r.headers = std::move(extra);
+  co_return co_await dial_websocket(std::move(r));
+}
+
+task<relay_client::runtime_info_result> relay_client::runtime_info() const {
+  runtime_info_result out;
+  http_call call;
+  std::string authority = cs_.port == 443 ? cs_.host : cs_.host + ":" + std::to_string(cs_.port);
+  call.url = std::string(plaintext_ ? "http://" : "https://") + authority + "/" + cs_.entity_path +
+             "?api-version=" + std::string(proto::management_api_version);
+  call.tls = tls_;
+  call.timeout = limits::dial_timeout;
+  call.headers = {{"Authorization", token()}, {"X-PROCESS-AT", "ServiceBus"}};
+  auto r = co_await call_http(std::move(call));
+  if (!r.response) {
+    out.error = r.error;
+    co_return out;
+  }
+  out.status = r.response->status;
+  if (out.status != 200) {
+    out.error = "runtime-info GET answered " + std::to_string(out.status) + " " + r.response->reason;
+    co_return out;
+  }
+  auto info = proto::parse_runtime_info_xml(r.response->body);
+  if (!info) {
+    out.status = info.error().status;
+    out.error = info.error().message;
+    co_return out;
+  }
+  out.info = std::move(*info);
+  co_return out;
+}
+
+}  // namespace hc::net
