@@ -80,9 +80,11 @@ net::task<> run_listener(relay_context& ctx, incoming in) {
   }
   auto agent = in.request.header("Relay-User-Agent");
   if (agent.empty()) agent = in.request.header("User-Agent");
-  auto me = std::make_shared<listener>(co_await net::asio::this_coro::executor,
-                                       in.target.id.empty() ? proto::new_tracking_id() : in.target.id,
-                                       in.stream.remote_address(), std::string(agent));
+  // co_await gets its own statement: g++ 12 destroys string temporaries that share a full
+  // expression with a co_await twice (double free; GCC PR 99576).
+  auto strand = co_await net::asio::this_coro::executor;
+  std::string listener_id = in.target.id.empty() ? proto::new_tracking_id() : in.target.id;
+  auto me = std::make_shared<listener>(strand, std::move(listener_id), in.stream.remote_address(), std::string(agent));
   if (!entity->live->add(me, net::limits::max_listeners_per_hc)) {
     co_await refuse(in.stream,
                     proto::error::forbidden("Quota exceeded: hybrid connection '" + entity->name() + "' already has " +

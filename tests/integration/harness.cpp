@@ -293,6 +293,19 @@ task<> delete_hc(const relay_process& relay, std::string name) {
           "DELETE hybrid connection " + name + ": " + std::to_string(r.status) + " " + r.body);
 }
 
+task<bool> wait_listener_count(const relay_process& relay, std::string name, std::size_t expected,
+                               std::chrono::steady_clock::duration timeout) {
+  auto until = std::chrono::steady_clock::now() + timeout;
+  asio::steady_timer pause(co_await asio::this_coro::executor);
+  for (;;) {
+    auto view = co_await get_hc(relay, name);
+    if (view.at("listenerCount").to_number<std::size_t>() == expected) co_return true;
+    if (std::chrono::steady_clock::now() >= until) co_return false;
+    pause.expires_after(poll_interval);
+    co_await pause.async_wait(net::use_tuple);
+  }
+}
+
 task<std::string> rule_key(const relay_process& relay, std::string hc, std::string rule) {
   auto r = co_await management_call(relay, "POST", hc + "/authorizationRules/" + rule + "/listKeys");
   require_eq(r.status, 200, "listKeys " + hc + "/" + rule + " (" + r.body + ")");
@@ -392,6 +405,12 @@ task<tunnel> open_tunnel(const relay_process& relay, net::ws_connection& control
 }
 
 // ---------------------------------------------------------------- frames
+
+void PrintTo(const ws_frame& frame, std::ostream* os) {
+  *os << "{op=" << int(frame.op) << " fin=" << frame.fin << " " << frame.payload.size() << " bytes";
+  if (!frame.payload.empty()) *os << " \"" << frame.payload.substr(0, 40) << (frame.payload.size() > 40 ? "...\"" : "\"");
+  *os << "}";
+}
 
 task<ws_frame> read_frame(net::ws_connection& ws, std::string_view who) {
   auto [ec, h] = co_await ws.read_header();

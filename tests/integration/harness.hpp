@@ -174,6 +174,9 @@ task<boost::json::object> create_hc(const relay_process& relay, std::string name
                                     std::string json_body = R"({"endpoint":"localhost:9"})");
 task<boost::json::object> get_hc(const relay_process& relay, std::string name);
 task<> delete_hc(const relay_process& relay, std::string name);
+// Polls GET until listenerCount == expected (short intervals, bounded); false on timeout.
+task<bool> wait_listener_count(const relay_process& relay, std::string name, std::size_t expected,
+                               std::chrono::steady_clock::duration timeout = 10s);
 // POST .../authorizationRules/{rule}/listKeys; returns primaryKey.
 task<std::string> rule_key(const relay_process& relay, std::string hc, std::string rule);
 
@@ -221,7 +224,10 @@ struct ws_frame {
   opcode op = opcode::binary;
   bool fin = true;
   std::string payload;
+  bool operator==(const ws_frame&) const = default;
 };
+// GoogleTest printer: opcode, FIN, size and the start of the payload.
+void PrintTo(const ws_frame& frame, std::ostream* os);
 // One whole frame; throws test_failure (naming `who`) when the connection fails.
 task<ws_frame> read_frame(net::ws_connection& ws, std::string_view who = "peer");
 // The next frame's header or the error that ended the connection (for "was it closed?").
