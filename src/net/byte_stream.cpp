@@ -52,8 +52,12 @@ struct tls_impl final : byte_stream::impl {
     auto [ec, n] = co_await asio::async_write(stream_, bufs, use_tuple);
     co_return io_result{ec, n};
   }
+  // Decrypted bytes (SSL_pending) are not enough: one socket read can bring several TLS records,
+  // and those after the first wait undecrypted in the BIO pair asio feeds OpenSSL through. The
+  // socket is then no longer readable, so a wait on it would sleep on data already here.
   bool has_buffered_input() const override {
-    return SSL_pending(const_cast<asio::ssl::stream<tcp::socket>&>(stream_).native_handle()) > 0;
+    SSL* ssl = const_cast<asio::ssl::stream<tcp::socket>&>(stream_).native_handle();
+    return SSL_pending(ssl) > 0 || SSL_has_pending(ssl) || BIO_ctrl_pending(SSL_get_rbio(ssl)) > 0;
   }
   bool is_tls() const override { return true; }
   asio::ssl::stream<tcp::socket> stream_;

@@ -3,9 +3,9 @@
 
 #include "net/deadline.hpp"
 #include "net/limits.hpp"
+#include "net/log.hpp"
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -51,14 +51,7 @@ task<> accept_loop(std::shared_ptr<http_server::impl> s) {
     auto [ec, socket] = co_await s->acceptor.async_accept(strand, use_tuple);
     if (ec == asio::error::operation_aborted || !s->acceptor.is_open()) co_return;
     if (ec) continue;
-    asio::co_spawn(strand, serve(s, std::move(socket)), [](std::exception_ptr e) {
-      if (!e) return;
-      try {
-        std::rethrow_exception(e);
-      } catch (const std::exception& ex) {
-        spdlog::error("local HTTP request failed: {}", ex.what());
-      }
-    });
+    asio::co_spawn(strand, serve(s, std::move(socket)), log_failure("local HTTP connection"));
   }
 }
 
@@ -75,7 +68,7 @@ http_server::http_server(asio::any_io_executor ex, const tcp::endpoint& at, http
     throw std::runtime_error("cannot listen on " + at.address().to_string() + ":" + std::to_string(at.port()) + ": " +
                              ec.message());
   // The loop holds the impl alive; stop() closes the acceptor, which ends it.
-  asio::co_spawn(ex, accept_loop(impl_), asio::detached);
+  asio::co_spawn(ex, accept_loop(impl_), log_failure("local HTTP server"));
 }
 
 http_server::~http_server() { stop(); }

@@ -55,4 +55,15 @@ void init_logging(const std::string& format, const std::string& level) {
   spdlog::set_default_logger(logger);
 }
 
+std::function<void(std::exception_ptr)> log_failure(std::string what) {
+  return [what = std::move(what)](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      spdlog::error("{} failed with an unexpected error: {}", what, ex.what());
+    }
+  };
+}
+
 }  // namespace hc::net

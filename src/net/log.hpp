@@ -3,6 +3,8 @@
 #pragma once
 #include <spdlog/spdlog.h>
 
+#include <exception>
+#include <functional>
 #include <string>
 
 namespace hc::net {
@@ -10,5 +12,9 @@ namespace hc::net {
 // format: "text" or "json"; level: "debug", "info", "warn", "error". Throws
 // std::invalid_argument with the accepted values on anything else.
 void init_logging(const std::string& format, const std::string& level);
+
+// The completion handler for a co_spawn'd session or loop: the one place its unexpected
+// failure (an exception; expected endings are values) is caught and logged with `what`.
+std::function<void(std::exception_ptr)> log_failure(std::string what);
 
 }  // namespace hc::net

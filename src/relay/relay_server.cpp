@@ -1,6 +1,7 @@
 // relay/relay_server: start-up, accept loop and shutdown (see relay_server.hpp).
 #include "relay/relay_server.hpp"
 
+#include "net/log.hpp"
 #include "net/private_file.hpp"
 #include "relay/connection.hpp"
 #include "relay/context.hpp"
@@ -57,14 +58,7 @@ net::task<> accept_loop(relay_server::impl& s) {
       spdlog::warn("accept failed: {}", ec.message());
       continue;
     }
-    net::asio::co_spawn(strand, serve_connection(s.ctx, s.tls, std::move(socket)), [](std::exception_ptr e) {
-      if (!e) return;
-      try {
-        std::rethrow_exception(e);
-      } catch (const std::exception& ex) {
-        spdlog::error("connection failed with an unexpected error: {}", ex.what());
-      }
-    });
+    net::asio::co_spawn(strand, serve_connection(s.ctx, s.tls, std::move(socket)), net::log_failure("connection"));
   }
 }
 

@@ -34,7 +34,8 @@ std::string where_text(const std::source_location& where) {
 }
 
 std::int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 std::string last_lines(const std::string& text, std::size_t max_chars = 4000) {
@@ -207,20 +208,20 @@ void child_process::stop(std::chrono::steady_clock::duration grace) {
 // ---------------------------------------------------------------- the relay
 
 relay_process::relay_process(const fs::path& dir, const std::vector<std::string>& extra_args)
-    : dir_(dir / "relay"),
-      process_(
-          [&] {
-            fs::create_directories(dir / "relay");
-            std::vector<std::string> args{"--data-dir", (dir / "relay").string(), "--listen", "127.0.0.1:0",
-                                          "--dev-tls",  "--log-level",            "debug"};
-            args.insert(args.end(), extra_args.begin(), extra_args.end());
-            return child_process(bin_path("hcrelay"), args, dir / "hcrelay.log");
-          }()) {
+    : dir_(dir / "relay"), process_([&] {
+        fs::create_directories(dir / "relay");
+        std::vector<std::string> args{
+            "--data-dir", (dir / "relay").string(), "--listen", "127.0.0.1:0", "--dev-tls", "--log-level",
+            "debug"};
+        args.insert(args.end(), extra_args.begin(), extra_args.end());
+        return child_process(bin_path("hcrelay"), args, dir / "hcrelay.log");
+      }()) {
   auto written = dir_ / "root.connection-string";
   bool ready = wait_until([&] { return fs::exists(written) || !process_.running(); }, 20s);
   if (!ready || !fs::exists(written)) {
-    throw std::runtime_error(std::string(process_.running() ? "hcrelay did not write " : "hcrelay exited before writing ") +
-                             written.string() + "; its log:\n" + last_lines(process_.log()));
+    throw std::runtime_error(
+        std::string(process_.running() ? "hcrelay did not write " : "hcrelay exited before writing ") +
+        written.string() + "; its log:\n" + last_lines(process_.log()));
   }
   auto parsed = proto::parse_connection_string(trim(read_text_file(written)));
   if (!parsed) throw std::runtime_error("root.connection-string does not parse: " + parsed.error().message);
@@ -252,18 +253,19 @@ void relay_test::TearDown() {
   relay_.reset();
 }
 
-std::string make_token(const relay_process& relay, std::string_view path, std::string_view rule, std::string_view key,
-                       std::chrono::seconds ttl) {
+std::string make_token(const relay_process& relay, std::string_view path, std::string_view rule,
+                       std::string_view key, std::chrono::seconds ttl) {
   return proto::make_sas_token(relay.resource_uri(path), rule, key, unix_now() + ttl.count());
 }
 
 // ---------------------------------------------------------------- management REST API
 
 task<net::http_response> management_call(const relay_process& relay, std::string method, std::string rest,
-                                          std::string body) {
+                                         std::string body) {
   net::http_call call;
   call.method = method;
-  call.url = relay.https_url("/api/v1/namespaces/" + proto::to_lower(relay.host()) + "/hybridConnections/" + rest);
+  call.url =
+      relay.https_url("/api/v1/namespaces/" + proto::to_lower(relay.host()) + "/hybridConnections/" + rest);
   call.headers = {{"Authorization", relay.root_token()}};
   if (!body.empty()) call.headers.emplace_back("Content-Type", "application/json");
   call.body = std::move(body);
@@ -329,7 +331,8 @@ task<hc_fixture> make_hc(const relay_process& relay, std::string name, std::stri
 task<net::dial_result> open_listener(const relay_process& relay, std::string path, std::string token,
                                      std::string id, header_list headers) {
   net::dial_request d;
-  d.url = "wss://" + relay.host() + ":" + std::to_string(relay.port()) + "/$hc/" + path + "?sb-hc-action=listen";
+  d.url =
+      "wss://" + relay.host() + ":" + std::to_string(relay.port()) + "/$hc/" + path + "?sb-hc-action=listen";
   if (!id.empty()) d.url += "&sb-hc-id=" + proto::percent_encode(id);
   if (!token.empty()) headers.emplace_back("ServiceBusAuthorization", token);
   d.headers = std::move(headers);
@@ -401,14 +404,16 @@ task<tunnel> open_tunnel(const relay_process& relay, net::ws_connection& control
   require(sender.connection.has_value(), "the sender's connect failed: " + sender.error);
   auto sender_leg = std::move(*sender.connection);
   sender.connection.reset();
-  co_return tunnel{std::move(sender_leg), std::move(*listener.connection), std::move(accept), std::move(sender)};
+  co_return tunnel{std::move(sender_leg), std::move(*listener.connection), std::move(accept),
+                   std::move(sender)};
 }
 
 // ---------------------------------------------------------------- frames
 
 void PrintTo(const ws_frame& frame, std::ostream* os) {
   *os << "{op=" << int(frame.op) << " fin=" << frame.fin << " " << frame.payload.size() << " bytes";
-  if (!frame.payload.empty()) *os << " \"" << frame.payload.substr(0, 40) << (frame.payload.size() > 40 ? "...\"" : "\"");
+  if (!frame.payload.empty())
+    *os << " \"" << frame.payload.substr(0, 40) << (frame.payload.size() > 40 ? "...\"" : "\"");
   *os << "}";
 }
 
@@ -436,7 +441,8 @@ task<net::error_code> read_until_error(net::ws_connection& ws) {
 }
 
 task<> send_frame(net::ws_connection& ws, opcode op, bool fin, std::string payload) {
-  auto ec = co_await ws.write_frame(op, fin, std::span(reinterpret_cast<std::uint8_t*>(payload.data()), payload.size()));
+  auto ec = co_await ws.write_frame(
+      op, fin, std::span(reinterpret_cast<std::uint8_t*>(payload.data()), payload.size()));
   require(!ec, "writing a frame failed: " + ec.message());
 }
 

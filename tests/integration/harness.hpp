@@ -47,14 +47,15 @@ struct test_failure : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-void require(bool condition, std::string_view what, std::source_location where = std::source_location::current());
+void require(bool condition, std::string_view what,
+             std::source_location where = std::source_location::current());
 
 template <class A, class B>
 void require_eq(const A& actual, const B& expected, std::string_view what,
                 std::source_location where = std::source_location::current()) {
   if (actual == expected) return;
-  throw test_failure(std::string(where.file_name()) + ":" + std::to_string(where.line()) + ": " + std::string(what) +
-                     ": expected " + ::testing::PrintToString(expected) + ", got " +
+  throw test_failure(std::string(where.file_name()) + ":" + std::to_string(where.line()) + ": " +
+                     std::string(what) + ": expected " + ::testing::PrintToString(expected) + ", got " +
                      ::testing::PrintToString(actual));
 }
 
@@ -162,13 +163,13 @@ class relay_test : public ::testing::Test {
 
 // A SAS token for `path` ("" = the namespace) signed with `key`; expiry = now + ttl (negative:
 // already expired).
-std::string make_token(const relay_process& relay, std::string_view path, std::string_view rule, std::string_view key,
-                       std::chrono::seconds ttl = 1h);
+std::string make_token(const relay_process& relay, std::string_view path, std::string_view rule,
+                       std::string_view key, std::chrono::seconds ttl = 1h);
 
 // ---------------------------------------------------------------- management REST API
 // Any call under /api/v1/namespaces/localhost/hybridConnections/{rest} with the root token.
 task<net::http_response> management_call(const relay_process& relay, std::string method, std::string rest,
-                                          std::string body = {});
+                                         std::string body = {});
 // PUT the hybrid connection (201 or 200 required). The default body gives it an endpoint.
 task<boost::json::object> create_hc(const relay_process& relay, std::string name,
                                     std::string json_body = R"({"endpoint":"localhost:9"})");
@@ -202,7 +203,8 @@ task<net::ws_connection> connect_listener(const relay_process& relay, std::strin
 // Reads the next control message, requires it to be an accept and returns it.
 task<proto::accept_message> read_accept(net::ws_connection& control);
 // Dials an accept (or reject) address as it is, no token.
-task<net::dial_result> dial_address(const relay_process& relay, std::string address, header_list headers = {});
+task<net::dial_result> dial_address(const relay_process& relay, std::string address,
+                                    header_list headers = {});
 // wss://localhost:PORT/$hc/{path}[?{query}&]sb-hc-action=connect; token (when not empty) in the
 // ServiceBusAuthorization header.
 task<net::dial_result> open_sender(const relay_process& relay, std::string path, std::string token,
@@ -217,7 +219,8 @@ struct tunnel {
 };
 // Opens a sender and, on `control`, accepts it (listener_headers go on the accept dial).
 task<tunnel> open_tunnel(const relay_process& relay, net::ws_connection& control, std::string path,
-                         std::string send_token, header_list sender_headers = {}, header_list listener_headers = {});
+                         std::string send_token, header_list sender_headers = {},
+                         header_list listener_headers = {});
 
 // ---------------------------------------------------------------- frames
 struct ws_frame {

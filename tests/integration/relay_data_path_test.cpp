@@ -62,7 +62,9 @@ TEST_F(RelayDataPath, EchoesBinaryAndTextMessagesKeepingOpcodeAndBoundaries) {
         {opcode::binary, true, std::string("\0\1\2\xff", 4)},
         {opcode::text, true, "hello"},
         {opcode::binary, true, ""},
-        {opcode::text, true, "\xc3\xbcnic\xc3\xb6" "de"},
+        {opcode::text, true,
+         "\xc3\xbcnic\xc3\xb6"
+         "de"},
         {opcode::binary, true, std::string(200'000, 'x')},
         {opcode::text, true, "last"},
     };
@@ -97,9 +99,9 @@ TEST_F(RelayDataPath, KeepsFragmentedMessagesFrameByFrame) {
     auto control = co_await connect_listener(relay(), hc.name, hc.listen_token);
     auto t = co_await open_tunnel(relay(), control, hc.name, hc.send_token);
     const std::vector<ws_frame> sent{
-        {opcode::text, false, "frag-1 "},         {opcode::continuation, false, "frag-2 "},
-        {opcode::continuation, true, "frag-3"},   {opcode::binary, false, std::string(70'000, 'a')},
-        {opcode::continuation, false, ""},        {opcode::continuation, true, std::string(3, 'b')},
+        {opcode::text, false, "frag-1 "},       {opcode::continuation, false, "frag-2 "},
+        {opcode::continuation, true, "frag-3"}, {opcode::binary, false, std::string(70'000, 'a')},
+        {opcode::continuation, false, ""},      {opcode::continuation, true, std::string(3, 'b')},
         {opcode::binary, true, "unfragmented"},
     };
     auto sender_side = [&]() -> task<std::vector<ws_frame>> {
@@ -230,7 +232,8 @@ TEST_F(RelayDataPath, SenderHalfCloseLetsListenerKeepSending) {
     EXPECT_EQ(close_of(shutdown).code, 1000);
     EXPECT_EQ(close_of(shutdown).reason, "Shutdown");
     // The reply is still coming: the sender must receive all of it after its own Close.
-    for (int i = 0; i < 3; ++i) co_await send_frame(t.listener, opcode::binary, true, "reply-" + std::to_string(i));
+    for (int i = 0; i < 3; ++i)
+      co_await send_frame(t.listener, opcode::binary, true, "reply-" + std::to_string(i));
     co_await send_close(t.listener, 1000, "listener done");
 
     for (int i = 0; i < 3; ++i) {
@@ -241,7 +244,8 @@ TEST_F(RelayDataPath, SenderHalfCloseLetsListenerKeepSending) {
     require(closed.op == opcode::close, "the sender should get the listener's Close");
     EXPECT_EQ(close_of(closed).code, 1000);
     EXPECT_EQ(close_of(closed).reason, "listener done");
-    EXPECT_TRUE(co_await read_until_error(t.sender)) << "the relay should end the sender leg after both Closes";
+    EXPECT_TRUE(co_await read_until_error(t.sender))
+        << "the relay should end the sender leg after both Closes";
   });
 }
 
@@ -255,7 +259,8 @@ TEST_F(RelayDataPath, ListenerHalfCloseLetsSenderKeepSending) {
     auto shutdown = co_await read_frame(t.sender, "sender");
     require(shutdown.op == opcode::close, "the sender should get the listener's Close");
     EXPECT_EQ(close_of(shutdown).reason, "Shutdown");
-    for (int i = 0; i < 3; ++i) co_await send_frame(t.sender, opcode::text, true, "late-" + std::to_string(i));
+    for (int i = 0; i < 3; ++i)
+      co_await send_frame(t.sender, opcode::text, true, "late-" + std::to_string(i));
     co_await send_close(t.sender, 1000, "sender done");
 
     for (int i = 0; i < 3; ++i) {
@@ -265,7 +270,8 @@ TEST_F(RelayDataPath, ListenerHalfCloseLetsSenderKeepSending) {
     auto closed = co_await read_frame(t.listener, "listener");
     require(closed.op == opcode::close, "the listener should get the sender's Close");
     EXPECT_EQ(close_of(closed).reason, "sender done");
-    EXPECT_TRUE(co_await read_until_error(t.listener)) << "the relay should end the listener leg after both Closes";
+    EXPECT_TRUE(co_await read_until_error(t.listener))
+        << "the relay should end the listener leg after both Closes";
   });
 }
 
@@ -338,13 +344,15 @@ TEST_F(RelayDataPath, AcceptCarriesSenderHeadersButNotItsToken) {
     EXPECT_EQ(header("Sec-WebSocket-Version"), "13");
     EXPECT_EQ(header("X-Custom"), "a;b-c/d.e");
     EXPECT_EQ(header("Sec-WebSocket-Protocol"), "p1, p2");
-    EXPECT_EQ(header("ServiceBusAuthorization"), std::nullopt) << "the sender's token must not reach the listener";
+    EXPECT_EQ(header("ServiceBusAuthorization"), std::nullopt)
+        << "the sender's token must not reach the listener";
     EXPECT_FALSE(accept.id.empty());
-    ASSERT_TRUE(accept.remote.has_value());
+    require(accept.remote.has_value(), "the accept has no remoteEndpoint");
     EXPECT_EQ(accept.remote->address, "127.0.0.1");
     EXPECT_NE(accept.remote->port, 0);
     // The address keeps the app's path and query and hides the relay's parameters behind sb-hc-.
-    EXPECT_TRUE(accept.address.starts_with("wss://localhost:" + std::to_string(relay().port()) + "/$hc/headers?"))
+    EXPECT_TRUE(
+        accept.address.starts_with("wss://localhost:" + std::to_string(relay().port()) + "/$hc/headers?"))
         << accept.address;
     EXPECT_NE(accept.address.find("app=1&x=y%20z"), std::string::npos) << accept.address;
     EXPECT_NE(accept.address.find("sb-hc-action=accept"), std::string::npos) << accept.address;
