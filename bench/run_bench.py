@@ -1,0 +1,258 @@
+#!/usr/bin/env python3
+"""bench/run_bench: runs every path and scenario of scripts/bench side by side on this machine and
+writes bench/results/<date>-<host>.md and .json. Each figure is taken `repeat` times (min/median/max);
+ratios compare medians taken in the same run. Every process it starts is on loopback and is stopped
+at the end (also on failure). Paths: direct TCP (the limit), hcrelay with TLS legs, hcrelay with
+plaintext legs, `ssh -R`, and a chain of three socat forwarders."""
+import argparse, datetime, json, os, pathlib, shutil, signal, socket, statistics, subprocess, sys, tempfile, time
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+BUILD = pathlib.Path(os.environ.get("HC_BUILD_DIR", ROOT / "build"))
+PROCS = []
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(cmd, log, env=None, **kw):
+    out = open(log, "ab")
+    p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True, **kw)
+    PROCS.append(p)
+    return p
+
+
+def stop_all():
+    for p in reversed(PROCS):
+        if p.poll() is None:
+            try:
+                os.killpg(p.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+    deadline = time.time() + 5
+    for p in PROCS:
+        try:
+            p.wait(max(0.1, deadline - time.time()))
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+    PROCS.clear()
+
+
+def wait_port(port, host="127.0.0.1", seconds=20):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            socket.create_connection((host, port), 0.5).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on {host}:{port} after {seconds}s")
+
+
+def wait_file(path, seconds=20):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if os.path.exists(path) and os.path.getsize(path) > 0:
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"{path} did not appear")
+
+
+def hcbench(*args, timeout=600):
+    r = subprocess.run([str(BUILD / "hcbench"), *args], capture_output=True, text=True, timeout=timeout)
+    line = r.stdout.strip().splitlines()[-1] if r.stdout.strip() else "{}"
+    return json.loads(line)
+
+
+def rss_kib(pid):
+    try:
+        for line in open(f"/proc/{pid}/status"):
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+class Paths:
+    """Starts the sink once and every path in front of it; `targets` maps path name -> host:port."""
+
+    def __init__(self, work, quick):
+        self.work = pathlib.Path(work)
+        self.targets = {}
+        self.pids = {}
+        self.sink_port = free_port()
+        start([str(BUILD / "hcbench"), "sink", "--listen", f"127.0.0.1:{self.sink_port}"], self.work / "sink.log")
+        wait_port(self.sink_port)
+        self.targets["direct"] = f"127.0.0.1:{self.sink_port}"
+
+    def hcrelay(self, name, plaintext):
+        d = self.work / name
+        d.mkdir()
+        port = free_port()
+        mode = ["--insecure-plaintext"] if plaintext else ["--dev-tls"]
+        relay = start([str(BUILD / "hcrelay"), "--data-dir", str(d / "relay"), "--listen", f"127.0.0.1:{port}", *mode],
+                      d / "relay.log")
+        wait_file(d / "relay" / "root.connection-string")
+        env = dict(os.environ)
+        flags = ["--insecure-plaintext"] if plaintext else []
+        if not plaintext:
+            env["HCRELAY_CA_FILE"] = str(d / "relay" / "tls" / "ca.pem")
+        env["HCRELAY_CONNECTION_STRING"] = open(d / "relay" / "root.connection-string").read().strip()
+        ctl = [str(BUILD / "hcctl"), *flags]
+        subprocess.run([*ctl, "hc", "create", "sink", "--endpoint", f"localhost:{self.sink_port}"], env=env, check=True,
+                       capture_output=True)
+        listen_cs = subprocess.run([*ctl, "hc", "connection-string", "sink", "--rule", "defaultListener"], env=env,
+                                   check=True, capture_output=True, text=True).stdout.strip()
+        send_cs = subprocess.run([*ctl, "hc", "connection-string", "sink", "--rule", "defaultSender"], env=env,
+                                 check=True, capture_output=True, text=True).stdout.strip()
+        hcm_dir, hcc_dir = d / "hcm", d / "hcconnect"
+        subprocess.run([str(BUILD / "hcm"), "--config-dir", str(hcm_dir), *flags, "add", listen_cs], env=env, check=True,
+                       capture_output=True)
+        hcm = start([str(BUILD / "hcm"), "--config-dir", str(hcm_dir), *flags, "run"], d / "hcm.log", env=env)
+        subprocess.run([str(BUILD / "hcconnect"), "--config-dir", str(hcc_dir), *flags, "add", send_cs, "--endpoint",
+                        f"sink.bench.internal:{self.sink_port}"], env=env, check=True, capture_output=True)
+        listed = json.loads(subprocess.run([str(BUILD / "hcconnect"), "--config-dir", str(hcc_dir), "list", "-o", "json"],
+                                           env=env, check=True, capture_output=True, text=True).stdout)
+        address = listed[0]["loopbackAddress"]
+        hcc = start([str(BUILD / "hcconnect"), "--config-dir", str(hcc_dir), *flags, "run-service"], d / "hcconnect.log",
+                    env=env)
+        wait_port(self.sink_port, address)
+        # ready when a tunnel carries one echo
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            if hcbench("latency", "--target", f"{address}:{self.sink_port}", "--count", "1").get("failures") == 0:
+                break
+            time.sleep(0.2)
+        self.targets[name] = f"{address}:{self.sink_port}"
+        self.pids[name] = {"hcrelay": relay.pid, "hcm": hcm.pid, "hcconnect": hcc.pid}
+
+    def ssh(self):
+        d = self.work / "ssh"
+        d.mkdir()
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(d / "host")], check=True)
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(d / "user")], check=True)
+        shutil.copy(d / "user.pub", d / "authorized_keys")
+        port, fwd = free_port(), free_port()
+        config = d / "sshd_config"
+        config.write_text(f"Port {port}\nListenAddress 127.0.0.1\nHostKey {d / 'host'}\nPidFile {d / 'sshd.pid'}\n"
+                          f"AuthorizedKeysFile {d / 'authorized_keys'}\nPermitRootLogin yes\nPasswordAuthentication no\n"
+                          "UsePAM no\nAllowTcpForwarding yes\nGatewayPorts no\nStrictModes no\n")
+        os.makedirs("/run/sshd", exist_ok=True)
+        start(["/usr/sbin/sshd", "-D", "-e", "-f", str(config)], d / "sshd.log")
+        wait_port(port)
+        start(["ssh", "-N", "-i", str(d / "user"), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+               "-o", "ExitOnForwardFailure=yes", "-p", str(port), "-R", f"127.0.0.1:{fwd}:127.0.0.1:{self.sink_port}",
+               f"{os.environ.get('USER', 'root')}@127.0.0.1"], d / "ssh.log")
+        wait_port(fwd)
+        self.targets["ssh -R"] = f"127.0.0.1:{fwd}"
+
+    def socat(self):
+        nxt = self.sink_port
+        for i in range(3):
+            p = free_port()
+            start(["socat", f"TCP-LISTEN:{p},bind=127.0.0.1,reuseaddr,fork,nodelay", f"TCP:127.0.0.1:{nxt},nodelay"],
+                  self.work / f"socat{i}.log")
+            wait_port(p)
+            nxt = p
+        self.targets["socat x3"] = f"127.0.0.1:{nxt}"
+
+
+def stats(values):
+    values = [v for v in values if v is not None]
+    if not values:
+        return None
+    return {"min": min(values), "median": statistics.median(values), "max": max(values), "runs": len(values)}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="small sizes, one run each (under 2 minutes)")
+    args = ap.parse_args()
+    quick = args.quick
+    repeat = 1 if quick else 3
+    size = str(256 << 20) if quick else str(2 << 30)
+    seq = "300" if quick else "2000"
+    hold_n = 1000 if quick else 10000
+    results = {"date": datetime.datetime.utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"), "host": socket.gethostname(),
+               "quick": quick, "cores": os.cpu_count(), "paths": {}}
+    work = tempfile.mkdtemp(prefix="hcbench-")
+    try:
+        paths = Paths(work, quick)
+        paths.hcrelay("hcrelay TLS", plaintext=False)
+        paths.hcrelay("hcrelay plaintext", plaintext=True)
+        paths.ssh()
+        paths.socat()
+        for name, target in paths.targets.items():
+            print(f"bench: {name} -> {target}", file=sys.stderr)
+            r = {}
+            r["up_gbit"] = stats([hcbench("throughput", "--target", target, "--bytes", size, "--direction", "up")["gbit_per_s"]
+                                  for _ in range(repeat)])
+            r["down_gbit"] = stats([hcbench("throughput", "--target", target, "--bytes", size, "--direction", "down")[
+                "gbit_per_s"] for _ in range(repeat)])
+            r["up8_gbit"] = stats([hcbench("throughput", "--target", target, "--bytes", size, "--streams", "8")["gbit_per_s"]
+                                   for _ in range(repeat)])
+            lat = [hcbench("latency", "--target", target, "--count", seq) for _ in range(repeat)]
+            r["connect_p50_ms"] = stats([x["p50_ms"] for x in lat])
+            r["connect_p99_ms"] = stats([x["p99_ms"] for x in lat])
+            r["conn_per_s"] = stats([hcbench("rate", "--target", target, "--seconds", "2" if quick else "5")["per_second"]
+                                     for _ in range(repeat)])
+            if name in paths.pids:
+                before = {k: rss_kib(p) for k, p in paths.pids[name].items()}
+                holder = subprocess.Popen([str(BUILD / "hcbench"), "hold", "--target", target, "--connections", str(hold_n)],
+                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+                held = json.loads(holder.stdout.readline())
+                after = {k: rss_kib(p) for k, p in paths.pids[name].items()}
+                holder.stdin.close()
+                holder.wait(30)
+                r["hold"] = {"open": held["open"], "failures": held["failures"],
+                             "rss_kib_per_tunnel": {k: round((after[k] - before[k]) / max(1, held["open"]), 2) for k in after}}
+            results["paths"][name] = r
+    finally:
+        stop_all()
+        shutil.rmtree(work, ignore_errors=True)
+    write_report(results)
+
+
+def med(results, path, key):
+    v = results["paths"].get(path, {}).get(key)
+    return v["median"] if v else None
+
+
+def write_report(results):
+    out = ROOT / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    stem = f"{results['date'][:10]}-{results['host'].split('.')[0]}" + ("-quick" if results["quick"] else "")
+    ratios = {}
+    pairs = [("tls_vs_ssh_up", "hcrelay TLS", "ssh -R", "up_gbit"), ("plain_vs_socat_up", "hcrelay plaintext", "socat x3", "up_gbit"),
+             ("tls_vs_ssh_conn_rate", "hcrelay TLS", "ssh -R", "conn_per_s")]
+    for label, a, b, key in pairs:
+        x, y = med(results, a, key), med(results, b, key)
+        ratios[label] = round(x / y, 3) if x and y else None
+    results["ratios"] = ratios
+    (out / f"{stem}.json").write_text(json.dumps(results, indent=2) + "\n")
+    lines = [f"# hcrelay benchmark {results['date']} on {results['host']} ({results['cores']} cores)", "",
+             "median (min-max) over runs; every process on this machine.", "",
+             "| path | 1 stream up Gbit/s | 1 stream down Gbit/s | 8 streams Gbit/s | connect p50 ms | connect p99 ms | new conn/s |",
+             "|---|---|---|---|---|---|---|"]
+
+    def cell(v, fmt="{:.2f}"):
+        return "-" if not v else f"{fmt.format(v['median'])} ({fmt.format(v['min'])}-{fmt.format(v['max'])})"
+
+    for name, r in results["paths"].items():
+        lines.append(f"| {name} | {cell(r['up_gbit'])} | {cell(r['down_gbit'])} | {cell(r['up8_gbit'])} | "
+                     f"{cell(r['connect_p50_ms'], '{:.3f}')} | {cell(r['connect_p99_ms'], '{:.3f}')} | {cell(r['conn_per_s'], '{:.0f}')} |")
+    lines += ["", "Held tunnels (RSS growth per tunnel, KiB):", ""]
+    for name, r in results["paths"].items():
+        if "hold" in r:
+            lines.append(f"- {name}: {r['hold']['open']} open, {r['hold']['failures']} failed; " +
+                         ", ".join(f"{k} {v}" for k, v in r["hold"]["rss_kib_per_tunnel"].items()))
+    lines += ["", "Ratios (same run, medians): " + ", ".join(f"{k} {v}" for k, v in ratios.items()), ""]
+    (out / f"{stem}.md").write_text("\n".join(lines))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
