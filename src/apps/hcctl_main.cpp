@@ -1,6 +1,7 @@
 // apps/hcctl_main: the hcctl command line; the verbs live in ctl/.
 #include "ctl/hc_commands.hpp"
 #include "ctl/options.hpp"
+#include "ctl/tcpping.hpp"
 
 #include <CLI/CLI.hpp>
 #include <iostream>
@@ -15,6 +16,7 @@ int main(int argc, char** argv) {
   app.add_flag("--insecure-plaintext", opts.insecure_plaintext, "Talk http:// to a relay run with --insecure-plaintext");
   app.add_option("-o,--output", opts.output, "table or json")->check(CLI::IsMember({"table", "json"}))->capture_default_str();
   hc::ctl::add_hc_commands(app, opts);
+  hc::ctl::add_tcpping_command(app, opts);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

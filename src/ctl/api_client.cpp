@@ -1,12 +1,11 @@
 // ctl/api_client: synchronous management calls (see api_client.hpp).
 #include "ctl/api_client.hpp"
 
+#include "net/run_sync.hpp"
 #include "net/ws_client.hpp"
 #include "proto/encoding.hpp"
 #include "proto/sas.hpp"
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
 #include <chrono>
 
@@ -32,13 +31,7 @@ api_response api_client::call(const std::string& method, const std::string& path
   if (!body.empty()) request.headers.emplace_back("Content-Type", "application/json");
   request.body = body;
 
-  net::asio::io_context io;
-  net::http_call_result result;
-  net::asio::co_spawn(io, net::call_http(std::move(request)), [&](std::exception_ptr e, net::http_call_result r) {
-    if (e) std::rethrow_exception(e);
-    result = std::move(r);
-  });
-  io.run();
+  auto result = net::run_sync(net::call_http(std::move(request)));
   if (!result.response) throw api_failure(result.error);
   api_response out;
   out.status = result.response->status;
