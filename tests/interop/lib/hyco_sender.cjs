@@ -2,6 +2,7 @@
 // hyco-ws@1.0.5's relayedConnect, sends the messages in MESSAGE_FILE ([{type, base64}]), prints
 // each reply as a JSON line {type, base64}, then closes (1000) and prints {event:"close",...}.
 // Exit 0 after the close handshake; 1 on a socket error (printed to stderr); 2 on timeout.
+// Exits by running out of work (never process.exit on success) so piped stdout is complete.
 // Usage: node hyco_sender.cjs CONNECT_URL TOKEN_URI KEY_NAME KEY MESSAGE_FILE [TIMEOUT_MS]
 'use strict';
 const fs = require('fs');
@@ -33,10 +34,12 @@ ws.on('message', (data, flags) => {
 ws.on('close', (code, reason) => {
   console.log(JSON.stringify({ event: 'close', code, reason: String(reason || '') }));
   clearTimeout(timer);
-  process.exit(replies === messages.length ? 0 : 1);
+  // exitCode, not exit(): stdout is a pipe, written asynchronously; exit() would cut it short.
+  process.exitCode = replies === messages.length ? 0 : 1;
 });
 ws.on('error', (err) => {
   console.error(`sender error: ${err && err.message}`);
   clearTimeout(timer);
-  process.exit(1);
+  process.exitCode = 1;
+  ws.terminate();
 });
