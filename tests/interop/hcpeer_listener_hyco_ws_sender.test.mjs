@@ -43,3 +43,14 @@ test('two hyco-ws senders at once are both served', { timeout: 90000 }, async ()
     sendThrough('hyco-ws sender B', [{ type: 'text', data: Buffer.from('B'.repeat(70000)) }]),
   ]);
 });
+
+test('the relay survives a listener that vanishes, and a new listener takes over', { timeout: 90000 }, async () => {
+  listener.kill();
+  await listener.closed;
+  listener = relay.spawnHcpeer('hcpeer listen 2', [
+    'listen', '--echo', '--connection-string', hc.listenConnectionString, '--ca-file', relay.caFile,
+  ]);
+  await listener.waitForLine((l) => l === 'ready');
+  await sendThrough('hyco-ws sender C', [{ type: 'binary', data: Buffer.from([0, 1, 2, 255]) }]);
+  assert.equal(relay.relay.exited, null, relay.relayLog());
+});

@@ -1,9 +1,10 @@
 // tests/tools/hcpeer: a small Hybrid Connections peer for tests, built on net/ (dial_websocket,
 // ws_connection). `hcpeer listen` holds a control channel, dials every accept address and echoes
 // (or prints) what arrives; `hcpeer send` connects as a sender, sends N messages and prints the
-// replies. Stdout carries only what tests read ("ready", replies); diagnostics go to stderr.
-// One io_context on the main thread: every coroutine here runs on it, so nothing is shared
-// across threads.
+// replies. Stdout carries only what tests read: "ready", then one line per message,
+// "text:PAYLOAD" or "binary:HEX"; diagnostics go to stderr. Exit 0 ok, 1 bad options, 2 refused
+// or failed (relay status and reason on stderr), 3 timeout. One io_context on the main thread:
+// every coroutine runs on it, so nothing is shared across threads.
 #include "net/tls.hpp"
 #include "net/ws_client.hpp"
 #include "proto/connection_string.hpp"
@@ -20,11 +21,9 @@
 
 #include <array>
 #include <chrono>
-#include <cstdio>
 #include <iostream>
 #include <optional>
 #include <string>
-#include <vector>
 
 namespace {
 namespace asio = hc::net::asio;

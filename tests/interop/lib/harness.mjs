@@ -241,16 +241,19 @@ export class RelayFixture {
     return this.spawn(name, hcpeerPath, args);
   }
 
-  // Kills every child (the relay last) and removes the temp dir.
+  // Kills every child (the relay last) and removes the temp dir. Throws when the relay had
+  // already died on its own (a crash the tests might not otherwise notice).
   async stop() {
     const others = this.children.filter((c) => c !== this.relay);
     for (const c of others) c.kill();
     await Promise.all(others.map((c) => c.closed));
+    const died = this.relay && this.relay.exited ? this.relay.describe() : null;
     if (this.relay) {
       this.relay.kill();
       await this.relay.closed;
     }
     if (this.dir) fs.rmSync(this.dir, { recursive: true, force: true });
+    if (died) throw new Error(`hcrelay ended before the tests did. ${died}`);
   }
 
   // The relay's log so far (for assertion messages).
