@@ -60,9 +60,10 @@ class frame_tunnel {
   // limits::close_echo_timeout to answer before both connections are closed.
   task<> abandon(ws_connection& to, std::uint16_t code, std::string_view reason) {
     co_await to.write_close(code, reason);
-    if (!abort_) {
-      abort_.emplace(co_await asio::this_coro::executor, limits::close_echo_timeout, [this] { close_both(); });
-    }
+    // The executor gets its own statement: g++ 12 mishandles temporaries in a call that also
+    // contains a co_await (double destruction).
+    auto ex = co_await asio::this_coro::executor;
+    if (!abort_) abort_.emplace(ex, limits::close_echo_timeout, [this] { close_both(); });
   }
 
   task<direction_result> forward(ws_connection& from, ws_connection& to, std::atomic<std::uint64_t>& bytes) {

@@ -44,8 +44,9 @@ class tcp_tunnel {
  private:
   // Gives the WebSocket peer limits::close_echo_timeout to answer our error Close.
   task<> arm_abort() {
+    auto ex = co_await asio::this_coro::executor;  // own statement: see frame_relay.cpp
     if (!abort_)
-      abort_.emplace(co_await asio::this_coro::executor, limits::close_echo_timeout, [this] {
+      abort_.emplace(ex, limits::close_echo_timeout, [this] {
         ws_.stream().close();
         tcp_.reset();
       });

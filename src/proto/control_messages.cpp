@@ -127,7 +127,9 @@ result<accept_message> parse_accept(const json::value& body) {
 
 std::string serialize(const accept_message& m) {
   json::object headers;
-  for (const auto& [name, value] : m.connect_headers) {
+  for (const auto& header : m.connect_headers) {
+    const std::string& name = header.first;  // (a named variable: clang 14 cannot capture bindings)
+    const std::string& value = header.second;
     // A JSON object holds a name once: repeated headers are joined as HTTP allows (RFC 9110 §5.3).
     auto same = std::find_if(headers.begin(), headers.end(),
                              [&](const json::key_value_pair& kv) { return iequals(kv.key(), name); });

@@ -83,6 +83,11 @@ std::string_view to_string(hc_action a) {
 }
 
 result<hc_target> parse_hc_target(std::string_view request_target) {
+  // RFC 9112 §3.2: a request target is visible ASCII; anything else cannot be forwarded safely.
+  for (char c : request_target) {
+    auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u >= 0x7F) return target_error("a space, control or non-ASCII byte in the request target", request_target);
+  }
   const auto qmark = request_target.find('?');
   const std::string_view path_part = request_target.substr(0, qmark);
   std::string_view query =
