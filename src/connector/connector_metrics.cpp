@@ -25,18 +25,20 @@ struct connector_metrics::impl {
                                      .Help("Endpoints with a bound local listener")
                                      .Register(*registry)
                                      .Add({});
-  prometheus::Family<prometheus::Counter>& bytes = prometheus::BuildCounter()
-                                                       .Name("hcconnect_bytes_total")
-                                                       .Help("Payload bytes carried by finished tunnels, by direction")
-                                                       .Register(*registry);
+  prometheus::Family<prometheus::Counter>& bytes =
+      prometheus::BuildCounter()
+          .Name("hcconnect_bytes_total")
+          .Help("Payload bytes carried by finished tunnels, by direction")
+          .Register(*registry);
   prometheus::Counter& bytes_up = bytes.Add({{"direction", "app_to_agent"}});
   prometheus::Counter& bytes_down = bytes.Add({{"direction", "agent_to_app"}});
-  prometheus::Histogram& setup = prometheus::BuildHistogram()
-                                     .Name("hcconnect_tunnel_setup_seconds")
-                                     .Help("App connection accepted to the relay's 101 (tunnel joined)")
-                                     .Register(*registry)
-                                     .Add({}, prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.002, 0.005, 0.01,
-                                                                                      0.025, 0.05, 0.1, 0.5, 1, 5});
+  prometheus::Histogram& setup =
+      prometheus::BuildHistogram()
+          .Name("hcconnect_tunnel_setup_seconds")
+          .Help("App connection accepted to the relay's 101 (tunnel joined)")
+          .Register(*registry)
+          .Add({}, prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05,
+                                                           0.1, 0.5, 1, 5});
 };
 
 connector_metrics::connector_metrics() : impl_(std::make_unique<impl>()) {}
@@ -54,7 +56,9 @@ void connector_metrics::tunnel_ended(std::uint64_t up, std::uint64_t down) {
   impl_->bytes_up.Increment(double(up));
   impl_->bytes_down.Increment(double(down));
 }
-void connector_metrics::set_endpoints(std::size_t listening) { impl_->endpoints.Set(double(listening)); }
+void connector_metrics::set_endpoints(std::size_t listening) {
+  impl_->endpoints.Set(double(listening));
+}
 
 std::string connector_metrics::serialize() const {
   return prometheus::TextSerializer().Serialize(impl_->registry->Collect());

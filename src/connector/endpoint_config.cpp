@@ -83,7 +83,8 @@ proto::result<proto::connection_string> parse_send_connection_string(std::string
   if (!cs) return cs.error();
   if (cs->entity_path.empty())
     return proto::error::bad_request(
-        "the connection string has no EntityPath: hcconnect needs the hybrid connection's own connection string "
+        "the connection string has no EntityPath: hcconnect needs the hybrid connection's own connection "
+        "string "
         "(hcctl hc connection-string NAME --rule defaultSender), not the namespace's");
   return cs;
 }
@@ -92,7 +93,8 @@ proto::result<endpoint_config> parse_endpoint_config(std::string_view text) {
   boost::system::error_code ec;
   auto doc = json::parse(text, ec);
   if (ec) return proto::error::bad_request("endpoints.json is not JSON: " + ec.message());
-  if (!doc.is_array()) return proto::error::bad_request("endpoints.json must be a JSON array of endpoint objects");
+  if (!doc.is_array())
+    return proto::error::bad_request("endpoints.json must be a JSON array of endpoint objects");
   endpoint_config config;
   std::size_t index = 0;
   for (const auto& item : doc.as_array()) {
@@ -106,20 +108,24 @@ proto::result<endpoint_config> parse_endpoint_config(std::string_view text) {
       return std::string(v->as_string());
     };
     endpoint_entry e;
-    for (auto [key, out] : {std::pair{"name", &e.name}, {"connectionString", &e.connection_string},
-                            {"endpointHost", &e.endpoint_host}, {"loopbackAddress", &e.loopback_address}}) {
+    for (auto [key, out] : {std::pair{"name", &e.name},
+                            {"connectionString", &e.connection_string},
+                            {"endpointHost", &e.endpoint_host},
+                            {"loopbackAddress", &e.loopback_address}}) {
       auto v = text_field(key);
       if (!v) return v.error();
       *out = std::move(*v);
     }
     auto* port = o.if_contains("endpointPort");
     if (!port || !port->is_int64() || port->as_int64() < 1 || port->as_int64() > 65535)
-      return proto::error::bad_request(where + " (" + e.name + "): \"endpointPort\" must be a number 1..65535");
+      return proto::error::bad_request(where + " (" + e.name +
+                                       "): \"endpointPort\" must be a number 1..65535");
     e.endpoint_port = std::uint16_t(port->as_int64());
     boost::system::error_code aec;
     auto address = boost::asio::ip::make_address_v4(e.loopback_address, aec);
     if (aec || (address.to_uint() >> 24) != 127)
-      return proto::error::bad_request(where + " (" + e.name + "): \"loopbackAddress\" must be an address in 127.0.0.0/8, got '" +
+      return proto::error::bad_request(where + " (" + e.name +
+                                       "): \"loopbackAddress\" must be an address in 127.0.0.0/8, got '" +
                                        e.loopback_address + "'");
     config.entries.push_back(std::move(e));
   }

@@ -21,7 +21,7 @@ struct endpoint_entry {
   std::string connection_string;  // Send-right, with EntityPath; a secret (never logged)
   std::string endpoint_host;      // the DNS name apps resolve (or an IP literal, with a warning)
   std::uint16_t endpoint_port = 0;
-  std::string loopback_address;   // 127.x.y.z the daemon listens on; never 127.0.0.1
+  std::string loopback_address;  // 127.x.y.z the daemon listens on; never 127.0.0.1
 
   bool operator==(const endpoint_entry&) const = default;
 };

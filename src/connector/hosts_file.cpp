@@ -59,7 +59,9 @@ void write_keeping_mode(const std::string& path, const std::string& content) {
   }
   if (renamed) return;
   fd = ::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
-  if (fd < 0) throw std::runtime_error("cannot write " + path + ": " + std::strerror(errno) + " (run as root for /etc/hosts)");
+  if (fd < 0)
+    throw std::runtime_error("cannot write " + path + ": " + std::strerror(errno) +
+                             " (run as root for /etc/hosts)");
   bool ok = ::write(fd, content.data(), content.size()) == ssize_t(content.size());
   int err = errno;
   ::close(fd);

@@ -30,4 +30,7 @@ inline constexpr std::size_t pump_buffer_bytes = 64 * 1024;
 inline constexpr std::size_t max_listeners_per_hc = 25;
 // Control text messages are kept under .NET's fixed 64 KiB receive buffer.
 inline constexpr std::size_t max_control_text_bytes = 64 * 1024;
+// hcconnect shutdown: open tunnels get this long to finish before they are cut (an app that
+// exited has closed its sockets already, so `run --` normally waits not at all).
+inline constexpr auto connector_drain_timeout = 5s;
 }  // namespace hc::net::limits

@@ -1,0 +1,70 @@
+// connector/app_tunnel: app TCP connection -> sender WebSocket -> splice (see app_tunnel.hpp).
+#include "connector/app_tunnel.hpp"
+
+#include "net/pump.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+namespace hc::connector {
+
+namespace {
+// Keeps the live-session count right on every way out of the coroutine.
+struct session_guard {
+  session_count& sessions;
+  explicit session_guard(session_count& s) : sessions(s) { sessions.active.fetch_add(1); }
+  ~session_guard() { sessions.active.fetch_sub(1); }
+};
+}  // namespace
+
+net::task<> serve_app_connection(std::shared_ptr<const tunnel_target> target, net::tcp::socket app_socket,
+                                 std::uint64_t id, connector_metrics& metrics, session_count& sessions) {
+  session_guard guard(sessions);
+  auto started = std::chrono::steady_clock::now();
+  auto app_side = net::byte_stream::plain(std::move(app_socket));
+  const auto app = app_side.remote_address();
+
+  auto dial = co_await target->client.connect();
+  if (!dial) {
+    // The app must see the failure at once (RST), not a connection that accepts bytes and hangs.
+    app_side.reset();
+    if (dial.status != 0) {
+      metrics.connection("rejected");
+      spdlog::warn("conn {} {} ({}) from {}: relay refused the tunnel: {} {}", id, target->name,
+                   target->endpoint, app, dial.status, dial.reason.empty() ? dial.error : dial.reason);
+    } else {
+      metrics.connection("failed");
+      spdlog::warn("conn {} {} ({}) from {}: cannot reach the relay: {}", id, target->name, target->endpoint,
+                   app, dial.error);
+    }
+    co_return;
+  }
+  double setup = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  metrics.connection("tunnelled");
+  metrics.tunnel_started(setup);
+  spdlog::debug("conn {} {} ({}) from {}: tunnel open in {:.1f} ms", id, target->name, target->endpoint, app,
+                setup * 1000);
+
+  auto& agent_side = *dial.connection;
+  net::tunnel_counters counters;
+  auto result = co_await net::splice(agent_side, app_side, counters, /*tcp_is_app=*/true);
+  agent_side.stream().close();
+  app_side.close();
+
+  auto up = counters.app_to_agent.load(), down = counters.agent_to_app.load();
+  metrics.tunnel_ended(up, down);
+  double lasted = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (result.clean())
+    spdlog::info("conn {} {} ({}) from {}: closed after {:.3f} s, {} bytes up, {} bytes down", id,
+                 target->name, target->endpoint, app, lasted, up, down);
+  else
+    spdlog::warn(
+        "conn {} {} ({}) from {}: ended after {:.3f} s, {} bytes up, {} bytes down; app->agent {}, "
+        "agent->app {}{}{}",
+        id, target->name, target->endpoint, app, lasted, up, down, net::to_string(result.app_to_agent),
+        net::to_string(result.agent_to_app), result.error ? ": " : "",
+        result.error ? result.error.message() : "");
+}
+
+}  // namespace hc::connector

@@ -1,0 +1,233 @@
+// connector/commands: hcconnect's verbs (see commands.hpp).
+#include "connector/commands.hpp"
+
+#include "connector/connector_service.hpp"
+#include "connector/endpoint_config.hpp"
+#include "connector/hosts_file.hpp"
+#include "connector/run_command.hpp"
+#include "net/log.hpp"
+#include "net/private_file.hpp"
+#include "net/relay_client.hpp"
+#include "net/tls.hpp"
+#include "proto/endpoint.hpp"
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/json.hpp>
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <memory>
+
+namespace hc::connector {
+namespace asio = net::asio;
+
+namespace {
+
+// Thrown by a verb for a user error; main prints "hcconnect: {what}" and exits 1.
+struct usage_failure : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+void init_logs(const cli_options& o, const char* default_level) {
+  net::init_logging(o.log_format, o.log_level.empty() ? default_level : o.log_level);
+}
+
+service_options service_from(const cli_options& o) {
+  service_options s;
+  s.config_dir = o.config_dir;
+  s.ca_file = net::ca_file_from(o.ca_file);
+  return s;
+}
+
+// The endpoint named in the hybrid connection's userMetadata, read with the Send token.
+proto::endpoint endpoint_from_relay(const proto::connection_string& cs, const cli_options& o) {
+  asio::io_context io;
+  net::relay_client client(cs, net::make_client_tls(net::ca_file_from(o.ca_file)));
+  net::relay_client::runtime_info_result answer;
+  asio::co_spawn(io, client.runtime_info(),
+                 [&](std::exception_ptr e, net::relay_client::runtime_info_result r) {
+                   if (e) std::rethrow_exception(e);
+                   answer = std::move(r);
+                 });
+  io.run();
+  if (!answer.info)
+    throw usage_failure("cannot read the endpoint of hybrid connection '" + cs.entity_path +
+                        "' from the relay " + cs.authority() + ": " + answer.error +
+                        "; pass --endpoint HOST:PORT to add it anyway");
+  auto ep = proto::endpoint_from_user_metadata(answer.info->user_metadata);
+  if (!ep)
+    throw usage_failure("hybrid connection '" + cs.entity_path + "' names no usable endpoint: " +
+                        ep.error().message + "; set one with hcctl hc update, or pass --endpoint HOST:PORT");
+  return *ep;
+}
+
+void add_verb(CLI::App& app, cli_options& o) {
+  auto* cmd =
+      app.add_subcommand("add", "Add a hybrid connection: its endpoint's DNS name then reaches the service");
+  auto connection_string = std::make_shared<std::string>();
+  auto endpoint_text = std::make_shared<std::string>();
+  cmd->add_option("connection-string", *connection_string,
+                  "The hybrid connection's Send connection string (with EntityPath)")
+      ->required();
+  cmd->add_option("--endpoint", *endpoint_text,
+                  "HOST:PORT apps connect to (default: the hybrid connection's metadata)");
+  cmd->callback([&o, connection_string, endpoint_text] {
+    init_logs(o, "info");
+    auto cs = parse_send_connection_string(*connection_string);
+    if (!cs) throw usage_failure(cs.error().message);
+    proto::endpoint ep;
+    if (!endpoint_text->empty()) {
+      auto parsed = proto::parse_endpoint(*endpoint_text);
+      if (!parsed) throw usage_failure("--endpoint: " + parsed.error().message);
+      ep = *parsed;
+    } else {
+      ep = endpoint_from_relay(*cs, o);
+    }
+    if (auto warning = proto::endpoint_host_warning(ep.host); !warning.empty())
+      std::cerr << "hcconnect: warning: " << warning << "\n";
+    auto config = load_config(o.config_dir);
+    endpoint_entry e{cs->entity_path, *connection_string, ep.host, ep.port, {}};
+    if (const auto* old = config.find(e.name); old && old->endpoint_host == e.endpoint_host)
+      e.loopback_address = old->loopback_address;
+    bool replaced = config.find(e.name) != nullptr;
+    config.upsert(e);
+    save_config(o.config_dir, config);
+    const auto& added = *config.find(e.name);
+    std::cout << (replaced ? "updated " : "added ") << added.name << ": " << ep.to_string() << " -> "
+              << added.loopback_address << ":" << added.endpoint_port << " through relay " << cs->authority()
+              << "\n";
+  });
+}
+
+void list_verb(CLI::App& app, cli_options& o) {
+  auto* cmd = app.add_subcommand("list", "List the configured hybrid connections");
+  auto output = std::make_shared<std::string>("table");
+  cmd->add_option("-o,--output", *output, "table or json")->check(CLI::IsMember({"table", "json"}));
+  cmd->callback([&o, output] {
+    auto config = load_config(o.config_dir);
+    if (*output == "json") {
+      boost::json::array out;
+      for (const auto& e : config.entries) {
+        auto cs = proto::parse_connection_string(e.connection_string);
+        out.push_back(boost::json::object{{"name", e.name},
+                                          {"endpointHost", e.endpoint_host},
+                                          {"endpointPort", e.endpoint_port},
+                                          {"loopbackAddress", e.loopback_address},
+                                          {"relay", cs ? cs->authority() : std::string()}});
+      }
+      std::cout << boost::json::serialize(out) << "\n";
+      return;
+    }
+    if (config.entries.empty()) {
+      std::cout << "no hybrid connections configured in " << o.config_dir
+                << " (hcconnect add \"<connection string>\")\n";
+      return;
+    }
+    std::printf("%-24s %-36s %-22s %s\n", "NAME", "ENDPOINT", "LISTENS ON", "RELAY");
+    for (const auto& e : config.entries) {
+      auto cs = proto::parse_connection_string(e.connection_string);
+      std::printf("%-24s %-36s %-22s %s\n", e.name.c_str(),
+                  (e.endpoint_host + ":" + std::to_string(e.endpoint_port)).c_str(),
+                  (e.loopback_address + ":" + std::to_string(e.endpoint_port)).c_str(),
+                  cs ? cs->authority().c_str() : "?");
+    }
+  });
+}
+
+void remove_verb(CLI::App& app, cli_options& o) {
+  auto* cmd =
+      app.add_subcommand("remove", "Remove a hybrid connection (a running daemon closes its listener)");
+  auto name = std::make_shared<std::string>();
+  cmd->add_option("name", *name, "The hybrid connection's name (see hcconnect list)")->required();
+  cmd->callback([&o, name] {
+    auto config = load_config(o.config_dir);
+    if (!config.remove(*name))
+      throw usage_failure("no hybrid connection called '" + *name + "' in " + config_file_path(o.config_dir) +
+                          " (see hcconnect list)");
+    save_config(o.config_dir, config);
+    std::cout << "removed " << *name << "\n";
+  });
+}
+
+void run_service_verb(CLI::App& app, cli_options& o) {
+  auto* cmd = app.add_subcommand("run-service", "Run the daemon in the foreground until SIGINT or SIGTERM");
+  auto metrics_port = std::make_shared<int>(0);
+  auto threads = std::make_shared<int>(0);
+  cmd->add_option("--metrics-port", *metrics_port, "Serve /metrics on 127.0.0.1:PORT (0: off)")
+      ->capture_default_str();
+  cmd->add_option("--threads", *threads, "I/O threads (0: one per core)")->capture_default_str();
+  cmd->callback([&o, metrics_port, threads] {
+    init_logs(o, "info");
+    auto options = service_from(o);
+    options.metrics_port = *metrics_port;
+    options.threads = *threads;
+    std::filesystem::create_directories(o.config_dir);
+    connector_service service(options);
+    service.start();
+    auto pid_file = pid_file_path(o.config_dir);
+    net::write_private_file(pid_file, std::to_string(::getpid()) + "\n");
+    service.run_until_signal();
+    std::error_code ignored;  // already gone is fine
+    std::filesystem::remove(pid_file, ignored);
+  });
+}
+
+void run_verb(CLI::App& app, cli_options& o) {
+  auto* cmd =
+      app.add_subcommand("run", "Run COMMAND with the endpoints' DNS names redirected through the relay");
+  auto command = std::make_shared<std::vector<std::string>>();
+  cmd->add_option("command", *command, "-- COMMAND [ARGS...]")->required();
+  cmd->callback([&o, command] {
+    init_logs(o, "warn");
+    o.exit_code = run_command(service_from(o), *command);
+  });
+}
+
+void hosts_verb(CLI::App& app, cli_options& o) {
+  auto* cmd = app.add_subcommand(
+      "hosts", "Write (or remove) the endpoints' names in a hosts file, for static binaries");
+  auto apply = std::make_shared<bool>(false), remove = std::make_shared<bool>(false);
+  auto path = std::make_shared<std::string>("/etc/hosts");
+  auto* a =
+      cmd->add_flag("--apply", *apply, "Write the '# BEGIN hcconnect' block (replacing an existing one)");
+  auto* r = cmd->add_flag("--remove", *remove, "Delete the block");
+  a->excludes(r);
+  cmd->add_option("--hosts-file", *path, "The hosts file to edit")->capture_default_str();
+  cmd->callback([&o, apply, remove, path] {
+    if (*apply == *remove) throw usage_failure("hosts: choose one of --apply or --remove");
+    if (*apply) {
+      auto config = load_config(o.config_dir);
+      apply_hosts_file(*path, config);
+      std::cout << "wrote " << config.entries.size() << " endpoint(s) to " << *path << "\n";
+    } else {
+      remove_hosts_block(*path);
+      std::cout << "removed the hcconnect block from " << *path << "\n";
+    }
+  });
+}
+
+}  // namespace
+
+void add_commands(CLI::App& app, cli_options& o) {
+  app.add_option("--config-dir", o.config_dir, "Configuration directory")
+      ->envname("HCCONNECT_CONFIG_DIR")
+      ->capture_default_str();
+  app.add_option("--ca-file", o.ca_file, "Extra CA certificate to trust (default: $HCRELAY_CA_FILE)");
+  app.add_option("--log-format", o.log_format, "text or json")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  app.add_option("--log-level", o.log_level, "debug, info, warn or error");
+  app.fallthrough();
+  add_verb(app, o);
+  list_verb(app, o);
+  remove_verb(app, o);
+  run_service_verb(app, o);
+  run_verb(app, o);
+  hosts_verb(app, o);
+}
+
+}  // namespace hc::connector

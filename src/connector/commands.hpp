@@ -1,0 +1,23 @@
+// connector/commands: hcconnect's command line: the global options and the verbs add, list,
+// remove, run-service, run and hosts. Each verb validates its input and prints a message that
+// names the problem; the work lives in endpoint_config, connector_service, run_command and
+// hosts_file. Runs on the main thread; `add` runs one short io_context for the relay query.
+#pragma once
+#include <CLI/CLI.hpp>
+
+#include <string>
+#include <vector>
+
+namespace hc::connector {
+
+struct cli_options {
+  std::string config_dir = "/etc/hcconnect";
+  std::string ca_file;
+  std::string log_format = "text";
+  std::string log_level;  // empty: info (warn under `run`, whose output belongs to the command)
+  int exit_code = 0;      // set by the verb that ran
+};
+
+void add_commands(CLI::App& app, cli_options& options);
+
+}  // namespace hc::connector

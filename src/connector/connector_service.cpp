@@ -1,0 +1,262 @@
+// connector/connector_service: listeners, config reload, /metrics and shutdown (see the header).
+#include "connector/connector_service.hpp"
+
+#include "connector/app_tunnel.hpp"
+#include "connector/endpoint_config.hpp"
+#include "net/file_watch.hpp"
+#include "net/http_server.hpp"
+#include "net/limits.hpp"
+#include "net/log.hpp"
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include <future>
+#include <map>
+#include <thread>
+
+namespace hc::connector {
+namespace asio = net::asio;
+using net::tcp;
+
+namespace {
+
+// One endpoint's bound listener. The accept loop shares it; the handle in the service's map is
+// the owner whose destruction closes the acceptor (which ends the loop). Control strand only.
+struct endpoint_listener {
+  endpoint_entry entry;
+  std::shared_ptr<const tunnel_target> target;
+  tcp::acceptor acceptor;
+  endpoint_listener(endpoint_entry e, std::shared_ptr<const tunnel_target> t, const asio::any_io_executor& ex)
+      : entry(std::move(e)), target(std::move(t)), acceptor(ex) {}
+};
+
+class listener_handle {
+ public:
+  explicit listener_handle(std::shared_ptr<endpoint_listener> l) : listener_(std::move(l)) {}
+  listener_handle(listener_handle&&) noexcept = default;
+  listener_handle& operator=(listener_handle&&) noexcept = default;
+  ~listener_handle() {
+    if (!listener_) return;
+    net::error_code ignored;  // closing an acceptor that failed to open is fine
+    listener_->acceptor.close(ignored);
+  }
+  const endpoint_listener& get() const { return *listener_; }
+
+ private:
+  std::shared_ptr<endpoint_listener> listener_;
+};
+
+std::string describe(const endpoint_entry& e) {
+  return e.loopback_address + ":" + std::to_string(e.endpoint_port);
+}
+
+}  // namespace
+
+struct connector_service::impl {
+  service_options options;
+  connector_metrics metrics;  // outlives the io_context: session frames refer to it
+  session_count sessions;
+  asio::io_context io;
+  asio::strand<asio::io_context::executor_type> control{io.get_executor()};
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  net::tls_context tls;
+  std::atomic<std::uint64_t> next_connection{1};
+  std::atomic<std::size_t> listening{0};
+  // --- control strand only (or before the threads start / after they are joined) ---
+  std::map<std::string, listener_handle> listeners;  // by hybrid connection name
+  std::map<std::string, endpoint_entry> unbindable;  // entries whose bind failed; retried when they change
+  std::optional<net::file_watch> watch;
+  std::optional<asio::steady_timer> poll_timer;
+  std::unique_ptr<net::http_server> http;
+  // --- owner thread ---
+  std::vector<std::thread> threads;
+  enum class state { idle, running, stopped } phase = state::idle;
+
+  net::task<> accept_loop(std::shared_ptr<endpoint_listener> l) {
+    for (;;) {
+      auto strand = asio::make_strand(io);
+      auto [ec, socket] = co_await l->acceptor.async_accept(strand, net::use_tuple);
+      if (ec == asio::error::operation_aborted || !l->acceptor.is_open()) co_return;
+      if (ec) {
+        // Out of file descriptors and the like: say so and back off instead of spinning.
+        spdlog::warn("endpoint {}: accept on {} failed: {}", l->entry.name, describe(l->entry), ec.message());
+        asio::steady_timer pause(co_await asio::this_coro::executor, std::chrono::milliseconds(100));
+        co_await pause.async_wait(net::use_tuple);
+        continue;
+      }
+      auto id = next_connection.fetch_add(1);
+      asio::co_spawn(strand, serve_app_connection(l->target, std::move(socket), id, metrics, sessions),
+                     net::log_failure("conn " + std::to_string(id) + " " + l->entry.name));
+    }
+  }
+
+  // Opens, keeps or closes listeners so that they match `config`.
+  void reconcile(const endpoint_config& config) {
+    for (auto it = listeners.begin(); it != listeners.end();) {
+      const auto* wanted = config.find(it->first);
+      if (wanted && *wanted == it->second.get().entry) {
+        ++it;
+        continue;
+      }
+      spdlog::info("endpoint {}: closing listener on {} ({})", it->first, describe(it->second.get().entry),
+                   wanted ? "configuration changed" : "removed");
+      it = listeners.erase(it);
+    }
+    std::erase_if(unbindable, [&](const auto& kv) {
+      const auto* wanted = config.find(kv.first);
+      return !wanted || !(*wanted == kv.second);
+    });
+    for (const auto& e : config.entries) {
+      if (listeners.contains(e.name) || unbindable.contains(e.name)) continue;
+      open_listener(e);
+    }
+    listening = listeners.size();
+    metrics.set_endpoints(listeners.size());
+  }
+
+  void open_listener(const endpoint_entry& e) {
+    auto cs = parse_send_connection_string(e.connection_string);
+    if (!cs) {
+      spdlog::error("endpoint {}: unusable connection string in the configuration: {}", e.name,
+                    cs.error().message);
+      unbindable.emplace(e.name, e);
+      return;
+    }
+    auto target = std::make_shared<const tunnel_target>(tunnel_target{
+        e.name, e.endpoint_host + ":" + std::to_string(e.endpoint_port), net::relay_client(*cs, tls)});
+    auto l = std::make_shared<endpoint_listener>(e, std::move(target), control);
+    net::error_code ec;
+    auto address = asio::ip::make_address(e.loopback_address, ec);
+    if (!ec) l->acceptor.open(address.is_v4() ? tcp::v4() : tcp::v6(), ec);
+    if (!ec) l->acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec) l->acceptor.bind({address, e.endpoint_port}, ec);
+    if (!ec) l->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      spdlog::error("endpoint {}: cannot listen on {}: {} (is another hcconnect or program using it?)",
+                    e.name, describe(e), ec.message());
+      unbindable.emplace(e.name, e);
+      return;
+    }
+    spdlog::info("endpoint {}: {} -> {}:{} through relay {}", e.name, describe(e), e.endpoint_host,
+                 e.endpoint_port, cs->authority());
+    asio::co_spawn(control, accept_loop(l), net::log_failure("listener " + e.name));
+    listeners.emplace(e.name, listener_handle(std::move(l)));
+  }
+
+  net::task<> poll_config() {
+    for (;;) {
+      poll_timer->expires_after(options.config_poll);
+      auto [ec] = co_await poll_timer->async_wait(net::use_tuple);
+      if (ec) co_return;
+      if (!watch->changed()) continue;
+      try {
+        auto config = load_config(options.config_dir);
+        spdlog::info("{} changed: {} endpoint(s)", watch->path(), config.entries.size());
+        reconcile(config);
+      } catch (const std::exception& e) {
+        spdlog::error("{}; keeping the current endpoints", e.what());
+      }
+    }
+  }
+
+  net::task<std::string> serve_http(const net::http_request& request) {
+    if (request.target == "/metrics")
+      co_return net::format_response(200, "OK", {{"Content-Type", "text/plain; version=0.0.4"}},
+                                     metrics.serialize());
+    if (request.target == "/healthz")
+      co_return net::format_response(200, "OK", {{"Content-Type", "text/plain"}},
+                                     "ok: " + std::to_string(listening.load()) + " endpoint(s) listening\n");
+    co_return net::format_response(404, "Not Found", {{"Content-Type", "text/plain"}}, "try /metrics\n");
+  }
+};
+
+connector_service::connector_service(service_options options) : impl_(std::make_unique<impl>()) {
+  impl_->options = std::move(options);
+}
+
+connector_service::~connector_service() {
+  stop();
+}
+
+void connector_service::start() {
+  auto& s = *impl_;
+  if (s.phase != impl::state::idle) return;
+  s.tls = net::make_client_tls(s.options.ca_file);
+  auto config = load_config(s.options.config_dir);
+  s.watch.emplace(config_file_path(s.options.config_dir));
+  s.reconcile(config);
+  if (config.entries.empty())
+    spdlog::warn(
+        "no endpoints configured in {} yet; add one with `hcconnect add` (picked up within a second)",
+        config_file_path(s.options.config_dir));
+  if (s.options.metrics_port > 0) {
+    s.http = std::make_unique<net::http_server>(
+        s.io.get_executor(),
+        tcp::endpoint(asio::ip::address_v4::loopback(), std::uint16_t(s.options.metrics_port)),
+        [&s](const net::http_request& r) { return s.serve_http(r); });
+    spdlog::info("metrics on http://127.0.0.1:{}/metrics", s.http->local_endpoint().port());
+  }
+  s.poll_timer.emplace(s.control);
+  asio::co_spawn(s.control, s.poll_config(), net::log_failure("configuration watch"));
+  s.work.emplace(s.io.get_executor());
+  int n = s.options.threads > 0 ? s.options.threads : int(std::max(1u, std::thread::hardware_concurrency()));
+  for (int i = 0; i < n; ++i) s.threads.emplace_back([&s] { s.io.run(); });
+  s.phase = impl::state::running;
+}
+
+void connector_service::run_until_signal() {
+  auto& s = *impl_;
+  std::promise<int> signalled;
+  asio::signal_set signals(s.io, SIGINT, SIGTERM);
+  signals.async_wait([&](net::error_code ec, int sig) { signalled.set_value(ec ? 0 : sig); });
+  int sig = signalled.get_future().get();
+  spdlog::info("signal {}: stopping", sig);
+  stop();
+}
+
+void connector_service::stop() {
+  auto& s = *impl_;
+  if (s.phase != impl::state::running) return;
+  s.phase = impl::state::stopped;
+  // 1. Stop accepting (on the control strand, which owns the listeners).
+  std::promise<void> closed;
+  asio::post(s.control, [&] {
+    s.listeners.clear();
+    if (s.poll_timer) s.poll_timer->cancel();
+    if (s.http) s.http->stop();
+    s.listening = 0;
+    closed.set_value();
+  });
+  closed.get_future().wait();
+  // 2. Drain: tunnels whose apps are finishing get a moment to close cleanly.
+  auto until = std::chrono::steady_clock::now() + net::limits::connector_drain_timeout;
+  while (s.sessions.active.load() > 0 && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  if (int left = s.sessions.active.load(); left > 0)
+    spdlog::warn("stopping with {} tunnel(s) still open: they are cut", left);
+  // 3. Force: stopping the io_context ends the rest; their frames (and sockets) go with it.
+  s.work.reset();
+  s.io.stop();
+  for (auto& t : s.threads) t.join();
+  s.threads.clear();
+  s.http.reset();
+  s.poll_timer.reset();
+}
+
+std::size_t connector_service::listening() const {
+  return impl_->listening.load();
+}
+
+std::optional<tcp::endpoint> connector_service::metrics_endpoint() const {
+  if (!impl_->http) return std::nullopt;
+  return impl_->http->local_endpoint();
+}
+
+}  // namespace hc::connector

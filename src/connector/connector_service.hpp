@@ -1,0 +1,50 @@
+// connector/connector_service: the hcconnect daemon: one local listener per configured endpoint
+// (loopbackAddress:endpointPort), one app_tunnel session per accepted connection, endpoints.json
+// re-read when it changes (polled every second) with listeners opened and closed to match, and
+// /metrics. Used by `run-service` (foreground until a signal) and by `run --` (in-process, on
+// background threads, for the lifetime of the command). Owns its io_context and threads;
+// listeners live on one control strand; sessions each on their own strand.
+#pragma once
+#include <boost/asio/ip/tcp.hpp>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace hc::connector {
+
+struct service_options {
+  std::string config_dir;
+  std::optional<std::string> ca_file;  // extra CA for the relay's certificate
+  int metrics_port = 0;                // 0: no /metrics
+  int threads = 0;                     // I/O threads; 0: one per core
+  std::chrono::milliseconds config_poll{1000};
+};
+
+class connector_service {
+ public:
+  explicit connector_service(service_options options);
+  ~connector_service();  // stop()
+
+  // Reads the configuration, binds every endpoint it can (logging the ones it cannot) and the
+  // metrics port, and starts the I/O threads. Throws std::runtime_error on an unusable
+  // configuration, CA file or metrics port.
+  void start();
+  // Blocks until SIGINT or SIGTERM, then stop(). For run-service.
+  void run_until_signal();
+  // Closes the listeners, gives open tunnels a short drain period, then ends them and joins the
+  // threads. Idempotent.
+  void stop();
+
+  // Listeners currently bound (for tests and logs).
+  std::size_t listening() const;
+  std::optional<boost::asio::ip::tcp::endpoint> metrics_endpoint() const;
+
+  struct impl;
+
+ private:
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace hc::connector

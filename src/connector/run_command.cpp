@@ -1,0 +1,152 @@
+// connector/run_command: `hcconnect run -- CMD` (see run_command.hpp).
+#include "connector/run_command.hpp"
+
+#include "net/private_file.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <set>
+
+extern char** environ;
+
+namespace hc::connector {
+namespace fs = std::filesystem;
+
+namespace {
+
+// The child the signal handler forwards to; written before the handlers are installed.
+volatile sig_atomic_t child_pid = 0;
+
+void forward_signal(int sig) {
+  if (child_pid > 0) ::kill(pid_t(child_pid), sig);
+}
+
+bool port_in_use(const std::string& address, std::uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(port);
+  bool in_use = false;
+  if (::inet_pton(AF_INET, address.c_str(), &sa.sin_addr) == 1)
+    in_use = ::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 && errno == EADDRINUSE;
+  ::close(fd);
+  return in_use;
+}
+
+}  // namespace
+
+std::string hosts_env(const endpoint_config& config) {
+  std::string out;
+  std::set<std::string> seen;
+  for (const auto& e : config.entries) {
+    if (!seen.insert(e.endpoint_host).second) continue;
+    if (!out.empty()) out += ';';
+    out += e.endpoint_host + "=" + e.loopback_address;
+  }
+  return out;
+}
+
+std::string find_intercept_library() {
+  if (const char* v = std::getenv("HCCONNECT_INTERCEPT_LIB"); v && *v) return v;
+  std::error_code ec;
+  auto exe = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) return {};
+  for (auto candidate : {exe.parent_path() / "libhcintercept.so",
+                         exe.parent_path().parent_path() / "lib" / "libhcintercept.so"})
+    if (fs::exists(candidate, ec)) return candidate.string();
+  return {};
+}
+
+std::string pid_file_path(const std::string& config_dir) {
+  return (fs::path(config_dir) / "hcconnect.pid").string();
+}
+
+bool daemon_running(const std::string& config_dir, const endpoint_config& config) {
+  if (auto text = net::read_file(pid_file_path(config_dir))) {
+    long pid = std::strtol(text->c_str(), nullptr, 10);
+    if (pid > 0 && (::kill(pid_t(pid), 0) == 0 || errno == EPERM)) return true;
+  }
+  if (config.entries.empty()) return false;
+  return port_in_use(config.entries.front().loopback_address, config.entries.front().endpoint_port);
+}
+
+int run_command(service_options options, const std::vector<std::string>& command) {
+  if (command.empty()) throw std::runtime_error("nothing to run: use hcconnect run -- COMMAND [ARGS...]");
+  auto config = load_config(options.config_dir);
+  auto library = find_intercept_library();
+  if (library.empty())
+    throw std::runtime_error(
+        "libhcintercept.so was not found next to hcconnect or in ../lib "
+        "(set HCCONNECT_INTERCEPT_LIB to its path)");
+  if (config.entries.empty())
+    spdlog::warn("no endpoints configured in {}: {} runs without redirection", options.config_dir,
+                 command.front());
+
+  // The in-process daemon, when none is running; it lives until CMD has exited.
+  std::optional<connector_service> service;
+  if (!config.entries.empty() && !daemon_running(options.config_dir, config)) {
+    spdlog::info("no hcconnect daemon running: serving {} endpoint(s) in-process while {} runs",
+                 config.entries.size(), command.front());
+    if (options.threads <= 0) options.threads = 2;
+    service.emplace(options);
+    service->start();
+  }
+
+  // The child's environment: ours, with LD_PRELOAD prepended and HCCONNECT_HOSTS set.
+  std::vector<std::string> env;
+  std::string preload = library;
+  for (char** e = environ; *e; ++e) {
+    std::string_view item(*e);
+    if (item.starts_with("LD_PRELOAD=")) {
+      auto existing = item.substr(11);
+      if (!existing.empty()) preload += ":" + std::string(existing);
+      continue;
+    }
+    if (item.starts_with("HCCONNECT_HOSTS=")) continue;
+    env.emplace_back(item);
+  }
+  env.push_back("LD_PRELOAD=" + preload);
+  env.push_back("HCCONNECT_HOSTS=" + hosts_env(config));
+  std::vector<char*> envp, argv;
+  for (auto& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  std::vector<std::string> args(command);
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  pid_t pid = 0;
+  int err = ::posix_spawnp(&pid, argv[0], nullptr, nullptr, argv.data(), envp.data());
+  if (err != 0) {
+    spdlog::error("cannot run {}: {}", command.front(), std::strerror(err));
+    return 127;
+  }
+  child_pid = pid;
+  struct sigaction sa {};
+  sa.sa_handler = forward_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) ::sigaction(sig, &sa, nullptr);
+
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  child_pid = 0;
+  if (service) service->stop();
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return 1;
+}
+
+}  // namespace hc::connector

@@ -1,0 +1,389 @@
+// tests/integration/hcconnect_test: hcconnect end to end: a real hcrelay, an in-test listener in
+// the hcm role (hcconnect_support.hpp), hcconnect as a process, and unmodified clients
+// (redis-cli, curl, getent) run under `hcconnect run --` reaching names that resolve nowhere
+// else. Also: the CLI's refusals, config reload, reject -> reset, 100 parallel checksummed
+// tunnels and /metrics. Hosts-file mode is in hcconnect_hosts_test.cpp.
+#include "hcconnect_support.hpp"
+
+#include <boost/asio/read.hpp>
+#include <boost/json.hpp>
+
+#include <fstream>
+#include <random>
+
+namespace hc::test {
+namespace {
+
+constexpr const char* endpoint_name = "cache.corp.internal";
+
+struct command_result {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr together
+};
+
+// Runs `program args` to completion (bounded), output captured in a log file under `dir`.
+command_result run_program(const fs::path& dir, const std::string& program,
+                           const std::vector<std::string>& args, std::chrono::seconds timeout = 60s) {
+  static int counter = 0;
+  auto log = dir / ("cmd-" + std::to_string(++counter) + ".log");
+  child_process p(program, args, log);
+  command_result r;
+  if (!p.wait_exit(timeout)) {
+    p.stop();
+    r.output = p.log();
+    ADD_FAILURE() << program << " did not finish in " << timeout.count() << " s; output:\n" << r.output;
+    return r;
+  }
+  auto st = p.exit_status().value_or(-1);
+  r.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  r.output = p.log();
+  return r;
+}
+
+class hcconnect_test : public relay_test {
+ protected:
+  fs::path config_dir() const { return dir_.path() / "hcconnect"; }
+
+  std::vector<std::string> global_args() const {
+    return {"--config-dir", config_dir().string(), "--ca-file", relay_->ca_file().string()};
+  }
+
+  command_result hcconnect(std::vector<std::string> args, std::chrono::seconds timeout = 60s) {
+    auto all = global_args();
+    all.insert(all.end(), args.begin(), args.end());
+    return run_program(dir_.path(), bin_path("hcconnect"), all, timeout);
+  }
+
+  // Creates hybrid connection `name` with endpoint `endpoint` and returns its keys.
+  hc_fixture create(const std::string& name, const std::string& endpoint) {
+    hc_fixture f;
+    run([&]() -> task<> { f = co_await make_hc(*relay_, name, R"({"endpoint":")" + endpoint + R"("})"); });
+    return f;
+  }
+  std::string send_string(const hc_fixture& f) {
+    return hc_connection_string(*relay_, f.name, "defaultSender", f.send_key);
+  }
+  std::string listen_string(const hc_fixture& f) {
+    return hc_connection_string(*relay_, f.name, "defaultListener", f.listen_key);
+  }
+
+  // The loopback address hcconnect chose for entry `name`.
+  std::string loopback_of(const std::string& name) {
+    auto doc = boost::json::parse(read_text_file(config_dir() / "endpoints.json"));
+    for (const auto& e : doc.as_array())
+      if (e.at("name").as_string() == name) return std::string(e.at("loopbackAddress").as_string());
+    throw test_failure("no entry " + name + " in endpoints.json");
+  }
+
+  // hcconnect run-service in the background; returns once `name`'s listener accepts.
+  child_process start_daemon(const std::string& name, std::uint16_t port,
+                             std::vector<std::string> extra = {}) {
+    auto args = global_args();
+    args.push_back("run-service");
+    args.insert(args.end(), extra.begin(), extra.end());
+    child_process p(bin_path("hcconnect"), args, dir_.path() / "hcconnect-daemon.log");
+    auto address = loopback_of(name);
+    if (!wait_until([&] { return port_bound(address, port); }, 10s))
+      throw test_failure("hcconnect run-service did not listen on " + address + ":" + std::to_string(port) +
+                         "; log:\n" + p.log());
+    return p;
+  }
+};
+
+// ---------------------------------------------------------------- CLI
+
+TEST_F(hcconnect_test, add_reads_the_endpoint_from_the_relay_and_list_shows_it) {
+  auto f = create("cache", std::string(endpoint_name) + ":6379");
+  auto added = hcconnect({"add", send_string(f)});
+  ASSERT_EQ(added.exit_code, 0) << added.output;
+  EXPECT_NE(added.output.find("cache.corp.internal:6379"), std::string::npos) << added.output;
+  EXPECT_EQ(fs::status(config_dir() / "endpoints.json").permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write);
+
+  auto listed = hcconnect({"list", "-o", "json"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.output;
+  auto doc = boost::json::parse(listed.output);
+  ASSERT_EQ(doc.as_array().size(), 1u);
+  const auto& e = doc.as_array()[0].as_object();
+  EXPECT_EQ(e.at("name").as_string(), "cache");
+  EXPECT_EQ(e.at("endpointHost").as_string(), endpoint_name);
+  EXPECT_EQ(e.at("endpointPort").as_int64(), 6379);
+  std::string loopback(e.at("loopbackAddress").as_string());
+  EXPECT_TRUE(loopback.starts_with("127.")) << loopback;
+  EXPECT_NE(loopback, "127.0.0.1");
+  EXPECT_EQ(listed.output.find("SharedAccessKey"), std::string::npos) << "list must not print secrets";
+
+  // Re-adding keeps the address; a second host gets a different one.
+  ASSERT_EQ(hcconnect({"add", send_string(f)}).exit_code, 0);
+  EXPECT_EQ(loopback_of("cache"), loopback);
+  auto g = create("web", "intranet.corp.internal:8080");
+  ASSERT_EQ(hcconnect({"add", send_string(g)}).exit_code, 0);
+  EXPECT_NE(loopback_of("web"), loopback);
+
+  auto removed = hcconnect({"remove", "cache"});
+  ASSERT_EQ(removed.exit_code, 0) << removed.output;
+  auto gone = hcconnect({"remove", "cache"});
+  EXPECT_EQ(gone.exit_code, 1);
+  EXPECT_NE(gone.output.find("no hybrid connection called 'cache'"), std::string::npos) << gone.output;
+}
+
+TEST_F(hcconnect_test, add_refuses_bad_input_with_a_message_that_names_the_problem) {
+  auto f = create("cache", std::string(endpoint_name) + ":6379");
+  auto no_entity = hcconnect({"add", hc_connection_string(*relay_, "", "defaultSender", f.send_key)});
+  EXPECT_EQ(no_entity.exit_code, 1);
+  EXPECT_NE(no_entity.output.find("EntityPath"), std::string::npos) << no_entity.output;
+
+  auto malformed = hcconnect({"add", "not a connection string"});
+  EXPECT_EQ(malformed.exit_code, 1);
+  EXPECT_NE(malformed.output.find("Endpoint=sb://"), std::string::npos) << malformed.output;
+
+  auto bad_endpoint = hcconnect({"add", send_string(f), "--endpoint", "db.corp:99999"});
+  EXPECT_EQ(bad_endpoint.exit_code, 1);
+  EXPECT_NE(bad_endpoint.output.find("port"), std::string::npos) << bad_endpoint.output;
+
+  auto ip = hcconnect({"add", send_string(f), "--endpoint", "10.1.2.3:1433"});
+  EXPECT_EQ(ip.exit_code, 0) << ip.output;
+  EXPECT_NE(ip.output.find("is an IP address"), std::string::npos) << ip.output;
+
+  // Relay unreachable and no --endpoint: refused, with the way out.
+  proto::connection_string dead = *proto::parse_connection_string(send_string(f));
+  dead.port = pick_free_port();
+  auto unreachable = hcconnect({"add", dead.to_string()});
+  EXPECT_EQ(unreachable.exit_code, 1);
+  EXPECT_NE(unreachable.output.find("--endpoint"), std::string::npos) << unreachable.output;
+  EXPECT_EQ(hcconnect({"add", dead.to_string(), "--endpoint", "cache.corp.internal:6379"}).exit_code, 0);
+}
+
+// ---------------------------------------------------------------- the resolver shim
+
+TEST_F(hcconnect_test, shim_answers_endpoint_names_and_passes_other_names_through) {
+  auto f = create("cache", std::string(endpoint_name) + ":6379");
+  ASSERT_EQ(hcconnect({"add", send_string(f)}).exit_code, 0);
+  auto loopback = loopback_of("cache");
+
+  auto ahosts = hcconnect({"run", "--", "/usr/bin/getent", "ahosts", "CACHE.corp.internal."});
+  EXPECT_EQ(ahosts.exit_code, 0) << ahosts.output;
+  EXPECT_NE(ahosts.output.find(loopback), std::string::npos) << ahosts.output;
+
+  auto hosts = hcconnect({"run", "--", "/usr/bin/getent", "hosts", endpoint_name});  // gethostbyname2
+  EXPECT_EQ(hosts.exit_code, 0) << hosts.output;
+  EXPECT_NE(hosts.output.find(loopback), std::string::npos) << hosts.output;
+
+  auto local = hcconnect({"run", "--", "/usr/bin/getent", "ahosts", "localhost"});
+  EXPECT_EQ(local.exit_code, 0) << local.output;
+  EXPECT_TRUE(local.output.find("127.0.0.1") != std::string::npos ||
+              local.output.find("::1") != std::string::npos)
+      << local.output;
+
+  auto other = hcconnect({"run", "--", "/usr/bin/getent", "ahosts", "other.corp.internal"});
+  EXPECT_NE(other.exit_code, 0) << "an unconfigured name must not resolve: " << other.output;
+
+  // The command's exit code comes back.
+  EXPECT_EQ(hcconnect({"run", "--", "/bin/sh", "-c", "exit 7"}).exit_code, 7);
+}
+
+// ---------------------------------------------------------------- unmodified apps
+
+TEST_F(hcconnect_test, redis_cli_reaches_redis_by_a_name_that_resolves_nowhere_else) {
+  auto port = pick_free_port();
+  child_process redis(
+      "/usr/bin/redis-server",
+      {"--port", std::to_string(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"},
+      dir_.path() / "redis.log");
+  ASSERT_TRUE(wait_until([&] { return port_open("127.0.0.1", port); }, 10s)) << redis.log();
+
+  auto f = create("cache", std::string(endpoint_name) + ":" + std::to_string(port));
+  test_listener listener(listen_string(f), relay_->tls(), "127.0.0.1", port);
+  ASSERT_EQ(hcconnect({"add", send_string(f)}).exit_code, 0);
+
+  auto cli = [&](std::vector<std::string> words) {
+    std::vector<std::string> args{"run",         "--", "/usr/bin/redis-cli", "-h",
+                                  endpoint_name, "-p", std::to_string(port)};
+    args.insert(args.end(), words.begin(), words.end());
+    return hcconnect(args);
+  };
+  auto ping = cli({"PING"});
+  EXPECT_EQ(ping.exit_code, 0) << ping.output;
+  EXPECT_NE(ping.output.find("PONG"), std::string::npos) << ping.output;
+  auto set = cli({"SET", "greeting", "hello through the relay"});
+  EXPECT_NE(set.output.find("OK"), std::string::npos) << set.output;
+  auto get = cli({"GET", "greeting"});
+  EXPECT_NE(get.output.find("hello through the relay"), std::string::npos) << get.output;
+  EXPECT_GE(listener.accepted(), 3);
+}
+
+TEST_F(hcconnect_test, curl_reaches_an_http_server_by_a_name_that_resolves_nowhere_else) {
+  auto port = pick_free_port();
+  auto www = dir_.path() / "www";
+  fs::create_directories(www);
+  std::ofstream(www / "index.html") << "hello from the private network\n";
+  child_process http(
+      "/usr/bin/python3",
+      {"-m", "http.server", "--bind", "127.0.0.1", "--directory", www.string(), std::to_string(port)},
+      dir_.path() / "http.log");
+  if (!wait_until([&] { return port_open("127.0.0.1", port); }, 15s))
+    GTEST_SKIP() << "python3 http.server: " << http.log();
+
+  const std::string name = "intranet.corp.internal";
+  auto f = create("web", name + ":" + std::to_string(port));
+  test_listener listener(listen_string(f), relay_->tls(), "127.0.0.1", port);
+  ASSERT_EQ(hcconnect({"add", send_string(f)}).exit_code, 0);
+
+  auto curl = hcconnect({"run", "--", "/usr/bin/curl", "-sS", "--max-time", "20",
+                         "http://" + name + ":" + std::to_string(port) + "/"});
+  EXPECT_EQ(curl.exit_code, 0) << curl.output;
+  EXPECT_NE(curl.output.find("hello from the private network"), std::string::npos) << curl.output;
+}
+
+// ---------------------------------------------------------------- failures
+
+TEST_F(hcconnect_test, a_reject_resets_the_app_connection_at_once_and_logs_the_reason) {
+  auto dead_port = pick_free_port();  // nothing listens here: the listener rejects with 502
+  auto f = create("cache", std::string(endpoint_name) + ":" + std::to_string(dead_port));
+  test_listener listener(listen_string(f), relay_->tls(), "127.0.0.1", dead_port);
+  ASSERT_EQ(hcconnect({"add", send_string(f)}).exit_code, 0);
+  auto daemon = start_daemon("cache", dead_port);
+  auto loopback = loopback_of("cache");
+
+  run([&]() -> task<> {
+    auto ex = co_await asio::this_coro::executor;
+    net::tcp::socket s(ex);
+    co_await s.async_connect({asio::ip::make_address(loopback), dead_port}, asio::use_awaitable);
+    auto started = std::chrono::steady_clock::now();
+    char b[16];
+    auto [ec, n] = co_await s.async_read_some(asio::buffer(b), net::use_tuple);
+    require(ec == asio::error::connection_reset, "the app sees a reset, got: " + ec.message());
+    require(std::chrono::steady_clock::now() - started < 5s, "the reset comes at once");
+  });
+  EXPECT_TRUE(wait_until([&] { return daemon.log().find("502") != std::string::npos; }, 5s)) << daemon.log();
+  EXPECT_NE(daemon.log().find("unreachable"), std::string::npos) << daemon.log();
+  EXPECT_EQ(listener.rejected(), 1);
+}
+
+TEST_F(hcconnect_test, the_daemon_opens_and_closes_listeners_when_the_configuration_changes) {
+  auto f = create("cache", std::string(endpoint_name) + ":" + std::to_string(pick_free_port()));
+  ASSERT_EQ(hcconnect({"add", send_string(f)}).exit_code, 0);
+  auto first_port = std::uint16_t(boost::json::parse(hcconnect({"list", "-o", "json"}).output)
+                                      .as_array()[0]
+                                      .at("endpointPort")
+                                      .as_int64());
+  auto daemon = start_daemon("cache", first_port);
+
+  auto port = pick_free_port();
+  auto g = create("web", "intranet.corp.internal:" + std::to_string(port));
+  ASSERT_EQ(hcconnect({"add", send_string(g)}).exit_code, 0);
+  auto address = loopback_of("web");
+  EXPECT_TRUE(wait_until([&] { return port_bound(address, port); }, 5s)) << daemon.log();
+  ASSERT_EQ(hcconnect({"remove", "web"}).exit_code, 0);
+  EXPECT_TRUE(wait_until([&] { return !port_bound(address, port); }, 5s)) << daemon.log();
+  EXPECT_TRUE(port_bound(loopback_of("cache"), first_port)) << "an unchanged endpoint keeps its listener";
+}
+
+// ---------------------------------------------------------------- volume
+
+// Sends `size` bytes derived from `seed`, half-closes, reads the echo to EOF; true when intact.
+task<bool> checksummed_echo(net::tcp::endpoint at, std::uint32_t seed, std::size_t size) {
+  auto ex = co_await asio::this_coro::executor;
+  net::tcp::socket s(ex);
+  auto [cec] = co_await s.async_connect(at, net::use_tuple);
+  if (cec) co_return false;
+  s.set_option(net::tcp::no_delay(true));
+  std::string out(size, '\0');
+  std::mt19937 rng(seed);
+  for (auto& c : out) c = char(rng());
+  // Both directions at once; results land in locals (no tuple results across co_await: g++ 12
+  // mis-destroys them in coroutine frames).
+  bool wrote = false;
+  std::string in;
+  auto writer = [&]() -> task<> {
+    auto [ec, n] = co_await asio::async_write(s, asio::buffer(out), net::use_tuple);
+    net::error_code ignored;
+    s.shutdown(net::tcp::socket::shutdown_send, ignored);
+    wrote = !ec;
+  };
+  auto reader = [&]() -> task<> {
+    std::vector<char> buf(64 * 1024);
+    for (;;) {
+      auto [ec, n] = co_await s.async_read_some(asio::buffer(buf), net::use_tuple);
+      in.append(buf.data(), n);
+      if (ec) break;
+    }
+  };
+  {
+    using namespace asio::experimental::awaitable_operators;
+    co_await (writer() && reader());
+  }
+  co_return wrote&& in == out;
+}
+
+TEST_F(hcconnect_test, one_hundred_parallel_tunnels_carry_every_byte_both_ways) {
+  auto f = create("cache", std::string(endpoint_name) + ":1");  // the port hcconnect uses is given below
+  test_listener listener(listen_string(f), relay_->tls(), "127.0.0.1", 0);
+  auto echo_port = listener.echo_port();
+  ASSERT_EQ(hcconnect({"add", send_string(f), "--endpoint",
+                       std::string(endpoint_name) + ":" + std::to_string(echo_port)})
+                .exit_code,
+            0);
+  auto metrics_port = pick_free_port();
+  auto daemon = start_daemon("cache", echo_port, {"--metrics-port", std::to_string(metrics_port)});
+  net::tcp::endpoint at{asio::ip::make_address(loopback_of("cache")), echo_port};
+
+  // Latency first: 20 sequential 1-byte round trips on fresh connections.
+  std::vector<double> setup_ms;
+  run([&]() -> task<> {
+    for (int i = 0; i < 20; ++i) {
+      auto t0 = std::chrono::steady_clock::now();
+      bool ok = co_await checksummed_echo(at, 1000 + i, 1);
+      setup_ms.push_back(
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+      require(ok, "1-byte echo " + std::to_string(i));
+    }
+  });
+  std::sort(setup_ms.begin(), setup_ms.end());
+
+  constexpr int connections = 100;
+  constexpr std::size_t size = 256 * 1024;
+  int intact = 0;
+  auto t0 = std::chrono::steady_clock::now();
+  run(
+      [&]() -> task<> {
+        auto ex = co_await asio::this_coro::executor;
+        int done = 0;
+        for (int i = 0; i < connections; ++i)
+          asio::co_spawn(ex, checksummed_echo(at, std::uint32_t(i), size + std::size_t(i) * 1031),
+                         [&](std::exception_ptr e, bool ok) {
+                           ++done;
+                           intact += (!e && ok) ? 1 : 0;
+                         });
+        asio::steady_timer poll(ex);
+        while (done < connections) {
+          poll.expires_after(5ms);
+          co_await poll.async_wait(asio::use_awaitable);
+        }
+      },
+      120s);
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_EQ(intact, connections) << daemon.log();
+  double megabytes = 2.0 * connections * double(size) / 1e6;
+  std::printf(
+      "[ hcconnect] tunnel setup + 1-byte echo: median %.2f ms, p90 %.2f ms; 100 parallel echoes: %.1f MB "
+      "in %.2f s (%.1f MB/s app<->endpoint, both directions)\n",
+      setup_ms[setup_ms.size() / 2], setup_ms[setup_ms.size() * 9 / 10], megabytes, seconds,
+      megabytes / seconds);
+
+  // /metrics counts what happened.
+  run([&]() -> task<> {
+    net::http_call call;
+    call.url = "http://127.0.0.1:" + std::to_string(metrics_port) + "/metrics";
+    auto r = co_await net::call_http(call);
+    require(r.response.has_value(), "GET /metrics: " + r.error);
+    const auto& body = r.response->body;
+    require(body.find("hcconnect_connections_total{outcome=\"tunnelled\"} 120") != std::string::npos, body);
+    require(body.find("hcconnect_tunnels_active") != std::string::npos, body);
+    require(body.find("hcconnect_bytes_total{direction=\"app_to_agent\"}") != std::string::npos, body);
+    require(body.find("hcconnect_tunnel_setup_seconds_count 120") != std::string::npos, body);
+  });
+}
+
+}  // namespace
+}  // namespace hc::test
