@@ -1,0 +1,251 @@
+// manager/cli: parsing and the file-based verbs (see cli.hpp); `run` is in service.cpp.
+#include "manager/cli.hpp"
+
+#include "manager/add_connection.hpp"
+#include "manager/endpoint_dial.hpp"
+#include "manager/service.hpp"
+#include "manager/views.hpp"
+#include "net/log.hpp"
+#include "net/private_file.hpp"
+#include "net/tls.hpp"
+#include "proto/endpoint.hpp"
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/json.hpp>
+
+#include <deque>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+
+namespace hc::manager {
+namespace asio = net::asio;
+
+namespace {
+
+struct cli_options {
+  std::string config_dir;
+  std::string ca_file;
+  bool plaintext = false;
+  std::string output = "table";
+};
+
+// Runs a coroutine to completion on a private io_context (CLI verbs only).
+template <class T>
+T run_sync(net::task<T> t) {
+  asio::io_context io;
+  std::optional<T> out;
+  std::exception_ptr failure;
+  asio::co_spawn(io, std::move(t), [&](std::exception_ptr e, T v) {
+    failure = e;
+    if (!e) out = std::move(v);
+  });
+  io.run();
+  if (failure) std::rethrow_exception(failure);
+  return std::move(*out);
+}
+
+std::vector<connection_view> current_views(const std::string& dir) {
+  auto entries = load_connections(dir);
+  std::optional<std::vector<connection_status>> live;
+  if (auto st = read_status(dir); st && status_is_live(*st)) live = st->connections;
+  return merge_views(entries, live);
+}
+
+int cmd_add(const cli_options& o, std::string text) {
+  if (text == "-") std::getline(std::cin, text);
+  net::tls_context tls;
+  try {
+    tls = net::make_client_tls(net::ca_file_from(o.ca_file));
+  } catch (const std::exception& e) {
+    std::cerr << "hcm: " << e.what() << "\n";
+    return 1;
+  }
+  auto r = run_sync(add_connection(o.config_dir, text, tls, o.plaintext));
+  for (auto& w : r.warnings) std::cerr << "hcm: warning: " << w << "\n";
+  if (!r.ok) {
+    std::cerr << "hcm: not added: " << r.error << "\n";
+    return 1;
+  }
+  std::cout << (r.replaced ? "updated " : "added ") << r.entry.ns << "/" << r.entry.name
+            << (r.entry.endpoint_host.empty() ? "" : " (endpoint " + r.entry.endpoint() + ")") << "\n";
+  return 0;
+}
+
+int cmd_remove(const cli_options& o, const std::string& ns, const std::string& name) {
+  auto entries = load_connections(o.config_dir);
+  auto before = entries.size();
+  std::erase_if(entries, [&](auto& e) { return e.ns == ns && e.name == name; });
+  if (entries.size() == before) {
+    std::cerr << "hcm: no connection " << ns << "/" << name << " is configured (see hcm list)\n";
+    return 2;
+  }
+  save_connections(o.config_dir, entries);
+  std::cout << "removed " << ns << "/" << name << "\n";
+  return 0;
+}
+
+int cmd_restart(const cli_options& o, const std::string& ns, const std::string& name) {
+  auto entries = load_connections(o.config_dir);
+  for (auto& e : entries) {
+    if (e.ns != ns || e.name != name) continue;
+    ++e.restart_generation;
+    e.last_updated = now_iso8601();
+    save_connections(o.config_dir, entries);
+    std::cout << "restarting " << ns << "/" << name << "\n";
+    return 0;
+  }
+  std::cerr << "hcm: no connection " << ns << "/" << name << " is configured (see hcm list)\n";
+  return 2;
+}
+
+int cmd_list(const cli_options& o) {
+  auto views = current_views(o.config_dir);
+  if (o.output == "json") {
+    boost::json::array arr;
+    for (auto& v : views) arr.push_back(to_json(v));
+    std::cout << boost::json::serialize(arr) << "\n";
+  } else if (views.empty()) {
+    std::cout << "no hybrid connections configured (add one with: hcm add \"<connection string>\")\n";
+  } else {
+    std::cout << format_table(views);
+  }
+  return 0;
+}
+
+int cmd_show(const cli_options& o, const std::string& ns, const std::string& name) {
+  for (auto& v : current_views(o.config_dir)) {
+    if (v.entry.ns != ns || v.entry.name != name) continue;
+    if (o.output == "json")
+      std::cout << boost::json::serialize(to_json(v)) << "\n";
+    else
+      std::cout << format_details(v);
+    return 0;
+  }
+  std::cerr << "hcm: no connection " << ns << "/" << name << " is configured (see hcm list)\n";
+  return 2;
+}
+
+int cmd_test(const std::string& target, int timeout_s) {
+  auto ep = proto::parse_endpoint(target);
+  if (!ep) {
+    std::cerr << "hcm: " << ep.error().message << "\n";
+    return 1;
+  }
+  if (auto w = proto::endpoint_host_warning(ep->host); !w.empty()) std::cout << "note: " << w << "\n";
+  auto report = run_sync(probe_endpoint(ep->host, ep->port, std::chrono::seconds(timeout_s)));
+  std::cout << std::fixed << std::setprecision(1);
+  if (!report.resolve_error.empty()) {
+    std::cout << "DNS: " << ep->host << " does not resolve on this host: " << report.resolve_error << "\n";
+    return 1;
+  }
+  std::cout << "DNS: " << ep->host << " resolved in " << report.resolve_seconds * 1000 << " ms to "
+            << report.addresses.size() << " address(es)\n";
+  bool any = false;
+  for (auto& a : report.addresses) {
+    std::cout << "  " << a.address << "  ";
+    if (a.ec) {
+      std::cout << "FAILED after " << a.seconds * 1000 << " ms: " << a.ec.message() << "\n";
+    } else {
+      any = true;
+      std::cout << "connected in " << a.seconds * 1000 << " ms\n";
+    }
+  }
+  std::cout << (any ? "reachable\n" : "not reachable from this host\n");
+  return any ? 0 : 1;
+}
+
+int cmd_logs(const cli_options& o, std::size_t n) {
+  std::ifstream in(log_path(o.config_dir));
+  if (!in) {
+    std::cerr << "hcm: no log at " << log_path(o.config_dir)
+              << " (has the service run with this --config-dir?)\n";
+    return 1;
+  }
+  std::deque<std::string> tail;
+  for (std::string line; std::getline(in, line);) {
+    tail.push_back(std::move(line));
+    if (tail.size() > n) tail.pop_front();
+  }
+  for (auto& l : tail) std::cout << l << "\n";
+  return 0;
+}
+
+}  // namespace
+
+int cli_main(int argc, char** argv) {
+  cli_options o;
+  CLI::App app{
+      "hcm: Hybrid Connection Manager: carries hybrid connections from a relay to endpoints in this network"};
+  app.require_subcommand(1);
+  app.fallthrough();  // global options may follow the verb: hcm list -o json
+  app.add_option("--config-dir", o.config_dir,
+                 "Configuration directory (default: $HCM_CONFIG_DIR or /etc/hcm)");
+  app.add_option("--ca-file", o.ca_file,
+                 "Extra CA certificate to trust for the relay (default: $HCRELAY_CA_FILE)");
+  app.add_flag("--insecure-plaintext", o.plaintext,
+               "Talk ws:// and http:// to a relay run with --insecure-plaintext");
+  app.add_option("-o,--output", o.output, "table or json")->check(CLI::IsMember({"table", "json"}));
+
+  std::string text, ns, name, target, log_format = "text", log_level = "info";
+  int ui_port = 0, timeout_s = 5;
+  std::size_t lines = 100;
+  auto* add =
+      app.add_subcommand("add", "Add (or update) a hybrid connection from its listener connection string");
+  add->add_option("connection-string", text,
+                  "Endpoint=sb://...;SharedAccessKeyName=...;SharedAccessKey=...;"
+                  "EntityPath=... ('-' reads it from stdin)")
+      ->required();
+  auto* remove = app.add_subcommand("remove", "Remove a hybrid connection");
+  auto* restart = app.add_subcommand("restart", "Reconnect a hybrid connection");
+  auto* show = app.add_subcommand("show", "Show one hybrid connection");
+  for (auto* sub : {remove, restart, show}) {
+    sub->add_option("namespace", ns, "Namespace (see hcm list)")->required();
+    sub->add_option("name", name, "Hybrid connection name")->required();
+  }
+  auto* list = app.add_subcommand("list", "List the configured hybrid connections and their status");
+  auto* test = app.add_subcommand("test", "Check TCP reachability of HOST:PORT from this host");
+  test->add_option("endpoint", target, "HOST:PORT")->required();
+  test->add_option("--timeout", timeout_s, "Seconds per address")->capture_default_str();
+  auto* logs = app.add_subcommand("logs", "Print the service log");
+  logs->add_option("-n,--lines", lines, "How many of the last lines")->capture_default_str();
+  auto* version = app.add_subcommand("version", "Print the version");
+  auto* run = app.add_subcommand("run", "Run the service in the foreground");
+  run->add_option("--ui-port", ui_port, "Local web UI and /metrics on 127.0.0.1:PORT (0: off)")
+      ->check(CLI::Range(0, 65535))
+      ->capture_default_str();
+  run->add_option("--log-format", log_format, "text or json")->capture_default_str();
+  run->add_option("--log-level", log_level, "debug, info, warn or error")->capture_default_str();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  o.config_dir = resolve_config_dir(o.config_dir);
+  try {
+    if (add->parsed()) return cmd_add(o, text);
+    if (remove->parsed()) return cmd_remove(o, ns, name);
+    if (restart->parsed()) return cmd_restart(o, ns, name);
+    if (list->parsed()) return cmd_list(o);
+    if (show->parsed()) return cmd_show(o, ns, name);
+    if (test->parsed()) return cmd_test(target, timeout_s);
+    if (logs->parsed()) return cmd_logs(o, lines);
+    if (version->parsed()) {
+      std::cout << "hcm " << HCM_VERSION_STRING << "\n";
+      return 0;
+    }
+    if (run->parsed()) {
+      net::init_logging(log_format, log_level);
+      return run_service({o.config_dir, std::uint16_t(ui_port), o.ca_file, o.plaintext});
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "hcm: " << e.what() << "\n";
+    return 1;
+  }
+  return 1;
+}
+
+}  // namespace hc::manager

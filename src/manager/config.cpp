@@ -1,0 +1,141 @@
+// manager/config: connections.json and the instance id (see config.hpp).
+#include "manager/config.hpp"
+
+#include "net/private_file.hpp"
+
+#include <boost/json.hpp>
+#include <boost/uuid/name_generator.hpp>
+#include <boost/uuid/random_generator.hpp>
+#include <boost/uuid/uuid_io.hpp>
+
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+#include <stdexcept>
+
+namespace hc::manager {
+namespace json = boost::json;
+namespace fs = std::filesystem;
+
+std::string connection_entry::endpoint() const {
+  if (endpoint_host.empty()) return {};
+  bool v6 = endpoint_host.find(':') != std::string::npos;
+  return (v6 ? "[" + endpoint_host + "]" : endpoint_host) + ":" + std::to_string(endpoint_port);
+}
+
+std::string resolve_config_dir(const std::string& flag_value) {
+  if (!flag_value.empty()) return flag_value;
+  if (const char* env = std::getenv("HCM_CONFIG_DIR"); env && *env) return env;
+  return "/etc/hcm";
+}
+
+std::string connections_path(const std::string& dir) {
+  return (fs::path(dir) / "connections.json").string();
+}
+std::string status_path(const std::string& dir) {
+  return (fs::path(dir) / "status.json").string();
+}
+std::string log_path(const std::string& dir) {
+  return (fs::path(dir) / "hcm.log").string();
+}
+
+namespace {
+
+std::string string_field(const json::object& o, std::string_view key) {
+  auto* v = o.if_contains(key);
+  return v && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
+std::uint64_t uint_field(const json::object& o, std::string_view key) {
+  auto* v = o.if_contains(key);
+  if (!v) return 0;
+  if (v->is_uint64()) return v->get_uint64();
+  if (v->is_int64() && v->get_int64() >= 0) return std::uint64_t(v->get_int64());
+  return 0;
+}
+
+void ensure_dir(const std::string& dir) {
+  std::error_code ec;
+  if (fs::exists(dir, ec)) return;
+  fs::create_directories(dir, ec);
+  if (ec) throw std::runtime_error("cannot create config directory " + dir + ": " + ec.message());
+  fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, ec);
+}
+
+}  // namespace
+
+std::vector<connection_entry> load_connections(const std::string& dir) {
+  auto path = connections_path(dir);
+  auto text = net::read_file(path);
+  std::vector<connection_entry> out;
+  if (!text || text->find_first_not_of(" \t\r\n") == std::string::npos) return out;
+  json::error_code ec;
+  auto value = json::parse(*text, ec);
+  if (ec || !value.is_array()) throw std::runtime_error(path + " is not a JSON array of connections");
+  for (auto& item : value.get_array()) {
+    if (!item.is_object()) throw std::runtime_error(path + " holds an entry that is not an object");
+    auto& o = item.get_object();
+    connection_entry e;
+    e.ns = string_field(o, "namespace");
+    e.name = string_field(o, "name");
+    e.connection_string = string_field(o, "connectionString");
+    e.endpoint_host = string_field(o, "endpointHost");
+    e.endpoint_port = std::uint16_t(uint_field(o, "endpointPort"));
+    e.created_on = string_field(o, "createdOn");
+    e.last_updated = string_field(o, "lastUpdated");
+    e.restart_generation = uint_field(o, "restartGeneration");
+    if (e.name.empty() || e.connection_string.empty())
+      throw std::runtime_error(path + " holds an entry without name or connectionString");
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+void save_connections(const std::string& dir, const std::vector<connection_entry>& entries) {
+  ensure_dir(dir);
+  json::array arr;
+  for (auto& e : entries) {
+    arr.push_back(json::object{{"namespace", e.ns},
+                               {"name", e.name},
+                               {"connectionString", e.connection_string},
+                               {"endpointHost", e.endpoint_host},
+                               {"endpointPort", e.endpoint_port},
+                               {"createdOn", e.created_on},
+                               {"lastUpdated", e.last_updated},
+                               {"restartGeneration", e.restart_generation}});
+  }
+  net::write_private_file(connections_path(dir), json::serialize(arr) + "\n");
+}
+
+std::string namespace_of(const proto::connection_string& cs) {
+  auto dot = cs.host.find('.');
+  return dot == std::string::npos ? cs.host : cs.host.substr(0, dot);
+}
+
+std::string instance_id(const std::string& dir) {
+  auto path = (fs::path(dir) / "instance-id").string();
+  if (auto text = net::read_file(path)) {
+    auto id = text->substr(0, text->find_first_of(" \r\n"));
+    if (id.size() == 36) return id;
+  }
+  ensure_dir(dir);
+  auto id = boost::uuids::to_string(boost::uuids::random_generator()());
+  net::write_private_file(path, id + "\n");
+  return id;
+}
+
+std::string listener_id(const std::string& instance, const connection_entry& entry) {
+  boost::uuids::name_generator_sha1 gen(boost::uuids::ns::oid());
+  return boost::uuids::to_string(gen(instance + "/" + entry.ns + "/" + entry.name));
+}
+
+std::string now_iso8601() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+}  // namespace hc::manager

@@ -1,0 +1,55 @@
+// manager/config: hcm's persistent configuration, CONFIG_DIR/connections.json (mode 0600: it
+// holds listener keys): one entry per hybrid connection, keyed by (namespace, name). The CLI
+// verbs and the web UI edit this file; the running service only reads it (it polls the file's
+// mtime and size, see service.cpp). Also the per-instance id from which listener ids derive.
+// Plain values and synchronous file I/O; callers serialise their own writes.
+#pragma once
+#include "proto/connection_string.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace hc::manager {
+
+struct connection_entry {
+  std::string ns;                 // first DNS label of the Endpoint host ("Namespace")
+  std::string name;               // EntityPath ("Name")
+  std::string connection_string;  // the listener connection string as given (holds the key)
+  std::string endpoint_host;      // the endpoint as last learned from the relay ("" = unknown)
+  std::uint16_t endpoint_port = 0;
+  std::string created_on;                // ISO 8601 UTC
+  std::string last_updated;              // ISO 8601 UTC
+  std::uint64_t restart_generation = 0;  // bumped by `hcm restart`: the service restarts the runner
+
+  std::string key() const { return ns + "/" + name; }
+  std::string endpoint() const;  // "host:port" or ""
+};
+
+// --config-dir, else $HCM_CONFIG_DIR, else /etc/hcm.
+std::string resolve_config_dir(const std::string& flag_value);
+
+std::string connections_path(const std::string& config_dir);
+std::string status_path(const std::string& config_dir);
+std::string log_path(const std::string& config_dir);
+
+// Reads connections.json; an absent file is an empty list. Throws std::runtime_error naming the
+// file when it is not the expected JSON.
+std::vector<connection_entry> load_connections(const std::string& config_dir);
+// Writes connections.json atomically with mode 0600 (creates the directory, mode 0700).
+void save_connections(const std::string& config_dir, const std::vector<connection_entry>& entries);
+
+// Namespace and name as hcm shows them for a parsed connection string.
+std::string namespace_of(const proto::connection_string& cs);
+
+// A stable GUID for this hcm installation (CONFIG_DIR/instance-id, made on first use), and the
+// listener id (sb-hc-id) for one connection, derived from it: stable across restarts, distinct
+// per instance, so the relay can tell redundant hcm instances apart.
+std::string instance_id(const std::string& config_dir);
+std::string listener_id(const std::string& instance, const connection_entry& entry);
+
+// Now as ISO 8601 UTC with seconds ("2026-01-02T03:04:05Z").
+std::string now_iso8601();
+
+}  // namespace hc::manager

@@ -1,0 +1,341 @@
+// manager/runner: the per-connection loop (see runner.hpp): runtime info -> listen -> serve the
+// control channel -> back off -> again. The control channel is served by four loops joined with
+// `||`: the reader (accepts, Pings, Close), keep-alive, token renewal and the runtime-info
+// refresh. Whichever ends first closes the stream, which ends the reader; the others are
+// cancelled while they wait on timers.
+#include "manager/runner.hpp"
+
+#include "manager/tunnel.hpp"
+#include "net/backoff.hpp"
+#include "net/relay_client.hpp"
+#include "proto/control_messages.hpp"
+#include "proto/endpoint.hpp"
+#include "proto/hc_address.hpp"
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/this_coro.hpp>
+
+#include <variant>
+
+namespace hc::manager {
+namespace asio = net::asio;
+using net::error_code;
+using net::ws_connection;
+using proto::opcode;
+using clock = std::chrono::steady_clock;
+
+// Lives as long as the handle or the coroutine holds it; touched only on `strand`.
+struct runner_handle::state {
+  explicit state(asio::strand<asio::any_io_executor> s) : strand(s), wake(s) {}
+  asio::strand<asio::any_io_executor> strand;
+  asio::steady_timer wake;           // the backoff sleep; cancelled by stop()
+  ws_connection* control = nullptr;  // the open control channel, closed by stop()
+  bool stopping = false;
+};
+
+namespace {
+
+// A NotFound or bad-metadata connection is retried this slowly (the HC must be fixed first).
+constexpr auto slow_retry = std::chrono::seconds(30);
+
+class runner {
+ public:
+  runner(runner_settings settings, proto::connection_string cs, std::shared_ptr<connection_stats> stats,
+         std::shared_ptr<runner_handle::state> st, asio::any_io_executor io)
+      : settings_(std::move(settings)),
+        client_(std::move(cs), settings_.tls, settings_.plaintext),
+        stats_(std::move(stats)),
+        st_(std::move(st)),
+        io_(std::move(io)) {}
+
+  net::task<void> run();
+
+ private:
+  net::task<void> sleep(std::chrono::milliseconds d);
+  // False (with the status set) when the endpoint cannot be learned.
+  net::task<std::chrono::milliseconds> learn_endpoint(net::backoff& backoff, bool& ok);
+  net::task<std::string> serve(ws_connection& ws);
+  net::task<std::string> read_loop(ws_connection& ws, int& unanswered_pings);
+  net::task<std::string> keepalive_loop(ws_connection& ws, int& unanswered_pings);
+  net::task<std::string> renew_loop(ws_connection& ws);
+  net::task<std::string> refresh_loop();
+  void on_accept(proto::accept_message accept);
+  void set_state(const std::string& status, const std::string& reason);
+  const std::string& name() const { return settings_.entry.name; }
+
+  runner_settings settings_;
+  net::relay_client client_;
+  std::shared_ptr<connection_stats> stats_;
+  std::shared_ptr<runner_handle::state> st_;
+  asio::any_io_executor io_;                 // tunnels get their own strands of this
+  std::optional<proto::endpoint> endpoint_;  // as last learned; tunnels copy it
+  std::string last_status_;                  // status + reason last logged, to log changes only
+};
+
+void runner::set_state(const std::string& status, const std::string& reason) {
+  stats_->set_state(status, reason);
+  auto line = status + (reason.empty() ? "" : " (" + reason + ")");
+  if (line == last_status_) return;
+  last_status_ = line;
+  if (status == "Connected")
+    spdlog::info("connection {}/{}: {}", settings_.entry.ns, name(), line);
+  else
+    spdlog::warn("connection {}/{}: {}", settings_.entry.ns, name(), line);
+}
+
+net::task<void> runner::sleep(std::chrono::milliseconds d) {
+  if (st_->stopping || d.count() == 0) co_return;
+  st_->wake.expires_after(d);
+  co_await st_->wake.async_wait(net::use_tuple);
+}
+
+net::task<std::chrono::milliseconds> runner::learn_endpoint(net::backoff& backoff, bool& ok) {
+  ok = false;
+  auto info = co_await client_.runtime_info();
+  if (!info.info) {
+    if (info.status == 404) {
+      set_state("NotFound",
+                "the relay does not know hybrid connection '" + name() + "' (404); retrying every 30 s");
+      co_return slow_retry;
+    }
+    if (info.status == 401 || info.status == 403) {
+      set_state("Unauthorized",
+                info.error + (info.status == 401 ? ": check the key" : ": the rule needs the Listen right"));
+      co_return backoff.next();
+    }
+    set_state("Disconnected", "relay unreachable: " + info.error);
+    co_return backoff.next();
+  }
+  stats_->set_listeners(info.info->listener_count);
+  auto ep = proto::endpoint_from_user_metadata(info.info->user_metadata);
+  if (!ep) {
+    set_state("Disconnected", "no usable endpoint in the hybrid connection's metadata: " +
+                                  ep.error().message + "; retrying every 30 s");
+    co_return slow_retry;
+  }
+  if (!endpoint_ || endpoint_->to_string() != ep->to_string())
+    spdlog::info("connection {}/{}: endpoint {}", settings_.entry.ns, name(), ep->to_string());
+  endpoint_ = *ep;
+  stats_->set_endpoint(ep->to_string());
+  ok = true;
+  co_return std::chrono::milliseconds(0);
+}
+
+net::task<void> runner::run() {
+  net::backoff backoff;
+  set_state("Disconnected", "connecting");
+  while (!st_->stopping) {
+    bool ok = false;
+    auto wait = co_await learn_endpoint(backoff, ok);
+    if (!ok) {
+      co_await sleep(wait);
+      continue;
+    }
+    if (st_->stopping) break;
+    net::dial_request req;
+    req.url = client_.listen_url(settings_.listener_id);
+    req.tls = settings_.tls;
+    req.headers = {{"ServiceBusAuthorization", client_.token(settings_.token_lifetime)},
+                   {"Relay-User-Agent", "hcm/" HCM_VERSION_STRING}};
+    auto dialed = co_await net::dial_websocket(std::move(req));
+    if (!dialed) {
+      auto why = dialed.status ? std::to_string(dialed.status) + " " + dialed.reason : dialed.error;
+      stats_->set_last_error("listen: " + why);
+      if (dialed.status == 404) {
+        set_state("NotFound", why);
+        co_await sleep(slow_retry);
+      } else if (dialed.status == 401 || dialed.status == 403) {
+        set_state("Unauthorized", why);
+        co_await sleep(backoff.next());
+      } else {
+        set_state("Disconnected", "listen failed: " + why);
+        co_await sleep(backoff.next());
+      }
+      continue;
+    }
+    if (st_->stopping) break;
+    auto connected_at = clock::now();
+    set_state("Connected", "");
+    auto reason = co_await serve(*dialed.connection);
+    dialed.connection->stream().close();
+    if (st_->stopping) break;
+    stats_->count_reconnect();
+    settings_.metrics->reconnect();
+    stats_->set_last_error(reason);
+    set_state("Disconnected", reason);
+    if (clock::now() - connected_at > net::backoff_reset_after) backoff.reset();
+    co_await sleep(backoff.next());
+  }
+  stats_->set_state("Disconnected", "removed");
+}
+
+net::task<std::string> runner::serve(ws_connection& ws) {
+  using namespace asio::experimental::awaitable_operators;
+  st_->control = &ws;
+  int unanswered_pings = 0;
+  auto ended = co_await (read_loop(ws, unanswered_pings) || keepalive_loop(ws, unanswered_pings) ||
+                         renew_loop(ws) || refresh_loop());
+  st_->control = nullptr;
+  co_return std::visit([](std::string& s) { return std::move(s); }, ended);
+}
+
+net::task<std::string> runner::read_loop(ws_connection& ws, int& unanswered_pings) {
+  std::string message;
+  std::optional<opcode> message_op;
+  for (;;) {
+    auto [ec, h] = co_await ws.read_header();
+    if (ec) co_return st_->stopping ? "stopped" : "control channel lost: " + ec.message();
+    unanswered_pings = 0;  // any frame proves the relay alive
+    if (proto::is_control(h.op)) {
+      std::string payload;
+      if (auto pec = co_await ws.read_control_payload(payload))
+        co_return "control channel lost: " + pec.message();
+      if (h.op == opcode::ping) {
+        co_await ws.write_frame(opcode::pong, true,
+                                std::span(reinterpret_cast<std::uint8_t*>(payload.data()), payload.size()));
+      } else if (h.op == opcode::close) {
+        auto info = proto::parse_close_payload(
+            std::span(reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size()));
+        co_await ws.write_close_raw(payload);
+        co_return "the relay closed the control channel: " +
+            (info ? std::to_string(info->code) + (info->reason.empty() ? "" : " " + info->reason)
+                  : "no code");
+      }
+      continue;
+    }
+    if (!message_op) message_op = h.op;
+    if (message.size() + h.payload_length > proto::max_control_message_bytes) {
+      co_await ws.write_close(1009, "control message too big");
+      co_return "the relay sent a control message over 64 KiB";
+    }
+    auto at = message.size();
+    message.resize(at + std::size_t(h.payload_length));
+    while (ws.payload_remaining() > 0) {
+      auto r = co_await ws.read_payload(asio::buffer(message.data() + at, message.size() - at));
+      if (r.ec) co_return "control channel lost: " + r.ec.message();
+      at += r.bytes;
+    }
+    if (!h.fin) continue;
+    if (*message_op == opcode::text) {
+      auto command = proto::parse_relay_command(message);
+      if (!command)
+        spdlog::warn("connection {}: ignoring a bad control message: {}", name(), command.error().message);
+      else if (auto* accept = std::get_if<proto::accept_message>(&*command))
+        on_accept(std::move(*accept));
+      else
+        spdlog::debug("connection {}: ignoring control command {}", name(),
+                      std::get<proto::unknown_command>(*command).name);
+    }
+    message.clear();
+    message_op.reset();
+  }
+}
+
+void runner::on_accept(proto::accept_message accept) {
+  if (!endpoint_) return;  // cannot happen: we listen only after learning the endpoint
+  tunnel_context ctx{client_, *endpoint_, stats_, settings_.metrics, settings_.machine};
+  spdlog::debug("connection {}: accept {}", name(), accept.id);
+  spawn_tunnel(io_, std::move(ctx), std::move(accept));
+}
+
+net::task<std::string> runner::keepalive_loop(ws_connection& ws, int& unanswered_pings) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  for (;;) {
+    timer.expires_after(settings_.keepalive);
+    if (auto [ec] = co_await timer.async_wait(net::use_tuple); ec) co_return "stopped";
+    if (unanswered_pings >= 2) {
+      ws.stream().close();
+      co_return "the relay did not answer 2 keep-alive pings";
+    }
+    ++unanswered_pings;
+    if (auto ec = co_await ws.write_frame(opcode::ping, true, {})) {
+      ws.stream().close();
+      co_return "sending a keep-alive ping failed: " + ec.message();
+    }
+  }
+}
+
+net::task<std::string> runner::renew_loop(ws_connection& ws) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  // A connection string with a fixed SharedAccessSignature cannot mint new tokens.
+  bool can_renew = client_.connection().sas_token.empty();
+  auto every = std::max(std::chrono::seconds(1), settings_.token_lifetime * 3 / 4);
+  for (;;) {
+    timer.expires_after(can_renew ? std::chrono::duration_cast<clock::duration>(every)
+                                  : std::chrono::hours(24));
+    if (auto [ec] = co_await timer.async_wait(net::use_tuple); ec) co_return "stopped";
+    if (!can_renew) continue;
+    proto::renew_token_message renew{client_.token(settings_.token_lifetime)};
+    if (auto ec = co_await ws.write_text(proto::serialize(renew))) {
+      ws.stream().close();
+      co_return "sending renewToken failed: " + ec.message();
+    }
+    spdlog::debug("connection {}: token renewed", name());
+  }
+}
+
+net::task<std::string> runner::refresh_loop() {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  auto every = std::chrono::duration_cast<clock::duration>(settings_.refresh);
+  auto next = std::chrono::duration_cast<clock::duration>(std::chrono::milliseconds(200));  // count ourselves
+  for (;;) {
+    timer.expires_after(next);
+    if (auto [ec] = co_await timer.async_wait(net::use_tuple); ec) co_return "stopped";
+    next = every;
+    auto info = co_await client_.runtime_info();
+    if (!info.info) continue;  // the control channel itself tells whether the relay is gone
+    stats_->set_listeners(info.info->listener_count);
+    if (auto ep = proto::endpoint_from_user_metadata(info.info->user_metadata)) {
+      if (!endpoint_ || endpoint_->to_string() != ep->to_string())
+        spdlog::info("connection {}/{}: endpoint now {}", settings_.entry.ns, name(), ep->to_string());
+      endpoint_ = *ep;
+      stats_->set_endpoint(ep->to_string());
+    }
+  }
+}
+
+// The coroutine frame owns the runner (a parameter, not a lambda capture, which would dangle).
+net::task<void> run_owned(std::shared_ptr<runner> r) {
+  co_await r->run();
+}
+
+}  // namespace
+
+runner_handle::runner_handle(asio::any_io_executor io, runner_settings settings) : entry_(settings.entry) {
+  auto cs = proto::parse_connection_string(entry_.connection_string);
+  if (!cs) throw std::invalid_argument("connection " + entry_.key() + ": " + cs.error().message);
+  stats_ = std::make_shared<connection_stats>(entry_.ns, entry_.name);
+  state_ = std::make_shared<state>(asio::make_strand(io));
+  auto r = std::make_shared<runner>(std::move(settings), std::move(*cs), stats_, state_, io);
+  auto key = entry_.key();
+  asio::co_spawn(state_->strand, run_owned(std::move(r)), [key](std::exception_ptr e) {
+    if (!e) {
+      spdlog::info("connection {}: runner stopped", key);
+      return;
+    }
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      spdlog::error("connection {}: runner failed: {}", key, ex.what());
+    }
+  });
+}
+
+runner_handle::~runner_handle() {
+  stop();
+}
+
+void runner_handle::stop() {
+  asio::post(state_->strand, [st = state_] {
+    st->stopping = true;
+    st->wake.cancel();
+    if (st->control) st->control->stream().close();
+  });
+}
+
+}  // namespace hc::manager

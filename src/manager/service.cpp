@@ -1,0 +1,335 @@
+// manager/service: the `hcm run` supervisor (see service.hpp). The supervisor's own work (config
+// polling, status writing, stopping) runs on one strand; the runner map is also read by the web
+// UI's strands, so it sits behind a mutex.
+#include "manager/service.hpp"
+
+#include "manager/config.hpp"
+#include "manager/metrics.hpp"
+#include "manager/runner.hpp"
+#include "manager/status.hpp"
+#include "manager/views.hpp"
+#include "manager/web_ui.hpp"
+#include "net/http_server.hpp"
+#include "net/limits.hpp"
+#include "net/private_file.hpp"
+#include "net/tls.hpp"
+
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/rotating_file_sink.h>
+#include <spdlog/spdlog.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/this_coro.hpp>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <thread>
+
+namespace hc::manager {
+namespace asio = net::asio;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::chrono::seconds env_seconds(const char* name, std::chrono::seconds fallback) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) return fallback;
+  try {
+    auto n = std::stol(v);
+    if (n > 0) return std::chrono::seconds(n);
+  } catch (const std::exception&) {
+  }
+  spdlog::warn("ignoring {}={}: not a positive number of seconds", name, v);
+  return fallback;
+}
+
+std::string machine_name() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof buf - 1) != 0) return "this host";
+  return buf;
+}
+
+// Appends the service's log lines to CONFIG_DIR/hcm.log (text, UTC), 5 MB x 3 files.
+void add_log_file(const std::string& config_dir) {
+  try {
+    auto sink =
+        std::make_shared<spdlog::sinks::rotating_file_sink_mt>(log_path(config_dir), 5 * 1024 * 1024, 3);
+    sink->set_formatter(std::make_unique<spdlog::pattern_formatter>("%Y-%m-%dT%H:%M:%S.%eZ %l %v",
+                                                                    spdlog::pattern_time_type::utc));
+    spdlog::default_logger()->sinks().push_back(sink);
+  } catch (const std::exception& e) {
+    spdlog::warn("no log file: {}", e.what());
+  }
+}
+
+// Completion handler for the supervisor's own coroutines.
+std::function<void(std::exception_ptr)> log_end(std::string what) {
+  return [what](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      spdlog::error("{} failed: {}", what, ex.what());
+    }
+  };
+}
+
+class service {
+ public:
+  service(const service_options& o, asio::io_context& io, net::tls_context tls)
+      : options_(o), io_(io), strand_(asio::make_strand(io.get_executor())), tls_(std::move(tls)) {
+    instance_ = instance_id(o.config_dir);
+    machine_ = machine_name();
+    token_lifetime_ = env_seconds("HCM_TOKEN_LIFETIME_SECONDS", 3600s);
+    keepalive_ =
+        env_seconds("HCM_KEEPALIVE_SECONDS",
+                    std::chrono::duration_cast<std::chrono::seconds>(net::limits::keepalive_interval));
+    refresh_ = env_seconds("HCM_REFRESH_SECONDS", 60s);
+  }
+
+  void start() {
+    asio::co_spawn(strand_, watch_config(), log_end("config watcher"));
+    asio::co_spawn(strand_, write_status_loop(), log_end("status writer"));
+    if (options_.ui_port) {
+      ui_backend b{[this] { return views(); }, [this] { return metrics_text(); }, options_.config_dir, tls_,
+                   options_.plaintext};
+      ui_.emplace(io_.get_executor(),
+                  net::tcp::endpoint(asio::ip::make_address("127.0.0.1"), options_.ui_port),
+                  make_ui_handler(std::move(b)));
+      spdlog::info("web UI and /metrics on http://127.0.0.1:{}/", ui_->local_endpoint().port());
+    }
+  }
+
+  void request_stop() { asio::co_spawn(strand_, shutdown(), log_end("shutdown")); }
+
+ private:
+  // Runners stop at once; the io_context is stopped when the tunnels are done or after 5 s.
+  net::task<void> shutdown() {
+    spdlog::info("stopping: {} connection(s)", runner_count());
+    stopping_ = true;
+    if (ui_) ui_->stop();
+    std::map<std::string, std::unique_ptr<runner_handle>> old;
+    {
+      std::lock_guard lock(mutex_);
+      old.swap(runners_);
+    }
+    old.clear();  // each handle's destructor stops its runner
+    asio::steady_timer t(co_await asio::this_coro::executor);
+    for (int i = 0; i < 50 && active_tunnels() > 0; ++i) {
+      t.expires_after(100ms);
+      co_await t.async_wait(net::use_tuple);
+    }
+    std::error_code ec;
+    std::filesystem::remove(status_path(options_.config_dir), ec);  // CLI: "service not running"
+    io_.stop();
+  }
+
+  std::size_t runner_count() {
+    std::lock_guard lock(mutex_);
+    return runners_.size();
+  }
+
+  std::uint64_t active_tunnels() {
+    std::uint64_t n = 0;
+    for (auto& s : statuses()) n += s.active_tunnels;
+    return n;
+  }
+
+  std::vector<connection_status> statuses() {
+    std::lock_guard lock(mutex_);
+    std::vector<connection_status> out;
+    for (auto& [key, r] : runners_) out.push_back(r->stats()->snapshot());
+    return out;
+  }
+
+  std::vector<connection_view> views() {
+    std::vector<connection_entry> entries;
+    try {
+      entries = load_connections(options_.config_dir);
+    } catch (const std::exception& e) {
+      spdlog::warn("{}", e.what());
+    }
+    std::vector<connection_status> live;
+    {
+      std::lock_guard lock(mutex_);
+      for (auto& [key, r] : runners_) live.push_back(r->stats()->snapshot());
+    }
+    return merge_views(entries, live);
+  }
+
+  std::string metrics_text() {
+    std::vector<connection_status> live;
+    std::uint64_t to = 0, from = 0;
+    {
+      std::lock_guard lock(mutex_);
+      for (auto& [key, r] : runners_) live.push_back(r->stats()->snapshot());
+      to = retired_to_;
+      from = retired_from_;
+    }
+    for (auto& s : live) {
+      to += s.bytes_to_endpoint;
+      from += s.bytes_from_endpoint;
+    }
+    return metrics_.serialize(live, to, from);
+  }
+
+  // Polls connections.json (mtime + size) every second and reconciles the runners with it.
+  net::task<void> watch_config() {
+    asio::steady_timer t(co_await asio::this_coro::executor);
+    std::pair<std::int64_t, std::int64_t> seen{-1, -1};
+    bool first = true;
+    while (!stopping_) {
+      struct stat st {};
+      std::pair<std::int64_t, std::int64_t> now{0, -2};  // absent file: distinct from "never looked"
+      if (::stat(connections_path(options_.config_dir).c_str(), &st) == 0)
+        now = {std::int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec, std::int64_t(st.st_size)};
+      if (now != seen) {
+        seen = now;
+        reconcile(first);
+        first = false;
+      }
+      t.expires_after(1s);
+      co_await t.async_wait(net::use_tuple);
+    }
+  }
+
+  void reconcile(bool first) {
+    std::vector<connection_entry> entries;
+    try {
+      entries = load_connections(options_.config_dir);
+    } catch (const std::exception& e) {
+      spdlog::error("keeping the current connections: {}", e.what());
+      return;
+    }
+    if (first)
+      spdlog::info("{} connection(s) configured in {}", entries.size(),
+                   connections_path(options_.config_dir));
+    std::map<std::string, connection_entry> wanted;
+    for (auto& e : entries) wanted[e.key()] = e;
+    std::lock_guard lock(mutex_);
+    for (auto it = runners_.begin(); it != runners_.end();) {
+      auto w = wanted.find(it->first);
+      bool same = w != wanted.end() && w->second.connection_string == it->second->entry().connection_string &&
+                  w->second.restart_generation == it->second->entry().restart_generation;
+      if (same) {
+        ++it;
+        continue;
+      }
+      spdlog::info("connection {}: {}", it->first, w == wanted.end() ? "removed" : "changed or restarted");
+      auto stats = it->second->stats();
+      retired_to_ += stats->bytes.app_to_agent.load();
+      retired_from_ += stats->bytes.agent_to_app.load();
+      it = runners_.erase(it);  // the handle's destructor stops the runner
+    }
+    for (auto& [key, e] : wanted) {
+      if (runners_.count(key)) continue;
+      runner_settings s;
+      s.entry = e;
+      s.tls = tls_;
+      s.plaintext = options_.plaintext;
+      s.listener_id = listener_id(instance_, e);
+      s.machine = machine_;
+      s.token_lifetime = token_lifetime_;
+      s.keepalive = keepalive_;
+      s.refresh = refresh_;
+      s.metrics = &metrics_;
+      try {
+        runners_.emplace(key, std::make_unique<runner_handle>(io_.get_executor(), std::move(s)));
+        spdlog::info("connection {}: started (listener id {})", key, listener_id(instance_, e));
+      } catch (const std::exception& ex) {
+        spdlog::error("{}", ex.what());
+      }
+    }
+  }
+
+  // status.json when something changed, and at least every 10 s (the CLI's liveness signal).
+  net::task<void> write_status_loop() {
+    asio::steady_timer t(co_await asio::this_coro::executor);
+    std::string last;
+    auto last_write = std::chrono::steady_clock::time_point{};
+    while (!stopping_) {
+      status_file f;
+      f.pid = long(::getpid());
+      {
+        std::lock_guard lock(mutex_);
+        for (auto& [key, r] : runners_) f.connections.push_back(r->stats()->snapshot());
+      }
+      auto body = serialize_status(f);
+      auto now = std::chrono::steady_clock::now();
+      if (body != last || now - last_write > 10s) {
+        f.written_unix = std::chrono::duration_cast<std::chrono::seconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+        try {
+          net::write_private_file(status_path(options_.config_dir), serialize_status(f));
+          last = body;
+          last_write = now;
+        } catch (const std::exception& e) {
+          spdlog::warn("{}", e.what());
+        }
+      }
+      t.expires_after(1s);
+      co_await t.async_wait(net::use_tuple);
+    }
+  }
+
+  service_options options_;
+  asio::io_context& io_;
+  asio::strand<asio::io_context::executor_type> strand_;
+  net::tls_context tls_;
+  std::string instance_, machine_;
+  std::chrono::seconds token_lifetime_{3600}, keepalive_{30}, refresh_{60};
+  hcm_metrics metrics_;
+  std::mutex mutex_;  // guards runners_ and retired_*
+  std::map<std::string, std::unique_ptr<runner_handle>> runners_;
+  std::uint64_t retired_to_ = 0, retired_from_ = 0;
+  std::optional<net::http_server> ui_;
+  bool stopping_ = false;  // touched on strand_ only
+};
+
+}  // namespace
+
+int run_service(const service_options& options) {
+  add_log_file(options.config_dir);
+  net::tls_context tls;
+  try {
+    tls = net::make_client_tls(net::ca_file_from(options.ca_file));
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return 1;
+  }
+  asio::io_context io;
+  std::optional<service> svc;
+  try {
+    svc.emplace(options, io, tls);
+    svc->start();
+  } catch (const std::exception& e) {
+    spdlog::error("cannot start: {}", e.what());
+    return 1;
+  }
+  spdlog::info("hcm {} running (pid {}, config {})", HCM_VERSION_STRING, ::getpid(), options.config_dir);
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](net::error_code ec, int sig) {
+    if (ec) return;
+    spdlog::info("signal {}: shutting down", sig);
+    svc->request_stop();
+  });
+  unsigned n = std::max(2u, std::min(4u, std::thread::hardware_concurrency()));
+  std::vector<std::thread> threads;
+  for (unsigned i = 1; i < n; ++i) threads.emplace_back([&io] { io.run(); });
+  io.run();
+  for (auto& t : threads) t.join();
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace hc::manager

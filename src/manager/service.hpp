@@ -1,0 +1,23 @@
+// manager/service: `hcm run`, the long-running service. Owns the io_context and its threads,
+// one runner per configured connection (added, removed and restarted as connections.json
+// changes: the file is polled every second), status.json (rewritten when something changed and
+// at least every 10 s as a heartbeat), the log file CONFIG_DIR/hcm.log (rotated at 5 MB), and the
+// optional local web UI + /metrics. SIGINT/SIGTERM stop it: runners first, then up to 5 s for
+// tunnels to finish.
+#pragma once
+#include <cstdint>
+#include <string>
+
+namespace hc::manager {
+
+struct service_options {
+  std::string config_dir;
+  std::uint16_t ui_port = 0;  // 0: no web UI
+  std::string ca_file;        // extra CA for the relay (else HCRELAY_CA_FILE / system store)
+  bool plaintext = false;     // ws:// to a relay run with --insecure-plaintext
+};
+
+// Returns the process exit code. Logging must be initialised (net::init_logging) first.
+int run_service(const service_options& options);
+
+}  // namespace hc::manager

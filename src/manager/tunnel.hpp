@@ -1,0 +1,30 @@
+// manager/tunnel: one accepted connection. Dials the hybrid connection's endpoint first, then the
+// rendezvous address (accept) or, when the endpoint cannot be reached, the reject address with
+// 502 and a reason naming the endpoint, this host and the error; then splices TCP <-> WebSocket
+// until both directions end (half-close, net/pump.hpp). Each tunnel is its own coroutine on its
+// own strand; its completion handler logs the outcome under the accept id. The tunnel owns its
+// sockets; it shares only connection_stats (thread-safe) and the service's metrics (which
+// outlive every tunnel: the service drains its io_context before destroying them).
+#pragma once
+#include "manager/metrics.hpp"
+#include "manager/status.hpp"
+#include "net/relay_client.hpp"
+#include "proto/control_messages.hpp"
+#include "proto/endpoint.hpp"
+
+#include <memory>
+
+namespace hc::manager {
+
+struct tunnel_context {
+  net::relay_client client;  // for dialing the accept / reject address
+  proto::endpoint endpoint;  // the one host:port this hybrid connection names
+  std::shared_ptr<connection_stats> stats;
+  hcm_metrics* metrics;  // outlives the tunnel (see above)
+  std::string machine;   // this host's name, for reject reasons
+};
+
+// Starts the tunnel on a new strand of `io` and returns at once.
+void spawn_tunnel(net::asio::any_io_executor io, tunnel_context ctx, proto::accept_message accept);
+
+}  // namespace hc::manager

@@ -1,0 +1,114 @@
+// manager/views: merging config with live status and formatting it (see views.hpp).
+#include "manager/views.hpp"
+
+#include "proto/connection_string.hpp"
+#include "proto/endpoint.hpp"
+
+#include <algorithm>
+#include <sstream>
+
+namespace hc::manager {
+
+std::vector<connection_view> merge_views(const std::vector<connection_entry>& entries,
+                                         const std::optional<std::vector<connection_status>>& live) {
+  std::vector<connection_view> out;
+  for (auto& e : entries) {
+    connection_view v;
+    v.entry = e;
+    v.live.ns = e.ns;
+    v.live.name = e.name;
+    v.live.endpoint = e.endpoint();
+    if (auto cs = proto::parse_connection_string(e.connection_string)) {
+      v.relay = cs->authority();
+      v.key_name = cs->key_name.empty() ? "(SharedAccessSignature)" : cs->key_name;
+    }
+    if (!live) {
+      v.live.reason = "service not running";
+    } else {
+      auto it =
+          std::find_if(live->begin(), live->end(), [&](auto& s) { return s.ns == e.ns && s.name == e.name; });
+      if (it == live->end()) {
+        v.live.reason = "not yet picked up by the service";
+      } else {
+        v.live = *it;
+        if (v.live.endpoint.empty()) v.live.endpoint = e.endpoint();
+      }
+    }
+    auto host = v.live.endpoint.substr(0, v.live.endpoint.rfind(':'));
+    if (!host.empty()) {
+      if (host.front() == '[') host = host.substr(1, host.size() - 2);
+      v.endpoint_warning = proto::endpoint_host_warning(host);
+    }
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+boost::json::object to_json(const connection_view& v) {
+  return boost::json::object{{"Namespace", v.entry.ns},
+                             {"Name", v.entry.name},
+                             {"Endpoint", v.live.endpoint},
+                             {"Status", v.live.status},
+                             {"StatusReason", v.live.reason},
+                             {"NumberOfListeners", v.live.listeners < 0 ? 0 : v.live.listeners},
+                             {"ServiceBusEndpoint", v.relay},
+                             {"KeyName", v.key_name},
+                             {"CreatedOn", v.entry.created_on},
+                             {"LastUpdated", v.entry.last_updated},
+                             {"LastError", v.live.last_error},
+                             {"ReconnectCount", v.live.reconnects},
+                             {"ActiveTunnels", v.live.active_tunnels},
+                             {"TunnelsTotal", v.live.tunnels_total},
+                             {"BytesToEndpoint", v.live.bytes_to_endpoint},
+                             {"BytesFromEndpoint", v.live.bytes_from_endpoint},
+                             {"EndpointWarning", v.endpoint_warning}};
+}
+
+std::string status_text(const connection_view& v) {
+  return v.live.reason.empty() ? v.live.status : v.live.status + " (" + v.live.reason + ")";
+}
+
+std::string format_table(const std::vector<connection_view>& views) {
+  std::vector<std::array<std::string, 5>> rows{{"NAMESPACE", "NAME", "ENDPOINT", "STATUS", "LISTENERS"}};
+  for (auto& v : views)
+    rows.push_back({v.entry.ns, v.entry.name, v.live.endpoint.empty() ? "-" : v.live.endpoint, status_text(v),
+                    v.live.listeners < 0 ? "-" : std::to_string(v.live.listeners)});
+  std::array<std::size_t, 5> width{};
+  for (auto& r : rows)
+    for (std::size_t i = 0; i < 4; ++i) width[i] = std::max(width[i], r[i].size());
+  std::ostringstream out;
+  for (auto& r : rows) {
+    for (std::size_t i = 0; i < 5; ++i) {
+      out << r[i];
+      if (i < 4) out << std::string(width[i] - r[i].size() + 2, ' ');
+    }
+    out << "\n";
+  }
+  return out.str();
+}
+
+std::string format_details(const connection_view& v) {
+  std::ostringstream out;
+  auto line = [&](std::string_view k, const std::string& val) {
+    out << k << std::string(22 - k.size(), ' ') << val << "\n";
+  };
+  line("Namespace:", v.entry.ns);
+  line("Name:", v.entry.name);
+  line("Endpoint:", v.live.endpoint.empty() ? "(unknown)" : v.live.endpoint);
+  if (!v.endpoint_warning.empty()) line("Warning:", v.endpoint_warning);
+  line("Status:", status_text(v));
+  line("Listeners:", v.live.listeners < 0 ? "(unknown)" : std::to_string(v.live.listeners));
+  line("Relay:", v.relay);
+  line("Key name:", v.key_name);
+  line("Created on:", v.entry.created_on);
+  line("Last updated:", v.entry.last_updated);
+  line("Last error:", v.live.last_error.empty() ? "-" : v.live.last_error);
+  line("Reconnects:", std::to_string(v.live.reconnects));
+  line("Active tunnels:", std::to_string(v.live.active_tunnels));
+  line("Tunnels total:", std::to_string(v.live.tunnels_total));
+  line("Bytes to endpoint:", std::to_string(v.live.bytes_to_endpoint));
+  line("Bytes from endpoint:", std::to_string(v.live.bytes_from_endpoint));
+  return out.str();
+}
+
+}  // namespace hc::manager

@@ -1,0 +1,208 @@
+// manager/web_ui: routes and pages of the local web UI (see web_ui.hpp). Pages are the embedded
+// web/hcm/layout.html with a body built here; every value is HTML-escaped.
+#include "manager/web_ui.hpp"
+
+#include "manager/add_connection.hpp"
+#include "proto/encoding.hpp"
+
+#include <boost/json.hpp>
+
+#include <string_view>
+
+namespace hc::web {
+extern const std::string_view hcm_layout_html;  // web/hcm/layout.html, see cmake/embed.cmake
+}
+
+namespace hc::manager {
+
+std::string html_escape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+namespace {
+
+std::string page(std::string_view title, const std::string& body) {
+  std::string html(web::hcm_layout_html);
+  auto put = [&](std::string_view key, const std::string& value) {
+    if (auto at = html.find(key); at != std::string::npos) html.replace(at, key.size(), value);
+  };
+  put("{{title}}", html_escape(title));
+  put("{{body}}", body);
+  return html;
+}
+
+std::string respond(int status, std::string_view content_type, std::string_view body) {
+  return net::format_response(status, net::reason_phrase(status),
+                              {{"Content-Type", std::string(content_type)},
+                               {"Cache-Control", "no-store"},
+                               {"X-Content-Type-Options", "nosniff"},
+                               {"X-Frame-Options", "DENY"}},
+                              body);
+}
+
+std::string html_response(int status, std::string_view title, const std::string& body) {
+  return respond(status, "text/html; charset=utf-8", page(title, body));
+}
+
+std::string link_to(const connection_view& v) {
+  return "/connections/" + proto::percent_encode(v.entry.ns) + "/" + proto::percent_encode(v.entry.name);
+}
+
+std::string status_cell(const connection_view& v) {
+  auto s = "<span class=\"" + html_escape(v.live.status) + "\">" + html_escape(v.live.status) + "</span>";
+  if (!v.live.reason.empty()) s += "<div class=\"reason\">" + html_escape(v.live.reason) + "</div>";
+  return s;
+}
+
+const char* add_form =
+    "<h2>Enter manually</h2>"
+    "<form method=\"post\" action=\"/connections\">"
+    "<p>Paste the hybrid connection's gateway (listener) connection string:</p>"
+    "<textarea name=\"connectionString\" required "
+    "placeholder=\"Endpoint=sb://NAMESPACE.example.net/;SharedAccessKeyName=defaultListener;"
+    "SharedAccessKey=...;EntityPath=NAME\"></textarea>"
+    "<p><button type=\"submit\">Add</button></p></form>";
+
+std::string index_page(const std::vector<connection_view>& views) {
+  std::string body = "<h1>Hybrid connections</h1>";
+  if (views.empty()) {
+    body += "<p>No hybrid connections are configured yet.</p>";
+  } else {
+    body +=
+        "<table><tr><th>Name</th><th>Namespace</th><th>Status</th><th>Endpoint</th><th>Listeners</th>"
+        "<th>Active tunnels</th><th></th></tr>";
+    for (auto& v : views) {
+      body += "<tr><td>" + html_escape(v.entry.name) + "</td><td>" + html_escape(v.entry.ns) + "</td><td>" +
+              status_cell(v) + "</td><td>" + html_escape(v.live.endpoint.empty() ? "-" : v.live.endpoint) +
+              "</td><td>" + (v.live.listeners < 0 ? "-" : std::to_string(v.live.listeners)) + "</td><td>" +
+              std::to_string(v.live.active_tunnels) + "</td><td><a href=\"" + html_escape(link_to(v)) +
+              "\">details</a></td></tr>";
+    }
+    body += "</table>";
+  }
+  return body + add_form;
+}
+
+std::string details_page(const connection_view& v) {
+  std::string body = "<h1>" + html_escape(v.entry.ns) + " / " + html_escape(v.entry.name) + "</h1>";
+  if (!v.endpoint_warning.empty())
+    body += "<div class=\"warning\">" + html_escape(v.endpoint_warning) + "</div>";
+  auto row = [&](std::string_view k, const std::string& val, bool raw = false) {
+    body += "<dt>" + std::string(k) + "</dt><dd>" + (raw ? val : html_escape(val)) + "</dd>";
+  };
+  body += "<dl>";
+  row("Status", status_cell(v), true);
+  row("Endpoint", v.live.endpoint.empty() ? "(unknown)" : v.live.endpoint);
+  row("Listeners", v.live.listeners < 0 ? "(unknown)" : std::to_string(v.live.listeners));
+  row("Service Bus endpoint", v.relay);
+  row("Key name", v.key_name);
+  row("Created on", v.entry.created_on);
+  row("Last updated", v.entry.last_updated);
+  row("Last error", v.live.last_error.empty() ? "-" : v.live.last_error);
+  row("Reconnects", std::to_string(v.live.reconnects));
+  row("Active tunnels", std::to_string(v.live.active_tunnels));
+  row("Tunnels total", std::to_string(v.live.tunnels_total));
+  row("Bytes to endpoint", std::to_string(v.live.bytes_to_endpoint));
+  row("Bytes from endpoint", std::to_string(v.live.bytes_from_endpoint));
+  body += "</dl><p><a href=\"/\">Back to the list</a></p>";
+  return body;
+}
+
+// application/x-www-form-urlencoded: the value of `field`, decoded ("" when absent or bad).
+std::string form_field(std::string_view body, std::string_view field) {
+  while (!body.empty()) {
+    auto amp = body.find('&');
+    auto pair = body.substr(0, amp);
+    auto eq = pair.find('=');
+    if (pair.substr(0, eq) == field && eq != std::string_view::npos)
+      return proto::percent_decode(pair.substr(eq + 1), true).value_or("");
+    if (amp == std::string_view::npos) break;
+    body.remove_prefix(amp + 1);
+  }
+  return {};
+}
+
+bool loopback_host(std::string_view host) {
+  auto name = host.substr(0, host.rfind(':'));
+  if (host.starts_with("[")) name = host.substr(0, host.find(']') + 1);
+  return name == "127.0.0.1" || name == "localhost" || name == "[::1]";
+}
+
+bool same_origin(const net::http_request& r) {
+  auto origin = r.header("Origin");
+  if (origin.empty()) return r.header("Sec-Fetch-Site") != "cross-site";
+  return origin == "http://" + std::string(r.header("Host"));
+}
+
+}  // namespace
+
+net::http_handler make_ui_handler(ui_backend backend) {
+  return [b = std::move(backend)](const net::http_request& r) -> net::task<std::string> {
+    if (!loopback_host(r.header("Host")))
+      co_return respond(421, "text/plain", "use http://127.0.0.1:PORT/\n");
+    std::string_view path = r.target;
+    path = path.substr(0, path.find('?'));
+    if (r.method == "GET" && path == "/") co_return html_response(200, "Connections", index_page(b.views()));
+    if (r.method == "GET" && path == "/metrics")
+      co_return respond(200, "text/plain; version=0.0.4; charset=utf-8", b.metrics());
+    if (r.method == "GET" && path == "/api/connections") {
+      boost::json::array arr;
+      for (auto& v : b.views()) arr.push_back(to_json(v));
+      co_return respond(200, "application/json", boost::json::serialize(arr));
+    }
+    if (r.method == "GET" && path.starts_with("/connections/")) {
+      auto rest = path.substr(std::string_view("/connections/").size());
+      auto slash = rest.find('/');
+      auto ns = proto::percent_decode(rest.substr(0, slash)).value_or("");
+      auto name = slash == std::string_view::npos
+                      ? std::string()
+                      : proto::percent_decode(rest.substr(slash + 1)).value_or("");
+      for (auto& v : b.views())
+        if (v.entry.ns == ns && v.entry.name == name)
+          co_return html_response(200, v.entry.name, details_page(v));
+      co_return html_response(404, "Not found",
+                              "<div class=\"error\">No connection " + html_escape(ns) + "/" +
+                                  html_escape(name) + " is configured.</div><p><a href=\"/\">Back</a></p>");
+    }
+    if (r.method == "POST" && path == "/connections") {
+      if (!same_origin(r)) co_return respond(403, "text/plain", "cross-origin form posts are refused\n");
+      auto text = form_field(r.body, "connectionString");
+      auto added = co_await add_connection(b.config_dir, text, b.tls, b.plaintext);
+      if (!added.ok)
+        co_return html_response(
+            400, "Not added",
+            "<div class=\"error\">Not added: " + html_escape(added.error) + "</div>" + add_form);
+      std::string body = "<div class=\"ok\">" + std::string(added.replaced ? "Updated " : "Added ") +
+                         html_escape(added.entry.ns + "/" + added.entry.name) +
+                         ". The service attaches it within a second.</div>";
+      for (auto& w : added.warnings) body += "<div class=\"warning\">" + html_escape(w) + "</div>";
+      co_return html_response(200, "Added", body + "<p><a href=\"/\">Back to the list</a></p>");
+    }
+    co_return respond(r.method == "GET" || r.method == "POST" ? 404 : 405, "text/plain", "not found\n");
+  };
+}
+
+}  // namespace hc::manager
