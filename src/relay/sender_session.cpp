@@ -131,10 +131,9 @@ net::task<> run_sender(relay_context& ctx, incoming in) {
     entity->live->tunnels_timed_out.fetch_add(1);
     ctx.metrics.sender_outcome("timeout");
     spdlog::info("sender {} hc={}: listener {} did not answer within 30 s", id, entity->name(), chosen->id());
-    co_await refuse(in.stream,
-                    proto::error{504, proto::errc::timeout,
-                                 "The listener did not accept the connection within 30 seconds"},
-                    ns.host(), in.target.path, in.tracking_id);
+    // Named, not a braced temporary inside co_await: g++ 12 destroys such temporaries twice.
+    const proto::error timed_out{504, proto::errc::timeout, "The listener did not accept the connection within 30 seconds"};
+    co_await refuse(in.stream, timed_out, ns.host(), in.target.path, in.tracking_id);
     co_return;
   }
   if (!outcome->listener_leg) {
@@ -156,8 +155,8 @@ net::task<> run_sender(relay_context& ctx, incoming in) {
   auto to_listener = net::format_upgrade_response(outcome->listener_key, subprotocol);
   auto to_sender = net::format_upgrade_response(sender_key, subprotocol);
   if (auto w = co_await agent_leg.stream().write(net::asio::buffer(to_listener)); w.ec) {
-    co_await refuse(in.stream, proto::error{502, proto::errc::bad_gateway, "The listener dropped the rendezvous connection"},
-                    ns.host(), in.target.path, in.tracking_id);
+    const proto::error dropped{502, proto::errc::bad_gateway, "The listener dropped the rendezvous connection"};
+    co_await refuse(in.stream, dropped, ns.host(), in.target.path, in.tracking_id);
     co_return;
   }
   if (auto w = co_await in.stream.write(net::asio::buffer(to_sender)); w.ec) {

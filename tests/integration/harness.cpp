@@ -118,7 +118,8 @@ std::string read_text_file(const fs::path& path) {
 }
 
 std::string bin_path(std::string_view program) {
-  return (fs::path(HC_BIN_DIR) / program).string();
+  const char* override_dir = std::getenv("HC_BIN_DIR");  // e.g. a sanitizer build of the programs
+  return (fs::path(override_dir && *override_dir ? override_dir : HC_BIN_DIR) / program).string();
 }
 
 child_process::child_process(const std::string& program, const std::vector<std::string>& args,
@@ -397,15 +398,17 @@ task<std::pair<proto::accept_message, net::dial_result>> accept_next(const relay
 
 task<tunnel> open_tunnel(const relay_process& relay, net::ws_connection& control, std::string path,
                          std::string send_token, header_list sender_headers, header_list listener_headers) {
-  auto [sender, accepted] = co_await both(open_sender(relay, path, send_token, std::move(sender_headers)),
-                                          accept_next(relay, control, std::move(listener_headers)));
-  auto& [accept, listener] = accepted;
+  // No structured bindings of co_await results here: g++ 12 miscompiles nested ones in coroutines.
+  auto legs = co_await both(open_sender(relay, path, send_token, std::move(sender_headers)),
+                            accept_next(relay, control, std::move(listener_headers)));
+  auto& sender = std::get<0>(legs);
+  auto& listener = std::get<1>(legs).second;
   require(listener.connection.has_value(), "the listener's accept failed: " + listener.error);
   require(sender.connection.has_value(), "the sender's connect failed: " + sender.error);
-  auto sender_leg = std::move(*sender.connection);
-  sender.connection.reset();
-  co_return tunnel{std::move(sender_leg), std::move(*listener.connection), std::move(accept),
-                   std::move(sender)};
+  tunnel t{std::move(*sender.connection), std::move(*listener.connection), std::move(std::get<1>(legs).first),
+           std::move(sender)};
+  t.sender_dial.connection.reset();
+  co_return t;
 }
 
 // ---------------------------------------------------------------- frames

@@ -59,6 +59,10 @@ void require_eq(const A& actual, const B& expected, std::string_view what,
                      ::testing::PrintToString(actual));
 }
 
+// g++ 12 miscompiles some coroutine expressions (double frees at run time): give every co_await
+// result a name before using it inside a GoogleTest macro, a braced initializer or a member
+// access, e.g. `auto frame = co_await read_frame(ws); EXPECT_EQ(frame.payload, "x");`.
+
 // Runs `body` on a fresh io_context until it finishes or `timeout` passes (then the test fails
 // and the coroutine is destroyed with the io_context, closing whatever sockets it held).
 // Exceptions thrown by the body are reported as test failures.
@@ -84,7 +88,8 @@ bool wait_for_file(const fs::path& path, std::chrono::steady_clock::duration tim
 // Polls `ready` the same way; true when it returned true before the deadline.
 bool wait_until(const std::function<bool()>& ready, std::chrono::steady_clock::duration timeout);
 std::string read_text_file(const fs::path& path);
-// HC_BIN_DIR/program: where the build puts hcrelay, hcm, hcconnect, hcctl.
+// HC_BIN_DIR/program: where the build puts hcrelay, hcm, hcconnect, hcctl. The environment
+// variable HC_BIN_DIR, when set, wins over the compiled-in directory.
 std::string bin_path(std::string_view program);
 
 // One spawned program. It runs in its own process group with stdout and stderr appended to
@@ -247,11 +252,22 @@ task<> echo_until_close(net::ws_connection& ws);
 task<> expect_healthy_echo(const relay_process& relay);
 
 // Runs `a` and `b` concurrently on this strand and returns both results once both finished.
-// If one throws, the other is cancelled and the exception propagates.
+// If one throws, the other is cancelled and the exception propagates. (Results are boxed
+// because Asio's && flattens tuple results, which would break nesting both() calls.)
+template <class T>
+struct boxed {
+  T value;
+};
+template <class T>
+task<boxed<T>> box(task<T> t) {
+  T value = co_await std::move(t);  // not inside the braces: g++ 12 mishandles co_await there
+  co_return boxed<T>{std::move(value)};
+}
 template <class A, class B>
 task<std::tuple<A, B>> both(task<A> a, task<B> b) {
   using namespace asio::experimental::awaitable_operators;
-  co_return co_await (std::move(a) && std::move(b));
+  auto results = co_await (box(std::move(a)) && box(std::move(b)));
+  co_return std::tuple<A, B>{std::move(std::get<0>(results).value), std::move(std::get<1>(results).value)};
 }
 
 }  // namespace hc::test

@@ -88,8 +88,10 @@ TEST_F(RelayDataPath, EchoesBinaryAndTextMessagesKeepingOpcodeAndBoundaries) {
     EXPECT_EQ(at_listener, expected) << "what the listener received";
     EXPECT_EQ(at_sender, expected) << "what the sender received back";
     // Both directions closed: the relay ends both connections.
-    EXPECT_TRUE(co_await read_until_error(t.sender)) << "sender leg still open after the Close exchange";
-    EXPECT_TRUE(co_await read_until_error(t.listener)) << "listener leg still open after the Close exchange";
+    auto ended_1 = co_await read_until_error(t.sender);
+    EXPECT_TRUE(ended_1) << "sender leg still open after the Close exchange";
+    auto ended_2 = co_await read_until_error(t.listener);
+    EXPECT_TRUE(ended_2) << "listener leg still open after the Close exchange";
   });
 }
 
@@ -210,9 +212,11 @@ TEST_F(RelayDataPath, Streams64MiBMessagesBothWays) {
         EXPECT_EQ(down_received.sum, down_sent) << "listener -> sender checksum";
 
         co_await send_close(t.sender, 1000, "done");
-        EXPECT_EQ(close_of(co_await read_frame(t.listener)).code, 1000);
+        auto frame_3 = co_await read_frame(t.listener);
+        EXPECT_EQ(close_of(frame_3).code, 1000);
         co_await send_close(t.listener, 1000, "done");
-        EXPECT_EQ(close_of(co_await read_frame(t.sender)).code, 1000);
+        auto frame_4 = co_await read_frame(t.sender);
+        EXPECT_EQ(close_of(frame_4).code, 1000);
       },
       120s);
 }
@@ -244,8 +248,8 @@ TEST_F(RelayDataPath, SenderHalfCloseLetsListenerKeepSending) {
     require(closed.op == opcode::close, "the sender should get the listener's Close");
     EXPECT_EQ(close_of(closed).code, 1000);
     EXPECT_EQ(close_of(closed).reason, "listener done");
-    EXPECT_TRUE(co_await read_until_error(t.sender))
-        << "the relay should end the sender leg after both Closes";
+    auto ended_5 = co_await read_until_error(t.sender);
+    EXPECT_TRUE(ended_5) << "the relay should end the sender leg after both Closes";
   });
 }
 
@@ -270,8 +274,8 @@ TEST_F(RelayDataPath, ListenerHalfCloseLetsSenderKeepSending) {
     auto closed = co_await read_frame(t.listener, "listener");
     require(closed.op == opcode::close, "the listener should get the sender's Close");
     EXPECT_EQ(close_of(closed).reason, "sender done");
-    EXPECT_TRUE(co_await read_until_error(t.listener))
-        << "the relay should end the listener leg after both Closes";
+    auto ended_6 = co_await read_until_error(t.listener);
+    EXPECT_TRUE(ended_6) << "the relay should end the listener leg after both Closes";
   });
 }
 
@@ -281,7 +285,8 @@ TEST_F(RelayDataPath, ListenerLegLostWithoutCloseEndsSenderWithError) {
     auto control = co_await connect_listener(relay(), hc.name, hc.listen_token);
     auto t = co_await open_tunnel(relay(), control, hc.name, hc.send_token);
     co_await send_frame(t.sender, opcode::binary, true, "hello");
-    EXPECT_EQ((co_await read_frame(t.listener)).payload, "hello");
+    auto frame_7 = co_await read_frame(t.listener);
+    EXPECT_EQ(frame_7.payload, "hello");
     t.listener.stream().close();  // no Close frame
 
     auto ending = co_await read_frame(t.sender, "sender");
@@ -289,10 +294,33 @@ TEST_F(RelayDataPath, ListenerLegLostWithoutCloseEndsSenderWithError) {
     auto code = close_of(ending).code;
     EXPECT_TRUE(code == 1001 || code == 1011) << "a lost leg must not look like a clean end; got " << code;
     co_await send_close(t.sender, code, "");
-    EXPECT_TRUE(co_await read_until_error(t.sender));
+    auto ended_8 = co_await read_until_error(t.sender);
+    EXPECT_TRUE(ended_8);
     // The listener's control channel is unaffected.
     co_await send_frame(control, opcode::ping, true, "still there?");
-    EXPECT_EQ(co_await read_frame(control), (ws_frame{opcode::pong, true, "still there?"}));
+    auto frame_9 = co_await read_frame(control);
+    EXPECT_EQ(frame_9, (ws_frame{opcode::pong, true, "still there?"}));
+    co_await expect_healthy_echo(relay());
+  });
+}
+
+TEST_F(RelayDataPath, SenderLegResetEndsListenerWithError) {
+  run([&]() -> task<> {
+    auto hc = co_await make_hc(relay(), "abrupt-sender");
+    auto control = co_await connect_listener(relay(), hc.name, hc.listen_token);
+    auto t = co_await open_tunnel(relay(), control, hc.name, hc.send_token);
+    co_await send_frame(t.listener, opcode::binary, true, "hello");
+    auto hello = co_await read_frame(t.sender);
+    EXPECT_EQ(hello.payload, "hello");
+    t.sender.stream().reset();  // TCP RST, no Close frame
+
+    auto ending = co_await read_frame(t.listener, "listener");
+    require(ending.op == opcode::close, "the listener should get a Close frame");
+    auto code = close_of(ending).code;
+    EXPECT_TRUE(code == 1001 || code == 1011) << "a lost leg must not look like a clean end; got " << code;
+    co_await send_close(t.listener, code, "");
+    auto ended = co_await read_until_error(t.listener);
+    EXPECT_TRUE(ended);
     co_await expect_healthy_echo(relay());
   });
 }
@@ -302,20 +330,25 @@ TEST_F(RelayDataPath, AnswersPingOnEachLegAndOnTheControlChannel) {
     auto hc = co_await make_hc(relay(), "ping");
     auto control = co_await connect_listener(relay(), hc.name, hc.listen_token);
     co_await send_frame(control, opcode::ping, true, "control");
-    EXPECT_EQ(co_await read_frame(control), (ws_frame{opcode::pong, true, "control"}));
+    auto frame_10 = co_await read_frame(control);
+    EXPECT_EQ(frame_10, (ws_frame{opcode::pong, true, "control"}));
 
     auto t = co_await open_tunnel(relay(), control, hc.name, hc.send_token);
     co_await send_frame(t.sender, opcode::ping, true, "from sender");
-    EXPECT_EQ(co_await read_frame(t.sender), (ws_frame{opcode::pong, true, "from sender"}));
+    auto frame_11 = co_await read_frame(t.sender);
+    EXPECT_EQ(frame_11, (ws_frame{opcode::pong, true, "from sender"}));
     co_await send_frame(t.listener, opcode::ping, true, "");
-    EXPECT_EQ(co_await read_frame(t.listener), (ws_frame{opcode::pong, true, ""}));
+    auto frame_12 = co_await read_frame(t.listener);
+    EXPECT_EQ(frame_12, (ws_frame{opcode::pong, true, ""}));
     // An unsolicited Pong (hyco-https keep-alive) is accepted and not forwarded either.
     co_await send_frame(t.sender, opcode::pong, true, "unsolicited");
     // The pings stayed on their legs: the next thing each side sees is the other's data.
     co_await send_frame(t.sender, opcode::text, true, "to listener");
     co_await send_frame(t.listener, opcode::text, true, "to sender");
-    EXPECT_EQ(co_await read_frame(t.listener), (ws_frame{opcode::text, true, "to listener"}));
-    EXPECT_EQ(co_await read_frame(t.sender), (ws_frame{opcode::text, true, "to sender"}));
+    auto frame_13 = co_await read_frame(t.listener);
+    EXPECT_EQ(frame_13, (ws_frame{opcode::text, true, "to listener"}));
+    auto frame_14 = co_await read_frame(t.sender);
+    EXPECT_EQ(frame_14, (ws_frame{opcode::text, true, "to sender"}));
   });
 }
 
@@ -326,7 +359,9 @@ TEST_F(RelayDataPath, AcceptCarriesSenderHeadersButNotItsToken) {
     header_list sender_headers{{"X-Custom", "a;b-c/d.e"}, {"Sec-WebSocket-Protocol", "p1, p2"}};
     auto listener_side = [&]() -> task<std::pair<proto::accept_message, net::dial_result>> {
       auto accept = co_await read_accept(control);
-      auto leg = co_await dial_address(relay(), accept.address, {{"Sec-WebSocket-Protocol", "p2"}});
+      header_list chosen{
+          {"Sec-WebSocket-Protocol", "p2"}};  // named: g++ 12 rejects a braced list in co_await
+      auto leg = co_await dial_address(relay(), accept.address, chosen);
       co_return std::pair{std::move(accept), std::move(leg)};
     };
     auto [sender, accepted] = co_await both(
