@@ -58,8 +58,9 @@ void print_details(const json::value& h) {
   if (tunnels && tunnels->is_object()) {
     std::cout << "Tunnels:                       accepted " << str(*tunnels, "accepted") << ", rejected "
               << str(*tunnels, "rejected") << ", timed out " << str(*tunnels, "timedOut") << "\n";
-    auto last = str(*tunnels, "lastReject");
-    if (!last.empty() && last != "-") std::cout << "Last reject:                   " << last << "\n";
+    if (const auto* last = tunnels->as_object().if_contains("last"); last && str(*last, "outcome") != "accepted")
+      std::cout << "Last connection:               " << str(*last, "outcome") << " at " << str(*last, "at") << ": "
+                << str(*last, "detail") << "\n";
   }
 }
 

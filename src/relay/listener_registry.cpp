@@ -79,14 +79,16 @@ void listener::begin_close(std::uint16_t code, std::string reason) {
       net::asio::detached);
 }
 
-void hc_live::set_last_reject(std::string text) {
+void hc_live::record(outcome kind, std::string text) {
+  auto& counter = kind == outcome::accepted ? tunnels_accepted : kind == outcome::rejected ? tunnels_rejected : tunnels_timed_out;
+  counter.fetch_add(1, std::memory_order_relaxed);
   std::lock_guard lock(mutex_);
-  last_reject_ = std::move(text);
+  last_ = last_outcome{kind, std::move(text), std::chrono::system_clock::now()};
 }
 
-std::string hc_live::last_reject() const {
+std::optional<hc_live::last_outcome> hc_live::last() const {
   std::lock_guard lock(mutex_);
-  return last_reject_;
+  return last_;
 }
 
 }  // namespace hc::relay

@@ -73,17 +73,23 @@ class hc_live {
   // Closes every listener (1001 when the entity is deleted).
   void close_all(std::uint16_t code, const std::string& reason);
 
-  // Recent outcomes, for status lines ("Connected, endpoint unreachable ...").
+  // Tunnel outcomes, for status lines ("Connected, endpoint unreachable ...") and diagnose.
+  enum class outcome { accepted, rejected, timed_out };
+  struct last_outcome {
+    outcome kind = outcome::accepted;
+    std::string text;  // rejected: "502 endpoint ... unreachable from hcm on HOST: ..."
+    std::chrono::system_clock::time_point at{};
+  };
+  void record(outcome kind, std::string text = {});
+  std::optional<last_outcome> last() const;
   std::atomic<std::uint64_t> tunnels_accepted{0};
   std::atomic<std::uint64_t> tunnels_rejected{0};
   std::atomic<std::uint64_t> tunnels_timed_out{0};
-  void set_last_reject(std::string text);
-  std::string last_reject() const;
 
  private:
   mutable std::mutex mutex_;
   std::vector<std::shared_ptr<listener>> listeners_;
-  std::string last_reject_;
+  std::optional<last_outcome> last_;
 };
 
 }  // namespace hc::relay

@@ -17,14 +17,16 @@ std::string new_sas_key() {
   return proto::base64_encode(std::span<const std::uint8_t>(bytes, sizeof bytes));
 }
 
-std::string utc_now_iso() {
-  std::time_t t = std::time(nullptr);
+std::string iso_utc(std::chrono::system_clock::time_point when) {
+  std::time_t t = std::chrono::system_clock::to_time_t(when);
   std::tm tm{};
   gmtime_r(&t, &tm);
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
 }
+
+std::string utc_now_iso() { return iso_utc(std::chrono::system_clock::now()); }
 
 void bootstrap(relay_context& ctx, const std::string& public_host) {
   auto snap = ctx.db->load();
@@ -107,9 +109,12 @@ std::string connection_string_for(const relay_context& ctx, const namespace_entr
 }
 
 std::string status_text(const hybrid_connection& h) {
-  auto n = h.live->count();
-  if (n == 0) return "Not connected";
-  return "Connected";
+  if (h.live->count() == 0) return "Not connected";
+  auto last = h.live->last();
+  if (!last || last->kind == hc_live::outcome::accepted) return "Connected";
+  if (last->kind == hc_live::outcome::timed_out) return "Connected, but the listener did not answer the last connection";
+  // hcm rejects with 502 and a reason that names the endpoint and its own host.
+  return "Connected, last connection rejected: " + last->text;
 }
 
 boost::json::object hybrid_connection_view(const hybrid_connection& h) {
@@ -126,22 +131,21 @@ boost::json::object hybrid_connection_view(const hybrid_connection& h) {
   o["updatedAt"] = h.record.updated_at;
   boost::json::array listeners;
   for (const auto& l : h.live->snapshot()) {
-    auto since = std::chrono::system_clock::to_time_t(l->connected_since());
-    std::tm tm{};
-    gmtime_r(&since, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
     listeners.push_back({{"id", l->id()},
                          {"remoteAddress", l->remote_address()},
-                         {"connectedSince", buf},
+                         {"connectedSince", iso_utc(l->connected_since())},
                          {"agent", l->agent()},
                          {"activeTunnels", l->active_tunnels.load()}});
   }
   o["listeners"] = std::move(listeners);
-  o["tunnels"] = {{"accepted", h.live->tunnels_accepted.load()},
-                  {"rejected", h.live->tunnels_rejected.load()},
-                  {"timedOut", h.live->tunnels_timed_out.load()},
-                  {"lastReject", h.live->last_reject()}};
+  boost::json::object tunnels{{"accepted", h.live->tunnels_accepted.load()},
+                              {"rejected", h.live->tunnels_rejected.load()},
+                              {"timedOut", h.live->tunnels_timed_out.load()}};
+  if (auto last = h.live->last()) {
+    static constexpr const char* kinds[] = {"accepted", "rejected", "timedOut"};
+    tunnels["last"] = {{"outcome", kinds[int(last->kind)]}, {"detail", last->text}, {"at", iso_utc(last->at)}};
+  }
+  o["tunnels"] = std::move(tunnels);
   return o;
 }
 

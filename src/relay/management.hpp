@@ -7,6 +7,7 @@
 #include "proto/error.hpp"
 #include "relay/context.hpp"
 
+#include <chrono>
 #include <optional>
 #include <string>
 
@@ -15,6 +16,7 @@ namespace hc::relay {
 // 32 random bytes, base64 (the shape of Azure's keys).
 std::string new_sas_key();
 std::string utc_now_iso();
+std::string iso_utc(std::chrono::system_clock::time_point when);
 
 // First start: the namespace named after the public host with RootManageSharedAccessKey
 // (Manage, Listen, Send). Synchronous; runs before the server accepts connections.
