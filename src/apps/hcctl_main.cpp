@@ -1,4 +1,5 @@
 // apps/hcctl_main: the hcctl command line; the verbs live in ctl/.
+#include "ctl/diagnose.hpp"
 #include "ctl/hc_commands.hpp"
 #include "ctl/options.hpp"
 #include "ctl/tcpping.hpp"
@@ -17,6 +18,7 @@ int main(int argc, char** argv) {
   app.add_option("-o,--output", opts.output, "table or json")->check(CLI::IsMember({"table", "json"}))->capture_default_str();
   hc::ctl::add_hc_commands(app, opts);
   hc::ctl::add_tcpping_command(app, opts);
+  hc::ctl::add_diagnose_command(app, opts);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
