@@ -169,6 +169,13 @@ TEST_F(hcconnect_test, shim_answers_endpoint_names_and_passes_other_names_throug
   EXPECT_EQ(hosts.exit_code, 0) << hosts.output;
   EXPECT_NE(hosts.output.find(loopback), std::string::npos) << hosts.output;
 
+  // CPython's socket.gethostbyname goes through gethostbyname_r.
+  auto python =
+      hcconnect({"run", "--", "/bin/sh", "-c",
+                 "exec python3 -c 'import socket; print(socket.gethostbyname(\"cache.corp.internal\"))'"});
+  EXPECT_EQ(python.exit_code, 0) << python.output;
+  EXPECT_NE(python.output.find(loopback), std::string::npos) << python.output;
+
   auto local = hcconnect({"run", "--", "/usr/bin/getent", "ahosts", "localhost"});
   EXPECT_EQ(local.exit_code, 0) << local.output;
   EXPECT_TRUE(local.output.find("127.0.0.1") != std::string::npos ||
@@ -233,6 +240,91 @@ TEST_F(hcconnect_test, curl_reaches_an_http_server_by_a_name_that_resolves_nowhe
                          "http://" + name + ":" + std::to_string(port) + "/"});
   EXPECT_EQ(curl.exit_code, 0) << curl.output;
   EXPECT_NE(curl.output.find("hello from the private network"), std::string::npos) << curl.output;
+}
+
+TEST_F(hcconnect_test, psql_reaches_postgresql_by_a_name_that_resolves_nowhere_else) {
+  const std::string bin = "/usr/lib/postgresql/15/bin/";
+  if (!fs::exists(bin + "initdb")) GTEST_SKIP() << "PostgreSQL 15 is not installed";
+  // The server runs as postgres, in a directory it owns under the test directory.
+  fs::permissions(dir_.path(), fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
+  // TCP only (-k ''): the test directory's path is longer than a Unix socket path may be.
+  auto data = dir_.path() / "pgdata";
+  fs::create_directories(data);
+  ASSERT_EQ(run_program(dir_.path(), "/usr/bin/chown", {"postgres:postgres", data.string()}).exit_code, 0);
+  auto init = run_program(
+      dir_.path(), "/usr/sbin/runuser",
+      {"-u", "postgres", "--", bin + "initdb", "-D", data.string(), "-A", "trust", "-U", "postgres"}, 120s);
+  ASSERT_EQ(init.exit_code, 0) << init.output;
+  auto port = pick_free_port();
+  child_process postgres("/usr/sbin/runuser",
+                         {"-u", "postgres", "--", bin + "postgres", "-D", data.string(), "-p",
+                          std::to_string(port), "-k", "", "-c", "listen_addresses=127.0.0.1"},
+                         dir_.path() / "postgres.log");
+  ASSERT_TRUE(wait_until([&] { return port_open("127.0.0.1", port); }, 60s)) << postgres.log();
+
+  const std::string name = "db.corp.internal";
+  auto f = create("db", name + ":" + std::to_string(port));
+  test_listener listener(listen_string(f), relay_->tls(), "127.0.0.1", port);
+  ASSERT_EQ(hcconnect({"add", send_string(f)}).exit_code, 0);
+  auto psql = hcconnect({"run", "--", "/usr/bin/psql", "-h", name, "-p", std::to_string(port), "-U",
+                         "postgres", "-At", "-c", "select 'through the tunnel', 6 * 7"});
+  EXPECT_EQ(psql.exit_code, 0) << psql.output;
+  EXPECT_NE(psql.output.find("through the tunnel|42"), std::string::npos) << psql.output;
+}
+
+// The real pair: hcm (the listener side) runs in its own mount namespace whose /etc/hosts maps
+// the endpoint name to 127.0.0.1, so the name resolves on the hcm side and nowhere else.
+TEST_F(hcconnect_test, redis_cli_reaches_redis_through_hcm_and_hcm_rejects_reach_the_app) {
+  if (!fs::exists(bin_path("hcm"))) GTEST_SKIP() << "hcm is not built";
+  auto port = pick_free_port();
+  child_process redis(
+      "/usr/bin/redis-server",
+      {"--port", std::to_string(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"},
+      dir_.path() / "redis.log");
+  ASSERT_TRUE(wait_until([&] { return port_open("127.0.0.1", port); }, 10s)) << redis.log();
+  auto dead_port = pick_free_port();
+
+  auto cache = create("cache", std::string(endpoint_name) + ":" + std::to_string(port));
+  auto gone = create("gone", "gone.corp.internal:" + std::to_string(dead_port));
+  auto hcm_dir = dir_.path() / "hcm";
+  for (const auto* f : {&cache, &gone}) {
+    auto added = run_program(dir_.path(), bin_path("hcm"),
+                             {"--config-dir", hcm_dir.string(), "--ca-file", relay_->ca_file().string(),
+                              "add", listen_string(*f)});
+    ASSERT_EQ(added.exit_code, 0) << added.output;
+  }
+  auto hosts = dir_.path() / "hcm-hosts";
+  std::ofstream(hosts) << "127.0.0.1 localhost\n127.0.0.1 " << endpoint_name
+                       << "\n127.0.0.1 gone.corp.internal\n";
+  child_process hcm(
+      "/usr/bin/unshare",
+      {"-m", "/bin/sh", "-c",
+       "mount --bind " + hosts.string() + " /etc/hosts && exec " + bin_path("hcm") + " --config-dir " +
+           hcm_dir.string() + " --ca-file " + relay_->ca_file().string() + " run"},
+      dir_.path() / "hcm.log");
+  bool listening = false;
+  run([&]() -> task<> {
+    listening = co_await wait_listener_count(*relay_, "cache", 1, 20s) &&
+                co_await wait_listener_count(*relay_, "gone", 1, 20s);
+  });
+  ASSERT_TRUE(listening) << hcm.log();
+
+  ASSERT_EQ(hcconnect({"add", send_string(cache)}).exit_code, 0);
+  ASSERT_EQ(hcconnect({"add", send_string(gone)}).exit_code, 0);
+  auto cli = [&](std::string host, std::uint16_t p, std::vector<std::string> words) {
+    std::vector<std::string> args{"run", "--", "/usr/bin/redis-cli", "-h", host, "-p", std::to_string(p)};
+    args.insert(args.end(), words.begin(), words.end());
+    return hcconnect(args);
+  };
+  auto ping = cli(endpoint_name, port, {"PING"});
+  EXPECT_NE(ping.output.find("PONG"), std::string::npos) << ping.output << hcm.log();
+  EXPECT_NE(cli(endpoint_name, port, {"SET", "k", "v through hcm"}).output.find("OK"), std::string::npos);
+  EXPECT_NE(cli(endpoint_name, port, {"GET", "k"}).output.find("v through hcm"), std::string::npos);
+
+  // hcm cannot reach gone.corp.internal: the app's connection fails at once and the reason shows.
+  auto refused = cli("gone.corp.internal", dead_port, {"PING"});
+  EXPECT_EQ(refused.output.find("PONG"), std::string::npos) << refused.output;
+  EXPECT_NE(refused.output.find("relay refused the tunnel: 502"), std::string::npos) << refused.output;
 }
 
 // ---------------------------------------------------------------- failures
