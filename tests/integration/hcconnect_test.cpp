@@ -189,6 +189,52 @@ TEST_F(hcconnect_test, shim_answers_endpoint_names_and_passes_other_names_throug
   EXPECT_EQ(hcconnect({"run", "--", "/bin/sh", "-c", "exit 7"}).exit_code, 7);
 }
 
+TEST_F(hcconnect_test, run_forwards_sigterm_to_the_command_and_returns_its_status) {
+  auto port = pick_free_port();
+  auto f = create("cache", std::string(endpoint_name) + ":" + std::to_string(port));
+  ASSERT_EQ(hcconnect({"add", send_string(f)}).exit_code, 0);
+  auto args = global_args();
+  for (const char* a : {"run", "--", "/bin/sleep", "30"}) args.push_back(a);
+  child_process run(bin_path("hcconnect"), args, dir_.path() / "run.log");
+  // Once the in-process daemon listens, the command has been (or is being) started.
+  ASSERT_TRUE(wait_until([&] { return port_bound(loopback_of("cache"), port); }, 10s)) << run.log();
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return run_program(dir_.path(), "/usr/bin/pgrep", {"-x", "sleep", "-P", std::to_string(run.pid())})
+                   .exit_code == 0;
+      },
+      10s));
+  ::kill(run.pid(), SIGTERM);  // hcconnect only, not its process group
+  ASSERT_TRUE(run.wait_exit(10s)) << run.log();
+  auto st = run.exit_status().value_or(0);
+  ASSERT_TRUE(WIFEXITED(st)) << st;
+  EXPECT_EQ(WEXITSTATUS(st), 128 + SIGTERM) << run.log();
+  EXPECT_FALSE(port_bound(loopback_of("cache"), port)) << "the in-process daemon ends with the command";
+}
+
+TEST_F(hcconnect_test, run_uses_the_running_daemon_instead_of_its_own) {
+  auto port = pick_free_port();
+  child_process redis(
+      "/usr/bin/redis-server",
+      {"--port", std::to_string(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"},
+      dir_.path() / "redis.log");
+  ASSERT_TRUE(wait_until([&] { return port_open("127.0.0.1", port); }, 10s)) << redis.log();
+  auto f = create("cache", std::string(endpoint_name) + ":" + std::to_string(port));
+  test_listener listener(listen_string(f), relay_->tls(), "127.0.0.1", port);
+  ASSERT_EQ(hcconnect({"add", send_string(f)}).exit_code, 0);
+  auto daemon = start_daemon("cache", port);
+  ASSERT_TRUE(wait_for_file(config_dir() / "hcconnect.pid", 5s));
+
+  auto ping = hcconnect({"--log-level", "info", "run", "--", "/usr/bin/redis-cli", "-h", endpoint_name, "-p",
+                         std::to_string(port), "PING"});
+  EXPECT_NE(ping.output.find("PONG"), std::string::npos) << ping.output;
+  EXPECT_EQ(ping.output.find("in-process"), std::string::npos) << ping.output;
+  EXPECT_TRUE(wait_until([&] { return daemon.log().find("conn 1 cache") != std::string::npos; }, 5s))
+      << daemon.log();
+  daemon.stop();
+  EXPECT_FALSE(fs::exists(config_dir() / "hcconnect.pid")) << "run-service removes its pid file on SIGTERM";
+}
+
 // ---------------------------------------------------------------- unmodified apps
 
 TEST_F(hcconnect_test, redis_cli_reaches_redis_by_a_name_that_resolves_nowhere_else) {
