@@ -8,12 +8,11 @@
 #include "net/log.hpp"
 #include "net/private_file.hpp"
 #include "net/relay_client.hpp"
+#include "net/run_sync.hpp"
 #include "net/tls.hpp"
 #include "proto/endpoint.hpp"
 
 #include <spdlog/spdlog.h>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
 
 #include <unistd.h>
@@ -45,15 +44,8 @@ service_options service_from(const cli_options& o) {
 
 // The endpoint named in the hybrid connection's userMetadata, read with the Send token.
 proto::endpoint endpoint_from_relay(const proto::connection_string& cs, const cli_options& o) {
-  asio::io_context io;
   net::relay_client client(cs, net::make_client_tls(net::ca_file_from(o.ca_file)));
-  net::relay_client::runtime_info_result answer;
-  asio::co_spawn(io, client.runtime_info(),
-                 [&](std::exception_ptr e, net::relay_client::runtime_info_result r) {
-                   if (e) std::rethrow_exception(e);
-                   answer = std::move(r);
-                 });
-  io.run();
+  auto answer = net::run_sync(client.runtime_info());
   if (!answer.info)
     throw usage_failure("cannot read the endpoint of hybrid connection '" + cs.entity_path +
                         "' from the relay " + cs.authority() + ": " + answer.error +

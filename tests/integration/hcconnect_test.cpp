@@ -10,6 +10,7 @@
 
 #include <fstream>
 #include <random>
+#include <set>
 
 namespace hc::test {
 namespace {
@@ -233,6 +234,50 @@ TEST_F(hcconnect_test, run_uses_the_running_daemon_instead_of_its_own) {
       << daemon.log();
   daemon.stop();
   EXPECT_FALSE(fs::exists(config_dir() / "hcconnect.pid")) << "run-service removes its pid file on SIGTERM";
+}
+
+TEST_F(hcconnect_test, forty_endpoints_get_distinct_stable_loopback_addresses) {
+  auto f = create("cache", std::string(endpoint_name) + ":6379");
+  std::set<std::string> addresses;
+  for (int i = 0; i < 40; ++i) {
+    proto::connection_string cs = *proto::parse_connection_string(send_string(f));
+    cs.entity_path = "hc" + std::to_string(i);
+    auto host = "host" + std::to_string(i) + ".corp.internal";
+    ASSERT_EQ(hcconnect({"add", cs.to_string(), "--endpoint", host + ":5432"}).exit_code, 0);
+    auto address = loopback_of(cs.entity_path);
+    EXPECT_NE(address, "127.0.0.1");
+    EXPECT_TRUE(addresses.insert(address).second) << address << " is used twice";
+  }
+  // Same host, another port: the same address (one DNS name, one address).
+  proto::connection_string cs = *proto::parse_connection_string(send_string(f));
+  cs.entity_path = "hc-same-host";
+  ASSERT_EQ(hcconnect({"add", cs.to_string(), "--endpoint", "HOST7.corp.internal:80"}).exit_code, 0);
+  EXPECT_EQ(loopback_of("hc-same-host"), loopback_of("hc7"));
+  // Removing and adding back gives the same address (a hash of the host, not an allocation order).
+  auto before = loopback_of("hc20");
+  ASSERT_EQ(hcconnect({"remove", "hc20"}).exit_code, 0);
+  cs.entity_path = "hc20";
+  ASSERT_EQ(hcconnect({"add", cs.to_string(), "--endpoint", "host20.corp.internal:5432"}).exit_code, 0);
+  EXPECT_EQ(loopback_of("hc20"), before);
+}
+
+TEST_F(hcconnect_test, the_daemon_keeps_its_endpoints_when_the_configuration_file_is_broken) {
+  auto port = pick_free_port();
+  auto f = create("cache", std::string(endpoint_name) + ":" + std::to_string(port));
+  ASSERT_EQ(hcconnect({"add", send_string(f)}).exit_code, 0);
+  auto daemon = start_daemon("cache", port);
+  auto address = loopback_of("cache");
+  auto good = read_text_file(config_dir() / "endpoints.json");
+  std::ofstream(config_dir() / "endpoints.json", std::ios::trunc) << "[{\"name\": 42}]";
+  EXPECT_TRUE(
+      wait_until([&] { return daemon.log().find("keeping the current endpoints") != std::string::npos; }, 5s))
+      << daemon.log();
+  EXPECT_NE(daemon.log().find("\"name\" must be a non-empty string"), std::string::npos) << daemon.log();
+  EXPECT_TRUE(port_bound(address, port));
+  std::ofstream(config_dir() / "endpoints.json", std::ios::trunc) << "[]";
+  EXPECT_TRUE(wait_until([&] { return !port_bound(address, port); }, 5s)) << daemon.log();
+  std::ofstream(config_dir() / "endpoints.json", std::ios::trunc) << good;
+  EXPECT_TRUE(wait_until([&] { return port_bound(address, port); }, 5s)) << daemon.log();
 }
 
 // ---------------------------------------------------------------- unmodified apps
@@ -478,6 +523,26 @@ TEST_F(hcconnect_test, one_hundred_parallel_tunnels_carry_every_byte_both_ways) 
     }
   });
   std::sort(setup_ms.begin(), setup_ms.end());
+  auto metrics_text = [&] {
+    std::string text;
+    run([&]() -> task<> {
+      net::http_call call;
+      call.url = "http://127.0.0.1:" + std::to_string(metrics_port) + "/metrics";
+      auto r = co_await net::call_http(call);
+      require(r.response.has_value(), "GET /metrics: " + r.error);
+      text = r.response->body;
+    });
+    return text;
+  };
+  {
+    auto body = metrics_text();
+    auto at = body.find("hcconnect_tunnel_setup_seconds_sum ");
+    ASSERT_NE(at, std::string::npos) << body;
+    std::printf(
+        "[ hcconnect] mean tunnel setup of the 20 sequential connections (app accepted -> relay's 101, "
+        "as hcconnect measures it): %.2f ms\n",
+        std::strtod(body.c_str() + at + 35, nullptr) / 20 * 1000);
+  }
 
   constexpr int connections = 100;
   constexpr std::size_t size = 256 * 1024;
@@ -502,7 +567,8 @@ TEST_F(hcconnect_test, one_hundred_parallel_tunnels_carry_every_byte_both_ways) 
       120s);
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_EQ(intact, connections) << daemon.log();
-  double megabytes = 2.0 * connections * double(size) / 1e6;
+  double megabytes = 0;  // both directions: every payload goes up and comes back
+  for (int i = 0; i < connections; ++i) megabytes += 2.0 * double(size + std::size_t(i) * 1031) / 1e6;
   std::printf(
       "[ hcconnect] tunnel setup + 1-byte echo: median %.2f ms, p90 %.2f ms; 100 parallel echoes: %.1f MB "
       "in %.2f s (%.1f MB/s app<->endpoint, both directions)\n",
@@ -510,17 +576,11 @@ TEST_F(hcconnect_test, one_hundred_parallel_tunnels_carry_every_byte_both_ways) 
       megabytes / seconds);
 
   // /metrics counts what happened.
-  run([&]() -> task<> {
-    net::http_call call;
-    call.url = "http://127.0.0.1:" + std::to_string(metrics_port) + "/metrics";
-    auto r = co_await net::call_http(call);
-    require(r.response.has_value(), "GET /metrics: " + r.error);
-    const auto& body = r.response->body;
-    require(body.find("hcconnect_connections_total{outcome=\"tunnelled\"} 120") != std::string::npos, body);
-    require(body.find("hcconnect_tunnels_active") != std::string::npos, body);
-    require(body.find("hcconnect_bytes_total{direction=\"app_to_agent\"}") != std::string::npos, body);
-    require(body.find("hcconnect_tunnel_setup_seconds_count 120") != std::string::npos, body);
-  });
+  auto body = metrics_text();
+  EXPECT_NE(body.find("hcconnect_connections_total{outcome=\"tunnelled\"} 120"), std::string::npos) << body;
+  EXPECT_NE(body.find("hcconnect_tunnels_active"), std::string::npos) << body;
+  EXPECT_NE(body.find("hcconnect_bytes_total{direction=\"app_to_agent\"}"), std::string::npos) << body;
+  EXPECT_NE(body.find("hcconnect_tunnel_setup_seconds_count 120"), std::string::npos) << body;
 }
 
 }  // namespace
