@@ -3,10 +3,13 @@
 // the OpenSSL stream's async operations.
 #include "net/byte_stream.hpp"
 
+#include "net/tls.hpp"
+
 #include <boost/asio/read.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/write.hpp>
 #include <openssl/x509v3.h>
+#include <spdlog/spdlog.h>
 
 namespace hc::net {
 
@@ -17,6 +20,9 @@ struct byte_stream::impl {
   virtual task<io_result> write(std::span<const asio::const_buffer> bufs) = 0;
   virtual bool has_buffered_input() const { return false; }
   virtual bool is_tls() const = 0;
+  // Called before an orderly close: the application protocol (WebSocket Close, HTTP response)
+  // has ended the conversation, so the TLS session stays resumable.
+  virtual void mark_orderly_end() {}
 };
 
 namespace {
@@ -60,6 +66,9 @@ struct tls_impl final : byte_stream::impl {
     return SSL_pending(ssl) > 0 || SSL_has_pending(ssl) || BIO_ctrl_pending(SSL_get_rbio(ssl)) > 0;
   }
   bool is_tls() const override { return true; }
+  // Without this OpenSSL treats the session as broken when the SSL object is freed and refuses to
+  // resume it (or any ticket it brought).
+  void mark_orderly_end() override { SSL_set_shutdown(stream_.native_handle(), SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN); }
   asio::ssl::stream<tcp::socket> stream_;
 };
 
@@ -99,7 +108,11 @@ task<error_code> byte_stream::tls_connect(std::string_view host) {
   } else {
     X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), ip.to_string().c_str());
   }
+  error_code port_ec;
+  auto remote = s.next_layer().remote_endpoint(port_ec);
+  prepare_client_session(ssl, name + ":" + std::to_string(remote.port()));
   auto [ec] = co_await s.async_handshake(asio::ssl::stream_base::client, use_tuple);
+  if (!ec) spdlog::debug("TLS to {}:{}: {} handshake", name, remote.port(), SSL_session_reused(ssl) ? "resumed" : "full");
   co_return ec;
 }
 
@@ -125,6 +138,7 @@ void byte_stream::shutdown_send() {
 
 void byte_stream::close() {
   if (!impl_) return;
+  impl_->mark_orderly_end();
   error_code ignored;  // closing an already-closed socket is not an error worth reporting
   impl_->socket().shutdown(tcp::socket::shutdown_both, ignored);
   impl_->socket().close(ignored);

@@ -20,6 +20,9 @@ inline constexpr auto token_grace = 5min;
 // hcm / hcconnect keep-alive Ping on control channels; dead after two missed Pongs.
 inline constexpr auto keepalive_interval = 30s;
 
+// Resolved relay and endpoint addresses are reused this long (a new tunnel skips the resolver).
+inline constexpr auto dns_cache_ttl = 30s;
+
 // Request head (request line + headers) limit, protocol doc §6.2 (32 kB header metadata).
 inline constexpr std::size_t max_request_head_bytes = 32 * 1024;
 // Body limit for management API requests.

@@ -8,7 +8,10 @@
 #include <openssl/ssl.h>
 
 #include <cstdlib>
+#include <deque>
+#include <mutex>
 #include <stdexcept>
+#include <unordered_map>
 
 namespace hc::net {
 namespace {
@@ -34,7 +37,59 @@ void common_settings(SSL_CTX* ctx) {
                           "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305");
 }
 
+// Unused resumable sessions per peer (TLS 1.3 tickets are single-use: each is offered once),
+// owned by one client SSL_CTX (ex_data, freed with it).
+struct session_cache {
+  static constexpr std::size_t max_per_peer = 8;
+  std::mutex mutex;
+  std::unordered_map<std::string, std::deque<SSL_SESSION*>> by_peer;
+  ~session_cache() {
+    for (auto& [peer, sessions] : by_peer)
+      for (auto* session : sessions) SSL_SESSION_free(session);
+  }
+};
+
+void free_cache(void*, void* ptr, CRYPTO_EX_DATA*, int, long, void*) { delete static_cast<session_cache*>(ptr); }
+void free_peer(void*, void* ptr, CRYPTO_EX_DATA*, int, long, void*) { delete static_cast<std::string*>(ptr); }
+
+int cache_index() {
+  static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, free_cache);
+  return index;
+}
+int peer_index() {
+  static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, free_peer);
+  return index;
+}
+
+// OpenSSL hands us each new session (TLS 1.3: tickets after the handshake); we keep the newest.
+int remember_session(SSL* ssl, SSL_SESSION* session) {
+  auto* peer = static_cast<std::string*>(SSL_get_ex_data(ssl, peer_index()));
+  auto* cache = static_cast<session_cache*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), cache_index()));
+  if (!peer || !cache || !SSL_SESSION_is_resumable(session)) return 0;
+  std::lock_guard lock(cache->mutex);
+  auto& sessions = cache->by_peer[*peer];
+  sessions.push_back(session);
+  if (sessions.size() > session_cache::max_per_peer) {
+    SSL_SESSION_free(sessions.front());
+    sessions.pop_front();
+  }
+  return 1;  // we keep the reference
+}
+
 }  // namespace
+
+void prepare_client_session(SSL* ssl, const std::string& peer) {
+  auto* cache = static_cast<session_cache*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), cache_index()));
+  if (!cache) return;
+  SSL_set_ex_data(ssl, peer_index(), new std::string(peer));
+  std::lock_guard lock(cache->mutex);
+  auto it = cache->by_peer.find(peer);
+  if (it == cache->by_peer.end() || it->second.empty()) return;
+  SSL_SESSION* newest = it->second.back();
+  it->second.pop_back();
+  SSL_set_session(ssl, newest);  // takes its own reference
+  SSL_SESSION_free(newest);
+}
 
 tls_context make_server_tls(const std::string& cert_pem_path, const std::string& key_pem_path) {
   auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
@@ -48,6 +103,7 @@ tls_context make_server_tls(const std::string& cert_pem_path, const std::string&
   if (SSL_CTX_check_private_key(raw) != 1)
     throw std::runtime_error("TLS key " + key_pem_path + " does not match certificate " + cert_pem_path);
   SSL_CTX_set_session_cache_mode(raw, SSL_SESS_CACHE_SERVER);
+  SSL_CTX_set_num_tickets(raw, 2);  // clients use each ticket once; two keep them ahead
   return ctx;
 }
 
@@ -59,7 +115,9 @@ tls_context make_client_tls(const std::optional<std::string>& ca_file) {
   SSL_CTX_set_default_verify_paths(raw);  // honours SSL_CERT_FILE and SSL_CERT_DIR
   if (ca_file && !ca_file->empty() && SSL_CTX_load_verify_locations(raw, ca_file->c_str(), nullptr) != 1)
     throw std::runtime_error("cannot read CA file " + *ca_file + ": " + openssl_reason());
-  SSL_CTX_set_session_cache_mode(raw, SSL_SESS_CACHE_CLIENT);
+  SSL_CTX_set_session_cache_mode(raw, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+  SSL_CTX_set_ex_data(raw, cache_index(), new session_cache);
+  SSL_CTX_sess_set_new_cb(raw, remember_session);
   return ctx;
 }
 

@@ -11,6 +11,8 @@
 namespace boost::asio::ssl {
 class context;
 }
+struct ssl_st;
+using SSL = ssl_st;
 
 namespace hc::net {
 
@@ -22,6 +24,11 @@ tls_context make_server_tls(const std::string& cert_pem_path, const std::string&
 // Trusts the system store (which honours SSL_CERT_FILE / SSL_CERT_DIR) plus `ca_file` when
 // given; verifies the peer; keeps sessions for resumption. Throws on an unreadable ca_file.
 tls_context make_client_tls(const std::optional<std::string>& ca_file);
+
+// Client side of TLS session resumption: makes `ssl` offer the last session this context got
+// from `peer` ("host:port") and remember the next one it gets, so a new tunnel costs a resumed
+// handshake rather than a full one. Safe to call from any thread.
+void prepare_client_session(SSL* ssl, const std::string& peer);
 
 // The CA file a client should add: the --ca-file flag when given, else HCRELAY_CA_FILE.
 std::optional<std::string> ca_file_from(const std::string& flag_value);

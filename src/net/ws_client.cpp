@@ -8,6 +8,8 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/url/parse.hpp>
+#include <mutex>
+#include <unordered_map>
 
 namespace hc::net {
 namespace {
@@ -66,15 +68,61 @@ task<std::optional<byte_stream>> open_stream(const target& t, const tls_context&
 
 }  // namespace
 
+namespace {
+
+// Resolved addresses per host:port, reused for limits::dns_cache_ttl so that a new tunnel does
+// not pay a resolver round trip (asio resolves on a helper thread). Dropped on a failed connect.
+struct resolve_cache {
+  std::mutex mutex;
+  std::unordered_map<std::string, std::pair<std::chrono::steady_clock::time_point, tcp::resolver::results_type>> entries;
+};
+resolve_cache& resolved_addresses() {
+  static resolve_cache cache;
+  return cache;
+}
+
+task<std::pair<error_code, tcp::resolver::results_type>> resolve(const std::string& host, std::uint16_t port,
+                                                                  bool use_cache) {
+  auto key = host + ":" + std::to_string(port);
+  auto& cache = resolved_addresses();
+  if (use_cache) {
+    std::lock_guard lock(cache.mutex);
+    auto it = cache.entries.find(key);
+    if (it != cache.entries.end() && std::chrono::steady_clock::now() - it->second.first < limits::dns_cache_ttl)
+      co_return std::pair{error_code{}, it->second.second};
+  }
+  tcp::resolver resolver(co_await asio::this_coro::executor);
+  auto [ec, results] = co_await resolver.async_resolve(host, std::to_string(port), use_tuple);
+  if (!ec) {
+    std::lock_guard lock(cache.mutex);
+    cache.entries[key] = {std::chrono::steady_clock::now(), results};
+  }
+  co_return std::pair{ec, results};
+}
+
+}  // namespace
+
 task<std::pair<error_code, tcp::socket>> connect_tcp(const std::string& host, std::uint16_t port) {
   auto ex = co_await asio::this_coro::executor;
-  tcp::resolver resolver(ex);
-  auto [rec, endpoints] = co_await resolver.async_resolve(host, std::to_string(port), use_tuple);
   tcp::socket socket(ex);
-  if (rec) co_return std::pair{rec, std::move(socket)};
-  auto [cec, ep] = co_await asio::async_connect(socket, endpoints, use_tuple);
-  if (!cec) socket.set_option(tcp::no_delay(true), cec);
-  co_return std::pair{cec, std::move(socket)};
+  error_code ec;
+  if (auto ip = asio::ip::make_address(host, ec); !ec) {  // a literal needs no resolver
+    auto [cec] = co_await socket.async_connect(tcp::endpoint(ip, port), use_tuple);
+    if (!cec) socket.set_option(tcp::no_delay(true), cec);
+    co_return std::pair{cec, std::move(socket)};
+  }
+  for (bool use_cache : {true, false}) {
+    auto [rec, endpoints] = co_await resolve(host, port, use_cache);
+    if (rec) co_return std::pair{rec, std::move(socket)};
+    auto [cec, ep] = co_await asio::async_connect(socket, endpoints, use_tuple);
+    if (!cec) {
+      socket.set_option(tcp::no_delay(true), cec);
+      co_return std::pair{cec, std::move(socket)};
+    }
+    if (!use_cache) co_return std::pair{cec, std::move(socket)};
+    socket = tcp::socket(ex);  // the cached addresses failed: resolve afresh once
+  }
+  co_return std::pair{asio::error::host_not_found, std::move(socket)};
 }
 
 task<dial_result> dial_websocket(dial_request request) {
