@@ -3,8 +3,9 @@
 // gethostbyname2, gethostbyname_r and gethostbyname2_r for the names in HCCONNECT_HOSTS
 // ("name1=127.x.y.z;name2=..."; case-insensitive, a trailing dot matches too) with the
 // endpoint's loopback address, and passes every other name to the real resolver (RTLD_NEXT).
-// Plain C++ on libc and libdl only (no Boost, no exceptions, no allocation after the map is
-// read). The map is parsed once, thread-safely, on first use; lookups are read-only after that.
+// Plain C++ on libc and libdl only (no Boost, no libstdc++, no exceptions, no allocation; built
+// with -fno-exceptions and linked --as-needed so an app gains no C++ runtime). The map is parsed once,
+// thread-safely, on first use; lookups are read-only after that.
 #include <arpa/inet.h>
 #include <dlfcn.h>
 #include <netdb.h>
@@ -84,16 +85,35 @@ const host_entry* find(const char* name) {
   return nullptr;
 }
 
-template <class F>
-F real(const char* symbol) {
-  return reinterpret_cast<F>(dlsym(RTLD_NEXT, symbol));
-}
-
 using getaddrinfo_fn = int (*)(const char*, const char*, const addrinfo*, addrinfo**);
 using gethostbyname_fn = hostent* (*)(const char*);
 using gethostbyname2_fn = hostent* (*)(const char*, int);
 using gethostbyname_r_fn = int (*)(const char*, hostent*, char*, std::size_t, hostent**, int*);
 using gethostbyname2_r_fn = int (*)(const char*, int, hostent*, char*, std::size_t, hostent**, int*);
+
+// The real resolver functions (the next definitions after ours), looked up once.
+struct real_functions {
+  getaddrinfo_fn getaddrinfo;
+  gethostbyname_fn gethostbyname;
+  gethostbyname2_fn gethostbyname2;
+  gethostbyname_r_fn gethostbyname_r;
+  gethostbyname2_r_fn gethostbyname2_r;
+};
+real_functions real_fns;
+pthread_once_t real_once = PTHREAD_ONCE_INIT;
+
+void resolve_real() {
+  real_fns.getaddrinfo = reinterpret_cast<getaddrinfo_fn>(dlsym(RTLD_NEXT, "getaddrinfo"));
+  real_fns.gethostbyname = reinterpret_cast<gethostbyname_fn>(dlsym(RTLD_NEXT, "gethostbyname"));
+  real_fns.gethostbyname2 = reinterpret_cast<gethostbyname2_fn>(dlsym(RTLD_NEXT, "gethostbyname2"));
+  real_fns.gethostbyname_r = reinterpret_cast<gethostbyname_r_fn>(dlsym(RTLD_NEXT, "gethostbyname_r"));
+  real_fns.gethostbyname2_r = reinterpret_cast<gethostbyname2_r_fn>(dlsym(RTLD_NEXT, "gethostbyname2_r"));
+}
+
+const real_functions& real() {
+  pthread_once(&real_once, resolve_real);
+  return real_fns;
+}
 
 // Lays out a one-address AF_INET hostent in `buf`: name, empty alias list, address list.
 // Returns 0, or ERANGE when `buflen` is too small.
@@ -130,7 +150,7 @@ thread_local char static_buffer[3 * sizeof(char*) + sizeof(in_addr) + max_name +
 extern "C" {
 
 int getaddrinfo(const char* node, const char* service, const addrinfo* hints, addrinfo** res) {
-  static const auto next = real<getaddrinfo_fn>("getaddrinfo");
+  const auto next = real().getaddrinfo;
   if (!next) return EAI_SYSTEM;
   const host_entry* e = find(node);
   if (!e) return next(node, service, hints, res);
@@ -150,7 +170,7 @@ int getaddrinfo(const char* node, const char* service, const addrinfo* hints, ad
 }
 
 hostent* gethostbyname(const char* name) {
-  static const auto next = real<gethostbyname_fn>("gethostbyname");
+  const auto next = real().gethostbyname;
   const host_entry* e = find(name);
   if (!e) return next ? next(name) : nullptr;
   if (fill_hostent(name, *e, &static_result, static_buffer, sizeof static_buffer) != 0) {
@@ -161,7 +181,7 @@ hostent* gethostbyname(const char* name) {
 }
 
 hostent* gethostbyname2(const char* name, int af) {
-  static const auto next = real<gethostbyname2_fn>("gethostbyname2");
+  const auto next = real().gethostbyname2;
   const host_entry* e = find(name);
   if (!e) return next ? next(name, af) : nullptr;
   if (af != AF_INET) {  // the endpoint name has an IPv4 loopback address only
@@ -177,7 +197,7 @@ hostent* gethostbyname2(const char* name, int af) {
 
 int gethostbyname2_r(const char* name, int af, hostent* ret, char* buf, std::size_t buflen, hostent** result,
                      int* h_errnop) {
-  static const auto next = real<gethostbyname2_r_fn>("gethostbyname2_r");
+  const auto next = real().gethostbyname2_r;
   const host_entry* e = find(name);
   if (!e) return next ? next(name, af, ret, buf, buflen, result, h_errnop) : ENOENT;
   *result = nullptr;
@@ -196,7 +216,7 @@ int gethostbyname2_r(const char* name, int af, hostent* ret, char* buf, std::siz
 
 int gethostbyname_r(const char* name, hostent* ret, char* buf, std::size_t buflen, hostent** result,
                     int* h_errnop) {
-  static const auto next = real<gethostbyname_r_fn>("gethostbyname_r");
+  const auto next = real().gethostbyname_r;
   const host_entry* e = find(name);
   if (!e) return next ? next(name, ret, buf, buflen, result, h_errnop) : ENOENT;
   return gethostbyname2_r(name, AF_INET, ret, buf, buflen, result, h_errnop);
