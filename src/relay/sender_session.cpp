@@ -128,7 +128,7 @@ net::task<> run_sender(relay_context& ctx, incoming in) {
   auto outcome = co_await pending->wait(std::chrono::steady_clock::now() + net::limits::rendezvous_timeout, ctx.rendezvous,
                                         key);
   if (!outcome) {
-    entity->live->tunnels_timed_out.fetch_add(1);
+    entity->live->record(hc_live::outcome::timed_out, "the listener did not answer within 30 s");
     ctx.metrics.sender_outcome("timeout");
     spdlog::info("sender {} hc={}: listener {} did not answer within 30 s", id, entity->name(), chosen->id());
     // Named, not a braced temporary inside co_await: g++ 12 destroys such temporaries twice.
@@ -137,8 +137,8 @@ net::task<> run_sender(relay_context& ctx, incoming in) {
     co_return;
   }
   if (!outcome->listener_leg) {
-    entity->live->tunnels_rejected.fetch_add(1);
-    entity->live->set_last_reject(std::to_string(outcome->reject_status) + " " + outcome->reject_description);
+    entity->live->record(hc_live::outcome::rejected,
+                         std::to_string(outcome->reject_status) + " " + outcome->reject_description);
     ctx.metrics.sender_outcome("rejected");
     spdlog::info("sender {} hc={}: rejected by listener {}: {} {}", id, entity->name(), chosen->id(),
                  outcome->reject_status, outcome->reject_description);
@@ -164,7 +164,7 @@ net::task<> run_sender(relay_context& ctx, incoming in) {
     agent_leg.stream().close();
     co_return;
   }
-  entity->live->tunnels_accepted.fetch_add(1);
+  entity->live->record(hc_live::outcome::accepted);
   ctx.metrics.sender_outcome("accepted");
   ctx.metrics.setup_latency(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   ctx.metrics.tunnel_started();
