@@ -20,7 +20,7 @@ namespace hc::store {
 namespace {
 
 // Each entry moves the schema from version i to i + 1 in one transaction. Append, never edit:
-// databases in the field are at some earlier index (App Service plans and apps come next).
+// databases in the field are at some earlier index.
 constexpr std::string_view migrations[] = {
     // 0 -> 1: namespaces, hybrid connections and their authorization rules.
     R"sql(
@@ -48,6 +48,33 @@ constexpr std::string_view migrations[] = {
         secondary_key TEXT NOT NULL,
         PRIMARY KEY (namespace_name, entity, name)
       );
+    )sql",
+    // 1 -> 2: App Service plans, apps (with their Send credential) and the hybrid connections
+    // each app uses. A link goes with its app and with its hybrid connection.
+    R"sql(
+      CREATE TABLE plans (
+        name TEXT PRIMARY KEY NOT NULL COLLATE NOCASE,
+        sku TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+      CREATE TABLE apps (
+        name TEXT PRIMARY KEY NOT NULL COLLATE NOCASE,
+        plan_name TEXT NOT NULL REFERENCES plans(name),
+        send_key TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+      CREATE TABLE app_links (
+        app_name TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
+        namespace_name TEXT NOT NULL,
+        hc_name TEXT NOT NULL COLLATE NOCASE,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (app_name, namespace_name, hc_name),
+        FOREIGN KEY (namespace_name, hc_name) REFERENCES hybrid_connections(namespace_name, name)
+          ON DELETE CASCADE
+      );
+      CREATE INDEX app_links_by_hc ON app_links(namespace_name, hc_name);
     )sql",
 };
 constexpr int current_schema_version = static_cast<int>(std::size(migrations));
@@ -208,6 +235,21 @@ class sqlite_store final : public store {
         s.rules.push_back(
             {q.text(0), q.text(1), q.text(2), static_cast<unsigned>(q.integer(3)), q.text(4), q.text(5)});
     }
+    {
+      statement::use q(*select_plans_);
+      while (q.step("load plans from", path_))
+        s.plans.push_back({q.text(0), q.text(1), q.text(2), q.text(3)});
+    }
+    {
+      statement::use q(*select_apps_);
+      while (q.step("load apps from", path_))
+        s.apps.push_back({q.text(0), q.text(1), q.text(2), q.text(3), q.text(4)});
+    }
+    {
+      statement::use q(*select_app_links_);
+      while (q.step("load app links from", path_))
+        s.app_links.push_back({q.text(0), q.text(1), q.text(2), q.text(3)});
+    }
     return s;
   }
 
@@ -268,6 +310,51 @@ class sqlite_store final : public store {
     statement::use q(*delete_rule_);
     q.bind(1, namespace_name).bind(2, entity).bind(3, name);
     q.step("delete rule", qualified(qualified(namespace_name, entity), name));
+  }
+
+  void put_plan(const plan_record& r) override {
+    std::lock_guard lock(mutex_);
+    statement::use q(*upsert_plan_);
+    q.bind(1, r.name).bind(2, r.sku).bind(3, r.created_at).bind(4, r.updated_at);
+    q.step("put plan", r.name);
+  }
+
+  // Fails (foreign key) while apps are in the plan: the caller checks first and says so.
+  void delete_plan(const std::string& name) override {
+    std::lock_guard lock(mutex_);
+    statement::use q(*delete_plan_);
+    q.bind(1, name);
+    q.step("delete plan", name);
+  }
+
+  void put_app(const app_record& r) override {
+    std::lock_guard lock(mutex_);
+    statement::use q(*upsert_app_);
+    q.bind(1, r.name).bind(2, r.plan).bind(3, r.send_key).bind(4, r.created_at).bind(5, r.updated_at);
+    q.step("put app", r.name);
+  }
+
+  // Its links go with it through ON DELETE CASCADE.
+  void delete_app(const std::string& name) override {
+    std::lock_guard lock(mutex_);
+    statement::use q(*delete_app_);
+    q.bind(1, name);
+    q.step("delete app", name);
+  }
+
+  void put_app_link(const app_link_record& r) override {
+    std::lock_guard lock(mutex_);
+    statement::use q(*upsert_app_link_);
+    q.bind(1, r.app).bind(2, r.namespace_name).bind(3, r.hc_name).bind(4, r.created_at);
+    q.step("put app link", r.app + " -> " + qualified(r.namespace_name, r.hc_name));
+  }
+
+  void delete_app_link(const std::string& app, const std::string& namespace_name,
+                       const std::string& hc_name) override {
+    std::lock_guard lock(mutex_);
+    statement::use q(*delete_app_link_);
+    q.bind(1, app).bind(2, namespace_name).bind(3, hc_name);
+    q.step("delete app link", app + " -> " + qualified(namespace_name, hc_name));
   }
 
   std::optional<std::string> get_setting(const std::string& key) override {
@@ -374,6 +461,25 @@ class sqlite_store final : public store {
         prep("DELETE FROM hybrid_connections WHERE namespace_name = ?1 AND name = ?2");
     delete_entity_rules_ = prep("DELETE FROM rules WHERE namespace_name = ?1 AND entity = ?2");
     delete_rule_ = prep("DELETE FROM rules WHERE namespace_name = ?1 AND entity = ?2 AND name = ?3");
+    select_plans_ = prep("SELECT name, sku, created_at, updated_at FROM plans ORDER BY name");
+    select_apps_ = prep("SELECT name, plan_name, send_key, created_at, updated_at FROM apps ORDER BY name");
+    select_app_links_ = prep(
+        "SELECT app_name, namespace_name, hc_name, created_at FROM app_links "
+        "ORDER BY app_name, namespace_name, hc_name");
+    upsert_plan_ = prep(
+        "INSERT INTO plans(name, sku, created_at, updated_at) VALUES(?1, ?2, ?3, ?4) "
+        "ON CONFLICT(name) DO UPDATE SET sku = excluded.sku, updated_at = excluded.updated_at");
+    delete_plan_ = prep("DELETE FROM plans WHERE name = ?1");
+    upsert_app_ = prep(
+        "INSERT INTO apps(name, plan_name, send_key, created_at, updated_at) VALUES(?1, ?2, ?3, ?4, ?5) "
+        "ON CONFLICT(name) DO UPDATE SET plan_name = excluded.plan_name, send_key = excluded.send_key, "
+        "updated_at = excluded.updated_at");
+    delete_app_ = prep("DELETE FROM apps WHERE name = ?1");
+    upsert_app_link_ = prep(
+        "INSERT INTO app_links(app_name, namespace_name, hc_name, created_at) VALUES(?1, ?2, ?3, ?4) "
+        "ON CONFLICT(app_name, namespace_name, hc_name) DO NOTHING");
+    delete_app_link_ =
+        prep("DELETE FROM app_links WHERE app_name = ?1 AND namespace_name = ?2 AND hc_name = ?3");
     select_setting_ = prep("SELECT value FROM settings WHERE key = ?1");
     upsert_setting_ = prep(
         "INSERT INTO settings(key, value) VALUES(?1, ?2) "
@@ -386,6 +492,9 @@ class sqlite_store final : public store {
   std::unique_ptr<statement> select_namespaces_, select_hybrid_connections_, select_rules_;
   std::unique_ptr<statement> upsert_namespace_, upsert_hybrid_connection_, upsert_rule_;
   std::unique_ptr<statement> delete_namespace_, delete_hybrid_connection_, delete_entity_rules_, delete_rule_;
+  std::unique_ptr<statement> select_plans_, select_apps_, select_app_links_;
+  std::unique_ptr<statement> upsert_plan_, delete_plan_, upsert_app_, delete_app_, upsert_app_link_,
+      delete_app_link_;
   std::unique_ptr<statement> select_setting_, upsert_setting_;
 };
 

@@ -38,10 +38,39 @@ struct rule_record {
   std::string secondary_key;
 };
 
+// An App Service plan: its SKU bounds how many distinct hybrid connections its apps may use.
+struct plan_record {
+  std::string name;  // unique case-insensitively
+  std::string sku;   // Free, Basic, Standard, Premium or Isolated
+  std::string created_at;
+  std::string updated_at;
+};
+
+// An app in a plan, with its own Send credential (SAS key name "app:{name}").
+struct app_record {
+  std::string name;  // unique case-insensitively
+  std::string plan;
+  std::string send_key;  // a secret, never logged
+  std::string created_at;
+  std::string updated_at;
+};
+
+// An app's use of a hybrid connection ("Add hybrid connection"; deleting it is "Disconnect").
+// Deleting the hybrid connection or the app deletes the link.
+struct app_link_record {
+  std::string app;
+  std::string namespace_name;
+  std::string hc_name;
+  std::string created_at;
+};
+
 struct snapshot {
   std::vector<namespace_record> namespaces;
   std::vector<hybrid_connection_record> hybrid_connections;
   std::vector<rule_record> rules;
+  std::vector<plan_record> plans;
+  std::vector<app_record> apps;
+  std::vector<app_link_record> app_links;
 };
 
 // Errors throw store_error with a message naming the operation and the object.
@@ -61,6 +90,15 @@ class store {
   virtual void delete_namespace(const std::string& name) = 0;
   virtual void delete_hybrid_connection(const std::string& namespace_name, const std::string& name) = 0;
   virtual void delete_rule(const std::string& namespace_name, const std::string& entity, const std::string& name) = 0;
+  // Plans, apps and links. A plan with apps cannot be deleted (store_error); deleting an app
+  // deletes its links.
+  virtual void put_plan(const plan_record& r) = 0;
+  virtual void delete_plan(const std::string& name) = 0;
+  virtual void put_app(const app_record& r) = 0;
+  virtual void delete_app(const std::string& name) = 0;
+  virtual void put_app_link(const app_link_record& r) = 0;
+  virtual void delete_app_link(const std::string& app, const std::string& namespace_name,
+                               const std::string& hc_name) = 0;
   // Schema-free key/value settings (e.g. the relay's generated data version).
   virtual std::optional<std::string> get_setting(const std::string& key) = 0;
   virtual void put_setting(const std::string& key, const std::string& value) = 0;

@@ -213,7 +213,7 @@ TEST_F(SqliteStoreTest, Settings) {
   s->put_setting("data_version", "1");
   s->put_setting("data_version", "2");
   EXPECT_EQ(s->get_setting("data_version"), "2");
-  EXPECT_EQ(s->get_setting("schema_version"), "1");
+  EXPECT_EQ(s->get_setting("schema_version"), "2");  // version 2 added App Service plans and apps
 }
 
 TEST_F(SqliteStoreTest, FileIsCreatedWithMode0600) {
