@@ -35,6 +35,7 @@ proto::result<authorization> authorize(const namespace_entry& ns, const hybrid_c
   if (!parsed) return parsed.error();
   const auth_rule* rule = entity ? find_rule(entity->rules, parsed->key_name) : nullptr;
   if (!rule) rule = find_rule(ns.rules, parsed->key_name);
+  if (!rule && entity) rule = find_rule(entity->app_rules, parsed->key_name);  // "app:{APP}", Send only
   if (!rule)
     return proto::error::unauthorized("The token names the authorization rule '" + parsed->key_name +
                                       "', which does not exist on " + where(ns, entity_path) +

@@ -176,4 +176,14 @@ void catalog::remove_rule(std::string_view ns_name, std::string_view entity, std
   });
 }
 
+void catalog::set_app_rules(std::string_view ns_name, std::string_view entity, std::vector<auth_rule> rules) {
+  modify(ns_name, [&](namespace_entry& ns) {
+    auto it = ns.hybrid_connections.find(proto::to_lower(entity));
+    if (it == ns.hybrid_connections.end()) return;
+    auto e = std::make_shared<hybrid_connection>(*it->second);
+    e->app_rules = std::move(rules);
+    it->second = e;
+  });
+}
+
 }  // namespace hc::relay

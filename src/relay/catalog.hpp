@@ -28,6 +28,9 @@ struct auth_rule {
 struct hybrid_connection {
   store::hybrid_connection_record record;
   std::vector<auth_rule> rules;
+  // Send rules "app:{APP}" of the apps that use this hybrid connection (relay/app_directory
+  // keeps them in step with the links and app keys). Not management rules: never listed.
+  std::vector<auth_rule> app_rules;
   std::shared_ptr<hc_live> live;  // same object for the entity's whole life (survives updates)
   const std::string& name() const { return record.name; }
 };
@@ -65,6 +68,8 @@ class catalog {
   std::shared_ptr<const hybrid_connection> remove_hybrid_connection(std::string_view ns, std::string_view name);
   void put_rule(const store::rule_record& r);
   void remove_rule(std::string_view ns, std::string_view entity, std::string_view name);
+  // Replaces the app credentials that may send to one hybrid connection.
+  void set_app_rules(std::string_view ns, std::string_view entity, std::vector<auth_rule> rules);
 
  private:
   template <class F>

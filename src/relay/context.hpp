@@ -3,6 +3,7 @@
 // in accept addresses. Owned by relay_server; sessions hold a reference (it outlives them).
 #pragma once
 #include "net/tls.hpp"
+#include "relay/app_directory.hpp"
 #include "relay/catalog.hpp"
 #include "relay/metrics.hpp"
 #include "relay/rendezvous.hpp"
@@ -18,6 +19,7 @@ namespace hc::relay {
 
 struct relay_context {
   catalog entities;
+  app_directory apps;  // App Service plans, apps and their hybrid connections
   rendezvous_table rendezvous;
   relay_metrics metrics;
   std::unique_ptr<store::store> db;

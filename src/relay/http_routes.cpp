@@ -1,5 +1,5 @@
 // relay/http_routes: /healthz, /metrics, the runtime-info GET and dispatch to the management
-// API (see http_routes.hpp). HTTP-mode relaying (protocol doc §6) is not built yet: such
+// API and the portal (see http_routes.hpp). HTTP-mode relaying (protocol doc §6) is not built yet: such
 // requests get 501 with a sentence that says so.
 #include "relay/http_routes.hpp"
 
@@ -9,6 +9,7 @@
 #include "relay/authorizer.hpp"
 #include "relay/gestures.hpp"
 #include "relay/listener_registry.hpp"
+#include "relay/portal.hpp"
 
 namespace hc::relay {
 namespace {
@@ -84,7 +85,7 @@ net::task<std::string> handle_http(relay_context& ctx, const net::http_request& 
   if (path.starts_with("/api/v1/") || path == "/api/v1") co_return co_await handle_management(ctx, request, *ns, tracking_id);
   if (request.method == "GET" && has_query_param(request.target, "api-version"))
     co_return runtime_info(ctx, request, *ns, tracking_id);
-  if (path == "/") co_return text_response(200, "hcrelay: Azure Relay Hybrid Connections, self-hosted. See /api/v1.\n");
+  if (auto page = portal_response(request)) co_return std::move(*page);  // the portal, at / and /portal/*
   co_return text_response(501, "HTTP request mode (protocol doc section 6) is not supported by this relay yet; "
                                "use WebSocket connections at /$hc/{hybrid-connection}\n");
 }

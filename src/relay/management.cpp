@@ -40,6 +40,7 @@ void bootstrap(relay_context& ctx, const std::string& public_host) {
     snap = ctx.db->load();
   }
   ctx.entities.load(snap);
+  ctx.apps.load(snap, ctx.entities);
 }
 
 proto::result<std::string> validate_entity_name(std::string_view name) {
@@ -95,6 +96,7 @@ net::task<proto::result<change>> delete_hybrid_connection(relay_context& ctx, co
   co_await ctx.on_store([&] { ctx.db->delete_hybrid_connection(ns.record.name, real_name); });
   if (auto removed = ctx.entities.remove_hybrid_connection(ns.record.name, real_name))
     removed->live->close_all(1001, "The hybrid connection was deleted");
+  ctx.apps.forget_hybrid_connection({ns.record.name, real_name});  // the store dropped its app links
   spdlog::info("hybrid connection deleted {}/{}", ns.record.name, real_name);
   co_return change::deleted;
 }
