@@ -1,7 +1,10 @@
 // apps/hcctl_main: the hcctl command line; the verbs live in ctl/.
+#include "ctl/app_commands.hpp"
 #include "ctl/diagnose.hpp"
 #include "ctl/hc_commands.hpp"
+#include "ctl/namespace_commands.hpp"
 #include "ctl/options.hpp"
+#include "ctl/plan_commands.hpp"
 #include "ctl/tcpping.hpp"
 
 #include <CLI/CLI.hpp>
@@ -17,6 +20,10 @@ int main(int argc, char** argv) {
   app.add_flag("--insecure-plaintext", opts.insecure_plaintext, "Talk http:// to a relay run with --insecure-plaintext");
   app.add_option("-o,--output", opts.output, "table or json")->check(CLI::IsMember({"table", "json"}))->capture_default_str();
   hc::ctl::add_hc_commands(app, opts);
+  hc::ctl::add_namespace_commands(app, opts);
+  hc::ctl::add_key_commands(app, opts);
+  hc::ctl::add_plan_commands(app, opts);
+  hc::ctl::add_app_commands(app, opts);
   hc::ctl::add_tcpping_command(app, opts);
   hc::ctl::add_diagnose_command(app, opts);
   try {

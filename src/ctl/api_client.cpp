@@ -56,7 +56,14 @@ const std::string& api_client::namespace_name() {
   if (namespace_.empty()) {
     auto r = call("GET", "/api/v1/namespaces");
     if (!r.body.is_array() || r.body.as_array().empty()) throw api_failure("the relay serves no namespace at " + cs_.host);
-    namespace_ = boost::json::value_to<std::string>(r.body.as_array().front().at("name"));
+    // A relay administrator sees every namespace: take the one served at this host.
+    const auto& list = r.body.as_array();
+    const boost::json::value* mine = &list.front();
+    for (const auto& ns : list)
+      if (ns.is_object() && ns.as_object().contains("host") &&
+          proto::iequals(boost::json::value_to<std::string>(ns.at("host")), cs_.host))
+        mine = &ns;
+    namespace_ = boost::json::value_to<std::string>(mine->at("name"));
   }
   return namespace_;
 }
@@ -69,6 +76,10 @@ std::string api_client::hc_path(const std::string& name) {
     p += "/" + encoded;
   }
   return p;
+}
+
+std::string segment(std::string_view text) {
+  return proto::percent_encode(text);
 }
 
 }  // namespace hc::ctl

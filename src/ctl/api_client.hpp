@@ -28,7 +28,7 @@ class api_client {
 
   // Throws api_failure unless the status is 2xx; the message is the server's error message.
   api_response call(const std::string& method, const std::string& path, const std::string& body = {});
-  // The namespace served at this host (GET /api/v1/namespaces).
+  // The namespace served at this host (the entry of GET /api/v1/namespaces with this host).
   const std::string& namespace_name();
   // /api/v1/namespaces/{ns}/hybridConnections[/name]
   std::string hc_path(const std::string& name = {});
@@ -40,5 +40,8 @@ class api_client {
   bool plaintext_;
   std::string namespace_;
 };
+
+// One path segment, percent-encoded ('/' too): hybrid connection names may contain '/'.
+std::string segment(std::string_view text);
 
 }  // namespace hc::ctl

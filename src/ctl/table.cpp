@@ -1,0 +1,60 @@
+// ctl/table: table and detail printing for hcctl (see table.hpp).
+#include "ctl/table.hpp"
+
+#include <boost/json.hpp>
+#include <iostream>
+
+namespace hc::ctl {
+namespace json = boost::json;
+
+std::string field(const json::value& v, std::string_view key) {
+  if (!v.is_object()) return "-";
+  const auto* f = v.as_object().if_contains(key);
+  if (!f || f->is_null()) return "-";
+  if (f->is_string()) return std::string(f->as_string());
+  if (f->is_array()) {
+    std::string out;
+    for (const auto& item : f->as_array())
+      out += (out.empty() ? "" : ", ") +
+             (item.is_string() ? std::string(item.as_string()) : json::serialize(item));
+    return out.empty() ? "-" : out;
+  }
+  return json::serialize(*f);
+}
+
+void print_table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows) {
+  std::vector<std::size_t> width(header.size());
+  for (std::size_t i = 0; i < header.size(); ++i) width[i] = header[i].size();
+  for (const auto& r : rows)
+    for (std::size_t i = 0; i < r.size() && i < width.size(); ++i) width[i] = std::max(width[i], r[i].size());
+  auto line = [&](const std::vector<std::string>& cells) {
+    for (std::size_t i = 0; i < cells.size(); ++i) {
+      std::cout << cells[i];
+      if (i + 1 < cells.size()) std::cout << std::string(width[i] - cells[i].size() + 2, ' ');
+    }
+    std::cout << "\n";
+  };
+  line(header);
+  for (const auto& r : rows) line(r);
+}
+
+void print_details(const std::vector<std::pair<std::string, std::string>>& lines) {
+  std::size_t width = 0;
+  for (const auto& [label, value] : lines) width = std::max(width, label.size());
+  for (const auto& [label, value] : lines)
+    std::cout << label << ":" << std::string(width - label.size() + 2, ' ') << value << "\n";
+}
+
+const json::array& rows_of(const json::value& v) {
+  static const json::array empty;
+  return v.is_array() ? v.as_array() : empty;
+}
+
+const json::array& rows_of(const json::value& v, std::string_view key) {
+  static const json::array empty;
+  if (!v.is_object()) return empty;
+  const auto* f = v.as_object().if_contains(key);
+  return f && f->is_array() ? f->as_array() : empty;
+}
+
+}  // namespace hc::ctl
