@@ -51,7 +51,10 @@ class runner {
         client_(std::move(cs), settings_.tls, settings_.plaintext),
         stats_(std::move(stats)),
         st_(std::move(st)),
-        io_(std::move(io)) {}
+        io_(std::move(io)) {
+    client_.keep_warm(io_);  // rendezvous dials skip TCP connect and TLS handshake
+  }
+  ~runner() { client_.stop_warm(); }
 
   net::task<void> run();
 

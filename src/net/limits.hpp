@@ -23,6 +23,14 @@ inline constexpr auto keepalive_interval = 30s;
 // Resolved relay and endpoint addresses are reused this long (a new tunnel skips the resolver).
 inline constexpr auto dns_cache_ttl = 30s;
 
+// A pre-opened relay connection is used only while younger than this (under handshake_timeout,
+// after which the relay drops a connection that has sent no request).
+inline constexpr auto warm_max_age = 7s;
+// After a failed pre-open (relay away), wait this long before the next try.
+inline constexpr auto warm_retry_delay = 2s;
+// Pre-opened connections an agent keeps per relay: one in use, one ready, for bursts.
+inline constexpr std::size_t warm_pool_size = 2;
+
 // Request head (request line + headers) limit, protocol doc §6.2 (32 kB header metadata).
 inline constexpr std::size_t max_request_head_bytes = 32 * 1024;
 // Body limit for management API requests.
@@ -33,6 +41,22 @@ inline constexpr std::size_t pump_buffer_bytes = 64 * 1024;
 inline constexpr std::size_t max_listeners_per_hc = 25;
 // Control text messages are kept under .NET's fixed 64 KiB receive buffer.
 inline constexpr std::size_t max_control_text_bytes = 64 * 1024;
+// Per-source (remote IP) limits in the relay (relay/source_limits). A client that fails
+// authentication again and again (hyco-ws reconnects without backoff) may spend this many
+// failures at once; the allowance refills at auth_failure_burst per auth_failure_window, and
+// while it is empty every request from that address is answered 429 without being looked at.
+// High enough that the test suites (many requests, a few dozen deliberate failures from
+// 127.0.0.1) never trip it; low enough that a flood costs the relay a TLS handshake and a
+// 429 per attempt after the first 100.
+inline constexpr double auth_failure_burst = 100;
+inline constexpr auto auth_failure_window = 10s;
+// Connections from one address that have not yet finished TLS + request head: beyond this the
+// relay closes new ones at once (a slowloris from one host cannot take every socket; 256 is
+// far more than a NAT'ed office of honest clients has mid-handshake at one instant).
+inline constexpr std::size_t max_handshakes_per_source = 256;
+// Sources remembered by the limiter; above this, sources with a full allowance and no
+// handshake in flight are forgotten (memory stays bounded under a spoofed-source scan).
+inline constexpr std::size_t max_tracked_sources = 64 * 1024;
 // hcconnect shutdown: open tunnels get this long to finish before they are cut (an app that
 // exited has closed its sockets already, so `run --` normally waits not at all).
 inline constexpr auto connector_drain_timeout = 5s;

@@ -3,6 +3,7 @@
 #include "net/relay_client.hpp"
 
 #include "net/limits.hpp"
+#include "net/warm_pool.hpp"
 #include "proto/encoding.hpp"
 #include "proto/hc_address.hpp"
 #include "proto/sas.hpp"
@@ -40,6 +41,36 @@ std::string relay_client::connect_url(std::string_view id) const {
   return plaintext_ ? to_plain(url) : url;
 }
 
+void relay_client::keep_warm(asio::any_io_executor ex) {
+  if (pool_) return;
+  pool_ = std::make_shared<warm_pool>(std::move(ex), cs_.host, cs_.port, plaintext_ ? tls_context{} : tls_,
+                                      limits::warm_pool_size);
+  pool_->start();
+}
+
+void relay_client::stop_warm() const {
+  if (pool_) pool_->stop();
+}
+
+task<dial_result> relay_client::dial(dial_request request) const {
+  if (pool_) {
+    if (auto url = proto::parse_ws_url(request.url)) {
+      if (auto warm = pool_->take(url->host, url->port)) {
+        dial_request retry;
+        retry.url = request.url;
+        retry.headers = request.headers;
+        retry.tls = request.tls;
+        retry.timeout = request.timeout;
+        request.preopened = std::move(warm);
+        auto result = co_await dial_websocket(std::move(request));
+        if (result || result.status != 0) co_return result;
+        co_return co_await dial_websocket(std::move(retry));
+      }
+    }
+  }
+  co_return co_await dial_websocket(std::move(request));
+}
+
 task<dial_result> relay_client::listen(std::string_view id, std::string_view user_agent) const {
   dial_request r;
   r.url = listen_url(id);
@@ -56,7 +87,7 @@ task<dial_result> relay_client::connect(header_list extra, std::string_view id) 
   r.timeout = limits::dial_timeout;
   r.headers = std::move(extra);
   r.headers.emplace_back("ServiceBusAuthorization", token());
-  co_return co_await dial_websocket(std::move(r));
+  co_return co_await dial(std::move(r));
 }
 
 task<dial_result> relay_client::dial_address(const std::string& address, header_list extra) const {
@@ -65,7 +96,7 @@ task<dial_result> relay_client::dial_address(const std::string& address, header_
   r.tls = tls_;
   r.timeout = limits::dial_timeout;
   r.headers = std::move(extra);
-  co_return co_await dial_websocket(std::move(r));
+  co_return co_await dial(std::move(r));
 }
 
 task<relay_client::runtime_info_result> relay_client::runtime_info() const {

@@ -9,6 +9,7 @@
 #include "proto/runtime_info.hpp"
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -35,6 +36,12 @@ class relay_client {
   // Dials an accept address as given (no token: the address is the capability).
   task<dial_result> dial_address(const std::string& address, header_list extra = {}) const;
 
+  // Keeps limits::warm_pool_size TCP+TLS connections to the relay open ahead of time for connect()
+  // and dial_address() (copies of this client share the pool). Call once, from the program that
+  // makes tunnels; stop_warm() ends the pool.
+  void keep_warm(asio::any_io_executor ex);
+  void stop_warm() const;
+
   struct runtime_info_result {
     std::optional<proto::runtime_info> info;
     int status = 0;     // HTTP status (0: no answer)
@@ -44,8 +51,13 @@ class relay_client {
 
  private:
   proto::connection_string cs_;
+  // Dials with a pre-opened connection when the pool has one for the URL's host and port; a
+  // pre-opened connection the relay has meanwhile dropped costs one fresh retry, not a failure.
+  task<dial_result> dial(dial_request request) const;
+
   tls_context tls_;
   bool plaintext_;
+  std::shared_ptr<class warm_pool> pool_;
 };
 
 }  // namespace hc::net

@@ -139,7 +139,10 @@ task<dial_result> dial_websocket(dial_request request) {
     timed_out = true;
     if (stream) stream->close();
   });
-  stream = co_await open_stream(*t, request.tls, out.error);
+  if (request.preopened)
+    stream = std::move(request.preopened);
+  else
+    stream = co_await open_stream(*t, request.tls, out.error);
   if (!stream) {
     if (timed_out) out.error = "timed out connecting to " + authority(*t);
     co_return out;

@@ -19,6 +19,8 @@ struct dial_request {
   header_list headers;         // extra request headers (ServiceBusAuthorization, Sec-WebSocket-Protocol, ...)
   tls_context tls;             // required for wss:// and https://
   std::chrono::steady_clock::duration timeout = std::chrono::seconds(20);
+  // A connection to the URL's host and port already opened (warm_pool): no connect, no handshake.
+  std::optional<byte_stream> preopened;
 };
 
 struct dial_result {

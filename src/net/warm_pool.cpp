@@ -1,0 +1,89 @@
+// net/warm_pool: the refill loop and hand-out of pre-opened relay connections (see
+// warm_pool.hpp).
+#include "net/warm_pool.hpp"
+
+#include "net/limits.hpp"
+#include "net/log.hpp"
+#include "net/ws_client.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <spdlog/spdlog.h>
+
+namespace hc::net {
+
+warm_pool::warm_pool(asio::any_io_executor ex, std::string host, std::uint16_t port, tls_context tls, std::size_t size)
+    : ex_(std::move(ex)), host_(std::move(host)), port_(port), tls_(std::move(tls)), size_(size),
+      wake_(std::make_unique<asio::steady_timer>(ex_)) {}
+
+warm_pool::~warm_pool() {
+  for (auto& r : ready_) r.stream.close();
+}
+
+void warm_pool::start() { asio::co_spawn(ex_, keep_filled(), log_failure("warm connection pool")); }
+
+void warm_pool::stop() {
+  asio::post(ex_, [self = shared_from_this()] {
+    std::lock_guard lock(self->mutex_);
+    self->stopped_ = true;
+    self->wake_->cancel();
+  });
+}
+
+std::optional<byte_stream> warm_pool::take(std::string_view host, std::uint16_t port) {
+  if (host != host_ || port != port_) return std::nullopt;
+  std::optional<byte_stream> out;
+  {
+    std::lock_guard lock(mutex_);
+    auto now = std::chrono::steady_clock::now();
+    while (!ready_.empty() && now - ready_.front().opened > limits::warm_max_age) {
+      ready_.front().stream.close();
+      ready_.pop_front();
+    }
+    if (!ready_.empty()) {
+      out.emplace(std::move(ready_.back().stream));
+      ready_.pop_back();
+    }
+  }
+  // Wake the loop to open a replacement (the timer belongs to the loop's executor).
+  asio::post(ex_, [self = shared_from_this()] { self->wake_->cancel(); });
+  return out;
+}
+
+task<> warm_pool::keep_filled() {
+  auto self = shared_from_this();  // the loop keeps the pool alive until stop()
+  for (;;) {
+    std::size_t have = 0;
+    {
+      std::lock_guard lock(mutex_);
+      if (stopped_) co_return;
+      auto now = std::chrono::steady_clock::now();
+      while (!ready_.empty() && now - ready_.front().opened > limits::warm_max_age) {
+        ready_.front().stream.close();
+        ready_.pop_front();
+      }
+      have = ready_.size();
+    }
+    if (have < size_) {
+      auto [ec, socket] = co_await connect_tcp(host_, port_);
+      std::optional<byte_stream> stream;
+      if (!ec) {
+        stream.emplace(tls_ ? byte_stream::tls(std::move(socket), *tls_) : byte_stream::plain(std::move(socket)));
+        if (tls_) ec = co_await stream->tls_connect(host_);
+      }
+      if (!ec) {
+        std::lock_guard lock(mutex_);
+        ready_.push_back({std::chrono::steady_clock::now(), std::move(*stream)});
+        continue;
+      }
+      spdlog::debug("warm connection to {}:{} failed: {}", host_, port_, ec.message());
+      wake_->expires_after(limits::warm_retry_delay);  // the relay is away: do not spin
+    } else {
+      wake_->expires_after(limits::warm_max_age / 2);
+    }
+    co_await wake_->async_wait(use_tuple);
+  }
+}
+
+}  // namespace hc::net
