@@ -2,6 +2,7 @@
 #include "connector/app_tunnel.hpp"
 
 #include "net/pump.hpp"
+#include "proto/error.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -25,17 +26,20 @@ net::task<> serve_app_connection(std::shared_ptr<const tunnel_target> target, ne
   auto app_side = net::byte_stream::plain(std::move(app_socket));
   const auto app = app_side.remote_address();
 
-  auto dial = co_await target->client.connect();
+  // The tracking id goes to the relay as sb-hc-id; the relay and hcm log the same id, so one
+  // connection can be followed across the three programs.
+  const auto tracking = proto::new_tracking_id();
+  auto dial = co_await target->client.connect({}, tracking);
   if (!dial) {
     // The app must see the failure at once (RST), not a connection that accepts bytes and hangs.
     app_side.reset();
     if (dial.status != 0) {
       metrics.connection("rejected");
-      spdlog::warn("conn {} {} ({}) from {}: relay refused the tunnel: {} {}", id, target->name,
+      spdlog::warn("conn {} [{}] {} ({}) from {}: relay refused the tunnel: {} {}", id, tracking, target->name,
                    target->endpoint, app, dial.status, dial.reason.empty() ? dial.error : dial.reason);
     } else {
       metrics.connection("failed");
-      spdlog::warn("conn {} {} ({}) from {}: cannot reach the relay: {}", id, target->name, target->endpoint,
+      spdlog::warn("conn {} [{}] {} ({}) from {}: cannot reach the relay: {}", id, tracking, target->name, target->endpoint,
                    app, dial.error);
     }
     co_return;
@@ -43,7 +47,7 @@ net::task<> serve_app_connection(std::shared_ptr<const tunnel_target> target, ne
   double setup = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   metrics.connection("tunnelled");
   metrics.tunnel_started(setup);
-  spdlog::debug("conn {} {} ({}) from {}: tunnel open in {:.1f} ms", id, target->name, target->endpoint, app,
+  spdlog::debug("conn {} [{}] {} ({}) from {}: tunnel open in {:.1f} ms", id, tracking, target->name, target->endpoint, app,
                 setup * 1000);
 
   auto& agent_side = *dial.connection;
@@ -56,13 +60,13 @@ net::task<> serve_app_connection(std::shared_ptr<const tunnel_target> target, ne
   metrics.tunnel_ended(up, down);
   double lasted = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (result.clean())
-    spdlog::info("conn {} {} ({}) from {}: closed after {:.3f} s, {} bytes up, {} bytes down", id,
-                 target->name, target->endpoint, app, lasted, up, down);
+    spdlog::info("conn {} [{}] {} ({}) from {}: closed after {:.3f} s, {} bytes up, {} bytes down", id,
+                 tracking, target->name, target->endpoint, app, lasted, up, down);
   else
     spdlog::warn(
-        "conn {} {} ({}) from {}: ended after {:.3f} s, {} bytes up, {} bytes down; app->agent {}, "
+        "conn {} [{}] {} ({}) from {}: ended after {:.3f} s, {} bytes up, {} bytes down; app->agent {}, "
         "agent->app {}{}{}",
-        id, target->name, target->endpoint, app, lasted, up, down, net::to_string(result.app_to_agent),
+        id, tracking, target->name, target->endpoint, app, lasted, up, down, net::to_string(result.app_to_agent),
         net::to_string(result.agent_to_app), result.error ? ": " : "",
         result.error ? result.error.message() : "");
 }
