@@ -39,6 +39,12 @@ service_options service_from(const cli_options& o) {
   service_options s;
   s.config_dir = o.config_dir;
   s.ca_file = net::ca_file_from(o.ca_file);
+  if (!o.relay_url.empty() || !o.app.empty() || !o.app_key.empty()) {
+    s.app = app_source{o.relay_url, o.app, o.app_key};
+    if (o.relay_url.empty())
+      throw usage_failure("--relay: required with --app (https://HOST[:PORT] of the relay)");
+    if (auto valid = validate_app_source(*s.app); !valid) throw usage_failure(valid.error().message);
+  }
   return s;
 }
 
@@ -213,6 +219,10 @@ void add_commands(CLI::App& app, cli_options& o) {
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
   app.add_option("--log-level", o.log_level, "debug, info, warn or error");
+  app.add_option("--relay", o.relay_url, "App Service mode: the relay, https://HOST[:PORT]");
+  app.add_option("--app", o.app, "App Service mode: follow this app's hybrid connections");
+  app.add_option("--app-key", o.app_key, "App Service mode: the app's key (hcctl app key APP)")
+      ->envname("HCCONNECT_APP_KEY");
   app.fallthrough();
   add_verb(app, o);
   list_verb(app, o);

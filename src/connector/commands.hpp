@@ -1,7 +1,8 @@
-// connector/commands: hcconnect's command line: the global options and the verbs add, list,
-// remove, run-service, run and hosts. Each verb validates its input and prints a message that
-// names the problem; the work lives in endpoint_config, connector_service, run_command and
-// hosts_file. Runs on the main thread; `add` runs one short io_context for the relay query.
+// connector/commands: hcconnect's command line: the global options (with App Service mode's
+// --relay, --app, --app-key) and the verbs add, list, remove, run-service, run and hosts. Each verb validates
+// its input and prints a message that names the problem; the work lives in endpoint_config,
+// connector_service, run_command and hosts_file. Runs on the main thread; `add` runs one short io_context for
+// the relay query.
 #pragma once
 #include <CLI/CLI.hpp>
 
@@ -16,6 +17,10 @@ struct cli_options {
   std::string log_format = "text";
   std::string log_level;  // empty: info (warn under `run`, whose output belongs to the command)
   int exit_code = 0;      // set by the verb that ran
+  // App Service mode (run-service, run): follow the app's hybrid connections on the relay.
+  std::string relay_url;
+  std::string app;
+  std::string app_key;  // a secret: prefer $HCCONNECT_APP_KEY to the command line
 };
 
 void add_commands(CLI::App& app, cli_options& options);

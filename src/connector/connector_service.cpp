@@ -46,6 +46,7 @@ class listener_handle {
     if (!listener_) return;
     net::error_code ignored;  // closing an acceptor that failed to open is fine
     listener_->acceptor.close(ignored);
+    listener_->target->client.stop_warm();
   }
   const endpoint_listener& get() const { return *listener_; }
 
@@ -75,6 +76,8 @@ struct connector_service::impl {
   std::optional<net::file_watch> watch;
   std::optional<asio::steady_timer> poll_timer;
   std::unique_ptr<net::http_server> http;
+  endpoint_config applied;  // what the listeners were last reconciled to
+  bool stopping = false;    // set by stop(): a poll whose answer arrives later must not reopen listeners
   // --- owner thread ---
   std::vector<std::thread> threads;
   enum class state { idle, running, stopped } phase = state::idle;
@@ -99,6 +102,8 @@ struct connector_service::impl {
 
   // Opens, keeps or closes listeners so that they match `config`.
   void reconcile(const endpoint_config& config) {
+    if (stopping) return;
+    applied = config;
     for (auto it = listeners.begin(); it != listeners.end();) {
       const auto* wanted = config.find(it->first);
       if (wanted && *wanted == it->second.get().entry) {
@@ -129,8 +134,10 @@ struct connector_service::impl {
       unbindable.emplace(e.name, e);
       return;
     }
-    auto target = std::make_shared<const tunnel_target>(tunnel_target{
-        e.name, e.endpoint_host + ":" + std::to_string(e.endpoint_port), net::relay_client(*cs, tls)});
+    net::relay_client client(*cs, tls);
+    client.keep_warm(io.get_executor());  // new app connections skip TCP connect and TLS handshake
+    auto target = std::make_shared<const tunnel_target>(
+        tunnel_target{e.name, e.endpoint_host + ":" + std::to_string(e.endpoint_port), std::move(client)});
     auto l = std::make_shared<endpoint_listener>(e, std::move(target), control);
     net::error_code ec;
     auto address = asio::ip::make_address(e.loopback_address, ec);
@@ -166,6 +173,33 @@ struct connector_service::impl {
     }
   }
 
+  // App Service mode: the app's hybrid connections from the relay, every app->poll. When the
+  // relay cannot be asked, the current listeners stay (and the reason is logged once).
+  net::task<> poll_app() {
+    const auto& source = *options.app;
+    std::string last_error;
+    for (;;) {
+      poll_timer->expires_after(source.poll);
+      auto [ec] = co_await poll_timer->async_wait(net::use_tuple);
+      if (ec || stopping) co_return;
+      auto answer = co_await fetch_app_endpoints(source, tls, applied);
+      if (stopping) co_return;
+      if (!answer.config) {
+        if (answer.error != last_error)
+          spdlog::warn("app {}: {}; keeping the current {} endpoint(s)", source.app, answer.error,
+                       listeners.size());
+        last_error = answer.error;
+        continue;
+      }
+      if (!last_error.empty()) spdlog::info("app {}: the relay answers again", source.app);
+      last_error.clear();
+      if (answer.config->entries == applied.entries) continue;
+      spdlog::info("app {}: {} hybrid connection(s) from {}", source.app, answer.config->entries.size(),
+                   source.relay_url);
+      reconcile(*answer.config);
+    }
+  }
+
   net::task<std::string> serve_http(const net::http_request& request) {
     if (request.target == "/metrics")
       co_return net::format_response(200, "OK", {{"Content-Type", "text/plain; version=0.0.4"}},
@@ -189,13 +223,29 @@ void connector_service::start() {
   auto& s = *impl_;
   if (s.phase != impl::state::idle) return;
   s.tls = net::make_client_tls(s.options.ca_file);
-  auto config = load_config(s.options.config_dir);
-  s.watch.emplace(config_file_path(s.options.config_dir));
-  s.reconcile(config);
-  if (config.entries.empty())
-    spdlog::warn(
-        "no endpoints configured in {} yet; add one with `hcconnect add` (picked up within a second)",
-        config_file_path(s.options.config_dir));
+  if (s.options.app) {
+    if (auto valid = validate_app_source(*s.options.app); !valid)
+      throw std::runtime_error(valid.error().message);
+    spdlog::info("app {}: following its hybrid connections at {} (every {} ms)", s.options.app->app,
+                 s.options.app->relay_url, s.options.app->poll.count());
+    // The first answer before start() returns, so `run` finds the listeners open.
+    auto first = fetch_app_endpoints_now(*s.options.app, s.tls);
+    if (first.config) {
+      spdlog::info("app {}: {} hybrid connection(s)", s.options.app->app, first.config->entries.size());
+      s.reconcile(*first.config);
+    } else {
+      spdlog::warn("app {}: {}; asking again every {} ms", s.options.app->app, first.error,
+                   s.options.app->poll.count());
+    }
+  } else {
+    auto config = load_config(s.options.config_dir);
+    s.watch.emplace(config_file_path(s.options.config_dir));
+    s.reconcile(config);
+    if (config.entries.empty())
+      spdlog::warn(
+          "no endpoints configured in {} yet; add one with `hcconnect add` (picked up within a second)",
+          config_file_path(s.options.config_dir));
+  }
   if (s.options.metrics_port > 0) {
     s.http = std::make_unique<net::http_server>(
         s.io.get_executor(),
@@ -204,7 +254,10 @@ void connector_service::start() {
     spdlog::info("metrics on http://127.0.0.1:{}/metrics", s.http->local_endpoint().port());
   }
   s.poll_timer.emplace(s.control);
-  asio::co_spawn(s.control, s.poll_config(), net::log_failure("configuration watch"));
+  if (s.options.app)
+    asio::co_spawn(s.control, s.poll_app(), net::log_failure("app " + s.options.app->app));
+  else
+    asio::co_spawn(s.control, s.poll_config(), net::log_failure("configuration watch"));
   s.work.emplace(s.io.get_executor());
   int n = s.options.threads > 0 ? s.options.threads : int(std::max(1u, std::thread::hardware_concurrency()));
   for (int i = 0; i < n; ++i) s.threads.emplace_back([&s] { s.io.run(); });
@@ -228,6 +281,7 @@ void connector_service::stop() {
   // 1. Stop accepting (on the control strand, which owns the listeners).
   std::promise<void> closed;
   asio::post(s.control, [&] {
+    s.stopping = true;
     s.listeners.clear();
     if (s.poll_timer) s.poll_timer->cancel();
     if (s.http) s.http->stop();

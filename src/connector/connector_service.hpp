@@ -1,10 +1,13 @@
 // connector/connector_service: the hcconnect daemon: one local listener per configured endpoint
 // (loopbackAddress:endpointPort), one app_tunnel session per accepted connection, endpoints.json
-// re-read when it changes (polled every second) with listeners opened and closed to match, and
-// /metrics. Used by `run-service` (foreground until a signal) and by `run --` (in-process, on
+// re-read when it changes (polled every second) -- or, in App Service mode, the app's hybrid
+// connections polled from the relay (app_source) -- with listeners opened and closed to match,
+// and /metrics. Used by `run-service` (foreground until a signal) and by `run --` (in-process, on
 // background threads, for the lifetime of the command). Owns its io_context and threads;
 // listeners live on one control strand; sessions each on their own strand.
 #pragma once
+#include "connector/app_source.hpp"
+
 #include <boost/asio/ip/tcp.hpp>
 
 #include <chrono>
@@ -20,6 +23,9 @@ struct service_options {
   int metrics_port = 0;                // 0: no /metrics
   int threads = 0;                     // I/O threads; 0: one per core
   std::chrono::milliseconds config_poll{1000};
+  // App Service mode: the endpoints are the app's hybrid connections, polled from the relay
+  // every app->poll (endpoints.json is not read).
+  std::optional<app_source> app;
 };
 
 class connector_service {

@@ -84,7 +84,16 @@ bool daemon_running(const std::string& config_dir, const endpoint_config& config
 
 int run_command(service_options options, const std::vector<std::string>& command) {
   if (command.empty()) throw std::runtime_error("nothing to run: use hcconnect run -- COMMAND [ARGS...]");
-  auto config = load_config(options.config_dir);
+  endpoint_config config;
+  if (options.app) {
+    // App Service mode: the names the command may resolve are the app's at start-up (the shim
+    // reads them once); the in-process service keeps following the app.
+    auto answer = fetch_app_endpoints_now(*options.app, net::make_client_tls(options.ca_file));
+    if (!answer.config) throw std::runtime_error("app " + options.app->app + ": " + answer.error);
+    config = std::move(*answer.config);
+  } else {
+    config = load_config(options.config_dir);
+  }
   auto library = find_intercept_library();
   if (library.empty())
     throw std::runtime_error(
@@ -96,7 +105,7 @@ int run_command(service_options options, const std::vector<std::string>& command
 
   // The in-process daemon, when none is running; it lives until CMD has exited.
   std::optional<connector_service> service;
-  if (!config.entries.empty() && !daemon_running(options.config_dir, config)) {
+  if ((options.app || !config.entries.empty()) && !daemon_running(options.config_dir, config)) {
     spdlog::info("no hcconnect daemon running: serving {} endpoint(s) in-process while {} runs",
                  config.entries.size(), command.front());
     if (options.threads <= 0) options.threads = 2;
