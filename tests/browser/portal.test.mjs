@@ -1,0 +1,179 @@
+// tests/browser/portal: the portal served by hcrelay, driven in Debian's Chromium (headless, via
+// playwright-core): sign in with the root connection string, the app's Networking > Hybrid
+// connections page, "Create new hybrid connection" through the dialog, Connected once a listener
+// (hcpeer, the hcm role) attaches, details with the listener and the gateway connection string,
+// "Add hybrid connection" of an existing one, plan usage, namespace keys with regeneration,
+// Disconnect (button and right-click). Screenshots of each main page go to $HC_TEST_OUTPUT
+// (build/test-output/browser). Owns its relay, browser and processes.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+
+import { RelayFixture, nodePath, repoRoot } from '../interop/lib/harness.mjs';
+
+const require = createRequire(path.join(nodePath, 'noop.js'));
+const { chromium } = require('playwright-core');
+
+const outDir = process.env.HC_TEST_OUTPUT || path.join(repoRoot, 'build', 'test-output', 'browser');
+const relay = new RelayFixture();
+let browser;
+let page;
+let base;
+const shots = [];
+
+async function shot(name) {
+  const file = path.join(outDir, `${String(shots.length + 1).padStart(2, '0')}-${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  shots.push(file);
+}
+
+async function api(method, apiPath, body) {
+  const r = await relay.api(method, '/api/v1' + apiPath, body);
+  assert.ok(r.status >= 200 && r.status < 300, `${method} ${apiPath}: ${r.status} ${r.text}`);
+  return r.json;
+}
+
+before(async () => {
+  fs.mkdirSync(outDir, { recursive: true });
+  await relay.start();
+  base = `https://${relay.host}:${relay.port}`;
+  await api('PUT', '/plans/basic-plan', { sku: 'Basic' });
+  await api('PUT', '/apps/contoso-web', { plan: 'basic-plan' });
+  await api('PUT', '/apps/contoso-api', { plan: 'basic-plan' });
+  await api('PUT', '/namespaces/localhost/hybridConnections/inventory-db', { endpoint: 'inventory.corp.internal:5432' });
+  await api('PUT', '/apps/contoso-api/hybridConnections/localhost/inventory-db');
+  // A fresh profile per run (launchPersistentContext owns --user-data-dir).
+  browser = await chromium.launchPersistentContext(fs.mkdtempSync(path.join(os.tmpdir(), 'hcrelay-chromium-')), {
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    ignoreHTTPSErrors: true,
+    viewport: { width: 1280, height: 860 },
+  });
+  page = browser.pages()[0] || await browser.newPage();
+  page.on('dialog', (d) => d.accept());  // confirm() for Disconnect and Regenerate
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  await relay.stop();
+});
+
+test('the portal: create, see Connected, details, add existing, plan, keys, disconnect', { timeout: 150000 }, async () => {
+  const consoleErrors = [];
+  // The 409 of the deliberate duplicate below is the only failed request the page may log.
+  page.on('console', (m) => { if (m.type() === 'error' && !m.text().includes('409 (Conflict)')) consoleErrors.push(m.text()); });
+  page.on('pageerror', (e) => consoleErrors.push(String(e)));
+
+  // Sign in with the root connection string.
+  await page.goto(base + '/');
+  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+  await shot('sign-in');
+  const cs = fs.readFileSync(path.join(relay.dataDir, 'root.connection-string'), 'utf8').trim();
+  await page.fill('textarea[name=cs]', cs);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'App Services' }).waitFor();
+  assert.ok(!page.url().includes(relay.root.key), 'the key must never be in the URL');
+  await page.getByRole('link', { name: 'contoso-web' }).waitFor();
+  await shot('apps');
+
+  // The app's Networking > Hybrid connections page; Create new hybrid connection.
+  await page.getByRole('link', { name: 'contoso-web' }).click();
+  await page.getByRole('heading', { name: 'contoso-web | Networking' }).waitFor();
+  await page.click('#create-hc');
+  const dialog = page.locator('#create-dialog');
+  await dialog.getByRole('heading', { name: 'Create new hybrid connection' }).waitFor();
+  await dialog.locator('input[name=name]').fill('orders-db');
+  await dialog.locator('input[name=endpointHost]').fill('orders.corp.internal');
+  await dialog.locator('input[name=endpointPort]').fill('1433');
+  await dialog.locator('select[name=namespace]').selectOption('localhost');
+  await shot('create-dialog');
+  await dialog.getByRole('button', { name: 'OK' }).click();
+  const row = page.locator('#hc-table tr[data-name="orders-db"]');
+  await row.waitFor();
+  assert.match(await row.innerText(), /Not connected/);
+  assert.match(await row.innerText(), /orders\.corp\.internal:1433/);
+
+  // A validation error stays in the dialog, naming the field.
+  await page.click('#create-hc');
+  await dialog.locator('input[name=name]').fill('bad-port');
+  await dialog.locator('input[name=endpointHost]').fill('x.corp.internal');
+  await dialog.locator('input[name=endpointPort]').fill('1');
+  await dialog.locator('select[name=namespace]').selectOption('localhost');
+  await dialog.locator('input[name=name]').fill('orders-db');  // exists: 409 with a message
+  await dialog.getByRole('button', { name: 'OK' }).click();
+  await page.locator('#create-error').filter({ hasText: 'already exists' }).waitFor();
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+
+  // A listener (hcpeer in the hcm role) attaches with the gateway connection string: Connected.
+  const details = await api('GET', '/apps/contoso-web/hybridConnections/localhost/orders-db');
+  const listener = relay.spawnHcpeer('hcpeer listen', [
+    'listen', '--echo', '--connection-string', details.gatewayConnectionString, '--ca-file', relay.caFile,
+  ]);
+  await listener.waitForLine((l) => l === 'ready');
+  await row.filter({ hasText: 'Connected' }).filter({ hasNotText: 'Not connected' }).waitFor({ timeout: 15000 });
+  await shot('app-hybrid-connections-connected');
+
+  // Details: status, listener, apps in the plan, gateway connection string.
+  await row.getByRole('link', { name: 'orders-db' }).click();
+  await page.getByText('Hybrid connection details').waitFor();
+  await page.getByText('Hybrid Connection Managers (listeners)').waitFor();
+  const text = await page.locator('#view').innerText();
+  assert.match(text, /Connected/);
+  assert.match(text, /orders\.corp\.internal:1433/);
+  assert.match(text, /127\.0\.0\.1/, 'the listener\'s remote address');
+  assert.match(text, /Gateway connection string/);
+  await shot('hybrid-connection-details');
+
+  // Add hybrid connection: pick the existing inventory-db (used by contoso-api too).
+  await page.getByRole('link', { name: 'Hybrid connections' }).click();
+  await page.click('#add-hc');
+  const add = page.locator('#add-dialog');
+  await add.locator('input[data-name="inventory-db"]').check();
+  await shot('add-dialog');
+  await add.getByRole('button', { name: 'Add selected hybrid connection' }).click();
+  await page.locator('#hc-table tr[data-name="inventory-db"]').waitFor();
+
+  // Plan properties: 2 of 5 used; inventory-db used by both apps.
+  await page.goto(base + '/#/plans/basic-plan');
+  await page.getByText('App Service plan properties').waitFor();
+  const plan = await page.locator('#view').innerText();
+  assert.match(plan, /2 \/ 5/);
+  assert.match(plan, /inventory-db[\s\S]*contoso-api, contoso-web|inventory-db[\s\S]*contoso-web, contoso-api/);
+  await shot('plan-properties');
+
+  // Namespace keys: list, show, regenerate the secondary key.
+  await page.goto(base + '/#/namespaces/localhost');
+  await page.getByText('Shared access policies').first().waitFor();
+  await page.locator('tr', { hasText: 'RootManageSharedAccessKey' }).click();
+  await page.getByRole('button', { name: 'Regenerate secondary key' }).waitFor();
+  const before = (await api('POST', '/namespaces/localhost/authorizationRules/RootManageSharedAccessKey/listKeys')).secondaryKey;
+  await page.getByRole('button', { name: 'Regenerate secondary key' }).click();
+  await page.getByText('Key regenerated').waitFor();
+  const afterKey = (await api('POST', '/namespaces/localhost/authorizationRules/RootManageSharedAccessKey/listKeys')).secondaryKey;
+  assert.notEqual(afterKey, before);
+  await shot('namespace-keys');
+
+  // Disconnect: the button on one row, the right-click menu on the other.
+  await page.goto(base + '/#/apps/contoso-web');
+  await row.waitFor();
+  await row.getByRole('button', { name: 'Disconnect' }).click();
+  await row.waitFor({ state: 'detached' });
+  const inventory = page.locator('#hc-table tr[data-name="inventory-db"]');
+  await inventory.click({ button: 'right' });
+  await page.locator('#context-menu').waitFor();
+  await shot('context-menu');
+  await page.locator('#context-menu button[data-action="disconnect"]').click();
+  await inventory.waitFor({ state: 'detached' });
+  await page.getByText('No hybrid connections yet').waitFor();
+  await shot('app-after-disconnect');
+
+  const app = await api('GET', '/apps/contoso-web');
+  assert.equal(app.hybridConnections.length, 0);
+  assert.deepEqual(consoleErrors, []);
+  assert.ok(!relay.relayLog().includes(relay.root.key), 'the key must never reach the relay log');
+  for (const f of shots) assert.ok(fs.statSync(f).size > 5000, `${f} looks empty`);
+});
