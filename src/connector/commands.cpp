@@ -39,6 +39,7 @@ service_options service_from(const cli_options& o) {
   service_options s;
   s.config_dir = o.config_dir;
   s.ca_file = net::ca_file_from(o.ca_file);
+  s.insecure_plaintext = o.insecure_plaintext;
   if (!o.relay_url.empty() || !o.app.empty() || !o.app_key.empty()) {
     s.app = app_source{o.relay_url, o.app, o.app_key};
     if (o.relay_url.empty())
@@ -50,7 +51,7 @@ service_options service_from(const cli_options& o) {
 
 // The endpoint named in the hybrid connection's userMetadata, read with the Send token.
 proto::endpoint endpoint_from_relay(const proto::connection_string& cs, const cli_options& o) {
-  net::relay_client client(cs, net::make_client_tls(net::ca_file_from(o.ca_file)));
+  net::relay_client client(cs, net::make_client_tls(net::ca_file_from(o.ca_file)), o.insecure_plaintext);
   auto answer = net::run_sync(client.runtime_info());
   if (!answer.info)
     throw usage_failure("cannot read the endpoint of hybrid connection '" + cs.entity_path +
@@ -215,6 +216,8 @@ void add_commands(CLI::App& app, cli_options& o) {
       ->envname("HCCONNECT_CONFIG_DIR")
       ->capture_default_str();
   app.add_option("--ca-file", o.ca_file, "Extra CA certificate to trust (default: $HCRELAY_CA_FILE)");
+  app.add_flag("--insecure-plaintext", o.insecure_plaintext,
+               "Talk ws:// and http:// to a relay run with --insecure-plaintext (tests, trusted networks)");
   app.add_option("--log-format", o.log_format, "text or json")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();

@@ -14,6 +14,7 @@ namespace hc::connector {
 struct cli_options {
   std::string config_dir = "/etc/hcconnect";
   std::string ca_file;
+  bool insecure_plaintext = false;  // ws:// to a relay run with --insecure-plaintext
   std::string log_format = "text";
   std::string log_level;  // empty: info (warn under `run`, whose output belongs to the command)
   int exit_code = 0;      // set by the verb that ran

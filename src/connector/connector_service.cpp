@@ -134,7 +134,7 @@ struct connector_service::impl {
       unbindable.emplace(e.name, e);
       return;
     }
-    net::relay_client client(*cs, tls);
+    net::relay_client client(*cs, tls, options.insecure_plaintext);
     client.keep_warm(io.get_executor());  // new app connections skip TCP connect and TLS handshake
     auto target = std::make_shared<const tunnel_target>(
         tunnel_target{e.name, e.endpoint_host + ":" + std::to_string(e.endpoint_port), std::move(client)});

@@ -20,6 +20,7 @@ namespace hc::connector {
 struct service_options {
   std::string config_dir;
   std::optional<std::string> ca_file;  // extra CA for the relay's certificate
+  bool insecure_plaintext = false;     // ws:// to a relay run with --insecure-plaintext
   int metrics_port = 0;                // 0: no /metrics
   int threads = 0;                     // I/O threads; 0: one per core
   std::chrono::milliseconds config_poll{1000};
