@@ -17,19 +17,21 @@ namespace {
 struct relay_address {
   std::string host;
   std::uint16_t port = 443;
+  bool plaintext = false;  // http:// (a relay run with --insecure-plaintext)
 };
 
 proto::result<relay_address> parse_relay_url(std::string_view url) {
-  constexpr std::string_view scheme = "https://";
-  if (!proto::istarts_with(url, scheme))
+  bool plaintext = proto::istarts_with(url, "http://");
+  if (!plaintext && !proto::istarts_with(url, "https://"))
     return proto::error::bad_request("--relay: expected https://HOST[:PORT], got " +
                                      proto::quote_for_message(url));
-  auto rest = url.substr(scheme.size());
+  auto rest = url.substr(url.find("//") + 2);
   rest = rest.substr(0, rest.find('/'));
-  auto ep = proto::parse_endpoint(rest.find(':') == std::string_view::npos ? std::string(rest) + ":443"
+  std::string default_port = plaintext ? ":80" : ":443";
+  auto ep = proto::parse_endpoint(rest.find(':') == std::string_view::npos ? std::string(rest) + default_port
                                                                            : std::string(rest));
   if (!ep) return proto::error::bad_request("--relay: " + ep.error().message);
-  return relay_address{ep->host, ep->port};
+  return relay_address{ep->host, ep->port, plaintext};
 }
 
 std::string text(const json::object& o, std::string_view key) {
@@ -93,8 +95,8 @@ net::task<app_fetch_result> fetch_app_endpoints(const app_source& source, net::t
   auto relay = parse_relay_url(source.relay_url);
   if (!relay) co_return app_fetch_result{std::nullopt, relay.error().message};
   net::http_call call;
-  call.url = "https://" + relay->host + ":" + std::to_string(relay->port) + "/api/v1/apps/" +
-             proto::percent_encode(source.app) + "/connections";
+  call.url = (relay->plaintext ? "http://" : "https://") + relay->host + ":" + std::to_string(relay->port) +
+             "/api/v1/apps/" + proto::percent_encode(source.app) + "/connections";
   call.tls = std::move(tls);
   call.timeout = std::chrono::seconds(10);
   call.headers = {

@@ -16,13 +16,13 @@
 namespace hc::connector {
 
 struct app_source {
-  std::string relay_url;  // https://HOST[:PORT], a namespace host of the relay
+  std::string relay_url;  // https://HOST[:PORT] (http:// with --insecure-plaintext), a namespace host
   std::string app;
   std::string key;  // the app's Send key (a secret)
   std::chrono::milliseconds poll{2000};
 };
 
-// Checks the flags together: all three or none, https:// only. 400 naming the flag.
+// Checks the flags together: app and key present, an https:// (or http://) URL. 400 naming the flag.
 proto::result<void> validate_app_source(const app_source& source);
 
 // The relay's answer (JSON text) as endpoints. Entries are named NAMESPACE/NAME.

@@ -10,6 +10,7 @@
 #include "net/relay_client.hpp"
 #include "net/run_sync.hpp"
 #include "net/tls.hpp"
+#include "proto/encoding.hpp"
 #include "proto/endpoint.hpp"
 
 #include <spdlog/spdlog.h>
@@ -45,6 +46,8 @@ service_options service_from(const cli_options& o) {
     if (o.relay_url.empty())
       throw usage_failure("--relay: required with --app (https://HOST[:PORT] of the relay)");
     if (auto valid = validate_app_source(*s.app); !valid) throw usage_failure(valid.error().message);
+    if (proto::istarts_with(o.relay_url, "http://") != o.insecure_plaintext)
+      throw usage_failure("--relay: an http:// URL goes with --insecure-plaintext, https:// otherwise");
   }
   return s;
 }
