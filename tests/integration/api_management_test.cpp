@@ -7,6 +7,7 @@
 #include "api_support.hpp"
 
 #include "proto/encoding.hpp"
+#include "proto/sas.hpp"
 
 namespace hc::test {
 namespace {
@@ -455,6 +456,67 @@ TEST_F(management_api_test, plans_apps_and_links_survive_a_restart) {
     co_await send_frame(t.sender, opcode::text, true, "after restart");
     auto got = co_await read_frame(t.listener, "listener leg");
     EXPECT_EQ(got.payload, "after restart");
+  });
+}
+
+}  // namespace
+}  // namespace hc::test
+
+namespace hc::test {
+namespace {
+
+// A call to the relay at host 127.0.0.1 (which the development certificate covers), so the
+// request's Host names another namespace than "localhost".
+task<net::http_response> call_at_loopback(const relay_process& relay, std::string method, std::string path,
+                                          std::string token, std::string body = {}) {
+  net::http_call call;
+  call.method = method;
+  call.url = "https://127.0.0.1:" + std::to_string(relay.port()) + "/api/v1" + path;
+  call.headers = {{"Authorization", token}};
+  if (!body.empty()) call.headers.emplace_back("Content-Type", "application/json");
+  call.body = std::move(body);
+  call.tls = relay.tls();
+  call.timeout = 10s;
+  auto r = co_await net::call_http(std::move(call));
+  require(r.response.has_value(), method + " " + path + " at 127.0.0.1 failed: " + r.error);
+  co_return std::move(*r.response);
+}
+
+TEST_F(management_api_test, another_namespaces_manage_key_manages_that_namespace_only) {
+  run([&]() -> task<> {
+    auto created = co_await api_call(relay(), "PUT", "/namespaces/loopback", R"({"host":"127.0.0.1"})");
+    require_eq(created.status, 201, "create namespace: " + created.body);
+    auto clash = co_await api_call(relay(), "PUT", "/namespaces/other", R"({"host":"127.0.0.1"})");
+    EXPECT_EQ(clash.status, 409) << clash.body;
+    auto keys = co_await api_ok(relay(), "POST",
+                                "/namespaces/loopback/authorizationRules/RootManageSharedAccessKey/listKeys");
+    auto token =
+        proto::make_sas_token("http://127.0.0.1/", "RootManageSharedAccessKey", json_text(keys, "primaryKey"),
+                              std::chrono::duration_cast<std::chrono::seconds>(
+                                  std::chrono::system_clock::now().time_since_epoch() + 1h)
+                                  .count());
+    auto mine = co_await call_at_loopback(relay(), "GET", "/namespaces", token);
+    require_eq(mine.status, 200, "list namespaces: " + mine.body);
+    auto list = boost::json::parse(mine.body).as_array();
+    require_eq(list.size(), std::size_t(1), "namespaces a loopback key sees");
+    EXPECT_EQ(list[0].at("name"), "loopback");
+    auto own = co_await call_at_loopback(relay(), "PUT", "/namespaces/loopback/hybridConnections/svc", token,
+                                         R"({"endpoint":"svc.internal:80"})");
+    EXPECT_EQ(own.status, 201) << own.body;
+    auto other = co_await call_at_loopback(relay(), "GET", "/namespaces/localhost/hybridConnections", token);
+    EXPECT_EQ(other.status, 403) << other.body;
+    auto plans = co_await call_at_loopback(relay(), "GET", "/plans", token);
+    EXPECT_EQ(plans.status, 403) << plans.body;
+    EXPECT_NE(error_message(plans).find("relay's namespace"), std::string::npos) << plans.body;
+    // The relay administrator adds it to an app: the app's connections name its host.
+    co_await make_plan(relay(), "p", "Basic", "web");
+    co_await api_ok(relay(), "PUT", "/apps/web/hybridConnections/loopback/svc");
+    auto app_keys = co_await api_ok(relay(), "POST", "/apps/web/listKeys");
+    auto listing = co_await api_call(relay(), "GET", "/apps/web/connections", {},
+                                     make_token(relay(), "", "app:web", json_text(app_keys, "primaryKey")));
+    require_eq(listing.status, 200, "connections: " + listing.body);
+    auto v = boost::json::parse(listing.body);
+    EXPECT_EQ(v.at("hybridConnections").at(0).at("namespaceHost"), "127.0.0.1");
   });
 }
 
