@@ -2,7 +2,11 @@
 // reads a frame header, then streams the payload through a pooled buffer into one frame of the
 // same opcode, FIN and length on the other leg (unmasked: the relay is the server on both legs).
 // Ping is answered on the leg it came from; Pong is dropped; Close is forwarded with its code and
-// reason and ends that direction only.
+// reason and ends that direction only. Frames pass untouched (text is NOT checked for UTF-8: the
+// protocol relays bytes end to end and the endpoints own their messages), but what the relay
+// itself must understand is checked: a frame that breaks RFC 6455 (bad header, continuation
+// without a start, a new message inside a fragmented one, a Close with a bad code or a reason
+// that is not UTF-8) gets Close 1002 on its own leg and 1001 on the other.
 #include "net/buffer_pool.hpp"
 #include "net/deadline.hpp"
 #include "net/limits.hpp"
@@ -66,15 +70,23 @@ class frame_tunnel {
     if (!abort_) abort_.emplace(ex, limits::close_echo_timeout, [this] { close_both(); });
   }
 
+  // Close 1002 to the leg that broke the protocol, 1001 to the other.
+  task<direction_result> protocol_error(ws_connection& from, ws_connection& to) {
+    co_await from.write_close(1002, "WebSocket protocol error");
+    co_await abandon(to, 1001, "the other side of the tunnel disconnected");
+    co_return direction_result{pump_end::source_lost, proto::make_error_code(proto::errc::bad_request)};
+  }
+
   task<direction_result> forward(ws_connection& from, ws_connection& to, std::atomic<std::uint64_t>& bytes) {
+    bool mid_message = false;  // a data frame without FIN came: only continuations may follow
     for (;;) {
       if (auto ec = co_await from.wait_readable()) {
         co_await abandon(to, 1001, "the other side of the tunnel disconnected");
         co_return direction_result{pump_end::source_lost, ec};
       }
       auto [ec, h] = co_await from.read_header();
+      if (ec == proto::errc::bad_request) co_return co_await protocol_error(from, to);
       if (ec) {
-        if (ec == proto::errc::bad_request) co_await from.write_close(1002, "WebSocket protocol error");
         co_await abandon(to, 1001, "the other side of the tunnel disconnected");
         co_return direction_result{pump_end::source_lost, ec};
       }
@@ -89,6 +101,7 @@ class frame_tunnel {
                                     std::span(reinterpret_cast<std::uint8_t*>(payload.data()), payload.size()));
         } else if (h.op == opcode::close) {
           auto info = proto::parse_close_payload(std::span(reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size()));
+          if (!info) co_return co_await protocol_error(from, to);
           bool normal = info && (info->code == 1000 || info->code == 1005);
           auto wec = co_await to.write_close_raw(std::move(payload));
           if (wec) co_return direction_result{pump_end::dest_lost, wec};
@@ -96,6 +109,8 @@ class frame_tunnel {
         }
         continue;  // pong: per-leg keep-alive, not forwarded
       }
+      if ((h.op == opcode::continuation) != mid_message) co_return co_await protocol_error(from, to);
+      mid_message = !h.fin;
       auto writer = co_await to.begin_frame(h.op, h.fin, h.payload_length);
       if (h.payload_length == 0) {
         if (auto wec = co_await writer.finish()) {

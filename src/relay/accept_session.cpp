@@ -33,11 +33,13 @@ net::task<> run_accept(relay_context& ctx, incoming in) {
       "The accept address is not valid: it was already used or has expired (an accept address works once, within 30 "
       "seconds of the accept message)");
   if (in.target.rendezvous.empty()) {
+    ctx.sources.record_failure(in.stream.remote_endpoint().address());  // guessing addresses costs allowance
     co_await refuse(in.stream, invalid, ns.host(), in.target.path, in.tracking_id);
     co_return;
   }
   auto pending = ctx.rendezvous.take(in.target.rendezvous);
   if (!pending) {
+    ctx.sources.record_failure(in.stream.remote_endpoint().address());
     co_await refuse(in.stream, invalid, ns.host(), in.target.path, in.tracking_id);
     co_return;
   }

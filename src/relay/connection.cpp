@@ -24,6 +24,12 @@ std::string host_without_port(std::string_view host) {
   return std::string(host);
 }
 
+// A listener's reject dial (accept address + sb-hc-statusCode) needs no WebSocket key: the
+// answer is 410 whatever it carries.
+bool in_reject(const proto::hc_target& target) {
+  return target.action == proto::hc_action::accept && target.reject_status != 0;
+}
+
 std::string known_hosts(relay_context& ctx) {
   std::string out;
   for (const auto& ns : ctx.entities.namespaces()) out += (out.empty() ? "" : ", ") + ns->host();
@@ -32,7 +38,30 @@ std::string known_hosts(relay_context& ctx) {
 
 }  // namespace
 
-net::task<> serve_connection(relay_context& ctx, net::tls_context tls, net::tcp::socket socket) {
+// 429 for a source over its failed-authentication allowance (source_limits).
+std::string too_many_failures(const std::string& source, std::chrono::seconds retry) {
+  auto text = "Too many failed authentications from " + source + "; retry after " + std::to_string(retry.count()) +
+              " seconds";
+  return net::format_response(
+      429, text, {{"Retry-After", std::to_string(retry.count())}, {"Content-Type", "text/plain; charset=utf-8"},
+                  {"Connection", "close"}},
+      text + "\n");
+}
+
+// RFC 6455 §4.2.1: what every WebSocket gesture needs before it is looked at further.
+std::optional<std::string> bad_upgrade(const net::http_request& request) {
+  if (request.header("Sec-WebSocket-Key").empty())
+    return net::format_response(400, "The upgrade request has no Sec-WebSocket-Key header",
+                                {{"Connection", "close"}}, "The upgrade request has no Sec-WebSocket-Key header\n");
+  if (request.header("Sec-WebSocket-Version") != "13")
+    return net::format_response(426, "Only WebSocket version 13 is supported",
+                                {{"Sec-WebSocket-Version", "13"}, {"Connection", "close"}},
+                                "Only WebSocket version 13 (RFC 6455) is supported\n");
+  return std::nullopt;
+}
+
+net::task<> serve_connection(relay_context& ctx, net::tls_context tls, net::tcp::socket socket,
+                             source_limits::handshake_slot handshake) {
   auto ex = co_await net::asio::this_coro::executor;
   auto stream = tls ? net::byte_stream::tls(std::move(socket), *tls) : net::byte_stream::plain(std::move(socket));
   std::string leftover;
@@ -53,6 +82,15 @@ net::task<> serve_connection(relay_context& ctx, net::tls_context tls, net::tcp:
       co_return;
     }
     if (read.ec) co_return;
+  }
+  handshake.release();
+  auto source = stream.remote_endpoint().address();
+  if (auto retry = ctx.sources.retry_after(source); retry.count() > 0) {
+    ctx.metrics.auth_failure("rate_limited", 429);
+    auto text = too_many_failures(source_limits::key(source), retry);
+    co_await stream.write(net::asio::buffer(text));
+    stream.close();
+    co_return;
   }
   std::string tracking_id = proto::new_tracking_id();
   for (;;) {
@@ -77,6 +115,12 @@ net::task<> serve_connection(relay_context& ctx, net::tls_context tls, net::tcp:
                         proto::error::bad_request("/$hc/ addresses take WebSocket upgrades only (HTTP requests go to "
                                                   "https://" + ns->host() + "/" + target->path + ")"),
                         ns->host(), target->path, tracking_id);
+        co_return;
+      }
+      bool reject_dial = in_reject(*target);
+      if (auto bad = bad_upgrade(request); bad && !reject_dial) {
+        co_await stream.write(net::asio::buffer(*bad));
+        stream.close();
         co_return;
       }
       incoming in{std::move(stream), std::move(leftover), std::move(request), ns, std::move(*target), tracking_id};

@@ -7,6 +7,7 @@
 #include "relay/catalog.hpp"
 #include "relay/metrics.hpp"
 #include "relay/rendezvous.hpp"
+#include "relay/source_limits.hpp"
 #include "store/store.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -22,6 +23,7 @@ struct relay_context {
   app_directory apps;  // App Service plans, apps and their hybrid connections
   rendezvous_table rendezvous;
   relay_metrics metrics;
+  source_limits sources;  // per remote address: failed-auth allowance, handshakes in flight
   std::unique_ptr<store::store> db;
   net::asio::thread_pool store_worker{1};  // SQLite writes never run on an I/O thread
   std::string public_host;                 // host name put in accept addresses

@@ -2,6 +2,7 @@
 // authorize (Listen), take one of the 25 slots, answer 101, then read the listener's
 // messages: renewToken (verified, extends the token deadline), Ping (answered), Close (echoed).
 // Accept messages are written by sender sessions through listener::send_text on this strand.
+// A frame that breaks RFC 6455 (bad header, stray continuation, bad Close payload) gets 1002.
 // The token deadline is `se` + limits::token_grace; past it the channel is closed with 1008.
 #include "net/limits.hpp"
 #include "proto/control_messages.hpp"
@@ -67,6 +68,7 @@ net::task<> run_listener(relay_context& ctx, incoming in) {
                         unix_now());
   if (!auth) {
     ctx.metrics.auth_failure("listen", auth.error().status);
+    ctx.sources.record_failure(in.stream.remote_endpoint().address());
     spdlog::info("listener refused: {} {} {}: {}", in.tracking_id, entity->name(), in.stream.remote_address(),
                  auth.error().message);
     co_await refuse(in.stream, auth.error(), ns.host(), entity->name(), in.tracking_id);
@@ -107,6 +109,7 @@ net::task<> run_listener(relay_context& ctx, incoming in) {
   arm_token_deadline(token_deadline, me, auth->expiry);
   std::string ending = "connection lost";
   std::string message;
+  bool skipped_message = false;  // a message without FIN is being skipped: its continuations follow
   for (;;) {
     auto [ec, h] = co_await me->channel->read_header();
     if (ec) {
@@ -116,9 +119,24 @@ net::task<> run_listener(relay_context& ctx, incoming in) {
       }
       break;
     }
+    if (h.op == proto::opcode::continuation && skipped_message) {  // the rest of a skipped message
+      skipped_message = !h.fin;
+      continue;
+    }
+    if (h.op == proto::opcode::continuation) {  // a continuation with no message started
+      co_await me->channel->write_close(1002, "WebSocket protocol error");
+      ending = "protocol error";
+      break;
+    }
     if (h.op == proto::opcode::text) {
       auto [rec, complete] = co_await read_text_message(*me, h, message);
+      if (rec == proto::errc::bad_request) {
+        co_await me->channel->write_close(1002, "WebSocket protocol error");
+        ending = "protocol error";
+        break;
+      }
       if (rec) break;
+      skipped_message = !complete;  // too large: 1009 is on its way, the rest is skipped
       if (!complete) continue;
       auto command = proto::parse_listener_command(message);
       if (!command) {
@@ -129,6 +147,7 @@ net::task<> run_listener(relay_context& ctx, incoming in) {
         auto renewed = authorize(*in.ns, entity.get(), entity->name(), proto::rights::listen, renew->token, unix_now());
         if (!renewed) {
           ctx.metrics.auth_failure("renewToken", renewed.error().status);
+          ctx.sources.record_failure(me->channel->stream().remote_endpoint().address());
           me->begin_close(1008, proto::close_reason("renewToken refused: " + renewed.error().message));
           continue;
         }
@@ -145,6 +164,13 @@ net::task<> run_listener(relay_context& ctx, incoming in) {
         co_await me->channel->write_frame(proto::opcode::pong, true,
                                           std::span(reinterpret_cast<std::uint8_t*>(payload.data()), payload.size()));
       } else if (h.op == proto::opcode::close) {
+        auto info =
+            proto::parse_close_payload(std::span(reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size()));
+        if (!info) {  // a bad code or a reason that is not UTF-8 (RFC 6455 §7.4, §8.1)
+          co_await me->channel->write_close(1002, "WebSocket protocol error");
+          ending = "protocol error";
+          break;
+        }
         co_await me->channel->write_close_raw(std::move(payload));
         ending = "closed by listener";
         break;
@@ -152,6 +178,7 @@ net::task<> run_listener(relay_context& ctx, incoming in) {
       continue;
     }
     // Binary frames (HTTP-mode response bodies) are not used by this relay yet: skip them.
+    skipped_message = !h.fin;
   }
   token_deadline.reset();
   entity->live->remove(me.get());

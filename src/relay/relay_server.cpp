@@ -7,6 +7,7 @@
 #include "relay/context.hpp"
 #include "relay/dev_tls.hpp"
 #include "relay/management.hpp"
+#include "net/limits.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -15,7 +16,9 @@
 #include <boost/asio/strand.hpp>
 #include <spdlog/spdlog.h>
 
+#include <csignal>
 #include <filesystem>
+#include <mutex>
 #include <thread>
 
 namespace hc::relay {
@@ -25,8 +28,17 @@ struct relay_server::impl {
   relay_options options;
   net::asio::io_context io;
   relay_context ctx;
-  net::tls_context tls;
   std::optional<net::tcp::acceptor> acceptor;
+  // The server TLS context for NEW connections; SIGHUP swaps in a fresh one read from
+  // cert_path/key_path. Connections already open keep the context they started with.
+  std::mutex tls_mutex;
+  net::tls_context tls;  // guarded by tls_mutex; null with --insecure-plaintext
+  std::string cert_path, key_path;
+
+  net::tls_context current_tls() {
+    std::lock_guard lock(tls_mutex);
+    return tls;
+  }
 };
 
 namespace {
@@ -58,8 +70,38 @@ net::task<> accept_loop(relay_server::impl& s) {
       spdlog::warn("accept failed: {}", ec.message());
       continue;
     }
-    net::asio::co_spawn(strand, serve_connection(s.ctx, s.tls, std::move(socket)), net::log_failure("connection"));
+    boost::system::error_code peer_ec;
+    auto peer = socket.remote_endpoint(peer_ec);
+    if (peer_ec) continue;  // already gone
+    auto slot = s.ctx.sources.begin_handshake(peer.address());
+    if (!slot) {
+      spdlog::debug("closing a connection from {}: it already has {} connections in their handshake",
+                    source_limits::key(peer.address()), net::limits::max_handshakes_per_source);
+      continue;  // the socket closes here
+    }
+    net::asio::co_spawn(strand, serve_connection(s.ctx, s.current_tls(), std::move(socket), std::move(slot)),
+                        net::log_failure("connection"));
   }
+}
+
+// SIGHUP: read the certificate and key again into a fresh context for new connections. A file
+// that does not load leaves the running context in place (and says why).
+void watch_reload(relay_server::impl& s, net::asio::signal_set& hangup) {
+  hangup.async_wait([&s, &hangup](boost::system::error_code ec, int) {
+    if (ec) return;
+    try {
+      auto fresh = net::make_server_tls(s.cert_path, s.key_path);
+      {
+        std::lock_guard lock(s.tls_mutex);
+        s.tls = std::move(fresh);
+      }
+      spdlog::info("SIGHUP: reloaded TLS certificate {} and key {}; open connections keep the old one", s.cert_path,
+                   s.key_path);
+    } catch (const std::exception& e) {
+      spdlog::error("SIGHUP: TLS reload failed, still serving the previous certificate: {}", e.what());
+    }
+    watch_reload(s, hangup);
+  });
 }
 
 }  // namespace
@@ -70,6 +112,9 @@ relay_server::~relay_server() = default;
 void relay_server::run() {
   auto& s = *impl_;
   auto& o = s.options;
+  // A peer that resets while we write must cost one connection, never the process: writes that
+  // bypass MSG_NOSIGNAL (OpenSSL on a socket BIO) would otherwise raise SIGPIPE.
+  ::signal(SIGPIPE, SIG_IGN);
   if (o.data_dir.empty()) throw std::runtime_error("--data-dir is required");
   fs::create_directories(o.data_dir);
   fs::permissions(o.data_dir, fs::perms::owner_all);
@@ -82,10 +127,15 @@ void relay_server::run() {
   fs::path ca_path;
   if (o.dev_tls) {
     auto files = ensure_dev_tls((fs::path(o.data_dir) / "tls").string(), {o.public_host, "localhost", "127.0.0.1", "::1"});
-    s.tls = net::make_server_tls(files.server_pem, files.server_key);
+    s.cert_path = files.server_pem;
+    s.key_path = files.server_key;
     ca_path = files.ca_pem;
   } else if (!o.tls_cert.empty()) {
-    s.tls = net::make_server_tls(o.tls_cert, o.tls_key);
+    s.cert_path = o.tls_cert;
+    s.key_path = o.tls_key;
+  }
+  if (!s.cert_path.empty()) {
+    s.tls = net::make_server_tls(s.cert_path, s.key_path);
   } else {
     spdlog::warn("--insecure-plaintext: relay legs are NOT encrypted; use only on a trusted network or for tests");
   }
@@ -124,6 +174,8 @@ void relay_server::run() {
     s.acceptor->close(ignored);
     s.io.stop();
   });
+  net::asio::signal_set hangup(s.io, SIGHUP);
+  if (s.tls) watch_reload(s, hangup);
   net::asio::co_spawn(s.io, accept_loop(s), [](std::exception_ptr e) {
     if (e) std::rethrow_exception(e);
   });

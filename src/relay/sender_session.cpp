@@ -62,6 +62,7 @@ net::task<> run_sender(relay_context& ctx, incoming in) {
                           unix_now());
     if (!auth) {
       ctx.metrics.auth_failure("connect", auth.error().status);
+      ctx.sources.record_failure(in.stream.remote_endpoint().address());
       ctx.metrics.sender_outcome(auth.error().status == 401 ? "unauthorized" : "forbidden");
       co_await refuse(in.stream, auth.error(), ns.host(), in.target.path, in.tracking_id);
       co_return;

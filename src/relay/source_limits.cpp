@@ -1,0 +1,81 @@
+// relay/source_limits: token bucket of failed authentications and handshake places per remote
+// address (see source_limits.hpp).
+#include "relay/source_limits.hpp"
+
+#include "net/limits.hpp"
+
+#include <cmath>
+
+namespace hc::relay {
+namespace {
+// Failures the allowance regains per second.
+constexpr double refill_per_second =
+    net::limits::auth_failure_burst / std::chrono::duration<double>(net::limits::auth_failure_window).count();
+}  // namespace
+
+std::string source_limits::key(const net::asio::ip::address& source) {
+  if (source.is_v6() && source.to_v6().is_v4_mapped())
+    return net::asio::ip::make_address_v4(net::asio::ip::v4_mapped, source.to_v6()).to_string();
+  return source.to_string();
+}
+
+void source_limits::refill(entry& e, clock::time_point now) const {
+  if (now <= e.refilled) return;
+  double gained = std::chrono::duration<double>(now - e.refilled).count() * refill_per_second;
+  e.allowance = std::min(net::limits::auth_failure_burst, e.allowance + gained);
+  e.refilled = now;
+}
+
+void source_limits::prune(clock::time_point now) {
+  if (sources_.size() < net::limits::max_tracked_sources) return;
+  for (auto it = sources_.begin(); it != sources_.end();) {
+    refill(it->second, now);
+    bool idle = it->second.handshakes == 0 && it->second.allowance >= net::limits::auth_failure_burst;
+    it = idle ? sources_.erase(it) : std::next(it);
+  }
+}
+
+source_limits::entry& source_limits::find(const std::string& k, clock::time_point now) {
+  auto it = sources_.find(k);
+  if (it != sources_.end()) return it->second;
+  prune(now);
+  return sources_.emplace(k, entry{net::limits::auth_failure_burst, now, 0}).first->second;
+}
+
+source_limits::handshake_slot source_limits::begin_handshake(const net::asio::ip::address& source) {
+  auto k = key(source);
+  std::lock_guard lock(mutex_);
+  auto& e = find(k, clock::now());
+  if (e.handshakes >= net::limits::max_handshakes_per_source) return {};
+  ++e.handshakes;
+  return handshake_slot(this, std::move(k));
+}
+
+void source_limits::handshake_slot::release() {
+  if (!owner_) return;
+  std::lock_guard lock(owner_->mutex_);
+  if (auto it = owner_->sources_.find(source_); it != owner_->sources_.end() && it->second.handshakes > 0)
+    --it->second.handshakes;
+  owner_ = nullptr;
+}
+
+void source_limits::record_failure(const net::asio::ip::address& source, clock::time_point now) {
+  auto k = key(source);
+  std::lock_guard lock(mutex_);
+  auto& e = find(k, now);
+  refill(e, now);
+  e.allowance = std::max(0.0, e.allowance - 1);
+}
+
+std::chrono::seconds source_limits::retry_after(const net::asio::ip::address& source, clock::time_point now) {
+  auto k = key(source);
+  std::lock_guard lock(mutex_);
+  auto it = sources_.find(k);
+  if (it == sources_.end()) return std::chrono::seconds(0);
+  refill(it->second, now);
+  if (it->second.allowance >= 1) return std::chrono::seconds(0);
+  return std::chrono::seconds(
+      std::max<long>(1, long(std::ceil((1 - it->second.allowance) / refill_per_second))));
+}
+
+}  // namespace hc::relay
