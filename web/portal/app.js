@@ -224,7 +224,8 @@ async function viewApps() {
     h('td', {}, h('a', { href: '#/plans/' + enc(a.plan), text: a.plan, onclick: (e) => e.stopPropagation() })),
     h('td', { text: a.sku }),
     h('td', { text: String(a.hybridConnections.length) }),
-    h('td', {}, a.hybridConnections.filter((x) => x.status === 'Connected').length + ' connected')));
+    h('td', { text: a.hybridConnections.length
+      ? `${a.hybridConnections.filter((x) => x.status === 'Connected').length} of ${a.hybridConnections.length} connected` : '-' })));
   const name = h('input', { name: 'name', required: true, placeholder: 'my-web-app', autocomplete: 'off' });
   const plan = h('select', { name: 'plan', required: true }, plans.map((p) => h('option', { value: p.name, text: `${p.name} (${p.sku})` })));
   const create = h('form', { class: 'inline', onsubmit: async (ev) => {
