@@ -9,6 +9,7 @@
 
 #include "manager/endpoint_dial.hpp"
 #include "net/http.hpp"
+#include "proto/encoding.hpp"
 #include "proto/hc_address.hpp"
 
 #include <spdlog/spdlog.h>
@@ -42,8 +43,19 @@ std::string reject_reason(const tunnel_context& ctx, const std::string& error) {
   return text;
 }
 
+bool is_azure_relay_host(std::string_view host) {
+  constexpr std::string_view domain = ".servicebus.windows.net";
+  return host.size() > domain.size() && proto::iequals(host.substr(host.size() - domain.size()), domain);
+}
+
 // Returns a one-line summary for the completion handler's log line.
 net::task<std::string> run_tunnel(tunnel_context ctx, proto::accept_message accept) {
+  if (auto why = foreign_accept_address(ctx.client.connection(), accept.address); !why.empty()) {
+    spdlog::warn("accept {} refused: {} (hcm dials only its relay {}:{})", accept.id, why,
+                 ctx.client.connection().host, ctx.client.connection().port);
+    ctx.metrics->tunnel_outcome("foreign_address");
+    co_return "not dialed: " + why;
+  }
   auto started = clock::now();
   auto dialed_endpoint = co_await dial_endpoint(ctx.endpoint.host, ctx.endpoint.port);
   if (dialed_endpoint.ec) {
@@ -83,6 +95,15 @@ net::task<std::string> run_tunnel(tunnel_context ctx, proto::accept_message acce
 }
 
 }  // namespace
+
+std::string foreign_accept_address(const proto::connection_string& relay, std::string_view address) {
+  auto url = proto::parse_ws_url(address);
+  if (!url) return "the accept address is not a ws:// or wss:// URL";
+  auto shown = proto::quote_for_message(url->host, 100);
+  if (proto::iequals(url->host, relay.host) && url->port == relay.port) return {};
+  if (is_azure_relay_host(relay.host) && is_azure_relay_host(url->host) && url->port == 443) return {};
+  return "the accept address names " + shown + ":" + std::to_string(url->port) + ", not the relay";
+}
 
 void spawn_tunnel(asio::any_io_executor io, tunnel_context ctx, proto::accept_message accept) {
   std::string id = accept.id;

@@ -24,7 +24,15 @@ struct tunnel_context {
   std::string machine;   // this host's name, for reject reasons
 };
 
-// Starts the tunnel on a new strand of `io` and returns at once.
+// hcm dials only its own relay: an accept address must name the connection string's host and
+// port (case-insensitive host). For an Azure namespace (*.servicebus.windows.net) Azure's gateway
+// hosts on port 443 in the same domain are allowed too (protocol doc §1: accepts come from
+// g{N}-prod-...-sb.servicebus.windows.net). Returns why the address is refused, or "" when
+// allowed. Without this a forged accept would make hcm open connections to any host (SSRF).
+std::string foreign_accept_address(const proto::connection_string& relay, std::string_view address);
+
+// Starts the tunnel on a new strand of `io` and returns at once. An accept whose address fails
+// foreign_accept_address is dropped with a warning: nothing is dialed, not even a reject.
 void spawn_tunnel(net::asio::any_io_executor io, tunnel_context ctx, proto::accept_message accept);
 
 }  // namespace hc::manager
