@@ -135,8 +135,18 @@ int run_command(service_options options, const std::vector<std::string>& command
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
 
+  // The command gets default signal dispositions: hcconnect ignores SIGPIPE (its TLS writes go
+  // through OpenSSL's socket BIO), and an ignored signal would otherwise stay ignored across exec.
+  posix_spawnattr_t attr;
+  ::posix_spawnattr_init(&attr);
+  sigset_t defaults;
+  ::sigemptyset(&defaults);
+  ::sigaddset(&defaults, SIGPIPE);
+  ::posix_spawnattr_setsigdefault(&attr, &defaults);
+  ::posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
   pid_t pid = 0;
-  int err = ::posix_spawnp(&pid, argv[0], nullptr, nullptr, argv.data(), envp.data());
+  int err = ::posix_spawnp(&pid, argv[0], nullptr, &attr, argv.data(), envp.data());
+  ::posix_spawnattr_destroy(&attr);
   if (err != 0) {
     spdlog::error("cannot run {}: {}", command.front(), std::strerror(err));
     return 127;

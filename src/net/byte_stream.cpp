@@ -1,29 +1,12 @@
-// net/byte_stream: the two concrete stream types (tcp::socket and ssl::stream<tcp::socket>)
-// behind byte_stream's virtual interface. This is the one translation unit that instantiates
-// the OpenSSL stream's async operations.
+// net/byte_stream: the plain TCP implementation and the byte_stream wrapper; the TLS
+// implementation lives in tls_stream.cpp.
 #include "net/byte_stream.hpp"
 
-#include "net/tls.hpp"
+#include "net/byte_stream_impl.hpp"
 
-#include <boost/asio/read.hpp>
-#include <boost/asio/ssl.hpp>
 #include <boost/asio/write.hpp>
-#include <openssl/x509v3.h>
-#include <spdlog/spdlog.h>
 
 namespace hc::net {
-
-struct byte_stream::impl {
-  virtual ~impl() = default;
-  virtual tcp::socket& socket() = 0;
-  virtual task<io_result> read_some(asio::mutable_buffer b) = 0;
-  virtual task<io_result> write(std::span<const asio::const_buffer> bufs) = 0;
-  virtual bool has_buffered_input() const { return false; }
-  virtual bool is_tls() const = 0;
-  // Called before an orderly close: the application protocol (WebSocket Close, HTTP response)
-  // has ended the conversation, so the TLS session stays resumable.
-  virtual void mark_orderly_end() {}
-};
 
 namespace {
 
@@ -44,32 +27,8 @@ struct plain_impl final : byte_stream::impl {
     co_return io_result{ec, n};
   }
   bool is_tls() const override { return false; }
+  task<error_code> handshake(bool, std::string_view) override { co_return asio::error::operation_not_supported; }
   tcp::socket socket_;
-};
-
-struct tls_impl final : byte_stream::impl {
-  tls_impl(tcp::socket s, asio::ssl::context& ctx) : stream_(std::move(s), ctx) {}
-  tcp::socket& socket() override { return stream_.next_layer(); }
-  task<io_result> read_some(asio::mutable_buffer b) override {
-    auto [ec, n] = co_await stream_.async_read_some(b, use_tuple);
-    co_return io_result{ec, n};
-  }
-  task<io_result> write(std::span<const asio::const_buffer> bufs) override {
-    auto [ec, n] = co_await asio::async_write(stream_, bufs, use_tuple);
-    co_return io_result{ec, n};
-  }
-  // Decrypted bytes (SSL_pending) are not enough: one socket read can bring several TLS records,
-  // and those after the first wait undecrypted in the BIO pair asio feeds OpenSSL through. The
-  // socket is then no longer readable, so a wait on it would sleep on data already here.
-  bool has_buffered_input() const override {
-    SSL* ssl = const_cast<asio::ssl::stream<tcp::socket>&>(stream_).native_handle();
-    return SSL_pending(ssl) > 0 || SSL_has_pending(ssl) || BIO_ctrl_pending(SSL_get_rbio(ssl)) > 0;
-  }
-  bool is_tls() const override { return true; }
-  // Without this OpenSSL treats the session as broken when the SSL object is freed and refuses to
-  // resume it (or any ticket it brought).
-  void mark_orderly_end() override { SSL_set_shutdown(stream_.native_handle(), SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN); }
-  asio::ssl::stream<tcp::socket> stream_;
 };
 
 }  // namespace
@@ -86,35 +45,12 @@ byte_stream byte_stream::plain(tcp::socket socket) {
 
 byte_stream byte_stream::tls(tcp::socket socket, asio::ssl::context& ctx) {
   set_nodelay(socket);
-  return byte_stream(std::make_unique<tls_impl>(std::move(socket), ctx));
+  return byte_stream(make_tls_impl(std::move(socket), ctx));
 }
 
-task<error_code> byte_stream::tls_accept() {
-  auto& s = static_cast<tls_impl&>(*impl_).stream_;
-  auto [ec] = co_await s.async_handshake(asio::ssl::stream_base::server, use_tuple);
-  co_return ec;
-}
+task<error_code> byte_stream::tls_accept() { return impl_->handshake(true, {}); }
 
-task<error_code> byte_stream::tls_connect(std::string_view host) {
-  auto& s = static_cast<tls_impl&>(*impl_).stream_;
-  std::string name(host);
-  SSL* ssl = s.native_handle();
-  error_code parse_ec;
-  auto ip = asio::ip::make_address(name, parse_ec);
-  if (parse_ec) {
-    // SNI only for DNS names (RFC 6066 forbids IP literals); verify the name against the SAN.
-    SSL_set_tlsext_host_name(ssl, name.c_str());
-    SSL_set1_host(ssl, name.c_str());
-  } else {
-    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), ip.to_string().c_str());
-  }
-  error_code port_ec;
-  auto remote = s.next_layer().remote_endpoint(port_ec);
-  prepare_client_session(ssl, name + ":" + std::to_string(remote.port()));
-  auto [ec] = co_await s.async_handshake(asio::ssl::stream_base::client, use_tuple);
-  if (!ec) spdlog::debug("TLS to {}:{}: {} handshake", name, remote.port(), SSL_session_reused(ssl) ? "resumed" : "full");
-  co_return ec;
-}
+task<error_code> byte_stream::tls_connect(std::string_view host) { return impl_->handshake(false, host); }
 
 task<io_result> byte_stream::read_some(asio::mutable_buffer buffer) { return impl_->read_some(buffer); }
 
@@ -136,10 +72,16 @@ void byte_stream::shutdown_send() {
   if (!impl_->is_tls()) impl_->socket().shutdown(tcp::socket::shutdown_send, ignored);
 }
 
+void byte_stream::reset_on_abandon() {
+  error_code ignored;  // a socket that is already closed fails on its next operation instead
+  impl_->socket().set_option(asio::socket_base::linger(true, 0), ignored);
+}
+
 void byte_stream::close() {
   if (!impl_) return;
   impl_->mark_orderly_end();
   error_code ignored;  // closing an already-closed socket is not an error worth reporting
+  impl_->socket().set_option(asio::socket_base::linger(false, 0), ignored);  // undo reset_on_abandon
   impl_->socket().shutdown(tcp::socket::shutdown_both, ignored);
   impl_->socket().close(ignored);
 }

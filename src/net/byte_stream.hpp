@@ -44,7 +44,12 @@ class byte_stream {
 
   // TCP half-close of our sending side (plain streams; a TLS stream closes fully instead).
   void shutdown_send();
-  // Closes the connection; pending operations complete with operation_aborted.
+  // Until close(): if this process dies (kill -9, crash) or drops the stream without close(),
+  // the kernel ends the connection with RST (SO_LINGER 0), so the peer never takes a cut stream
+  // for a complete one. Tunnels arm it on their TCP side (pump.hpp).
+  void reset_on_abandon();
+  // Closes the connection with an orderly FIN (also when reset_on_abandon armed RST); pending
+  // operations complete with operation_aborted.
   void close();
   // Closes with RST (SO_LINGER 0) so the peer sees an error rather than a clean end.
   void reset();

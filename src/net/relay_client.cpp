@@ -56,15 +56,8 @@ task<dial_result> relay_client::dial(dial_request request) const {
   if (pool_) {
     if (auto url = proto::parse_ws_url(request.url)) {
       if (auto warm = pool_->take(url->host, url->port)) {
-        dial_request retry;
-        retry.url = request.url;
-        retry.headers = request.headers;
-        retry.tls = request.tls;
-        retry.timeout = request.timeout;
-        request.preopened = std::move(warm);
-        auto result = co_await dial_websocket(std::move(request));
+        auto result = co_await dial_websocket(request, std::move(warm));
         if (result || result.status != 0) co_return result;
-        co_return co_await dial_websocket(std::move(retry));
       }
     }
   }

@@ -125,7 +125,7 @@ task<std::pair<error_code, tcp::socket>> connect_tcp(const std::string& host, st
   co_return std::pair{asio::error::host_not_found, std::move(socket)};
 }
 
-task<dial_result> dial_websocket(dial_request request) {
+task<dial_result> dial_websocket(dial_request request, std::optional<byte_stream> preopened) {
   dial_result out;
   auto t = parse_target(request.url);
   if (!t) {
@@ -139,8 +139,8 @@ task<dial_result> dial_websocket(dial_request request) {
     timed_out = true;
     if (stream) stream->close();
   });
-  if (request.preopened)
-    stream = std::move(request.preopened);
+  if (preopened)
+    stream = std::move(preopened);
   else
     stream = co_await open_stream(*t, request.tls, out.error);
   if (!stream) {

@@ -19,8 +19,6 @@ struct dial_request {
   header_list headers;         // extra request headers (ServiceBusAuthorization, Sec-WebSocket-Protocol, ...)
   tls_context tls;             // required for wss:// and https://
   std::chrono::steady_clock::duration timeout = std::chrono::seconds(20);
-  // A connection to the URL's host and port already opened (warm_pool): no connect, no handshake.
-  std::optional<byte_stream> preopened;
 };
 
 struct dial_result {
@@ -32,7 +30,9 @@ struct dial_result {
   explicit operator bool() const { return connection.has_value(); }
 };
 
-task<dial_result> dial_websocket(dial_request request);
+// `preopened`: a connection to the URL's host and port already opened (warm_pool): no connect,
+// no handshake.
+task<dial_result> dial_websocket(dial_request request, std::optional<byte_stream> preopened = {});
 
 struct http_call {
   std::string method = "GET";

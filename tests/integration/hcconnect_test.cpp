@@ -230,7 +230,7 @@ TEST_F(hcconnect_test, run_uses_the_running_daemon_instead_of_its_own) {
                          std::to_string(port), "PING"});
   EXPECT_NE(ping.output.find("PONG"), std::string::npos) << ping.output;
   EXPECT_EQ(ping.output.find("in-process"), std::string::npos) << ping.output;
-  EXPECT_TRUE(wait_until([&] { return daemon.log().find("conn 1 cache") != std::string::npos; }, 5s))
+  EXPECT_TRUE(wait_until([&] { return daemon.log().find("conn 1 [") != std::string::npos; }, 5s))
       << daemon.log();
   daemon.stop();
   EXPECT_FALSE(fs::exists(config_dir() / "hcconnect.pid")) << "run-service removes its pid file on SIGTERM";

@@ -1,0 +1,25 @@
+// net/byte_stream_impl: the interface behind byte_stream, shared by its two implementations
+// (plain TCP in byte_stream.cpp, TLS in tls_stream.cpp). Private to net/.
+#pragma once
+#include "net/byte_stream.hpp"
+
+namespace hc::net {
+
+struct byte_stream::impl {
+  virtual ~impl() = default;
+  virtual tcp::socket& socket() = 0;
+  virtual task<io_result> read_some(asio::mutable_buffer b) = 0;
+  virtual task<io_result> write(std::span<const asio::const_buffer> bufs) = 0;
+  virtual bool has_buffered_input() const { return false; }
+  virtual bool is_tls() const = 0;
+  // TLS only: the handshake as server, or as client verifying `host`.
+  virtual task<error_code> handshake(bool as_server, std::string_view host) = 0;
+  // Called before an orderly close: the application protocol (WebSocket Close, HTTP response)
+  // has ended the conversation, so the TLS session stays resumable.
+  virtual void mark_orderly_end() {}
+};
+
+// tls_stream.cpp
+std::unique_ptr<byte_stream::impl> make_tls_impl(tcp::socket socket, asio::ssl::context& ctx);
+
+}  // namespace hc::net
