@@ -24,6 +24,7 @@ net::task<> serve_app_connection(std::shared_ptr<const tunnel_target> target, ne
   session_guard guard(sessions);
   auto started = std::chrono::steady_clock::now();
   auto app_side = net::byte_stream::plain(std::move(app_socket));
+  app_side.reset_on_abandon();  // from now on, hcconnect dying shows the app an error, not an EOF
   const auto app = app_side.remote_address();
 
   // The tracking id goes to the relay as sb-hc-id; the relay and hcm log the same id, so one

@@ -40,7 +40,9 @@ struct tunnel_result {
 // Returns when both directions have ended; the caller then closes both streams.
 task<tunnel_result> relay_tunnel(ws_connection& app_side, ws_connection& agent_side, tunnel_counters& counters);
 
-// In hcm / hcconnect: `ws` is a client-role leg, `tcp` the local TCP connection.
+// In hcm / hcconnect: `ws` is a client-role leg, `tcp` the local TCP connection. `tcp` is armed
+// with byte_stream::reset_on_abandon: if the process dies mid-stream its peer sees RST; the
+// caller ends with tcp.close() (orderly) once splice returned.
 // `tcp_is_app` says which counter each direction feeds (hcconnect: true, hcm: false).
 task<tunnel_result> splice(ws_connection& ws, byte_stream& tcp, tunnel_counters& counters, bool tcp_is_app);
 

@@ -2,7 +2,8 @@
 // become binary frames (one per read, up to limits::pump_buffer_bytes); frames of any data
 // opcode become TCP bytes. A normal Close (1000/1005) becomes a TCP half-close and TCP EOF a
 // Close 1000; an error Close or a lost leg resets the TCP connection and sends Close 1011, so a
-// cut stream is never mistaken for a complete one.
+// cut stream is never mistaken for a complete one, not even when this process is killed (the
+// TCP side is armed with SO_LINGER 0 until the caller's close()).
 #include "net/buffer_pool.hpp"
 #include "net/deadline.hpp"
 #include "net/limits.hpp"
@@ -32,6 +33,9 @@ class tcp_tunnel {
 
   task<tunnel_result> run() {
     using namespace asio::experimental::awaitable_operators;
+    // Should this process die mid-stream, the TCP peer sees RST rather than the FIN the kernel
+    // would otherwise send for us; the caller's close() after a clean end restores the FIN.
+    tcp_.reset_on_abandon();
     auto [from_tcp, from_ws] = co_await (tcp_to_ws() && ws_to_tcp());
     if (abort_) abort_->disarm();
     tunnel_result r;
