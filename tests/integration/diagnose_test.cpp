@@ -16,8 +16,8 @@ class diagnose_test : public relay_test {
  protected:
   command_result hcctl(const std::string& args, const std::string& connection_string = {}) {
     auto cs = connection_string.empty() ? relay().root().to_string() : connection_string;
-    return hcm::shell("HCRELAY_CONNECTION_STRING=" + quote(cs) + " HCRELAY_CA_FILE=" + quote(relay().ca_file().string()) +
-                      " " + quote(bin_path("hcctl")) + " " + args);
+    return hcm::shell("HCRELAY_CONNECTION_STRING=" + quote(cs) + " HCRELAY_CA_FILE=" +
+                      quote(relay().ca_file().string()) + " " + quote(bin_path("hcctl")) + " " + args);
   }
   // An hcm attached to `name`, with its service running.
   hcm::hcm_instance& attach_hcm(const std::string& name) {
@@ -39,16 +39,31 @@ TEST_F(diagnose_test, WorkingPathReportsSuccessWithTimings) {
   auto port = hcm::free_port();
   child_process web("/usr/bin/python3", {"-m", "http.server", std::to_string(port), "--bind", "127.0.0.1"},
                     dir_.path() / "web.log");
-  ASSERT_TRUE(wait_until([&] { return hcm::shell("curl -s -o /dev/null http://127.0.0.1:" + std::to_string(port)).rc == 0; }, 10s));
+  ASSERT_TRUE(wait_until(
+      [&] { return hcm::shell("curl -s -o /dev/null http://127.0.0.1:" + std::to_string(port)).rc == 0; },
+      10s));
   create("web", "localhost:" + std::to_string(port));
   attach_hcm("web");
   auto r = hcctl("diagnose localhost/web");
   EXPECT_EQ(r.rc, 0) << r.output;
-  EXPECT_NE(r.output.find("[ok] probe: a tunnel reached localhost:" + std::to_string(port)), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("[ok] probe: a tunnel reached localhost:" + std::to_string(port)),
+            std::string::npos)
+      << r.output;
   EXPECT_NE(r.output.find(" ms"), std::string::npos) << r.output;
   auto json = hcctl("-o json diagnose web");
   EXPECT_EQ(json.rc, 0) << json.output;
   EXPECT_NE(json.output.find(R"("result": "ok")"), std::string::npos) << json.output;
+
+  // The App Service view: every hybrid connection of an app.
+  ASSERT_EQ(hcctl("plan create basic --sku Basic").rc, 0);
+  ASSERT_EQ(hcctl("app create shop --plan basic").rc, 0);
+  auto none = hcctl("diagnose --app shop");
+  EXPECT_NE(none.rc, 0);
+  EXPECT_NE(none.output.find("uses no hybrid connection"), std::string::npos) << none.output;
+  ASSERT_EQ(hcctl("app hc add shop localhost/web").rc, 0);
+  auto app = hcctl("diagnose --app shop");
+  EXPECT_EQ(app.rc, 0) << app.output;
+  EXPECT_NE(app.output.find("[ok] probe: a tunnel reached"), std::string::npos) << app.output;
 }
 
 TEST_F(diagnose_test, WrongKeyIsNamed) {
@@ -83,7 +98,8 @@ TEST_F(diagnose_test, EndpointNameThatDoesNotResolveOnTheHcmHostIsNamed) {
   attach_hcm("nxdomain");
   auto r = hcctl("diagnose nxdomain");
   EXPECT_NE(r.rc, 0);
-  EXPECT_NE(r.output.find("the endpoint name does not resolve on the hcm host"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("the endpoint name does not resolve on the hcm host"), std::string::npos)
+      << r.output;
   auto show = hcctl("hc show nxdomain");
   EXPECT_NE(show.output.find("Connected, last connection rejected: 502"), std::string::npos) << show.output;
 }
@@ -107,12 +123,15 @@ TEST_F(diagnose_test, RelayMetricsCountListenersAndTunnels) {
   create("metered", "localhost:" + std::to_string(hcm::free_port()));
   attach_hcm("metered");
   hcctl("diagnose metered");  // one rejected tunnel
-  auto metrics = hcm::shell("curl -s --cacert " + quote(relay().ca_file().string()) + " " + relay().https_url("/metrics"));
+  auto metrics = hcm::shell("curl -s --cacert " + quote(relay().ca_file().string()) + " " +
+                            relay().https_url("/metrics"));
   ASSERT_EQ(metrics.rc, 0);
   EXPECT_NE(metrics.output.find("hcrelay_listeners 1"), std::string::npos) << metrics.output;
-  EXPECT_NE(metrics.output.find(R"(hcrelay_sender_connections_total{outcome="rejected"} 1)"), std::string::npos)
+  EXPECT_NE(metrics.output.find(R"(hcrelay_sender_connections_total{outcome="rejected"} 1)"),
+            std::string::npos)
       << metrics.output;
-  EXPECT_NE(metrics.output.find("# TYPE hcrelay_tunnel_setup_seconds histogram"), std::string::npos) << metrics.output;
+  EXPECT_NE(metrics.output.find("# TYPE hcrelay_tunnel_setup_seconds histogram"), std::string::npos)
+      << metrics.output;
 }
 
 }  // namespace
