@@ -3,7 +3,7 @@
 // relay (it talks plain TCP to whatever is in front of the sink). One io_context, one thread.
 //   sink --listen ADDR:PORT [--stats FILE]   checks each stream and echoes every byte back
 //   load --target ADDR:PORT --streams N --seconds S [--min-bytes B] [--max-bytes B] [--kbps K]
-//        [--seed X] [--stall-seconds T] [--report FILE]
+//        [--seed X] [--stall-seconds T] [--ramp-seconds R] [--report FILE]
 // A stream: a 16-byte header ("HCS1", seed u32, length u64, little endian), then `length` bytes
 // of payload(seed, offset), then the client's FIN. The sink echoes the payload as it arrives and
 // ends with FIN once it had all of it. Outcomes, on both ends: complete; failed (an error: RST,
@@ -13,6 +13,9 @@
 #include <CLI/CLI.hpp>
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <algorithm>
 #include <chrono>
@@ -83,6 +86,12 @@ std::uint64_t get_le(const unsigned char* p, int bytes) {
 void arm_reset(tcp::socket& s) {
   error_code ignored;  // a socket already closed fails on its next operation
   s.set_option(asio::socket_base::linger(true, 0), ignored);
+}
+int tcp_state(tcp::socket& s) {
+  tcp_info info{};
+  socklen_t len = sizeof info;
+  if (::getsockopt(s.native_handle(), IPPROTO_TCP, TCP_INFO, &info, &len) != 0) return -1;
+  return info.tcpi_state;
 }
 void close_orderly(tcp::socket& s) {
   error_code ignored;  // as above
@@ -210,6 +219,7 @@ struct load_options {
   double kbps = 0;  // per stream, 0: as fast as the path goes
   std::uint32_t seed = 1;
   double stall_seconds = 30;
+  double ramp_seconds = 0;  // worker i starts at i/streams of this: no burst of handshakes
 };
 
 struct load_stats {
@@ -228,6 +238,13 @@ class load_run {
 
   asio::awaitable<void> worker(int index) {
     std::mt19937_64 rng(mix(o_.seed * 1000003ull + std::uint64_t(index)));
+    if (o_.ramp_seconds > 0) {
+      asio::steady_timer ramp(
+          io_, std::chrono::duration_cast<clock_type::duration>(
+                   std::chrono::duration<double>(o_.ramp_seconds * index / std::max(1, o_.streams))));
+      auto [rec] = co_await ramp.async_wait(tuple);
+      (void)rec;
+    }
     auto until = started_ +
                  std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(o_.seconds));
     while (clock_type::now() < until) {
@@ -381,8 +398,11 @@ class load_run {
         s.read_done = true;
         // Linux reports a RST once, to whichever call comes first: when the writer took it, this
         // read sees EOF. That EOF is the reset's, not a FIN (a FIN leaves the writer unharmed).
-        s.reset_taken_by_writer =
-            s.write_error == asio::error::connection_reset || s.write_error == asio::error::broken_pipe;
+        // The writer's completion may not have run yet, so ask the socket: after a RST it is CLOSED,
+        // after a FIN it is CLOSE_WAIT (or TIME_WAIT once our own FIN went out).
+        s.reset_taken_by_writer = s.write_error == asio::error::connection_reset ||
+                                  s.write_error == asio::error::broken_pipe ||
+                                  tcp_state(s.socket) == TCP_CLOSE;
         // The echo ended: a writer still blocked has nobody left to read it.
         if (!s.write_done) {
           error_code ignored;  // the writer then ends with operation_aborted
@@ -473,6 +493,7 @@ int main(int argc, char** argv) {
   load->add_option("--kbps", o.kbps, "pace each stream's sending to this many KiB/s (0: unpaced)");
   load->add_option("--seed", o.seed);
   load->add_option("--stall-seconds", o.stall_seconds, "a stream without progress this long fails");
+  load->add_option("--ramp-seconds", o.ramp_seconds, "spread the streams' starts over this long");
   load->add_option("--report", report_file, "also write the JSON report here");
   CLI11_PARSE(app, argc, argv);
   std::signal(SIGPIPE, SIG_IGN);
