@@ -2,6 +2,8 @@
 // web/hcm/layout.html with a body built here; every value is HTML-escaped.
 #include "manager/web_ui.hpp"
 
+#include "proto/runtime_info.hpp"
+
 #include "manager/add_connection.hpp"
 #include "proto/encoding.hpp"
 
@@ -16,30 +18,7 @@ extern const std::string_view hcm_layout_html;  // web/hcm/layout.html, see cmak
 namespace hc::manager {
 
 std::string html_escape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
+  return proto::xml_escape(text);
 }
 
 namespace {

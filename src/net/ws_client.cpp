@@ -26,9 +26,12 @@ std::optional<target> parse_target(std::string_view url) {
   if (!u) return std::nullopt;
   target t;
   auto scheme = u->scheme();
-  if (scheme == "wss" || scheme == "https") t.tls = true;
-  else if (scheme == "ws" || scheme == "http") t.tls = false;
-  else return std::nullopt;
+  if (scheme == "wss" || scheme == "https")
+    t.tls = true;
+  else if (scheme == "ws" || scheme == "http")
+    t.tls = false;
+  else
+    return std::nullopt;
   t.host = std::string(u->host_address());
   if (t.host.empty()) return std::nullopt;
   t.port = u->has_port() ? u->port_number() : (t.tls ? 443 : 80);
@@ -74,7 +77,9 @@ namespace {
 // not pay a resolver round trip (asio resolves on a helper thread). Dropped on a failed connect.
 struct resolve_cache {
   std::mutex mutex;
-  std::unordered_map<std::string, std::pair<std::chrono::steady_clock::time_point, tcp::resolver::results_type>> entries;
+  std::unordered_map<std::string,
+                     std::pair<std::chrono::steady_clock::time_point, tcp::resolver::results_type>>
+      entries;
 };
 resolve_cache& resolved_addresses() {
   static resolve_cache cache;
@@ -82,13 +87,14 @@ resolve_cache& resolved_addresses() {
 }
 
 task<std::pair<error_code, tcp::resolver::results_type>> resolve(const std::string& host, std::uint16_t port,
-                                                                  bool use_cache) {
+                                                                 bool use_cache) {
   auto key = host + ":" + std::to_string(port);
   auto& cache = resolved_addresses();
   if (use_cache) {
     std::lock_guard lock(cache.mutex);
     auto it = cache.entries.find(key);
-    if (it != cache.entries.end() && std::chrono::steady_clock::now() - it->second.first < limits::dns_cache_ttl)
+    if (it != cache.entries.end() &&
+        std::chrono::steady_clock::now() - it->second.first < limits::dns_cache_ttl)
       co_return std::pair{error_code{}, it->second.second};
   }
   tcp::resolver resolver(co_await asio::this_coro::executor);
@@ -99,6 +105,36 @@ task<std::pair<error_code, tcp::resolver::results_type>> resolve(const std::stri
   }
   co_return std::pair{ec, results};
 }
+
+// One outbound connection under one deadline that covers connect, TLS and whatever the caller
+// does next; when it expires the stream is closed and the pending operation fails.
+class timed_connection {
+ public:
+  timed_connection(const asio::any_io_executor& ex, std::chrono::steady_clock::duration limit)
+      : guard_(ex, limit, [this] {
+          timed_out_ = true;
+          if (stream) stream->close();
+        }) {}
+  // Opens (or adopts `preopened`); false with `error` set when no stream could be had.
+  task<bool> open(const target& t, const tls_context& tls, std::string& error,
+                  std::optional<byte_stream> preopened) {
+    if (preopened)
+      stream = std::move(preopened);
+    else
+      stream = co_await open_stream(t, tls, error);
+    if (!stream && timed_out_) error = "timed out connecting to " + authority(t);
+    co_return stream.has_value();
+  }
+  // Read after the guarded work: true when the deadline cut it short.
+  const bool& timed_out_ref() const { return timed_out_; }
+  void disarm() { guard_.disarm(); }
+
+  std::optional<byte_stream> stream;
+
+ private:
+  bool timed_out_ = false;
+  deadline guard_;
+};
 
 }  // namespace
 
@@ -133,20 +169,11 @@ task<dial_result> dial_websocket(dial_request request, std::optional<byte_stream
     co_return out;
   }
   auto ex = co_await asio::this_coro::executor;
-  std::optional<byte_stream> stream;
-  bool timed_out = false;
-  deadline guard(ex, request.timeout, [&] {
-    timed_out = true;
-    if (stream) stream->close();
-  });
-  if (preopened)
-    stream = std::move(preopened);
-  else
-    stream = co_await open_stream(*t, request.tls, out.error);
-  if (!stream) {
-    if (timed_out) out.error = "timed out connecting to " + authority(*t);
-    co_return out;
-  }
+  timed_connection connection(ex, request.timeout);
+  bool opened = co_await connection.open(*t, request.tls, out.error, std::move(preopened));
+  if (!opened) co_return out;
+  auto& stream = connection.stream;
+  const bool& timed_out = connection.timed_out_ref();
   std::string key = proto::new_websocket_key();
   header_list headers{{"Host", authority(*t)},
                       {"Upgrade", "websocket"},
@@ -162,11 +189,11 @@ task<dial_result> dial_websocket(dial_request request, std::optional<byte_stream
   std::string leftover;
   http_response response;
   auto rr = co_await read_response(*stream, leftover, response, 64 * 1024);
-  guard.disarm();
+  connection.disarm();
   if (!rr) {
     out.error = timed_out ? "timed out waiting for the upgrade response from " + authority(*t)
-                          : "reading the upgrade response from " + authority(*t) + " failed: " +
-                                (rr.bad ? rr.bad->message : rr.ec.message());
+                          : "reading the upgrade response from " + authority(*t) +
+                                " failed: " + (rr.bad ? rr.bad->message : rr.ec.message());
     co_return out;
   }
   out.status = response.status;
@@ -192,17 +219,11 @@ task<http_call_result> call_http(http_call call) {
     co_return out;
   }
   auto ex = co_await asio::this_coro::executor;
-  std::optional<byte_stream> stream;
-  bool timed_out = false;
-  deadline guard(ex, call.timeout, [&] {
-    timed_out = true;
-    if (stream) stream->close();
-  });
-  stream = co_await open_stream(*t, call.tls, out.error);
-  if (!stream) {
-    if (timed_out) out.error = "timed out connecting to " + authority(*t);
-    co_return out;
-  }
+  timed_connection connection(ex, call.timeout);
+  bool opened = co_await connection.open(*t, call.tls, out.error, std::nullopt);
+  if (!opened) co_return out;
+  auto& stream = connection.stream;
+  const bool& timed_out = connection.timed_out_ref();
   header_list headers{{"Host", authority(*t)}, {"Connection", "close"}};
   for (auto& h : call.headers) headers.push_back(h);
   std::string msg = format_request(call.method, t->path, headers, call.body);
@@ -215,8 +236,8 @@ task<http_call_result> call_http(http_call call) {
   auto rr = co_await read_response(*stream, leftover, response, 16 * 1024 * 1024, call.method == "HEAD");
   if (!rr) {
     out.error = timed_out ? "timed out waiting for " + authority(*t)
-                          : "reading the response from " + authority(*t) + " failed: " +
-                                (rr.bad ? rr.bad->message : rr.ec.message());
+                          : "reading the response from " + authority(*t) +
+                                " failed: " + (rr.bad ? rr.bad->message : rr.ec.message());
     co_return out;
   }
   stream->close();

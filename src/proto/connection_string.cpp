@@ -15,14 +15,6 @@ namespace {
 constexpr std::string_view expected_form =
     "Endpoint=sb://HOST[:PORT]/;SharedAccessKeyName=RULE;SharedAccessKey=KEY[;EntityPath=NAME]";
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
-    s.remove_suffix(1);
-  return s;
-}
-
 // A key name is shown only when it looks like one: a stray key or signature value split on ';'
 // or '=' would otherwise end up in the message.
 std::string shown_key_name(std::string_view name) {
@@ -106,13 +98,13 @@ result<connection_string> parse_connection_string(std::string_view text) {
   std::string_view rest = text;
   while (true) {
     const auto semi = rest.find(';');
-    const std::string_view pair = trim(rest.substr(0, semi));
+    const std::string_view pair = trim_space(rest.substr(0, semi));
     if (!pair.empty()) {
       const auto eq = pair.find('=');
       if (eq == std::string_view::npos)
         return cs_error("a pair has no '=' (its text is not shown: it may be a key)");
-      const std::string_view name = trim(pair.substr(0, eq));
-      const std::string_view value = trim(pair.substr(eq + 1));
+      const std::string_view name = trim_space(pair.substr(0, eq));
+      const std::string_view value = trim_space(pair.substr(eq + 1));
       bool* seen = nullptr;
       if (iequals(name, "Endpoint")) {
         seen = &have_endpoint;

@@ -183,4 +183,11 @@ std::string quote_for_message(std::string_view text, std::size_t max_chars) {
   return out;
 }
 
+std::string_view trim_space(std::string_view s) noexcept {
+  auto space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+  while (!s.empty() && space(s.front())) s.remove_prefix(1);
+  while (!s.empty() && space(s.back())) s.remove_suffix(1);
+  return s;
+}
+
 }  // namespace hc::proto

@@ -28,6 +28,8 @@ std::string random_hex(std::size_t n_bytes);
 bool iequals(std::string_view a, std::string_view b) noexcept;
 bool istarts_with(std::string_view text, std::string_view prefix) noexcept;
 std::string to_lower(std::string_view text);
+// Without leading and trailing spaces, tabs, CR and LF.
+std::string_view trim_space(std::string_view text) noexcept;
 
 // Compares two byte strings in time that depends only on their lengths.
 bool constant_time_equals(std::string_view a, std::string_view b) noexcept;

@@ -96,14 +96,6 @@ std::string xml_unescape(std::string_view text) {
   return out;
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
-    s.remove_suffix(1);
-  return s;
-}
-
 error xml_error(std::string what) {
   return error::bad_request("runtime info: " + std::move(what) +
                             "; the server did not answer with a HybridConnectionDescription, check the URL "
@@ -130,7 +122,7 @@ std::string xml_escape(std::string_view text) {
         out += "&quot;";
         break;
       case '\'':
-        out += "&apos;";
+        out += "&#39;";  // valid in XML and HTML alike (hcm's web UI escapes with this too)
         break;
       default:
         out += c;
@@ -177,10 +169,10 @@ result<runtime_info> parse_runtime_info_xml(std::string_view xml) {
   }
   const std::string_view body = xml.substr(desc);
   runtime_info info;
-  if (auto v = element_text(body, "CreatedAt")) info.created_at = xml_unescape(trim(*v));
-  if (auto v = element_text(body, "UpdatedAt")) info.updated_at = xml_unescape(trim(*v));
+  if (auto v = element_text(body, "CreatedAt")) info.created_at = xml_unescape(trim_space(*v));
+  if (auto v = element_text(body, "UpdatedAt")) info.updated_at = xml_unescape(trim_space(*v));
   if (auto v = element_text(body, "RequiresClientAuthorization")) {
-    const std::string_view t = trim(*v);
+    const std::string_view t = trim_space(*v);
     if (t == "true" || t == "1") {
       info.requires_client_authorization = true;
     } else if (t == "false" || t == "0") {
@@ -191,7 +183,7 @@ result<runtime_info> parse_runtime_info_xml(std::string_view xml) {
   }
   if (auto v = element_text(body, "UserMetadata")) info.user_metadata = xml_unescape(*v);
   if (auto v = element_text(body, "ListenerCount")) {
-    const std::string_view t = trim(*v);
+    const std::string_view t = trim_space(*v);
     int n = 0;
     const auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), n);
     if (t.empty() || ec != std::errc{} || end != t.data() + t.size() || n < 0)

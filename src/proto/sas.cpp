@@ -22,13 +22,6 @@ namespace {
 constexpr std::size_t mac_bytes = 32;  // HMAC-SHA256
 constexpr std::string_view token_form = "SharedAccessSignature sr=..&sig=..&se=..&skn=..";
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
-    s.remove_suffix(1);
-  return s;
-}
-
 error token_error(std::string what) {
   return error::unauthorized("SAS token " + std::move(what) + "; expected " + std::string(token_form) +
                              ", make a new token with the rule's key");
@@ -64,7 +57,7 @@ result<rights> parse_rights(std::string_view s) {
   std::string_view rest = s;
   while (true) {
     const auto comma = rest.find(',');
-    const std::string_view item = trim(rest.substr(0, comma));
+    const std::string_view item = trim_space(rest.substr(0, comma));
     if (iequals(item, "listen")) {
       r = r | rights::listen;
     } else if (iequals(item, "send")) {
@@ -83,11 +76,11 @@ result<rights> parse_rights(std::string_view s) {
 }
 
 result<sas_token> parse_sas_token(std::string_view text) {
-  text = trim(text);
+  text = trim_space(text);
   const auto space = text.find_first_of(" \t");
   if (space == std::string_view::npos || !iequals(text.substr(0, space), "SharedAccessSignature"))
     return token_error("must start with \"SharedAccessSignature \"");
-  const std::string_view fields = trim(text.substr(space + 1));
+  const std::string_view fields = trim_space(text.substr(space + 1));
 
   std::optional<std::string_view> sr, sig, se, skn;
   std::string_view rest = fields;

@@ -109,7 +109,7 @@ TEST(ProtoRuntimeInfo, OtherDocumentsAre400) {
 TEST(ProtoRuntimeInfo, ErrorXmlAndEscape) {
   EXPECT_EQ(build_management_error_xml(401, "Bad <token> & more"),
             "<Error><Code>401</Code><Detail>Bad &lt;token&gt; &amp; more</Detail></Error>");
-  EXPECT_EQ(xml_escape("&<>\"'x"), "&amp;&lt;&gt;&quot;&apos;x");
+  EXPECT_EQ(xml_escape("&<>\"'x"), "&amp;&lt;&gt;&quot;&#39;x");
   EXPECT_EQ(management_api_version, "2016-07");
 }
 
