@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   try {
     hc::net::init_logging(log_format, log_level);
+    hc::net::raise_file_limit();
     hc::relay::relay_server(o).run();
   } catch (const std::exception& e) {
     spdlog::error("hcrelay cannot start: {}", e.what());

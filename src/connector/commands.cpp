@@ -34,6 +34,7 @@ struct usage_failure : std::runtime_error {
 
 void init_logs(const cli_options& o, const char* default_level) {
   net::init_logging(o.log_format, o.log_level.empty() ? default_level : o.log_level);
+  net::raise_file_limit();
 }
 
 service_options service_from(const cli_options& o) {

@@ -7,12 +7,11 @@
 #include "manager/views.hpp"
 #include "net/log.hpp"
 #include "net/private_file.hpp"
+#include "net/run_sync.hpp"
 #include "net/tls.hpp"
 #include "proto/endpoint.hpp"
 
 #include <CLI/CLI.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
 
 #include <deque>
@@ -32,20 +31,6 @@ struct cli_options {
   std::string output = "table";
 };
 
-// Runs a coroutine to completion on a private io_context (CLI verbs only).
-template <class T>
-T run_sync(net::task<T> t) {
-  asio::io_context io;
-  std::optional<T> out;
-  std::exception_ptr failure;
-  asio::co_spawn(io, std::move(t), [&](std::exception_ptr e, T v) {
-    failure = e;
-    if (!e) out = std::move(v);
-  });
-  io.run();
-  if (failure) std::rethrow_exception(failure);
-  return std::move(*out);
-}
 
 std::vector<connection_view> current_views(const std::string& dir) {
   auto entries = load_connections(dir);
@@ -63,7 +48,7 @@ int cmd_add(const cli_options& o, std::string text) {
     std::cerr << "hcm: " << e.what() << "\n";
     return 1;
   }
-  auto r = run_sync(add_connection(o.config_dir, text, tls, o.plaintext));
+  auto r = net::run_sync(add_connection(o.config_dir, text, tls, o.plaintext));
   for (auto& w : r.warnings) std::cerr << "hcm: warning: " << w << "\n";
   if (!r.ok) {
     std::cerr << "hcm: not added: " << r.error << "\n";
@@ -135,7 +120,7 @@ int cmd_test(const std::string& target, int timeout_s) {
     return 1;
   }
   if (auto w = proto::endpoint_host_warning(ep->host); !w.empty()) std::cout << "note: " << w << "\n";
-  auto report = run_sync(probe_endpoint(ep->host, ep->port, std::chrono::seconds(timeout_s)));
+  auto report = net::run_sync(probe_endpoint(ep->host, ep->port, std::chrono::seconds(timeout_s)));
   std::cout << std::fixed << std::setprecision(1);
   if (!report.resolve_error.empty()) {
     std::cout << "DNS: " << ep->host << " does not resolve on this host: " << report.resolve_error << "\n";
@@ -239,6 +224,7 @@ int cli_main(int argc, char** argv) {
     }
     if (run->parsed()) {
       net::init_logging(log_format, log_level);
+      net::raise_file_limit();
       return run_service({o.config_dir, std::uint16_t(ui_port), o.ca_file, o.plaintext});
     }
   } catch (const std::exception& e) {

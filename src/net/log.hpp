@@ -13,6 +13,9 @@ namespace hc::net {
 // std::invalid_argument with the accepted values on anything else.
 void init_logging(const std::string& format, const std::string& level);
 
+// Raises the soft limit on open files to the hard limit: every tunnel holds two sockets.
+void raise_file_limit();
+
 // The completion handler for a co_spawn'd session or loop: the one place its unexpected
 // failure (an exception; expected endings are values) is caught and logged with `what`.
 std::function<void(std::exception_ptr)> log_failure(std::string what);

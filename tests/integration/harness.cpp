@@ -493,4 +493,16 @@ task<> expect_healthy_echo(const relay_process& relay) {
   require(closed.op == opcode::close, "health check: expected the control channel's Close echo");
 }
 
+std::string hc_connection_string(const relay_process& relay, const std::string& name, const std::string& rule,
+                                 const std::string& key) {
+  proto::connection_string cs;
+  cs.host = relay.host();
+  cs.port = relay.port();
+  cs.port_given = true;
+  cs.key_name = rule;
+  cs.key = key;
+  cs.entity_path = name;
+  return cs.to_string();
+}
+
 }  // namespace hc::test

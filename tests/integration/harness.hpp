@@ -186,6 +186,10 @@ task<bool> wait_listener_count(const relay_process& relay, std::string name, std
 // POST .../authorizationRules/{rule}/listKeys; returns primaryKey.
 task<std::string> rule_key(const relay_process& relay, std::string hc, std::string rule);
 
+// Endpoint=sb://localhost:PORT/;SharedAccessKeyName=rule;SharedAccessKey=key;EntityPath=name
+std::string hc_connection_string(const relay_process& relay, const std::string& name, const std::string& rule,
+                                 const std::string& key);
+
 // A hybrid connection made by create_hc with tokens for its default rules.
 struct hc_fixture {
   std::string name;

@@ -57,18 +57,6 @@ inline bool port_bound(const std::string& address, std::uint16_t port) {
   return bound;
 }
 
-// Connection strings for a hybrid connection made by make_hc.
-inline std::string hc_connection_string(const relay_process& relay, const std::string& name,
-                                        const std::string& rule, const std::string& key) {
-  proto::connection_string cs;
-  cs.host = relay.host();
-  cs.port = relay.port();
-  cs.port_given = true;
-  cs.key_name = rule;
-  cs.key = key;
-  cs.entity_path = name;
-  return cs.to_string();
-}
 
 class test_listener {
  public:

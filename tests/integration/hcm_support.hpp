@@ -52,14 +52,7 @@ inline std::string quote(const std::string& s) {
 
 inline std::string listener_string(const relay_process& relay, const std::string& name,
                                    const std::string& rule, const std::string& key) {
-  proto::connection_string cs;
-  cs.host = relay.host();
-  cs.port = relay.port();
-  cs.port_given = true;
-  cs.key_name = rule;
-  cs.key = key;
-  cs.entity_path = name;
-  return cs.to_string();
+  return hc_connection_string(relay, name, rule, key);
 }
 
 // Runs a coroutine to completion on a private io_context (for use outside run_bounded).

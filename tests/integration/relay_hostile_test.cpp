@@ -742,7 +742,9 @@ TEST_F(RelayHostileSource, FloodOfFailingListenersIsRateLimitedThenRecovers) {
         }
         auto flood_time = std::chrono::steady_clock::now() - started;
         EXPECT_EQ(other, 0u);
-        EXPECT_EQ(first_limited, std::size_t(net::limits::auth_failure_burst));
+        // The allowance refills while the flood runs (10 per second), so a few more may pass.
+        EXPECT_GE(first_limited, std::size_t(net::limits::auth_failure_burst));
+        EXPECT_LE(first_limited, std::size_t(net::limits::auth_failure_burst) + 20);
         EXPECT_GE(limited, 300u) << unauthorized << " answered 401";
         EXPECT_NE(sample_reason.find("Too many failed authentications from 127.0.0.1; retry after"),
                   std::string::npos)
