@@ -81,12 +81,18 @@ class Paths:
 
     def __init__(self, work, quick):
         self.work = pathlib.Path(work)
-        self.targets = {}
+        self.targets = {}  # path -> host:port of the hcbench sink through that path
+        self.redis = {}    # path -> (host, port) of redis-server through that path
         self.pids = {}
         self.sink_port = free_port()
         start([str(BUILD / "hcbench"), "sink", "--listen", f"127.0.0.1:{self.sink_port}"], self.work / "sink.log")
+        self.redis_port = free_port()
+        start(["redis-server", "--port", str(self.redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+              self.work / "redis.log")
         wait_port(self.sink_port)
+        wait_port(self.redis_port)
         self.targets["direct"] = f"127.0.0.1:{self.sink_port}"
+        self.redis["direct"] = ("127.0.0.1", self.redis_port)
 
     def hcrelay(self, name, plaintext):
         d = self.work / name
@@ -102,31 +108,32 @@ class Paths:
             env["HCRELAY_CA_FILE"] = str(d / "relay" / "tls" / "ca.pem")
         env["HCRELAY_CONNECTION_STRING"] = open(d / "relay" / "root.connection-string").read().strip()
         ctl = [str(BUILD / "hcctl"), *flags]
-        subprocess.run([*ctl, "hc", "create", "sink", "--endpoint", f"localhost:{self.sink_port}"], env=env, check=True,
-                       capture_output=True)
-        listen_cs = subprocess.run([*ctl, "hc", "connection-string", "sink", "--rule", "defaultListener"], env=env,
-                                   check=True, capture_output=True, text=True).stdout.strip()
-        send_cs = subprocess.run([*ctl, "hc", "connection-string", "sink", "--rule", "defaultSender"], env=env,
-                                 check=True, capture_output=True, text=True).stdout.strip()
         hcm_dir, hcc_dir = d / "hcm", d / "hcconnect"
-        subprocess.run([str(BUILD / "hcm"), "--config-dir", str(hcm_dir), *flags, "add", listen_cs], env=env, check=True,
-                       capture_output=True)
+
+        def run(args):
+            return subprocess.run(args, env=env, check=True, capture_output=True, text=True).stdout.strip()
+
+        for hc, port_ in (("sink", self.sink_port), ("redis", self.redis_port)):
+            run([*ctl, "hc", "create", hc, "--endpoint", f"localhost:{port_}"])
+            run([str(BUILD / "hcm"), "--config-dir", str(hcm_dir), *flags, "add",
+                 run([*ctl, "hc", "connection-string", hc, "--rule", "defaultListener"])])
+            run([str(BUILD / "hcconnect"), "--config-dir", str(hcc_dir), *flags, "add",
+                 run([*ctl, "hc", "connection-string", hc, "--rule", "defaultSender"]), "--endpoint",
+                 f"{hc}.bench.internal:{port_}"])
         hcm = start([str(BUILD / "hcm"), "--config-dir", str(hcm_dir), *flags, "run"], d / "hcm.log", env=env)
-        subprocess.run([str(BUILD / "hcconnect"), "--config-dir", str(hcc_dir), *flags, "add", send_cs, "--endpoint",
-                        f"sink.bench.internal:{self.sink_port}"], env=env, check=True, capture_output=True)
-        listed = json.loads(subprocess.run([str(BUILD / "hcconnect"), "--config-dir", str(hcc_dir), "list", "-o", "json"],
-                                           env=env, check=True, capture_output=True, text=True).stdout)
-        address = listed[0]["loopbackAddress"]
+        listed = json.loads(run([str(BUILD / "hcconnect"), "--config-dir", str(hcc_dir), "list", "-o", "json"]))
+        address = {e["name"]: e["loopbackAddress"] for e in listed}
         hcc = start([str(BUILD / "hcconnect"), "--config-dir", str(hcc_dir), *flags, "run-service"], d / "hcconnect.log",
                     env=env)
-        wait_port(self.sink_port, address)
+        wait_port(self.sink_port, address["sink"])
         # ready when a tunnel carries one echo
         deadline = time.time() + 30
         while time.time() < deadline:
-            if hcbench("latency", "--target", f"{address}:{self.sink_port}", "--count", "1").get("failures") == 0:
+            if hcbench("latency", "--target", f"{address['sink']}:{self.sink_port}", "--count", "1").get("failures") == 0:
                 break
             time.sleep(0.2)
-        self.targets[name] = f"{address}:{self.sink_port}"
+        self.targets[name] = f"{address['sink']}:{self.sink_port}"
+        self.redis[name] = (address["redis"], self.redis_port)
         self.pids[name] = {"hcrelay": relay.pid, "hcm": hcm.pid, "hcconnect": hcc.pid}
 
     def ssh(self):
@@ -135,7 +142,7 @@ class Paths:
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(d / "host")], check=True)
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(d / "user")], check=True)
         shutil.copy(d / "user.pub", d / "authorized_keys")
-        port, fwd = free_port(), free_port()
+        port, fwd, fwd_redis = free_port(), free_port(), free_port()
         config = d / "sshd_config"
         config.write_text(f"Port {port}\nListenAddress 127.0.0.1\nHostKey {d / 'host'}\nPidFile {d / 'sshd.pid'}\n"
                           f"AuthorizedKeysFile {d / 'authorized_keys'}\nPermitRootLogin yes\nPasswordAuthentication no\n"
@@ -145,19 +152,36 @@ class Paths:
         wait_port(port)
         start(["ssh", "-N", "-i", str(d / "user"), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
                "-o", "ExitOnForwardFailure=yes", "-p", str(port), "-R", f"127.0.0.1:{fwd}:127.0.0.1:{self.sink_port}",
+               "-R", f"127.0.0.1:{fwd_redis}:127.0.0.1:{self.redis_port}",
                f"{os.environ.get('USER', 'root')}@127.0.0.1"], d / "ssh.log")
         wait_port(fwd)
         self.targets["ssh -R"] = f"127.0.0.1:{fwd}"
+        self.redis["ssh -R"] = ("127.0.0.1", fwd_redis)
 
     def socat(self):
-        nxt = self.sink_port
-        for i in range(3):
-            p = free_port()
-            start(["socat", f"TCP-LISTEN:{p},bind=127.0.0.1,reuseaddr,fork,nodelay", f"TCP:127.0.0.1:{nxt},nodelay"],
-                  self.work / f"socat{i}.log")
-            wait_port(p)
-            nxt = p
-        self.targets["socat x3"] = f"127.0.0.1:{nxt}"
+        def chain(backend, label):
+            nxt = backend
+            for i in range(3):
+                p = free_port()
+                start(["socat", f"TCP-LISTEN:{p},bind=127.0.0.1,reuseaddr,fork,nodelay", f"TCP:127.0.0.1:{nxt},nodelay"],
+                      self.work / f"socat-{label}{i}.log")
+                wait_port(p)
+                nxt = p
+            return nxt
+        self.targets["socat x3"] = f"127.0.0.1:{chain(self.sink_port, 'sink')}"
+        self.redis["socat x3"] = ("127.0.0.1", chain(self.redis_port, "redis"))
+
+
+def redis_benchmark(host, port, requests):
+    """GET and SET requests per second with 50 clients (redis-benchmark -q output)."""
+    r = subprocess.run(["redis-benchmark", "-h", host, "-p", str(port), "-c", "50", "-n", str(requests), "-t", "set,get",
+                        "-q"], capture_output=True, text=True, timeout=300)
+    out = {}
+    for line in r.stdout.replace("\r", "\n").splitlines():
+        for op in ("SET", "GET"):
+            if line.startswith(op + ":") and "requests per second" in line:
+                out[op] = float(line.split(":")[1].split()[0])
+    return out
 
 
 def stats(values):
@@ -188,6 +212,16 @@ def main():
         for name, target in paths.targets.items():
             print(f"bench: {name} -> {target}", file=sys.stderr)
             r = {}
+            if name in paths.pids:  # first, so RSS growth is not hidden by buffers freed earlier
+                before = {k: rss_kib(p) for k, p in paths.pids[name].items()}
+                holder = subprocess.Popen([str(BUILD / "hcbench"), "hold", "--target", target, "--connections", str(hold_n)],
+                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+                held = json.loads(holder.stdout.readline())
+                after = {k: rss_kib(p) for k, p in paths.pids[name].items()}
+                holder.stdin.close()
+                holder.wait(30)
+                r["hold"] = {"open": held["open"], "failures": held["failures"],
+                             "rss_kib_per_tunnel": {k: round((after[k] - before[k]) / max(1, held["open"]), 2) for k in after}}
             r["up_gbit"] = stats([hcbench("throughput", "--target", target, "--bytes", size, "--direction", "up")["gbit_per_s"]
                                   for _ in range(repeat)])
             r["down_gbit"] = stats([hcbench("throughput", "--target", target, "--bytes", size, "--direction", "down")[
@@ -199,16 +233,9 @@ def main():
             r["connect_p99_ms"] = stats([x["p99_ms"] for x in lat])
             r["conn_per_s"] = stats([hcbench("rate", "--target", target, "--seconds", "2" if quick else "5")["per_second"]
                                      for _ in range(repeat)])
-            if name in paths.pids:
-                before = {k: rss_kib(p) for k, p in paths.pids[name].items()}
-                holder = subprocess.Popen([str(BUILD / "hcbench"), "hold", "--target", target, "--connections", str(hold_n)],
-                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-                held = json.loads(holder.stdout.readline())
-                after = {k: rss_kib(p) for k, p in paths.pids[name].items()}
-                holder.stdin.close()
-                holder.wait(30)
-                r["hold"] = {"open": held["open"], "failures": held["failures"],
-                             "rss_kib_per_tunnel": {k: round((after[k] - before[k]) / max(1, held["open"]), 2) for k in after}}
+            redis_runs = [redis_benchmark(*paths.redis[name], 20000 if quick else 100000) for _ in range(repeat)]
+            r["redis_set_rps"] = stats([x.get("SET") for x in redis_runs])
+            r["redis_get_rps"] = stats([x.get("GET") for x in redis_runs])
             results["paths"][name] = r
     finally:
         stop_all()
@@ -227,7 +254,8 @@ def write_report(results):
     stem = f"{results['date'][:10]}-{results['host'].split('.')[0]}" + ("-quick" if results["quick"] else "")
     ratios = {}
     pairs = [("tls_vs_ssh_up", "hcrelay TLS", "ssh -R", "up_gbit"), ("plain_vs_socat_up", "hcrelay plaintext", "socat x3", "up_gbit"),
-             ("tls_vs_ssh_conn_rate", "hcrelay TLS", "ssh -R", "conn_per_s")]
+             ("tls_vs_ssh_conn_rate", "hcrelay TLS", "ssh -R", "conn_per_s"),
+             ("tls_vs_ssh_redis_get", "hcrelay TLS", "ssh -R", "redis_get_rps")]
     for label, a, b, key in pairs:
         x, y = med(results, a, key), med(results, b, key)
         ratios[label] = round(x / y, 3) if x and y else None
@@ -235,15 +263,16 @@ def write_report(results):
     (out / f"{stem}.json").write_text(json.dumps(results, indent=2) + "\n")
     lines = [f"# hcrelay benchmark {results['date']} on {results['host']} ({results['cores']} cores)", "",
              "median (min-max) over runs; every process on this machine.", "",
-             "| path | 1 stream up Gbit/s | 1 stream down Gbit/s | 8 streams Gbit/s | connect p50 ms | connect p99 ms | new conn/s |",
-             "|---|---|---|---|---|---|---|"]
+             "| path | 1 stream up Gbit/s | 1 stream down Gbit/s | 8 streams Gbit/s | connect p50 ms | connect p99 ms | new conn/s | redis SET/s | redis GET/s |",
+             "|---|---|---|---|---|---|---|---|---|"]
 
     def cell(v, fmt="{:.2f}"):
         return "-" if not v else f"{fmt.format(v['median'])} ({fmt.format(v['min'])}-{fmt.format(v['max'])})"
 
     for name, r in results["paths"].items():
         lines.append(f"| {name} | {cell(r['up_gbit'])} | {cell(r['down_gbit'])} | {cell(r['up8_gbit'])} | "
-                     f"{cell(r['connect_p50_ms'], '{:.3f}')} | {cell(r['connect_p99_ms'], '{:.3f}')} | {cell(r['conn_per_s'], '{:.0f}')} |")
+                     f"{cell(r['connect_p50_ms'], '{:.3f}')} | {cell(r['connect_p99_ms'], '{:.3f}')} | {cell(r['conn_per_s'], '{:.0f}')} | "
+                     f"{cell(r.get('redis_set_rps'), '{:.0f}')} | {cell(r.get('redis_get_rps'), '{:.0f}')} |")
     lines += ["", "Held tunnels (RSS growth per tunnel, KiB):", ""]
     for name, r in results["paths"].items():
         if "hold" in r:
