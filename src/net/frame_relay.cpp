@@ -80,10 +80,8 @@ class frame_tunnel {
   task<direction_result> forward(ws_connection& from, ws_connection& to, std::atomic<std::uint64_t>& bytes) {
     bool mid_message = false;  // a data frame without FIN came: only continuations may follow
     for (;;) {
-      if (auto ec = co_await from.wait_readable()) {
-        co_await abandon(to, 1001, "the other side of the tunnel disconnected");
-        co_return direction_result{pump_end::source_lost, ec};
-      }
+      // No readiness wait first: a header is read into a small buffer, and the pooled payload
+      // buffer is taken only once a data frame has arrived (an idle leg holds none either way).
       auto [ec, h] = co_await from.read_header();
       if (ec == proto::errc::bad_request) co_return co_await protocol_error(from, to);
       if (ec) {

@@ -87,9 +87,8 @@ class tcp_tunnel {
 
   task<direction_result> ws_to_tcp() {
     for (;;) {
-      error_code ec = co_await ws_.wait_readable();
-      proto::frame_header h;
-      if (!ec) std::tie(ec, h) = co_await ws_.read_header();
+      // The header is read into a small buffer; the pooled one is taken only for a payload.
+      auto [ec, h] = co_await ws_.read_header();
       if (ec) {
         if (ec == proto::errc::bad_request) co_await ws_.write_close(1002, "WebSocket protocol error");
         tcp_.reset();

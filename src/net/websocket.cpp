@@ -22,11 +22,6 @@ task<error_code> ws_connection::fill(std::size_t at_least) {
   co_return error_code{};
 }
 
-task<error_code> ws_connection::wait_readable() {
-  if (!pending_.empty()) co_return error_code{};
-  co_return co_await stream_.wait_readable();
-}
-
 task<std::pair<error_code, frame_header>> ws_connection::read_header() {
   // Skip whatever is left of the previous frame's payload (a caller that stopped early).
   while (remaining_ > 0) {

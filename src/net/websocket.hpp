@@ -33,8 +33,6 @@ class ws_connection {
   std::uint64_t payload_remaining() const { return remaining_; }
   // Reads a whole control-frame payload (at most 125 bytes) into `out`.
   task<error_code> read_control_payload(std::string& out);
-  // Completes when a frame header can be read without waiting (see byte_stream::wait_readable).
-  task<error_code> wait_readable();
 
   // --- writing (frame-atomic) ---
   // One whole frame. For a client, `payload` is masked in place (the caller gives up its bytes).
