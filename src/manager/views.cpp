@@ -90,25 +90,29 @@ std::string format_table(const std::vector<connection_view>& views) {
 std::string format_details(const connection_view& v) {
   std::ostringstream out;
   auto line = [&](std::string_view k, const std::string& val) {
-    out << k << std::string(22 - k.size(), ' ') << val << "\n";
+    out << k << std::string(k.size() < 22 ? 22 - k.size() : 1, ' ') << val << "\n";
   };
   line("Namespace:", v.entry.ns);
   line("Name:", v.entry.name);
   line("Endpoint:", v.live.endpoint.empty() ? "(unknown)" : v.live.endpoint);
   if (!v.endpoint_warning.empty()) line("Warning:", v.endpoint_warning);
   line("Status:", status_text(v));
-  line("Listeners:", v.live.listeners < 0 ? "(unknown)" : std::to_string(v.live.listeners));
-  line("Relay:", v.relay);
-  line("Key name:", v.key_name);
-  line("Created on:", v.entry.created_on);
-  line("Last updated:", v.entry.last_updated);
-  line("Last error:", v.live.last_error.empty() ? "-" : v.live.last_error);
-  line("Reconnects:", std::to_string(v.live.reconnects));
-  line("Active tunnels:", std::to_string(v.live.active_tunnels));
-  line("Tunnels total:", std::to_string(v.live.tunnels_total));
-  line("Bytes to endpoint:", std::to_string(v.live.bytes_to_endpoint));
-  line("Bytes from endpoint:", std::to_string(v.live.bytes_from_endpoint));
+  for (const auto& [label, value] : detail_fields(v)) line(label + ":", value);
   return out.str();
+}
+
+std::vector<std::pair<std::string, std::string>> detail_fields(const connection_view& v) {
+  return {{"Listeners", v.live.listeners < 0 ? "(unknown)" : std::to_string(v.live.listeners)},
+          {"Relay", v.relay},
+          {"Key name", v.key_name},
+          {"Created on", v.entry.created_on},
+          {"Last updated", v.entry.last_updated},
+          {"Last error", v.live.last_error.empty() ? "-" : v.live.last_error},
+          {"Reconnects", std::to_string(v.live.reconnects)},
+          {"Active tunnels", std::to_string(v.live.active_tunnels)},
+          {"Tunnels total", std::to_string(v.live.tunnels_total)},
+          {"Bytes to endpoint", std::to_string(v.live.bytes_to_endpoint)},
+          {"Bytes from endpoint", std::to_string(v.live.bytes_from_endpoint)}};
 }
 
 }  // namespace hc::manager

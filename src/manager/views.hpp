@@ -10,6 +10,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace hc::manager {
@@ -30,5 +31,8 @@ boost::json::object to_json(const connection_view& v);
 std::string status_text(const connection_view& v);  // "Connected" or "Unauthorized (reason)"
 std::string format_table(const std::vector<connection_view>& views);
 std::string format_details(const connection_view& v);
+// The figures a details view shows after status and endpoint, as (label, value) pairs: shared by
+// `hcm show` and the web UI's details page.
+std::vector<std::pair<std::string, std::string>> detail_fields(const connection_view& v);
 
 }  // namespace hc::manager

@@ -95,17 +95,7 @@ std::string details_page(const connection_view& v) {
   body += "<dl>";
   row("Status", status_cell(v), true);
   row("Endpoint", v.live.endpoint.empty() ? "(unknown)" : v.live.endpoint);
-  row("Listeners", v.live.listeners < 0 ? "(unknown)" : std::to_string(v.live.listeners));
-  row("Service Bus endpoint", v.relay);
-  row("Key name", v.key_name);
-  row("Created on", v.entry.created_on);
-  row("Last updated", v.entry.last_updated);
-  row("Last error", v.live.last_error.empty() ? "-" : v.live.last_error);
-  row("Reconnects", std::to_string(v.live.reconnects));
-  row("Active tunnels", std::to_string(v.live.active_tunnels));
-  row("Tunnels total", std::to_string(v.live.tunnels_total));
-  row("Bytes to endpoint", std::to_string(v.live.bytes_to_endpoint));
-  row("Bytes from endpoint", std::to_string(v.live.bytes_from_endpoint));
+  for (const auto& [label, value] : detail_fields(v)) row(label, value);
   body += "</dl><p><a href=\"/\">Back to the list</a></p>";
   return body;
 }
