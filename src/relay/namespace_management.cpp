@@ -40,6 +40,32 @@ const store::rule_record* find(const std::vector<auth_rule>& rules, std::string_
   return nullptr;
 }
 
+// The rules of one scope: its namespace, its rules and the entity's own spelling ("" for the
+// namespace); 404 for an unknown namespace or entity.
+struct scoped_rules {
+  std::shared_ptr<const namespace_entry> ns;
+  std::vector<auth_rule> rules;
+  std::string entity;
+  const std::string& namespace_name() const { return ns->record.name; }
+};
+
+proto::result<scoped_rules> load_rules(relay_context& ctx, const rule_scope& scope) {
+  auto ns = find_namespace(ctx, scope.namespace_name);
+  if (!ns) return ns.error();
+  auto rules = rules_of(**ns, scope);
+  if (!rules) return rules.error();
+  return scoped_rules{*ns, std::move(rules->first), std::move(rules->second)};
+}
+
+// The rule called `name` in the scope, or 404.
+proto::result<store::rule_record> existing_rule(const scoped_rules& in, const rule_scope& scope,
+                                                const std::string& name) {
+  const auto* existing = find(in.rules, name);
+  if (!existing)
+    return proto::error::not_found(scope_text(scope) + " has no authorization rule '" + name + "'");
+  return *existing;
+}
+
 }  // namespace
 
 proto::result<std::string> validate_host_name(std::string_view host) {
@@ -83,12 +109,10 @@ net::task<proto::result<outcome>> put_namespace(relay_context& ctx, std::string 
 }
 
 proto::result<std::vector<store::rule_record>> list_rules(relay_context& ctx, const rule_scope& scope) {
-  auto ns = find_namespace(ctx, scope.namespace_name);
-  if (!ns) return ns.error();
-  auto rules = rules_of(**ns, scope);
-  if (!rules) return rules.error();
+  auto in = load_rules(ctx, scope);
+  if (!in) return in.error();
   std::vector<store::rule_record> out;
-  for (const auto& r : rules->first) out.push_back(r.record);
+  for (const auto& r : in->rules) out.push_back(r.record);
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
   return out;
 }
@@ -96,22 +120,19 @@ proto::result<std::vector<store::rule_record>> list_rules(relay_context& ctx, co
 net::task<proto::result<outcome>> put_rule(relay_context& ctx, rule_scope scope, std::string name,
                                            proto::rights rights) {
   co_return co_await ctx.on_store([&]() -> proto::result<outcome> {
-    auto ns = find_namespace(ctx, scope.namespace_name);
-    if (!ns) return ns.error();
-    auto rules = rules_of(**ns, scope);
-    if (!rules) return rules.error();
-    const auto* existing = find(rules->first, name);
+    auto in = load_rules(ctx, scope);
+    if (!in) return in.error();
+    const auto* existing = find(in->rules, name);
     store::rule_record r;
     if (existing) {
       if (existing->rights == unsigned(rights)) return outcome::unchanged;
       r = *existing;
     } else {
-      if (rules->first.size() >= max_rules_per_scope)
-        return proto::error::conflict(scope_text(scope) + " already has " +
-                                      std::to_string(rules->first.size()) +
+      if (in->rules.size() >= max_rules_per_scope)
+        return proto::error::conflict(scope_text(scope) + " already has " + std::to_string(in->rules.size()) +
                                       " authorization rules, the limit is " +
                                       std::to_string(max_rules_per_scope) + ": delete one first");
-      r = {(*ns)->record.name, rules->second, name, 0, new_sas_key(), new_sas_key()};
+      r = {in->namespace_name(), in->entity, name, 0, new_sas_key(), new_sas_key()};
     }
     r.rights = unsigned(rights);
     ctx.db->put_rule(r);
@@ -124,23 +145,20 @@ net::task<proto::result<outcome>> put_rule(relay_context& ctx, rule_scope scope,
 
 net::task<proto::result<void>> delete_rule(relay_context& ctx, rule_scope scope, std::string name) {
   co_return co_await ctx.on_store([&]() -> proto::result<void> {
-    auto ns = find_namespace(ctx, scope.namespace_name);
-    if (!ns) return ns.error();
-    auto rules = rules_of(**ns, scope);
-    if (!rules) return rules.error();
-    const auto* existing = find(rules->first, name);
-    if (!existing)
-      return proto::error::not_found(scope_text(scope) + " has no authorization rule '" + name + "'");
+    auto in = load_rules(ctx, scope);
+    if (!in) return in.error();
+    auto existing = existing_rule(*in, scope, name);
+    if (!existing) return existing.error();
     if (scope.entity.empty() && proto::grants(proto::rights(existing->rights), proto::rights::manage)) {
-      auto managers = std::count_if(rules->first.begin(), rules->first.end(), [](const auth_rule& r) {
+      auto managers = std::count_if(in->rules.begin(), in->rules.end(), [](const auth_rule& r) {
         return proto::grants(r.rights(), proto::rights::manage);
       });
       if (managers == 1)
         return proto::error::conflict("rule '" + name + "' is the last Manage rule of " + scope_text(scope) +
                                       ": create another Manage rule before deleting it");
     }
-    ctx.db->delete_rule((*ns)->record.name, rules->second, name);
-    ctx.entities.remove_rule((*ns)->record.name, rules->second, name);
+    ctx.db->delete_rule(in->namespace_name(), in->entity, name);
+    ctx.entities.remove_rule(in->namespace_name(), in->entity, name);
     spdlog::info("rule deleted {} on {}", name, scope_text(scope));
     return {};
   });
@@ -149,13 +167,10 @@ net::task<proto::result<void>> delete_rule(relay_context& ctx, rule_scope scope,
 net::task<proto::result<store::rule_record>> regenerate_rule_key(relay_context& ctx, rule_scope scope,
                                                                  std::string name, key_slot slot) {
   co_return co_await ctx.on_store([&]() -> proto::result<store::rule_record> {
-    auto ns = find_namespace(ctx, scope.namespace_name);
-    if (!ns) return ns.error();
-    auto rules = rules_of(**ns, scope);
-    if (!rules) return rules.error();
-    const auto* existing = find(rules->first, name);
-    if (!existing)
-      return proto::error::not_found(scope_text(scope) + " has no authorization rule '" + name + "'");
+    auto in = load_rules(ctx, scope);
+    if (!in) return in.error();
+    auto existing = existing_rule(*in, scope, name);
+    if (!existing) return existing.error();
     auto r = *existing;
     (slot == key_slot::primary ? r.primary_key : r.secondary_key) = new_sas_key();
     ctx.db->put_rule(r);
