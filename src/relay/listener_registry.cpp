@@ -2,11 +2,13 @@
 #include "relay/listener_registry.hpp"
 
 #include "net/limits.hpp"
+#include "relay/rendezvous.hpp"
 
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <algorithm>
 #include <random>
+#include <utility>
 
 namespace hc::relay {
 
@@ -65,6 +67,17 @@ net::task<bool> listener::send_text(std::string message) {
   co_return !(co_await channel->write_text(std::move(message)));
 }
 
+void listener::expect_answer(std::string key, std::weak_ptr<pending_rendezvous> pending) {
+  std::lock_guard lock(unanswered_mutex_);
+  std::erase_if(unanswered_, [](const auto& e) { return e.second.expired(); });  // answered ones
+  unanswered_.emplace_back(std::move(key), std::move(pending));
+}
+
+std::vector<std::pair<std::string, std::weak_ptr<pending_rendezvous>>> listener::take_unanswered() {
+  std::lock_guard lock(unanswered_mutex_);
+  return std::exchange(unanswered_, {});
+}
+
 void listener::begin_close(std::uint16_t code, std::string reason) {
   // A short step, not a session: its failure is the channel's, which the session reports.
   net::asio::co_spawn(
@@ -80,7 +93,9 @@ void listener::begin_close(std::uint16_t code, std::string reason) {
 }
 
 void hc_live::record(outcome kind, std::string text) {
-  auto& counter = kind == outcome::accepted ? tunnels_accepted : kind == outcome::rejected ? tunnels_rejected : tunnels_timed_out;
+  auto& counter = kind == outcome::accepted   ? tunnels_accepted
+                  : kind == outcome::rejected ? tunnels_rejected
+                                              : tunnels_timed_out;
   counter.fetch_add(1, std::memory_order_relaxed);
   std::lock_guard lock(mutex_);
   last_ = last_outcome{kind, std::move(text), std::chrono::system_clock::now()};

@@ -23,7 +23,10 @@ namespace hc::relay {
 class listener : public std::enable_shared_from_this<listener> {
  public:
   listener(net::asio::any_io_executor s, std::string id, std::string remote_address, std::string agent)
-      : strand_(std::move(s)), id_(std::move(id)), remote_address_(std::move(remote_address)), agent_(std::move(agent)),
+      : strand_(std::move(s)),
+        id_(std::move(id)),
+        remote_address_(std::move(remote_address)),
+        agent_(std::move(agent)),
         connected_since_(std::chrono::system_clock::now()) {}
 
   // The control-channel session's strand: everything below marked "strand" runs only there.
@@ -47,7 +50,14 @@ class listener : public std::enable_shared_from_this<listener> {
   // strand: armed once we have sent Close.
   std::optional<net::deadline> closing;
 
+  // Accepts sent to this listener and not yet answered (any thread). When the listener goes
+  // away they are failed at once rather than left to the 30 s accept window.
+  void expect_answer(std::string key, std::weak_ptr<class pending_rendezvous> pending);
+  std::vector<std::pair<std::string, std::weak_ptr<pending_rendezvous>>> take_unanswered();
+
  private:
+  std::mutex unanswered_mutex_;
+  std::vector<std::pair<std::string, std::weak_ptr<pending_rendezvous>>> unanswered_;
   net::asio::any_io_executor strand_;
   std::string id_;
   std::string remote_address_;
@@ -67,7 +77,8 @@ class hc_live {
   // Azure, but steers away from a listener that is already busy. `allowed` / `disallowed`
   // are listener ids from Microsoft-Relay-AllowedListeners / DisallowedListeners (empty = no
   // constraint). `exclude` skips listeners already tried for this sender.
-  std::shared_ptr<listener> pick(const std::vector<std::string>& allowed, const std::vector<std::string>& disallowed,
+  std::shared_ptr<listener> pick(const std::vector<std::string>& allowed,
+                                 const std::vector<std::string>& disallowed,
                                  const std::vector<const listener*>& exclude) const;
 
   // Closes every listener (1001 when the entity is deleted).

@@ -9,22 +9,26 @@
 #include "relay/authorizer.hpp"
 #include "relay/gestures.hpp"
 #include "relay/listener_registry.hpp"
+#include "relay/rendezvous.hpp"
 
-#include <boost/asio/this_coro.hpp>
 #include <spdlog/spdlog.h>
+#include <boost/asio/this_coro.hpp>
 
 namespace hc::relay {
 namespace {
 
 std::int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 // Closes the channel with 1008 when the token's grace runs out.
-void arm_token_deadline(std::optional<net::deadline>& timer, const std::shared_ptr<listener>& me, std::int64_t expiry) {
+void arm_token_deadline(std::optional<net::deadline>& timer, const std::shared_ptr<listener>& me,
+                        std::int64_t expiry) {
   auto grace_end = std::chrono::seconds(expiry - unix_now()) + net::limits::token_grace;
   timer.reset();
-  timer.emplace(me->executor(), grace_end, [me] { me->begin_close(1008, "The token has expired; send renewToken"); });
+  timer.emplace(me->executor(), grace_end,
+                [me] { me->begin_close(1008, "The token has expired; send renewToken"); });
 }
 
 // Reads one whole text message (continuation frames joined), at most max_control_text_bytes.
@@ -49,7 +53,8 @@ net::task<std::pair<net::error_code, bool>> read_text_message(listener& me, cons
     if (h.fin) co_return std::pair{net::error_code{}, true};
     auto [ec, next] = co_await ch.read_header();
     if (ec) co_return std::pair{ec, false};
-    if (next.op != proto::opcode::continuation) co_return std::pair{proto::make_error_code(proto::errc::bad_request), false};
+    if (next.op != proto::opcode::continuation)
+      co_return std::pair{proto::make_error_code(proto::errc::bad_request), false};
     h = next;
   }
 }
@@ -60,12 +65,13 @@ net::task<> run_listener(relay_context& ctx, incoming in) {
   const auto& ns = *in.ns;
   auto resolved = catalog::resolve(ns, in.target.path);
   if (!resolved || !resolved->suffix.empty()) {
-    co_await refuse(in.stream, proto::error::not_found("Endpoint does not exist"), ns.host(), in.target.path, in.tracking_id);
+    co_await refuse(in.stream, proto::error::not_found("Endpoint does not exist"), ns.host(), in.target.path,
+                    in.tracking_id);
     co_return;
   }
   auto entity = resolved->entity;
-  auto auth = authorize(ns, entity.get(), entity->name(), proto::rights::listen, token_from(in.request, in.target.token),
-                        unix_now());
+  auto auth = authorize(ns, entity.get(), entity->name(), proto::rights::listen,
+                        token_from(in.request, in.target.token), unix_now());
   if (!auth) {
     ctx.metrics.auth_failure("listen", auth.error().status);
     ctx.sources.record_failure(in.stream.remote_endpoint().address());
@@ -76,7 +82,8 @@ net::task<> run_listener(relay_context& ctx, incoming in) {
   }
   auto key = in.request.header("Sec-WebSocket-Key");
   if (key.empty()) {
-    co_await refuse(in.stream, proto::error::bad_request("The upgrade request has no Sec-WebSocket-Key header"),
+    co_await refuse(in.stream,
+                    proto::error::bad_request("The upgrade request has no Sec-WebSocket-Key header"),
                     ns.host(), entity->name(), in.tracking_id);
     co_return;
   }
@@ -86,13 +93,15 @@ net::task<> run_listener(relay_context& ctx, incoming in) {
   // expression with a co_await twice (double free; GCC PR 99576).
   auto strand = co_await net::asio::this_coro::executor;
   std::string listener_id = in.target.id.empty() ? proto::new_tracking_id() : in.target.id;
-  auto me = std::make_shared<listener>(strand, std::move(listener_id), in.stream.remote_address(), std::string(agent));
+  auto me = std::make_shared<listener>(strand, std::move(listener_id), in.stream.remote_address(),
+                                       std::string(agent));
   if (!entity->live->add(me, net::limits::max_listeners_per_hc)) {
-    co_await refuse(in.stream,
-                    proto::error::forbidden("Quota exceeded: hybrid connection '" + entity->name() + "' already has " +
-                                            std::to_string(net::limits::max_listeners_per_hc) +
-                                            " listeners, the maximum; stop one before adding another"),
-                    ns.host(), entity->name(), in.tracking_id);
+    co_await refuse(
+        in.stream,
+        proto::error::forbidden("Quota exceeded: hybrid connection '" + entity->name() + "' already has " +
+                                std::to_string(net::limits::max_listeners_per_hc) +
+                                " listeners, the maximum; stop one before adding another"),
+        ns.host(), entity->name(), in.tracking_id);
     co_return;
   }
   auto upgrade = net::format_upgrade_response(key, {});
@@ -102,8 +111,8 @@ net::task<> run_listener(relay_context& ctx, incoming in) {
   }
   me->channel.emplace(std::move(in.stream), net::ws_role::server, std::move(in.leftover));
   ctx.metrics.listener_connected();
-  spdlog::info("listener connected: {} hc={} id={} from={} agent=\"{}\"", in.tracking_id, entity->name(), me->id(),
-               me->remote_address(), me->agent());
+  spdlog::info("listener connected: {} hc={} id={} from={} agent=\"{}\"", in.tracking_id, entity->name(),
+               me->id(), me->remote_address(), me->agent());
 
   std::optional<net::deadline> token_deadline;
   arm_token_deadline(token_deadline, me, auth->expiry);
@@ -144,7 +153,8 @@ net::task<> run_listener(relay_context& ctx, incoming in) {
         continue;
       }
       if (auto* renew = std::get_if<proto::renew_token_message>(&*command)) {
-        auto renewed = authorize(*in.ns, entity.get(), entity->name(), proto::rights::listen, renew->token, unix_now());
+        auto renewed =
+            authorize(*in.ns, entity.get(), entity->name(), proto::rights::listen, renew->token, unix_now());
         if (!renewed) {
           ctx.metrics.auth_failure("renewToken", renewed.error().status);
           ctx.sources.record_failure(me->channel->stream().remote_endpoint().address());
@@ -153,7 +163,8 @@ net::task<> run_listener(relay_context& ctx, incoming in) {
         }
         arm_token_deadline(token_deadline, me, renewed->expiry);
       } else {
-        spdlog::debug("listener {} sent unknown command '{}'", me->id(), std::get<proto::unknown_command>(*command).name);
+        spdlog::debug("listener {} sent unknown command '{}'", me->id(),
+                      std::get<proto::unknown_command>(*command).name);
       }
       continue;
     }
@@ -161,11 +172,12 @@ net::task<> run_listener(relay_context& ctx, incoming in) {
       std::string payload;
       if (co_await me->channel->read_control_payload(payload)) break;
       if (h.op == proto::opcode::ping) {
-        co_await me->channel->write_frame(proto::opcode::pong, true,
-                                          std::span(reinterpret_cast<std::uint8_t*>(payload.data()), payload.size()));
+        co_await me->channel->write_frame(
+            proto::opcode::pong, true,
+            std::span(reinterpret_cast<std::uint8_t*>(payload.data()), payload.size()));
       } else if (h.op == proto::opcode::close) {
-        auto info =
-            proto::parse_close_payload(std::span(reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size()));
+        auto info = proto::parse_close_payload(
+            std::span(reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size()));
         if (!info) {  // a bad code or a reason that is not UTF-8 (RFC 6455 §7.4, §8.1)
           co_await me->channel->write_close(1002, "WebSocket protocol error");
           ending = "protocol error";
@@ -182,6 +194,15 @@ net::task<> run_listener(relay_context& ctx, incoming in) {
   }
   token_deadline.reset();
   entity->live->remove(me.get());
+  // Senders whose accept this listener never answered learn it now, not after 30 s.
+  for (auto& [key, weak] : me->take_unanswered()) {
+    auto pending = weak.lock();
+    if (!pending || !ctx.rendezvous.take(key)) continue;  // answered, or already timed out
+    rendezvous_outcome gone;
+    gone.reject_status = 502;
+    gone.reject_description = "The listener disconnected before it accepted the connection";
+    pending->deliver(std::move(gone));
+  }
   me->closing.reset();
   me->channel->stream().close();
   me->channel.reset();

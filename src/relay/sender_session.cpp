@@ -11,9 +11,9 @@
 #include "relay/gestures.hpp"
 #include "relay/listener_registry.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/this_coro.hpp>
-#include <spdlog/spdlog.h>
 
 namespace hc::relay {
 namespace {
@@ -23,7 +23,8 @@ std::vector<std::string> id_list(std::string_view header) {
   std::size_t start = 0;
   while (start <= header.size()) {
     auto comma = header.find(',', start);
-    auto item = header.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
+    auto item =
+        header.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
     while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
     while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
     if (!item.empty()) ids.emplace_back(item);
@@ -42,7 +43,8 @@ proto::header_list connect_headers(const net::http_request& request) {
 }
 
 std::int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 }  // namespace
@@ -53,13 +55,14 @@ net::task<> run_sender(relay_context& ctx, incoming in) {
   auto resolved = catalog::resolve(ns, in.target.path);
   if (!resolved) {
     ctx.metrics.sender_outcome("not_found");
-    co_await refuse(in.stream, proto::error::not_found("Endpoint does not exist"), ns.host(), in.target.path, in.tracking_id);
+    co_await refuse(in.stream, proto::error::not_found("Endpoint does not exist"), ns.host(), in.target.path,
+                    in.tracking_id);
     co_return;
   }
   auto entity = resolved->entity;
   if (entity->record.requires_client_authorization) {
-    auto auth = authorize(ns, entity.get(), in.target.path, proto::rights::send, token_from(in.request, in.target.token),
-                          unix_now());
+    auto auth = authorize(ns, entity.get(), in.target.path, proto::rights::send,
+                          token_from(in.request, in.target.token), unix_now());
     if (!auth) {
       ctx.metrics.auth_failure("connect", auth.error().status);
       ctx.sources.record_failure(in.stream.remote_endpoint().address());
@@ -72,7 +75,8 @@ net::task<> run_sender(relay_context& ctx, incoming in) {
   if (sender_key.empty() || in.request.header("Sec-WebSocket-Version") != "13") {
     ctx.metrics.sender_outcome("bad_request");
     co_await refuse(in.stream,
-                    proto::error::bad_request("The upgrade request needs Sec-WebSocket-Key and Sec-WebSocket-Version: 13"),
+                    proto::error::bad_request(
+                        "The upgrade request needs Sec-WebSocket-Key and Sec-WebSocket-Version: 13"),
                     ns.host(), in.target.path, in.tracking_id);
     co_return;
   }
@@ -80,8 +84,8 @@ net::task<> run_sender(relay_context& ctx, incoming in) {
   auto disallowed = id_list(in.request.header("Microsoft-Relay-DisallowedListeners"));
   if (entity->live->count() == 0) {
     ctx.metrics.sender_outcome("no_listener");
-    co_await refuse(in.stream, proto::error::not_found("There are no listeners connected for the endpoint"), ns.host(),
-                    in.target.path, in.tracking_id);
+    co_await refuse(in.stream, proto::error::not_found("There are no listeners connected for the endpoint"),
+                    ns.host(), in.target.path, in.tracking_id);
     co_return;
   }
 
@@ -92,8 +96,8 @@ net::task<> run_sender(relay_context& ctx, incoming in) {
   ctx.rendezvous.add(key, pending);
 
   proto::accept_message accept;
-  accept.address = proto::build_accept_address(ctx.public_host, ctx.public_port, in.target.raw_path, in.target.app_query,
-                                               id, key);
+  accept.address = proto::build_accept_address(ctx.public_host, ctx.public_port, in.target.raw_path,
+                                               in.target.app_query, id, key);
   if (!ctx.tls) accept.address.replace(0, 3, "ws");  // wss:// -> ws:// with --insecure-plaintext
   accept.id = id;
   accept.connect_headers = connect_headers(in.request);
@@ -107,16 +111,21 @@ net::task<> run_sender(relay_context& ctx, incoming in) {
   for (;;) {
     chosen = entity->live->pick(allowed, disallowed, tried);
     if (!chosen) break;
-    bool sent = co_await net::asio::co_spawn(chosen->executor(), chosen->send_text(message), net::asio::use_awaitable);
-    if (sent) break;
+    bool sent = co_await net::asio::co_spawn(chosen->executor(), chosen->send_text(message),
+                                             net::asio::use_awaitable);
+    if (sent) {
+      chosen->expect_answer(key, pending);
+      break;
+    }
     tried.push_back(chosen.get());
   }
   if (!chosen) {
     ctx.rendezvous.take(key);
     ctx.metrics.sender_outcome("no_listener");
-    auto text = allowed.empty() && disallowed.empty()
-                    ? "There are no listeners connected for the endpoint"
-                    : "None of the connected listeners meet the AllowedListeners/DisallowedListeners criteria";
+    auto text =
+        allowed.empty() && disallowed.empty()
+            ? "There are no listeners connected for the endpoint"
+            : "None of the connected listeners meet the AllowedListeners/DisallowedListeners criteria";
     co_await refuse(in.stream, proto::error::not_found(text), ns.host(), in.target.path, in.tracking_id);
     co_return;
   }
@@ -126,14 +135,15 @@ net::task<> run_sender(relay_context& ctx, incoming in) {
     ~release_load() { l.active_tunnels.fetch_sub(1); }
   } release{*chosen};
 
-  auto outcome = co_await pending->wait(std::chrono::steady_clock::now() + net::limits::rendezvous_timeout, ctx.rendezvous,
-                                        key);
+  auto outcome = co_await pending->wait(std::chrono::steady_clock::now() + net::limits::rendezvous_timeout,
+                                        ctx.rendezvous, key);
   if (!outcome) {
     entity->live->record(hc_live::outcome::timed_out, "the listener did not answer within 30 s");
     ctx.metrics.sender_outcome("timeout");
     spdlog::info("sender {} hc={}: listener {} did not answer within 30 s", id, entity->name(), chosen->id());
     // Named, not a braced temporary inside co_await: g++ 12 destroys such temporaries twice.
-    const proto::error timed_out{504, proto::errc::timeout, "The listener did not accept the connection within 30 seconds"};
+    const proto::error timed_out{504, proto::errc::timeout,
+                                 "The listener did not accept the connection within 30 seconds"};
     co_await refuse(in.stream, timed_out, ns.host(), in.target.path, in.tracking_id);
     co_return;
   }
@@ -156,7 +166,8 @@ net::task<> run_sender(relay_context& ctx, incoming in) {
   auto to_listener = net::format_upgrade_response(outcome->listener_key, subprotocol);
   auto to_sender = net::format_upgrade_response(sender_key, subprotocol);
   if (auto w = co_await agent_leg.stream().write(net::asio::buffer(to_listener)); w.ec) {
-    const proto::error dropped{502, proto::errc::bad_gateway, "The listener dropped the rendezvous connection"};
+    const proto::error dropped{502, proto::errc::bad_gateway,
+                               "The listener dropped the rendezvous connection"};
     co_await refuse(in.stream, dropped, ns.host(), in.target.path, in.tracking_id);
     co_return;
   }
@@ -167,9 +178,11 @@ net::task<> run_sender(relay_context& ctx, incoming in) {
   }
   entity->live->record(hc_live::outcome::accepted);
   ctx.metrics.sender_outcome("accepted");
-  ctx.metrics.setup_latency(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  ctx.metrics.setup_latency(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   ctx.metrics.tunnel_started();
-  spdlog::info("tunnel open: {} hc={} listener={} app={}", id, entity->name(), chosen->id(), remote.address().to_string());
+  spdlog::info("tunnel open: {} hc={} listener={} app={}", id, entity->name(), chosen->id(),
+               remote.address().to_string());
 
   net::ws_connection app_leg(std::move(in.stream), net::ws_role::server, std::move(in.leftover));
   net::tunnel_counters counters;
@@ -178,8 +191,9 @@ net::task<> run_sender(relay_context& ctx, incoming in) {
   agent_leg.stream().close();
   ctx.metrics.tunnel_ended(counters.app_to_agent.load(), counters.agent_to_app.load());
   spdlog::info("tunnel closed: {} hc={} app->agent {} ({} B) agent->app {} ({} B){}", id, entity->name(),
-               net::to_string(result.app_to_agent), counters.app_to_agent.load(), net::to_string(result.agent_to_app),
-               counters.agent_to_app.load(), result.error ? ": " + result.error.message() : "");
+               net::to_string(result.app_to_agent), counters.app_to_agent.load(),
+               net::to_string(result.agent_to_app), counters.agent_to_app.load(),
+               result.error ? ": " + result.error.message() : "");
 }
 
 }  // namespace hc::relay
