@@ -14,6 +14,17 @@
 namespace hc::test {
 namespace {
 
+// Echoes every frame back (Close included) and returns what arrived, the Close last.
+task<std::vector<ws_frame>> echo_and_record(net::ws_connection& ws) {
+  std::vector<ws_frame> got;
+  for (;;) {
+    auto frame = co_await read_frame(ws, "listener");
+    got.push_back(frame);
+    co_await send_frame(ws, frame.op, frame.fin, frame.payload);
+    if (frame.op == opcode::close) co_return got;
+  }
+}
+
 class RelayDataPath : public relay_test {};
 
 // Reads frames until a Close (included) and returns them all.
@@ -73,15 +84,7 @@ TEST_F(RelayDataPath, EchoesBinaryAndTextMessagesKeepingOpcodeAndBoundaries) {
       co_await send_close(t.sender, 1000, "bye");
       co_return co_await read_until_close(t.sender, "sender");
     };
-    auto listener_side = [&]() -> task<std::vector<ws_frame>> {
-      std::vector<ws_frame> got;
-      for (;;) {
-        got.push_back(co_await read_frame(t.listener, "listener"));
-        co_await send_frame(t.listener, got.back().op, got.back().fin, got.back().payload);
-        if (got.back().op == opcode::close) co_return got;
-      }
-    };
-    auto [at_sender, at_listener] = co_await both(sender_side(), listener_side());
+    auto [at_sender, at_listener] = co_await both(sender_side(), echo_and_record(t.listener));
 
     auto expected = sent;
     expected.push_back({opcode::close, true, proto::build_close_payload(1000, "bye")});
@@ -115,15 +118,7 @@ TEST_F(RelayDataPath, KeepsFragmentedMessagesFrameByFrame) {
       co_await send_close(t.sender, 1000, "done");
       co_return co_await read_until_close(t.sender, "sender");
     };
-    auto listener_side = [&]() -> task<std::vector<ws_frame>> {
-      std::vector<ws_frame> got;
-      for (;;) {
-        got.push_back(co_await read_frame(t.listener, "listener"));
-        co_await send_frame(t.listener, got.back().op, got.back().fin, got.back().payload);
-        if (got.back().op == opcode::close) co_return got;
-      }
-    };
-    auto [at_sender, at_listener] = co_await both(sender_side(), listener_side());
+    auto [at_sender, at_listener] = co_await both(sender_side(), echo_and_record(t.listener));
 
     auto expected = sent;
     expected.push_back({opcode::close, true, proto::build_close_payload(1000, "done")});
