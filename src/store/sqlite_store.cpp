@@ -253,35 +253,35 @@ class sqlite_store final : public store {
     return s;
   }
 
-  void put_namespace(const namespace_record& r) override {
+  // One write statement under the lock: binds `args` to ?1, ?2, ... and runs it; throws with
+  // `op` and `object` on failure.
+  template <class... Args>
+  void write(statement& st, std::string_view op, std::string_view object, const Args&... args) {
     std::lock_guard lock(mutex_);
-    statement::use q(*upsert_namespace_);
-    q.bind(1, r.name).bind(2, r.host).bind(3, r.created_at).bind(4, r.updated_at);
-    q.step("put namespace", r.name);
+    statement::use q(st);
+    int index = 0;
+    (q.bind(++index, args), ...);
+    q.step(op, object);
+  }
+
+  void put_namespace(const namespace_record& r) override {
+    write(*upsert_namespace_, "put namespace", r.name, r.name, r.host, r.created_at, r.updated_at);
   }
 
   void put_hybrid_connection(const hybrid_connection_record& r) override {
-    std::lock_guard lock(mutex_);
-    statement::use q(*upsert_hybrid_connection_);
-    q.bind(1, r.namespace_name).bind(2, r.name).bind(3, std::int64_t{r.requires_client_authorization});
-    q.bind(4, r.user_metadata).bind(5, r.created_at).bind(6, r.updated_at);
-    q.step("put hybrid connection", qualified(r.namespace_name, r.name));
+    write(*upsert_hybrid_connection_, "put hybrid connection", qualified(r.namespace_name, r.name),
+          r.namespace_name, r.name, std::int64_t{r.requires_client_authorization}, r.user_metadata,
+          r.created_at, r.updated_at);
   }
 
   void put_rule(const rule_record& r) override {
-    std::lock_guard lock(mutex_);
-    statement::use q(*upsert_rule_);
-    q.bind(1, r.namespace_name).bind(2, r.entity).bind(3, r.name).bind(4, std::int64_t{r.rights});
-    q.bind(5, r.primary_key).bind(6, r.secondary_key);
-    q.step("put rule", qualified(qualified(r.namespace_name, r.entity), r.name));
+    write(*upsert_rule_, "put rule", qualified(qualified(r.namespace_name, r.entity), r.name),
+          r.namespace_name, r.entity, r.name, std::int64_t{r.rights}, r.primary_key, r.secondary_key);
   }
 
   // Hybrid connections and rules go with it through ON DELETE CASCADE.
   void delete_namespace(const std::string& name) override {
-    std::lock_guard lock(mutex_);
-    statement::use q(*delete_namespace_);
-    q.bind(1, name);
-    q.step("delete namespace", name);
+    write(*delete_namespace_, "delete namespace", name, name);
   }
 
   // rules.entity cannot reference hybrid_connections (namespace rules use ''), so its rules are
@@ -306,55 +306,33 @@ class sqlite_store final : public store {
 
   void delete_rule(const std::string& namespace_name, const std::string& entity,
                    const std::string& name) override {
-    std::lock_guard lock(mutex_);
-    statement::use q(*delete_rule_);
-    q.bind(1, namespace_name).bind(2, entity).bind(3, name);
-    q.step("delete rule", qualified(qualified(namespace_name, entity), name));
+    write(*delete_rule_, "delete rule", qualified(qualified(namespace_name, entity), name), namespace_name,
+          entity, name);
   }
 
   void put_plan(const plan_record& r) override {
-    std::lock_guard lock(mutex_);
-    statement::use q(*upsert_plan_);
-    q.bind(1, r.name).bind(2, r.sku).bind(3, r.created_at).bind(4, r.updated_at);
-    q.step("put plan", r.name);
+    write(*upsert_plan_, "put plan", r.name, r.name, r.sku, r.created_at, r.updated_at);
   }
 
   // Fails (foreign key) while apps are in the plan: the caller checks first and says so.
-  void delete_plan(const std::string& name) override {
-    std::lock_guard lock(mutex_);
-    statement::use q(*delete_plan_);
-    q.bind(1, name);
-    q.step("delete plan", name);
-  }
+  void delete_plan(const std::string& name) override { write(*delete_plan_, "delete plan", name, name); }
 
   void put_app(const app_record& r) override {
-    std::lock_guard lock(mutex_);
-    statement::use q(*upsert_app_);
-    q.bind(1, r.name).bind(2, r.plan).bind(3, r.send_key).bind(4, r.created_at).bind(5, r.updated_at);
-    q.step("put app", r.name);
+    write(*upsert_app_, "put app", r.name, r.name, r.plan, r.send_key, r.created_at, r.updated_at);
   }
 
   // Its links go with it through ON DELETE CASCADE.
-  void delete_app(const std::string& name) override {
-    std::lock_guard lock(mutex_);
-    statement::use q(*delete_app_);
-    q.bind(1, name);
-    q.step("delete app", name);
-  }
+  void delete_app(const std::string& name) override { write(*delete_app_, "delete app", name, name); }
 
   void put_app_link(const app_link_record& r) override {
-    std::lock_guard lock(mutex_);
-    statement::use q(*upsert_app_link_);
-    q.bind(1, r.app).bind(2, r.namespace_name).bind(3, r.hc_name).bind(4, r.created_at);
-    q.step("put app link", r.app + " -> " + qualified(r.namespace_name, r.hc_name));
+    write(*upsert_app_link_, "put app link", r.app + " -> " + qualified(r.namespace_name, r.hc_name), r.app,
+          r.namespace_name, r.hc_name, r.created_at);
   }
 
   void delete_app_link(const std::string& app, const std::string& namespace_name,
                        const std::string& hc_name) override {
-    std::lock_guard lock(mutex_);
-    statement::use q(*delete_app_link_);
-    q.bind(1, app).bind(2, namespace_name).bind(3, hc_name);
-    q.step("delete app link", app + " -> " + qualified(namespace_name, hc_name));
+    write(*delete_app_link_, "delete app link", app + " -> " + qualified(namespace_name, hc_name), app,
+          namespace_name, hc_name);
   }
 
   std::optional<std::string> get_setting(const std::string& key) override {
@@ -366,10 +344,7 @@ class sqlite_store final : public store {
   }
 
   void put_setting(const std::string& key, const std::string& value) override {
-    std::lock_guard lock(mutex_);
-    statement::use q(*upsert_setting_);
-    q.bind(1, key).bind(2, value);
-    q.step("put setting", key);
+    write(*upsert_setting_, "put setting", key, key, value);
   }
 
  private:
