@@ -112,9 +112,6 @@ relay_server::~relay_server() = default;
 void relay_server::run() {
   auto& s = *impl_;
   auto& o = s.options;
-  // A peer that resets while we write must cost one connection, never the process: writes that
-  // bypass MSG_NOSIGNAL (OpenSSL on a socket BIO) would otherwise raise SIGPIPE.
-  ::signal(SIGPIPE, SIG_IGN);
   if (o.data_dir.empty()) throw std::runtime_error("--data-dir is required");
   fs::create_directories(o.data_dir);
   fs::permissions(o.data_dir, fs::perms::owner_all);

@@ -752,7 +752,6 @@ TEST_F(RelayHostileSource, FloodOfFailingListenersIsRateLimitedThenRecovers) {
         int retry = sample_retry.empty() ? 0 : std::stoi(sample_retry);
         EXPECT_GE(retry, 1);
         EXPECT_LE(retry, 10);
-        EXPECT_LT(flood_time, 30s) << "500 refused handshakes should be cheap";
         std::printf("[ flood    ] 500 attempts in %lld ms: %zu x 401, %zu x 429\n",
                     (long long)std::chrono::duration_cast<std::chrono::milliseconds>(flood_time).count(),
                     unauthorized, limited);
