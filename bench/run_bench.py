@@ -83,16 +83,19 @@ class Paths:
         self.work = pathlib.Path(work)
         self.targets = {}  # path -> host:port of the hcbench sink through that path
         self.redis = {}    # path -> (host, port) of redis-server through that path
+        self.postgres = {}  # path -> (host, port) of PostgreSQL through that path
         self.pids = {}
         self.sink_port = free_port()
         start([str(BUILD / "hcbench"), "sink", "--listen", f"127.0.0.1:{self.sink_port}"], self.work / "sink.log")
         self.redis_port = free_port()
         start(["redis-server", "--port", str(self.redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
               self.work / "redis.log")
+        self.pg_port = start_postgres(self.work / "pgdata", quick)
         wait_port(self.sink_port)
         wait_port(self.redis_port)
         self.targets["direct"] = f"127.0.0.1:{self.sink_port}"
         self.redis["direct"] = ("127.0.0.1", self.redis_port)
+        self.postgres["direct"] = ("127.0.0.1", self.pg_port)
 
     def hcrelay(self, name, plaintext):
         d = self.work / name
@@ -113,13 +116,13 @@ class Paths:
         def run(args):
             return subprocess.run(args, env=env, check=True, capture_output=True, text=True).stdout.strip()
 
-        for hc, port_ in (("sink", self.sink_port), ("redis", self.redis_port)):
+        for hc, port_ in (("sink", self.sink_port), ("redis", self.redis_port), ("pg", self.pg_port)):
             run([*ctl, "hc", "create", hc, "--endpoint", f"localhost:{port_}"])
             run([str(BUILD / "hcm"), "--config-dir", str(hcm_dir), *flags, "add",
                  run([*ctl, "hc", "connection-string", hc, "--rule", "defaultListener"])])
             run([str(BUILD / "hcconnect"), "--config-dir", str(hcc_dir), *flags, "add",
                  run([*ctl, "hc", "connection-string", hc, "--rule", "defaultSender"]), "--endpoint",
-                 f"{hc}.bench.internal:{port_}"])
+                 f"{hc}.{name.replace(' ', '-')}.bench.internal:{port_}"])
         hcm = start([str(BUILD / "hcm"), "--config-dir", str(hcm_dir), *flags, "run"], d / "hcm.log", env=env)
         listed = json.loads(run([str(BUILD / "hcconnect"), "--config-dir", str(hcc_dir), "list", "-o", "json"]))
         address = {e["name"]: e["loopbackAddress"] for e in listed}
@@ -134,6 +137,7 @@ class Paths:
             time.sleep(0.2)
         self.targets[name] = f"{address['sink']}:{self.sink_port}"
         self.redis[name] = (address["redis"], self.redis_port)
+        self.postgres[name] = (address["pg"], self.pg_port)
         self.pids[name] = {"hcrelay": relay.pid, "hcm": hcm.pid, "hcconnect": hcc.pid}
 
     def ssh(self):
@@ -142,7 +146,7 @@ class Paths:
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(d / "host")], check=True)
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(d / "user")], check=True)
         shutil.copy(d / "user.pub", d / "authorized_keys")
-        port, fwd, fwd_redis = free_port(), free_port(), free_port()
+        port, fwd, fwd_redis, fwd_pg = free_port(), free_port(), free_port(), free_port()
         config = d / "sshd_config"
         config.write_text(f"Port {port}\nListenAddress 127.0.0.1\nHostKey {d / 'host'}\nPidFile {d / 'sshd.pid'}\n"
                           f"AuthorizedKeysFile {d / 'authorized_keys'}\nPermitRootLogin yes\nPasswordAuthentication no\n"
@@ -153,10 +157,12 @@ class Paths:
         start(["ssh", "-N", "-i", str(d / "user"), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
                "-o", "ExitOnForwardFailure=yes", "-p", str(port), "-R", f"127.0.0.1:{fwd}:127.0.0.1:{self.sink_port}",
                "-R", f"127.0.0.1:{fwd_redis}:127.0.0.1:{self.redis_port}",
+               "-R", f"127.0.0.1:{fwd_pg}:127.0.0.1:{self.pg_port}",
                f"{os.environ.get('USER', 'root')}@127.0.0.1"], d / "ssh.log")
         wait_port(fwd)
         self.targets["ssh -R"] = f"127.0.0.1:{fwd}"
         self.redis["ssh -R"] = ("127.0.0.1", fwd_redis)
+        self.postgres["ssh -R"] = ("127.0.0.1", fwd_pg)
 
     def socat(self):
         def chain(backend, label):
@@ -170,6 +176,37 @@ class Paths:
             return nxt
         self.targets["socat x3"] = f"127.0.0.1:{chain(self.sink_port, 'sink')}"
         self.redis["socat x3"] = ("127.0.0.1", chain(self.redis_port, "redis"))
+        self.postgres["socat x3"] = ("127.0.0.1", chain(self.pg_port, "pg"))
+
+
+PG_BIN = pathlib.Path("/usr/lib/postgresql/15/bin")
+
+
+def start_postgres(data, quick):
+    """A throw-away PostgreSQL cluster (run as the postgres user, TCP only) with a pgbench database."""
+    data.mkdir()
+    os.chmod(data.parent, 0o755)
+    subprocess.run(["chown", "postgres:postgres", str(data)], check=True)
+    as_pg = ["runuser", "-u", "postgres", "--"]
+    subprocess.run([*as_pg, str(PG_BIN / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"], check=True,
+                   capture_output=True)
+    port = free_port()
+    start([*as_pg, str(PG_BIN / "postgres"), "-D", str(data), "-p", str(port), "-k", "", "-c",
+           "listen_addresses=127.0.0.1", "-c", "max_connections=200", "-c", "fsync=off"], data.parent / "postgres.log")
+    wait_port(port, seconds=60)
+    subprocess.run(["pgbench", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-i", "-q", "-s", "1" if quick else "5",
+                    "postgres"], check=True, capture_output=True)
+    return port
+
+
+def pgbench(host, port, seconds):
+    """Read-only transactions per second (pgbench -S) with 16 clients over 2 threads."""
+    r = subprocess.run(["pgbench", "-h", host, "-p", str(port), "-U", "postgres", "-S", "-c", "16", "-j", "2", "-T",
+                        str(seconds), "-n", "postgres"], capture_output=True, text=True, timeout=seconds + 60)
+    for line in r.stdout.splitlines():
+        if line.startswith("tps =") :
+            return float(line.split()[2])
+    return None
 
 
 def redis_benchmark(host, port, requests):
@@ -236,11 +273,23 @@ def main():
             redis_runs = [redis_benchmark(*paths.redis[name], 20000 if quick else 100000) for _ in range(repeat)]
             r["redis_set_rps"] = stats([x.get("SET") for x in redis_runs])
             r["redis_get_rps"] = stats([x.get("GET") for x in redis_runs])
+            r["pgbench_tps"] = stats([pgbench(*paths.postgres[name], 3 if quick else 10) for _ in range(repeat)])
             results["paths"][name] = r
     finally:
         stop_all()
         shutil.rmtree(work, ignore_errors=True)
+    results["micro"] = micro()
     write_report(results)
+
+
+def micro():
+    """The Google Benchmark micro-benchmarks (bench/micro*.cpp): CPU time per call."""
+    r = subprocess.run([str(BUILD / "hcmicro"), "--benchmark_format=json", "--benchmark_min_time=0.2"],
+                       capture_output=True, text=True, timeout=300)
+    out = {}
+    for b in json.loads(r.stdout).get("benchmarks", []):
+        out[b["name"]] = {"cpu_time": round(b["cpu_time"], 3), "unit": b["time_unit"], "label": b.get("label", "")}
+    return out
 
 
 def med(results, path, key):
@@ -255,7 +304,9 @@ def write_report(results):
     ratios = {}
     pairs = [("tls_vs_ssh_up", "hcrelay TLS", "ssh -R", "up_gbit"), ("plain_vs_socat_up", "hcrelay plaintext", "socat x3", "up_gbit"),
              ("tls_vs_ssh_conn_rate", "hcrelay TLS", "ssh -R", "conn_per_s"),
-             ("tls_vs_ssh_redis_get", "hcrelay TLS", "ssh -R", "redis_get_rps")]
+             ("tls_vs_ssh_redis_get", "hcrelay TLS", "ssh -R", "redis_get_rps"),
+             ("tls_vs_ssh_redis_set", "hcrelay TLS", "ssh -R", "redis_set_rps"),
+             ("tls_vs_ssh_pgbench", "hcrelay TLS", "ssh -R", "pgbench_tps")]
     for label, a, b, key in pairs:
         x, y = med(results, a, key), med(results, b, key)
         ratios[label] = round(x / y, 3) if x and y else None
@@ -263,8 +314,8 @@ def write_report(results):
     (out / f"{stem}.json").write_text(json.dumps(results, indent=2) + "\n")
     lines = [f"# hcrelay benchmark {results['date']} on {results['host']} ({results['cores']} cores)", "",
              "median (min-max) over runs; every process on this machine.", "",
-             "| path | 1 stream up Gbit/s | 1 stream down Gbit/s | 8 streams Gbit/s | connect p50 ms | connect p99 ms | new conn/s | redis SET/s | redis GET/s |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "| path | 1 stream up Gbit/s | 1 stream down Gbit/s | 8 streams Gbit/s | connect p50 ms | connect p99 ms | new conn/s | redis SET/s | redis GET/s | pgbench -S tps |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
 
     def cell(v, fmt="{:.2f}"):
         return "-" if not v else f"{fmt.format(v['median'])} ({fmt.format(v['min'])}-{fmt.format(v['max'])})"
@@ -272,13 +323,19 @@ def write_report(results):
     for name, r in results["paths"].items():
         lines.append(f"| {name} | {cell(r['up_gbit'])} | {cell(r['down_gbit'])} | {cell(r['up8_gbit'])} | "
                      f"{cell(r['connect_p50_ms'], '{:.3f}')} | {cell(r['connect_p99_ms'], '{:.3f}')} | {cell(r['conn_per_s'], '{:.0f}')} | "
-                     f"{cell(r.get('redis_set_rps'), '{:.0f}')} | {cell(r.get('redis_get_rps'), '{:.0f}')} |")
+                     f"{cell(r.get('redis_set_rps'), '{:.0f}')} | {cell(r.get('redis_get_rps'), '{:.0f}')} | "
+                     f"{cell(r.get('pgbench_tps'), '{:.0f}')} |")
     lines += ["", "Held tunnels (RSS growth per tunnel, KiB):", ""]
     for name, r in results["paths"].items():
         if "hold" in r:
             lines.append(f"- {name}: {r['hold']['open']} open, {r['hold']['failures']} failed; " +
                          ", ".join(f"{k} {v}" for k, v in r["hold"]["rss_kib_per_tunnel"].items()))
     lines += ["", "Ratios (same run, medians): " + ", ".join(f"{k} {v}" for k, v in ratios.items()), ""]
+    if results.get("micro"):
+        lines += ["Micro-benchmarks (CPU time per call):", ""]
+        lines += [f"- {k}: {v['cpu_time']} {v['unit']}" + (f" ({v['label']})" if v["label"] else "")
+                  for k, v in results["micro"].items()]
+        lines.append("")
     (out / f"{stem}.md").write_text("\n".join(lines))
     print("\n".join(lines))
 

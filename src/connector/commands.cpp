@@ -162,7 +162,7 @@ void run_service_verb(CLI::App& app, cli_options& o) {
   auto threads = std::make_shared<int>(0);
   cmd->add_option("--metrics-port", *metrics_port, "Serve /metrics on 127.0.0.1:PORT (0: off)")
       ->capture_default_str();
-  cmd->add_option("--threads", *threads, "I/O threads (0: one per core)")->capture_default_str();
+  cmd->add_option("--threads", *threads, "I/O threads (0: one)")->capture_default_str();
   cmd->callback([&o, metrics_port, threads] {
     init_logs(o, "info");
     auto options = service_from(o);

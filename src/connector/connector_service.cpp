@@ -5,6 +5,7 @@
 #include "connector/endpoint_config.hpp"
 #include "net/file_watch.hpp"
 #include "net/http_server.hpp"
+#include "net/io_threads.hpp"
 #include "net/limits.hpp"
 #include "net/log.hpp"
 
@@ -61,6 +62,7 @@ std::string describe(const endpoint_entry& e) {
 }  // namespace
 
 struct connector_service::impl {
+  explicit impl(service_options o) : options(std::move(o)), io(net::agent_io_threads(options.threads)) {}
   service_options options;
   connector_metrics metrics;  // outlives the io_context: session frames refer to it
   session_count sessions;
@@ -211,9 +213,8 @@ struct connector_service::impl {
   }
 };
 
-connector_service::connector_service(service_options options) : impl_(std::make_unique<impl>()) {
-  impl_->options = std::move(options);
-}
+connector_service::connector_service(service_options options)
+    : impl_(std::make_unique<impl>(std::move(options))) {}
 
 connector_service::~connector_service() {
   stop();
@@ -259,7 +260,7 @@ void connector_service::start() {
   else
     asio::co_spawn(s.control, s.poll_config(), net::log_failure("configuration watch"));
   s.work.emplace(s.io.get_executor());
-  int n = s.options.threads > 0 ? s.options.threads : int(std::max(1u, std::thread::hardware_concurrency()));
+  int n = net::agent_io_threads(s.options.threads);
   for (int i = 0; i < n; ++i) s.threads.emplace_back([&s] { s.io.run(); });
   s.phase = impl::state::running;
 }

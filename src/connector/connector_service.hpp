@@ -22,7 +22,7 @@ struct service_options {
   std::optional<std::string> ca_file;  // extra CA for the relay's certificate
   bool insecure_plaintext = false;     // ws:// to a relay run with --insecure-plaintext
   int metrics_port = 0;                // 0: no /metrics
-  int threads = 0;                     // I/O threads; 0: one per core
+  int threads = 0;                     // I/O threads; 0: one (net::agent_io_threads)
   std::chrono::milliseconds config_poll{1000};
   // App Service mode: the endpoints are the app's hybrid connections, polled from the relay
   // every app->poll (endpoints.json is not read).

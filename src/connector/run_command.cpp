@@ -108,7 +108,6 @@ int run_command(service_options options, const std::vector<std::string>& command
   if ((options.app || !config.entries.empty()) && !daemon_running(options.config_dir, config)) {
     spdlog::info("no hcconnect daemon running: serving {} endpoint(s) in-process while {} runs",
                  config.entries.size(), command.front());
-    if (options.threads <= 0) options.threads = 2;
     service.emplace(options);
     service->start();
   }

@@ -31,7 +31,6 @@ struct cli_options {
   std::string output = "table";
 };
 
-
 std::vector<connection_view> current_views(const std::string& dir) {
   auto entries = load_connections(dir);
   std::optional<std::vector<connection_status>> live;
@@ -175,7 +174,7 @@ int cli_main(int argc, char** argv) {
   app.add_option("-o,--output", o.output, "table or json")->check(CLI::IsMember({"table", "json"}));
 
   std::string text, ns, name, target, log_format = "text", log_level = "info";
-  int ui_port = 0, timeout_s = 5;
+  int ui_port = 0, timeout_s = 5, threads = 0;
   std::size_t lines = 100;
   auto* add =
       app.add_subcommand("add", "Add (or update) a hybrid connection from its listener connection string");
@@ -201,6 +200,9 @@ int cli_main(int argc, char** argv) {
   run->add_option("--ui-port", ui_port, "Local web UI and /metrics on 127.0.0.1:PORT (0: off)")
       ->check(CLI::Range(0, 65535))
       ->capture_default_str();
+  run->add_option("--threads", threads, "I/O threads (0: one)")
+      ->check(CLI::Range(0, 256))
+      ->capture_default_str();
   run->add_option("--log-format", log_format, "text or json")->capture_default_str();
   run->add_option("--log-level", log_level, "debug, info, warn or error")->capture_default_str();
 
@@ -225,7 +227,7 @@ int cli_main(int argc, char** argv) {
     if (run->parsed()) {
       net::init_logging(log_format, log_level);
       net::raise_file_limit();
-      return run_service({o.config_dir, std::uint16_t(ui_port), o.ca_file, o.plaintext});
+      return run_service({o.config_dir, std::uint16_t(ui_port), o.ca_file, o.plaintext, threads});
     }
   } catch (const std::exception& e) {
     std::cerr << "hcm: " << e.what() << "\n";

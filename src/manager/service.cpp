@@ -10,6 +10,7 @@
 #include "manager/views.hpp"
 #include "manager/web_ui.hpp"
 #include "net/http_server.hpp"
+#include "net/io_threads.hpp"
 #include "net/limits.hpp"
 #include "net/private_file.hpp"
 #include "net/tls.hpp"
@@ -307,7 +308,8 @@ int run_service(const service_options& options) {
     spdlog::error("{}", e.what());
     return 1;
   }
-  asio::io_context io;
+  int n = net::agent_io_threads(options.threads);
+  asio::io_context io(n);
   std::optional<service> svc;
   try {
     svc.emplace(options, io, tls);
@@ -323,9 +325,8 @@ int run_service(const service_options& options) {
     spdlog::info("signal {}: shutting down", sig);
     svc->request_stop();
   });
-  unsigned n = std::max(2u, std::min(4u, std::thread::hardware_concurrency()));
   std::vector<std::thread> threads;
-  for (unsigned i = 1; i < n; ++i) threads.emplace_back([&io] { io.run(); });
+  for (int i = 1; i < n; ++i) threads.emplace_back([&io] { io.run(); });
   io.run();
   for (auto& t : threads) t.join();
   spdlog::info("stopped");

@@ -15,6 +15,7 @@ struct service_options {
   std::uint16_t ui_port = 0;  // 0: no web UI
   std::string ca_file;        // extra CA for the relay (else HCRELAY_CA_FILE / system store)
   bool plaintext = false;     // ws:// to a relay run with --insecure-plaintext
+  int threads = 0;            // I/O threads; 0: net::agent_io_threads' default
 };
 
 // Returns the process exit code. Logging must be initialised (net::init_logging) first.

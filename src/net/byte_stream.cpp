@@ -16,7 +16,10 @@ void set_nodelay(tcp::socket& s) {
 }
 
 struct plain_impl final : byte_stream::impl {
-  explicit plain_impl(tcp::socket s) : socket_(std::move(s)) {}
+  explicit plain_impl(tcp::socket s) : socket_(std::move(s)) {
+    error_code ignored;                   // a socket that cannot switch fails on its first operation instead
+    socket_.non_blocking(true, ignored);  // for read_available; asio's async operations do not mind
+  }
   tcp::socket& socket() override { return socket_; }
   task<io_result> read_some(asio::mutable_buffer b) override {
     auto [ec, n] = co_await socket_.async_read_some(b, use_tuple);
@@ -26,8 +29,16 @@ struct plain_impl final : byte_stream::impl {
     auto [ec, n] = co_await asio::async_write(socket_, bufs, use_tuple);
     co_return io_result{ec, n};
   }
+  io_result read_available(asio::mutable_buffer b) override {
+    error_code ec;
+    std::size_t n = socket_.read_some(b, ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) return io_result{};
+    return io_result{ec, n};
+  }
   bool is_tls() const override { return false; }
-  task<error_code> handshake(bool, std::string_view) override { co_return asio::error::operation_not_supported; }
+  task<error_code> handshake(bool, std::string_view) override {
+    co_return asio::error::operation_not_supported;
+  }
   tcp::socket socket_;
 };
 
@@ -48,23 +59,29 @@ byte_stream byte_stream::tls(tcp::socket socket, asio::ssl::context& ctx) {
   return byte_stream(make_tls_impl(std::move(socket), ctx));
 }
 
-task<error_code> byte_stream::tls_accept() { return impl_->handshake(true, {}); }
+task<error_code> byte_stream::tls_accept() {
+  return impl_->handshake(true, {});
+}
 
-task<error_code> byte_stream::tls_connect(std::string_view host) { return impl_->handshake(false, host); }
+task<error_code> byte_stream::tls_connect(std::string_view host) {
+  return impl_->handshake(false, host);
+}
 
-task<io_result> byte_stream::read_some(asio::mutable_buffer buffer) { return impl_->read_some(buffer); }
+task<io_result> byte_stream::read_some(asio::mutable_buffer buffer) {
+  return impl_->read_some(buffer);
+}
 
-task<io_result> byte_stream::write(std::span<const asio::const_buffer> buffers) { return impl_->write(buffers); }
+task<io_result> byte_stream::write(std::span<const asio::const_buffer> buffers) {
+  return impl_->write(buffers);
+}
 
 task<io_result> byte_stream::write(asio::const_buffer buffer) {
   std::array<asio::const_buffer, 1> one{buffer};
   co_return co_await impl_->write(one);
 }
 
-task<error_code> byte_stream::wait_readable() {
-  if (impl_->has_buffered_input()) co_return error_code{};
-  auto [ec] = co_await impl_->socket().async_wait(tcp::socket::wait_read, use_tuple);
-  co_return ec;
+io_result byte_stream::read_available(asio::mutable_buffer buffer) {
+  return impl_->read_available(buffer);
 }
 
 void byte_stream::shutdown_send() {
@@ -93,9 +110,15 @@ void byte_stream::reset() {
   impl_->socket().close(ignored);
 }
 
-bool byte_stream::is_open() const { return impl_ && impl_->socket().is_open(); }
-bool byte_stream::is_tls() const { return impl_ && impl_->is_tls(); }
-tcp::socket& byte_stream::socket() { return impl_->socket(); }
+bool byte_stream::is_open() const {
+  return impl_ && impl_->socket().is_open();
+}
+bool byte_stream::is_tls() const {
+  return impl_ && impl_->is_tls();
+}
+tcp::socket& byte_stream::socket() {
+  return impl_->socket();
+}
 
 tcp::endpoint byte_stream::remote_endpoint() const {
   error_code ec;

@@ -38,9 +38,9 @@ class byte_stream {
   // Writes every byte of every buffer, gathered into as few syscalls as the layer allows.
   task<io_result> write(std::span<const asio::const_buffer> buffers);
   task<io_result> write(asio::const_buffer buffer);
-  // Completes when a read would make progress (TLS bytes already decrypted count): lets an idle
-  // connection wait without holding a read buffer.
-  task<error_code> wait_readable();
+  // Whatever can be read without waiting (0 bytes when nothing is there yet); eof and errors as
+  // read_some reports them.
+  io_result read_available(asio::mutable_buffer buffer);
 
   // TCP half-close of our sending side (plain streams; a TLS stream closes fully instead).
   void shutdown_send();

@@ -10,7 +10,7 @@ struct byte_stream::impl {
   virtual tcp::socket& socket() = 0;
   virtual task<io_result> read_some(asio::mutable_buffer b) = 0;
   virtual task<io_result> write(std::span<const asio::const_buffer> bufs) = 0;
-  virtual bool has_buffered_input() const { return false; }
+  virtual io_result read_available(asio::mutable_buffer b) = 0;
   virtual bool is_tls() const = 0;
   // TLS only: the handshake as server, or as client verifying `host`.
   virtual task<error_code> handshake(bool as_server, std::string_view host) = 0;

@@ -12,10 +12,17 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/this_coro.hpp>
 
+#include <array>
+#include <cstring>
+#include <optional>
+
 namespace hc::net {
 using proto::opcode;
 
 namespace {
+
+// The first read of each burst from the TCP side (see tcp_to_ws).
+constexpr std::size_t first_read_bytes = 1024;
 
 struct direction_result {
   pump_end end;
@@ -56,33 +63,50 @@ class tcp_tunnel {
       });
   }
 
+  // A quiet connection waits in a small read held by this frame (asio tries it at once and parks
+  // it otherwise: no pooled buffer held and no epoll_ctl per message). A read that fills it
+  // means more is waiting: that goes into a pooled buffer and out in the same frame.
   task<direction_result> tcp_to_ws() {
     for (;;) {
-      error_code ec = co_await tcp_.wait_readable();
+      std::array<std::uint8_t, first_read_bytes> first;
+      auto r = co_await tcp_.read_some(asio::buffer(first));
+      if (r.ec) co_return co_await tcp_ended(r.ec);
+      if (r.bytes < first.size()) {
+        auto failed = co_await forward(first.data(), r.bytes);
+        if (failed) co_return *failed;
+        continue;
+      }
       pooled_buffer buffer;
-      std::size_t n = 0;
-      if (!ec) {
-        auto r = co_await tcp_.read_some(asio::buffer(buffer.data(), buffer.size()));
-        ec = r.ec;
-        n = r.bytes;
-      }
-      if (ec == asio::error::eof) {
-        co_await ws_.write_close(1000, "");
-        co_return direction_result{pump_end::closed, {}};
-      }
-      if (ec) {
-        if (!ws_.close_sent()) {
-          co_await ws_.write_close(1011, "TCP connection failed: " + ec.message());
-          co_await arm_abort();
-        }
-        co_return direction_result{pump_end::source_lost, ec};
-      }
-      if (auto wec = co_await ws_.write_frame(opcode::binary, true, std::span(buffer.data(), n))) {
-        tcp_.reset();
-        co_return direction_result{pump_end::dest_lost, wec};
-      }
-      tcp_to_ws_bytes_.fetch_add(n, std::memory_order_relaxed);
+      std::memcpy(buffer.data(), first.data(), r.bytes);
+      auto more = tcp_.read_available(asio::buffer(buffer.data() + r.bytes, buffer.size() - r.bytes));
+      auto failed = co_await forward(buffer.data(), r.bytes + more.bytes);
+      if (failed) co_return *failed;
+      if (more.ec) co_return co_await tcp_ended(more.ec);
     }
+  }
+
+  // TCP bytes out as one binary frame; a lost WebSocket leg resets the TCP side.
+  task<std::optional<direction_result>> forward(std::uint8_t* data, std::size_t n) {
+    auto ec = co_await ws_.write_frame(opcode::binary, true, std::span(data, n));
+    if (ec) {
+      tcp_.reset();
+      co_return direction_result{pump_end::dest_lost, ec};
+    }
+    tcp_to_ws_bytes_.fetch_add(n, std::memory_order_relaxed);
+    co_return std::nullopt;
+  }
+
+  // The TCP side ended: EOF becomes Close 1000, an error Close 1011.
+  task<direction_result> tcp_ended(error_code ec) {
+    if (ec == asio::error::eof) {
+      co_await ws_.write_close(1000, "");
+      co_return direction_result{pump_end::closed, {}};
+    }
+    if (!ws_.close_sent()) {
+      co_await ws_.write_close(1011, "TCP connection failed: " + ec.message());
+      co_await arm_abort();
+    }
+    co_return direction_result{pump_end::source_lost, ec};
   }
 
   task<direction_result> ws_to_tcp() {
@@ -101,11 +125,11 @@ class tcp_tunnel {
           co_return direction_result{pump_end::source_lost, rec};
         }
         if (h.op == opcode::ping) {
-          co_await ws_.write_frame(opcode::pong, true,
-                                   std::span(reinterpret_cast<std::uint8_t*>(payload.data()), payload.size()));
+          co_await ws_.write_frame(
+              opcode::pong, true, std::span(reinterpret_cast<std::uint8_t*>(payload.data()), payload.size()));
         } else if (h.op == opcode::close) {
-          auto info =
-              proto::parse_close_payload(std::span(reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size()));
+          auto info = proto::parse_close_payload(
+              std::span(reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size()));
           if (info && (info->code == 1000 || info->code == 1005)) {
             tcp_.shutdown_send();
             co_return direction_result{pump_end::closed, {}};

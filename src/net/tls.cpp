@@ -3,9 +3,9 @@
 // cache and offered again by byte_stream's connect path.
 #include "net/tls.hpp"
 
-#include <boost/asio/ssl/context.hpp>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <boost/asio/ssl/context.hpp>
 
 #include <cstdlib>
 #include <deque>
@@ -49,8 +49,12 @@ struct session_cache {
   }
 };
 
-void free_cache(void*, void* ptr, CRYPTO_EX_DATA*, int, long, void*) { delete static_cast<session_cache*>(ptr); }
-void free_peer(void*, void* ptr, CRYPTO_EX_DATA*, int, long, void*) { delete static_cast<std::string*>(ptr); }
+void free_cache(void*, void* ptr, CRYPTO_EX_DATA*, int, long, void*) {
+  delete static_cast<session_cache*>(ptr);
+}
+void free_peer(void*, void* ptr, CRYPTO_EX_DATA*, int, long, void*) {
+  delete static_cast<std::string*>(ptr);
+}
 
 int cache_index() {
   static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, free_cache);
@@ -84,11 +88,17 @@ void prepare_client_session(SSL* ssl, const std::string& peer) {
   SSL_set_ex_data(ssl, peer_index(), new std::string(peer));
   std::lock_guard lock(cache->mutex);
   auto it = cache->by_peer.find(peer);
-  if (it == cache->by_peer.end() || it->second.empty()) return;
-  SSL_SESSION* newest = it->second.back();
-  it->second.pop_back();
-  SSL_set_session(ssl, newest);  // takes its own reference
-  SSL_SESSION_free(newest);
+  if (it == cache->by_peer.end()) return;
+  // A ticket whose connection ended without an orderly close was marked not resumable when that
+  // connection was freed: offering it would only cost a full handshake.
+  while (!it->second.empty()) {
+    SSL_SESSION* newest = it->second.back();
+    it->second.pop_back();
+    bool usable = SSL_SESSION_is_resumable(newest) == 1;
+    if (usable) SSL_set_session(ssl, newest);  // takes its own reference
+    SSL_SESSION_free(newest);
+    if (usable) return;
+  }
 }
 
 tls_context make_server_tls(const std::string& cert_pem_path, const std::string& key_pem_path) {
@@ -102,7 +112,9 @@ tls_context make_server_tls(const std::string& cert_pem_path, const std::string&
     throw std::runtime_error("cannot use TLS key " + key_pem_path + ": " + openssl_reason());
   if (SSL_CTX_check_private_key(raw) != 1)
     throw std::runtime_error("TLS key " + key_pem_path + " does not match certificate " + cert_pem_path);
-  SSL_CTX_set_session_cache_mode(raw, SSL_SESS_CACHE_SERVER);
+  // Resumption is by stateless tickets only (TLS 1.3, and TLS 1.2 tickets): no server-side
+  // session store to fill, lock and flush on every handshake.
+  SSL_CTX_set_session_cache_mode(raw, SSL_SESS_CACHE_SERVER | SSL_SESS_CACHE_NO_INTERNAL);
   SSL_CTX_set_num_tickets(raw, 2);  // clients use each ticket once; two keep them ahead
   return ctx;
 }

@@ -22,12 +22,21 @@ task<error_code> ws_connection::fill(std::size_t at_least) {
   co_return error_code{};
 }
 
-task<std::pair<error_code, frame_header>> ws_connection::read_header() {
-  // Skip whatever is left of the previous frame's payload (a caller that stopped early).
+// Its own coroutine: the sink buffer is then not part of read_header's frame, which an idle
+// connection keeps while it waits for the next frame.
+task<error_code> ws_connection::skip_payload() {
+  std::array<std::uint8_t, 4096> sink;
   while (remaining_ > 0) {
-    std::array<std::uint8_t, 4096> sink;
     auto r = co_await read_payload(asio::buffer(sink));
-    if (r.ec) co_return std::pair{r.ec, frame_header{}};
+    if (r.ec) co_return r.ec;
+  }
+  co_return error_code{};
+}
+
+task<std::pair<error_code, frame_header>> ws_connection::read_header() {
+  if (remaining_ > 0) {  // a caller that stopped reading the previous payload early
+    auto skipped = co_await skip_payload();
+    if (skipped) co_return std::pair{skipped, frame_header{}};
   }
   for (;;) {
     auto bytes = std::span(reinterpret_cast<const std::uint8_t*>(pending_.data()), pending_.size());
@@ -84,7 +93,8 @@ task<error_code> ws_connection::send_locked(frame_header h, std::span<std::uint8
   if (h.masked) proto::apply_mask(payload, h.mask, mask_offset);
   std::array<std::uint8_t, proto::max_frame_header_bytes> head;
   std::size_t head_size = with_header ? proto::encode_frame_header(h, head) : 0;
-  std::array<asio::const_buffer, 2> bufs{asio::buffer(head.data(), head_size), asio::buffer(payload.data(), payload.size())};
+  std::array<asio::const_buffer, 2> bufs{asio::buffer(head.data(), head_size),
+                                         asio::buffer(payload.data(), payload.size())};
   auto r = co_await stream_.write(bufs);
   co_return r.ec;
 }
@@ -161,7 +171,8 @@ task<ws_connection::frame_writer> ws_connection::begin_frame(opcode op, bool fin
 
 std::string format_upgrade_response(std::string_view client_key, std::string_view subprotocol) {
   std::string out =
-      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ";
+      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: "
+      "Upgrade\r\nSec-WebSocket-Accept: ";
   out += proto::websocket_accept_key(client_key);
   out += "\r\n";
   if (!subprotocol.empty()) out.append("Sec-WebSocket-Protocol: ").append(subprotocol).append("\r\n");

@@ -68,15 +68,16 @@ class ws_connection {
 
  private:
   task<error_code> fill(std::size_t at_least);
-  task<error_code> send_locked(proto::frame_header h, std::span<std::uint8_t> payload, std::uint64_t mask_offset,
-                               bool with_header);
+  task<error_code> skip_payload();
+  task<error_code> send_locked(proto::frame_header h, std::span<std::uint8_t> payload,
+                               std::uint64_t mask_offset, bool with_header);
 
   byte_stream stream_;
   ws_role role_;
-  std::string pending_;              // bytes read past the last header (payload start or next frame)
-  proto::frame_header current_{};    // header of the frame whose payload is being read
-  std::uint64_t remaining_ = 0;      // payload bytes of current_ not yet handed out
-  std::uint64_t read_offset_ = 0;    // payload bytes of current_ already handed out (mask offset)
+  std::string pending_;            // bytes read past the last header (payload start or next frame)
+  proto::frame_header current_{};  // header of the frame whose payload is being read
+  std::uint64_t remaining_ = 0;    // payload bytes of current_ not yet handed out
+  std::uint64_t read_offset_ = 0;  // payload bytes of current_ already handed out (mask offset)
   std::unique_ptr<async_mutex> write_lock_ = std::make_unique<async_mutex>();
   bool close_sent_ = false;
 };

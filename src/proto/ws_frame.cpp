@@ -9,6 +9,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <array>
 #include <cstring>
 #include <stdexcept>
 
@@ -209,8 +210,17 @@ std::string new_websocket_key() {
 }
 
 mask_key new_mask_key() {
-  mask_key key{};
-  random_bytes(key.data(), key.size());
+  // Drawn from the CSPRNG in batches: one call per 64 frames rather than one per frame (the call
+  // and its fork check cost more than masking a small frame).
+  thread_local std::array<std::uint8_t, 64 * sizeof(mask_key)> batch;
+  thread_local std::size_t used = batch.size();
+  if (used == batch.size()) {
+    random_bytes(batch.data(), batch.size());
+    used = 0;
+  }
+  mask_key key;
+  std::memcpy(key.data(), batch.data() + used, key.size());
+  used += key.size();
   return key;
 }
 

@@ -85,6 +85,7 @@ class utf8_validator {
 std::string websocket_accept_key(std::string_view client_key);
 // 16 random bytes, base64: a client's Sec-WebSocket-Key.
 std::string new_websocket_key();
+// A client frame's masking key, from the CSPRNG (RFC 6455 §5.3: unpredictable).
 mask_key new_mask_key();
 
 }  // namespace hc::proto

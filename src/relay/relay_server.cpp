@@ -1,20 +1,21 @@
 // relay/relay_server: start-up, accept loop and shutdown (see relay_server.hpp).
 #include "relay/relay_server.hpp"
 
+#include "net/io_threads.hpp"
+#include "net/limits.hpp"
 #include "net/log.hpp"
 #include "net/private_file.hpp"
 #include "relay/connection.hpp"
 #include "relay/context.hpp"
 #include "relay/dev_tls.hpp"
 #include "relay/management.hpp"
-#include "net/limits.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/strand.hpp>
-#include <spdlog/spdlog.h>
 
 #include <csignal>
 #include <filesystem>
@@ -25,6 +26,7 @@ namespace hc::relay {
 namespace fs = std::filesystem;
 
 struct relay_server::impl {
+  explicit impl(relay_options o) : options(std::move(o)), io(net::relay_io_threads(options.threads)) {}
   relay_options options;
   net::asio::io_context io;
   relay_context ctx;
@@ -50,7 +52,9 @@ net::tcp::endpoint parse_listen(const std::string& text) {
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
   boost::system::error_code ec;
   auto address = net::asio::ip::make_address(host, ec);
-  if (ec) throw std::runtime_error("--listen address '" + host + "' is not an IP address (use 0.0.0.0, :: or 127.0.0.1)");
+  if (ec)
+    throw std::runtime_error("--listen address '" + host +
+                             "' is not an IP address (use 0.0.0.0, :: or 127.0.0.1)");
   int port = 0;
   try {
     port = std::stoi(text.substr(colon + 1));
@@ -95,8 +99,8 @@ void watch_reload(relay_server::impl& s, net::asio::signal_set& hangup) {
         std::lock_guard lock(s.tls_mutex);
         s.tls = std::move(fresh);
       }
-      spdlog::info("SIGHUP: reloaded TLS certificate {} and key {}; open connections keep the old one", s.cert_path,
-                   s.key_path);
+      spdlog::info("SIGHUP: reloaded TLS certificate {} and key {}; open connections keep the old one",
+                   s.cert_path, s.key_path);
     } catch (const std::exception& e) {
       spdlog::error("SIGHUP: TLS reload failed, still serving the previous certificate: {}", e.what());
     }
@@ -106,7 +110,7 @@ void watch_reload(relay_server::impl& s, net::asio::signal_set& hangup) {
 
 }  // namespace
 
-relay_server::relay_server(relay_options options) : impl_(std::make_unique<impl>()) { impl_->options = std::move(options); }
+relay_server::relay_server(relay_options options) : impl_(std::make_unique<impl>(std::move(options))) {}
 relay_server::~relay_server() = default;
 
 void relay_server::run() {
@@ -115,15 +119,18 @@ void relay_server::run() {
   if (o.data_dir.empty()) throw std::runtime_error("--data-dir is required");
   fs::create_directories(o.data_dir);
   fs::permissions(o.data_dir, fs::perms::owner_all);
-  if (int(!o.tls_cert.empty()) + int(o.dev_tls) + int(o.insecure_plaintext) != 1 || o.tls_cert.empty() != o.tls_key.empty())
-    throw std::runtime_error("choose exactly one of --tls-cert PEM --tls-key PEM, --dev-tls or --insecure-plaintext");
+  if (int(!o.tls_cert.empty()) + int(o.dev_tls) + int(o.insecure_plaintext) != 1 ||
+      o.tls_cert.empty() != o.tls_key.empty())
+    throw std::runtime_error(
+        "choose exactly one of --tls-cert PEM --tls-key PEM, --dev-tls or --insecure-plaintext");
 
   s.ctx.db = store::open_sqlite_store((fs::path(o.data_dir) / "relay.db").string());
   bootstrap(s.ctx, o.public_host);
 
   fs::path ca_path;
   if (o.dev_tls) {
-    auto files = ensure_dev_tls((fs::path(o.data_dir) / "tls").string(), {o.public_host, "localhost", "127.0.0.1", "::1"});
+    auto files = ensure_dev_tls((fs::path(o.data_dir) / "tls").string(),
+                                {o.public_host, "localhost", "127.0.0.1", "::1"});
     s.cert_path = files.server_pem;
     s.key_path = files.server_key;
     ca_path = files.ca_pem;
@@ -134,7 +141,8 @@ void relay_server::run() {
   if (!s.cert_path.empty()) {
     s.tls = net::make_server_tls(s.cert_path, s.key_path);
   } else {
-    spdlog::warn("--insecure-plaintext: relay legs are NOT encrypted; use only on a trusted network or for tests");
+    spdlog::warn(
+        "--insecure-plaintext: relay legs are NOT encrypted; use only on a trusted network or for tests");
   }
   s.ctx.tls = s.tls != nullptr;
 
@@ -160,9 +168,11 @@ void relay_server::run() {
       spdlog::info("root connection string (Manage, Listen, Send) written to {}", path.string());
     }
   }
-  if (!ca_path.empty()) spdlog::info("development CA for clients: {} (use --ca-file or HCRELAY_CA_FILE)", ca_path.string());
-  spdlog::info("hcrelay listening on {}:{} ({}), public address {}://{}:{}", bound.address().to_string(), bound.port(),
-               s.tls ? "TLS" : "plaintext", s.tls ? "wss" : "ws", s.ctx.public_host, s.ctx.public_port);
+  if (!ca_path.empty())
+    spdlog::info("development CA for clients: {} (use --ca-file or HCRELAY_CA_FILE)", ca_path.string());
+  spdlog::info("hcrelay listening on {}:{} ({}), public address {}://{}:{}", bound.address().to_string(),
+               bound.port(), s.tls ? "TLS" : "plaintext", s.tls ? "wss" : "ws", s.ctx.public_host,
+               s.ctx.public_port);
 
   net::asio::signal_set signals(s.io, SIGINT, SIGTERM);
   signals.async_wait([&](boost::system::error_code, int sig) {
@@ -176,7 +186,7 @@ void relay_server::run() {
   net::asio::co_spawn(s.io, accept_loop(s), [](std::exception_ptr e) {
     if (e) std::rethrow_exception(e);
   });
-  int n = o.threads > 0 ? o.threads : int(std::max(1u, std::thread::hardware_concurrency()));
+  int n = net::relay_io_threads(o.threads);
   std::vector<std::thread> pool;
   for (int i = 1; i < n; ++i) pool.emplace_back([&] { s.io.run(); });
   s.io.run();

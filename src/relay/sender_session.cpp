@@ -2,8 +2,10 @@
 // (Send, unless the entity lets senders in without a token), pick a listener, send it an
 // `accept` naming a one-shot rendezvous address, hold the sender's upgrade until the listener
 // accepts (101 to both, then the tunnel), rejects (its status to the sender) or the 30 s
-// window ends (504). This coroutine owns both legs for the tunnel's whole life.
+// window ends (504). Once open, the tunnel gets a coroutine of its own (carry_tunnel) that owns
+// both legs for the tunnel's whole life.
 #include "net/limits.hpp"
+#include "net/log.hpp"
 #include "net/pump.hpp"
 #include "proto/control_messages.hpp"
 #include "proto/encoding.hpp"
@@ -45,6 +47,44 @@ proto::header_list connect_headers(const net::http_request& request) {
 std::int64_t unix_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+// Counts a tunnel, pending or open, in its listener's load (listener choice) until destroyed.
+class listener_load {
+ public:
+  explicit listener_load(std::shared_ptr<listener> l) : listener_(std::move(l)) {
+    listener_->active_tunnels.fetch_add(1);
+  }
+  listener_load(listener_load&&) noexcept = default;  // the moved-from one holds nothing
+  ~listener_load() {
+    if (listener_) listener_->active_tunnels.fetch_sub(1);
+  }
+  const listener& get() const { return *listener_; }
+
+ private:
+  std::shared_ptr<listener> listener_;
+};
+
+// An accepted tunnel. It is carried by a coroutine of its own so that the frames of the request
+// handling and of the connect gesture (several KiB each) are gone while the tunnel lives.
+struct open_tunnel {
+  net::ws_connection app_leg;
+  net::ws_connection agent_leg;
+  std::string id;
+  std::string entity;
+  listener_load load;
+};
+
+net::task<> carry_tunnel(relay_context& ctx, open_tunnel t) {
+  net::tunnel_counters counters;
+  auto result = co_await net::relay_tunnel(t.app_leg, t.agent_leg, counters);
+  t.app_leg.stream().close();
+  t.agent_leg.stream().close();
+  ctx.metrics.tunnel_ended(counters.app_to_agent.load(), counters.agent_to_app.load());
+  spdlog::info("tunnel closed: {} hc={} app->agent {} ({} B) agent->app {} ({} B){}", t.id, t.entity,
+               net::to_string(result.app_to_agent), counters.app_to_agent.load(),
+               net::to_string(result.agent_to_app), counters.agent_to_app.load(),
+               result.error ? ": " + result.error.message() : "");
 }
 
 }  // namespace
@@ -129,11 +169,7 @@ net::task<> run_sender(relay_context& ctx, incoming in) {
     co_await refuse(in.stream, proto::error::not_found(text), ns.host(), in.target.path, in.tracking_id);
     co_return;
   }
-  chosen->active_tunnels.fetch_add(1);
-  struct release_load {
-    listener& l;
-    ~release_load() { l.active_tunnels.fetch_sub(1); }
-  } release{*chosen};
+  listener_load load(chosen);
 
   auto outcome = co_await pending->wait(std::chrono::steady_clock::now() + net::limits::rendezvous_timeout,
                                         ctx.rendezvous, key);
@@ -184,16 +220,9 @@ net::task<> run_sender(relay_context& ctx, incoming in) {
   spdlog::info("tunnel open: {} hc={} listener={} app={}", id, entity->name(), chosen->id(),
                remote.address().to_string());
 
-  net::ws_connection app_leg(std::move(in.stream), net::ws_role::server, std::move(in.leftover));
-  net::tunnel_counters counters;
-  auto result = co_await net::relay_tunnel(app_leg, agent_leg, counters);
-  app_leg.stream().close();
-  agent_leg.stream().close();
-  ctx.metrics.tunnel_ended(counters.app_to_agent.load(), counters.agent_to_app.load());
-  spdlog::info("tunnel closed: {} hc={} app->agent {} ({} B) agent->app {} ({} B){}", id, entity->name(),
-               net::to_string(result.app_to_agent), counters.app_to_agent.load(),
-               net::to_string(result.agent_to_app), counters.agent_to_app.load(),
-               result.error ? ": " + result.error.message() : "");
+  open_tunnel tunnel{net::ws_connection(std::move(in.stream), net::ws_role::server, std::move(in.leftover)),
+                     std::move(agent_leg), id, entity->name(), std::move(load)};
+  net::asio::co_spawn(ex, carry_tunnel(ctx, std::move(tunnel)), net::log_failure("tunnel " + id));
 }
 
 }  // namespace hc::relay
