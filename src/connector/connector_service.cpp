@@ -3,6 +3,7 @@
 
 #include "connector/app_tunnel.hpp"
 #include "connector/endpoint_config.hpp"
+#include "net/accept_backoff.hpp"
 #include "net/file_watch.hpp"
 #include "net/http_server.hpp"
 #include "net/io_threads.hpp"
@@ -90,10 +91,8 @@ struct connector_service::impl {
       auto [ec, socket] = co_await l->acceptor.async_accept(strand, net::use_tuple);
       if (ec == asio::error::operation_aborted || !l->acceptor.is_open()) co_return;
       if (ec) {
-        // Out of file descriptors and the like: say so and back off instead of spinning.
-        spdlog::warn("endpoint {}: accept on {} failed: {}", l->entry.name, describe(l->entry), ec.message());
-        asio::steady_timer pause(co_await asio::this_coro::executor, std::chrono::milliseconds(100));
-        co_await pause.async_wait(net::use_tuple);
+        auto where = "endpoint " + l->entry.name + " (" + describe(l->entry) + ")";  // named: g++ 12
+        co_await net::back_off_after_accept_error(ec, where);
         continue;
       }
       auto id = next_connection.fetch_add(1);

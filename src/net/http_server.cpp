@@ -1,15 +1,16 @@
 // net/http_server: accept loop and keep-alive request loop (see http_server.hpp).
 #include "net/http_server.hpp"
 
+#include "net/accept_backoff.hpp"
 #include "net/deadline.hpp"
 #include "net/limits.hpp"
 #include "net/log.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
-#include <spdlog/spdlog.h>
 
 namespace hc::net {
 
@@ -50,7 +51,10 @@ task<> accept_loop(std::shared_ptr<http_server::impl> s) {
     auto strand = asio::make_strand(s->ex);
     auto [ec, socket] = co_await s->acceptor.async_accept(strand, use_tuple);
     if (ec == asio::error::operation_aborted || !s->acceptor.is_open()) co_return;
-    if (ec) continue;
+    if (ec) {
+      co_await back_off_after_accept_error(ec, "the local HTTP port");
+      continue;
+    }
     asio::co_spawn(strand, serve(s, std::move(socket)), log_failure("local HTTP connection"));
   }
 }
@@ -65,13 +69,15 @@ http_server::http_server(asio::any_io_executor ex, const tcp::endpoint& at, http
   if (!ec) impl_->acceptor.bind(at, ec);
   if (!ec) impl_->acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec)
-    throw std::runtime_error("cannot listen on " + at.address().to_string() + ":" + std::to_string(at.port()) + ": " +
-                             ec.message());
+    throw std::runtime_error("cannot listen on " + at.address().to_string() + ":" +
+                             std::to_string(at.port()) + ": " + ec.message());
   // The loop holds the impl alive; stop() closes the acceptor, which ends it.
   asio::co_spawn(ex, accept_loop(impl_), log_failure("local HTTP server"));
 }
 
-http_server::~http_server() { stop(); }
+http_server::~http_server() {
+  stop();
+}
 
 tcp::endpoint http_server::local_endpoint() const {
   error_code ec;

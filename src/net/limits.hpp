@@ -20,6 +20,9 @@ inline constexpr auto token_grace = 5min;
 // hcm / hcconnect keep-alive Ping on control channels; dead after two missed Pongs.
 inline constexpr auto keepalive_interval = 30s;
 
+// After a failed accept (out of file descriptors): pause this long before the next one.
+inline constexpr auto accept_retry_delay = 100ms;
+
 // Resolved relay and endpoint addresses are reused this long (a new tunnel skips the resolver).
 inline constexpr auto dns_cache_ttl = 30s;
 

@@ -1,6 +1,7 @@
 // relay/relay_server: start-up, accept loop and shutdown (see relay_server.hpp).
 #include "relay/relay_server.hpp"
 
+#include "net/accept_backoff.hpp"
 #include "net/io_threads.hpp"
 #include "net/limits.hpp"
 #include "net/log.hpp"
@@ -71,7 +72,7 @@ net::task<> accept_loop(relay_server::impl& s) {
     auto [ec, socket] = co_await s.acceptor->async_accept(strand, net::use_tuple);
     if (ec == net::asio::error::operation_aborted) co_return;
     if (ec) {
-      spdlog::warn("accept failed: {}", ec.message());
+      co_await net::back_off_after_accept_error(ec, "the relay port");
       continue;
     }
     boost::system::error_code peer_ec;

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -207,6 +208,24 @@ void child_process::stop(std::chrono::steady_clock::duration grace) {
 }
 
 // ---------------------------------------------------------------- the relay
+
+program_result run_program(const fs::path& dir, const std::string& program,
+                           const std::vector<std::string>& args, std::chrono::seconds timeout) {
+  static std::atomic<int> counter = 0;
+  auto log = dir / ("cmd-" + std::to_string(++counter) + ".log");
+  child_process p(program, args, log);
+  program_result r;
+  if (!p.wait_exit(timeout)) {
+    p.stop();
+    r.output = p.log();
+    ADD_FAILURE() << program << " did not finish in " << timeout.count() << " s; output:\n" << r.output;
+    return r;
+  }
+  auto st = p.exit_status().value_or(-1);
+  r.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  r.output = p.log();
+  return r;
+}
 
 relay_process::relay_process(const fs::path& dir, const std::vector<std::string>& extra_args)
     : dir_(dir / "relay"), process_([&] {

@@ -122,6 +122,15 @@ class child_process {
   fs::path log_file_;
 };
 
+// Runs `program args` to completion (bounded: a program still running after `timeout` is stopped
+// and the test fails), its output captured in a log file under `dir`.
+struct program_result {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr together
+};
+program_result run_program(const fs::path& dir, const std::string& program,
+                           const std::vector<std::string>& args, std::chrono::seconds timeout = 60s);
+
 // ---------------------------------------------------------------- the relay
 // hcrelay --data-dir DIR --listen 127.0.0.1:0 --dev-tls, started by the constructor, which returns
 // once DIR/root.connection-string exists (written after the port is bound) or throws.

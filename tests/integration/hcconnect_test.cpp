@@ -17,30 +17,6 @@ namespace {
 
 constexpr const char* endpoint_name = "cache.corp.internal";
 
-struct command_result {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr together
-};
-
-// Runs `program args` to completion (bounded), output captured in a log file under `dir`.
-command_result run_program(const fs::path& dir, const std::string& program,
-                           const std::vector<std::string>& args, std::chrono::seconds timeout = 60s) {
-  static int counter = 0;
-  auto log = dir / ("cmd-" + std::to_string(++counter) + ".log");
-  child_process p(program, args, log);
-  command_result r;
-  if (!p.wait_exit(timeout)) {
-    p.stop();
-    r.output = p.log();
-    ADD_FAILURE() << program << " did not finish in " << timeout.count() << " s; output:\n" << r.output;
-    return r;
-  }
-  auto st = p.exit_status().value_or(-1);
-  r.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-  r.output = p.log();
-  return r;
-}
-
 class hcconnect_test : public relay_test {
  protected:
   fs::path config_dir() const { return dir_.path() / "hcconnect"; }
@@ -49,7 +25,7 @@ class hcconnect_test : public relay_test {
     return {"--config-dir", config_dir().string(), "--ca-file", relay_->ca_file().string()};
   }
 
-  command_result hcconnect(std::vector<std::string> args, std::chrono::seconds timeout = 60s) {
+  program_result hcconnect(std::vector<std::string> args, std::chrono::seconds timeout = 60s) {
     auto all = global_args();
     all.insert(all.end(), args.begin(), args.end());
     return run_program(dir_.path(), bin_path("hcconnect"), all, timeout);

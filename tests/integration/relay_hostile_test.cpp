@@ -812,5 +812,49 @@ TEST_F(RelayHostileSource, TooManyUnfinishedHandshakesFromOneAddress) {
   });
 }
 
+// Out of file descriptors (a crowd larger than the relay's limit): accept fails with EMFILE
+// again and again. The relay must pause between attempts (not spin and flood its log) and serve
+// again once descriptors are free.
+TEST_F(RelayHostileSource, OutOfDescriptorsTheAcceptLoopBacksOffAndRecovers) {
+  constexpr int limit = 64;
+  auto lowered = run_program(dir_.path(), "/usr/bin/prlimit",
+                             {"--pid", std::to_string(relay().process().pid()),
+                              "--nofile=" + std::to_string(limit) + ":" + std::to_string(limit)});
+  ASSERT_EQ(lowered.exit_code, 0) << lowered.output;
+  run([&]() -> task<> {
+    std::vector<net::tcp::socket> crowd;  // more than the relay can accept: the kernel queues the rest
+    for (int i = 0; i < limit + 16; ++i) {
+      auto c = co_await net::connect_tcp("127.0.0.1", relay().port());
+      require(!c.first, "connect " + std::to_string(i) + ": " + c.first.message());
+      crowd.push_back(std::move(c.second));
+    }
+    asio::steady_timer pause(co_await asio::this_coro::executor);
+    pause.expires_after(2s);  // the relay runs out of descriptors and keeps failing meanwhile
+    co_await pause.async_wait(net::use_tuple);
+    auto log = relay().process().log();
+    std::size_t failures = 0;
+    for (auto at = log.find("failed: Too many open files"); at != std::string::npos;
+         at = log.find("failed: Too many open files", at + 1))
+      ++failures;
+    EXPECT_GT(failures, 0u) << "the relay never ran out of descriptors: the test did not test anything";
+    // One attempt per limits::accept_retry_delay: about 20 in 2 s; a spinning loop logs millions.
+    EXPECT_LT(failures, 100u) << "the accept loop spins on EMFILE";
+    for (auto& c : crowd) c.close();
+    crowd.clear();
+    int status = 0;
+    for (int i = 0; i < 300 && status == 0; ++i) {
+      try {
+        auto probe = co_await raw::exchange(relay(), "GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n");
+        status = probe.status;
+      } catch (const test_failure&) {  // still out of descriptors: closed before an answer
+      }
+      if (status != 0) break;
+      pause.expires_after(10ms);  // polling for the relay to see the crowd gone
+      co_await pause.async_wait(net::use_tuple);
+    }
+    EXPECT_EQ(status, 200) << "the relay did not serve again once descriptors were free";
+  });
+}
+
 }  // namespace
 }  // namespace hc::test
