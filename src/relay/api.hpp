@@ -7,6 +7,7 @@
 #pragma once
 #include "net/http.hpp"
 #include "proto/error.hpp"
+#include "proto/json_body.hpp"
 #include "relay/context.hpp"
 
 #include <boost/json/object.hpp>
@@ -62,14 +63,12 @@ std::string no_content();
 // {"error":{"code","message"}} with the error's status.
 std::string error_response(const proto::error& e);
 
-// ---- request bodies
+// ---- request bodies (field readers: proto/json_body.hpp)
 // The body as a JSON object; an empty body is an empty object. 400 otherwise.
 proto::result<boost::json::object> body_object(const api_call& call);
-// Optional fields: nullopt when absent; 400 naming the field when it has the wrong type.
-proto::result<std::optional<std::string>> string_field(const boost::json::object& o, std::string_view field);
-proto::result<std::optional<bool>> bool_field(const boost::json::object& o, std::string_view field);
-// 400 naming the first field that is not in `known`.
-proto::result<void> only_fields(const boost::json::object& o, std::initializer_list<std::string_view> known);
+using proto::bool_field;
+using proto::only_fields;
+using proto::string_field;
 
 // ---- shared views and lookups
 // namespace, name, endpoint, status and listenerCount of a hybrid connection an app refers to

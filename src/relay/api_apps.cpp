@@ -163,26 +163,6 @@ net::task<std::string> disconnect(api_call& call) {
   co_return no_content();
 }
 
-proto::result<std::uint16_t> port_field(const json::object& o) {
-  const auto* v = o.if_contains("endpointPort");
-  std::int64_t port = -1;
-  if (!v || v->is_null())
-    return proto::error::bad_request("endpointPort: required, the TCP port of the endpoint (1-65535)");
-  if (v->is_int64())
-    port = v->as_int64();
-  else if (v->is_uint64())
-    port = std::int64_t(std::min<std::uint64_t>(v->as_uint64(), 70000));
-  else if (v->is_string()) {
-    const auto& s = v->as_string();
-    if (!s.empty() && s.size() <= 5 &&
-        std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; }))
-      port = std::stoll(std::string(s));
-  }
-  if (port < 1 || port > 65535)
-    return proto::error::bad_request("endpointPort: expected a TCP port 1-65535, got " + json::serialize(*v));
-  return {boost::system::in_place_value, std::uint16_t(port)};
-}
-
 // "Create new hybrid connection": {name, endpointHost, endpointPort, namespace}. The new one
 // requires client authorization and carries the endpoint metadata; it is added to the app.
 net::task<std::string> create_link(api_call& call) {
@@ -204,7 +184,7 @@ net::task<std::string> create_link(api_call& call) {
   if (!*host || (*host)->empty())
     co_return error_response(
         proto::error::bad_request("endpointHost: required, the DNS name of the endpoint"));
-  auto port = port_field(*body);
+  auto port = proto::port_field(*body);
   if (!port) co_return error_response(port.error());
   auto ep = proto::parse_endpoint(**host + ":" + std::to_string(*port));
   if (!ep) co_return error_response(proto::error::bad_request("endpointHost: " + ep.error().message));

@@ -1,4 +1,4 @@
-// relay/api_common: JSON responses, error bodies, request-body field readers and the {ns} /
+// relay/api_common: JSON responses, error bodies, the request body and the {ns} /
 // {name} lookups every API family uses (see api.hpp). Pure helpers over the call; no routing
 // (management_api.cpp) and no resource semantics (api_*.cpp).
 #include "proto/encoding.hpp"
@@ -20,45 +20,15 @@ std::string no_content() {
   return net::format_response(204, {}, {});
 }
 
+proto::result<json::object> body_object(const api_call& call) {
+  return proto::parse_json_object(call.request.body);
+}
+
 std::string error_response(const proto::error& e) {
   static constexpr std::string_view codes[] = {
       "",         "BadRequest", "Unauthorized",  "Forbidden",  "NotFound", "Gone",
       "Conflict", "TooLarge",   "InternalError", "BadGateway", "Timeout"};
   return json_response(e.status, {{"error", {{"code", codes[int(e.code)]}, {"message", e.message}}}});
-}
-
-proto::result<json::object> body_object(const api_call& call) {
-  const auto& body = call.request.body;
-  if (body.find_first_not_of(" \t\r\n") == std::string::npos) return json::object{};
-  boost::system::error_code ec;
-  auto v = json::parse(body, ec);
-  if (ec) return proto::error::bad_request("the request body is not JSON: " + ec.message());
-  if (!v.is_object()) return proto::error::bad_request("the request body must be a JSON object");
-  return std::move(v.as_object());
-}
-
-proto::result<std::optional<std::string>> string_field(const json::object& o, std::string_view field) {
-  const auto* v = o.if_contains(field);
-  if (!v || v->is_null()) return std::optional<std::string>{};
-  if (!v->is_string()) return proto::error::bad_request(std::string(field) + ": must be a string");
-  return std::optional<std::string>(std::string(v->as_string()));
-}
-
-proto::result<std::optional<bool>> bool_field(const json::object& o, std::string_view field) {
-  const auto* v = o.if_contains(field);
-  if (!v || v->is_null()) return std::optional<bool>{};
-  if (!v->is_bool()) return proto::error::bad_request(std::string(field) + ": must be true or false");
-  return std::optional<bool>(v->as_bool());
-}
-
-proto::result<void> only_fields(const json::object& o, std::initializer_list<std::string_view> known) {
-  for (const auto& [k, v] : o) {
-    if (std::find(known.begin(), known.end(), std::string_view(k)) != known.end()) continue;
-    std::string list;
-    for (auto f : known) list += (list.empty() ? "" : ", ") + std::string(f);
-    return proto::error::bad_request(std::string(k) + ": unknown field (expected " + list + ")");
-  }
-  return {};
 }
 
 json::object hc_summary(const relay_context& ctx, const hc_ref& h) {

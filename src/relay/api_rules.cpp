@@ -56,28 +56,6 @@ proto::result<store::rule_record> find_rule(relay_context& ctx, const rule_scope
                                                        : "hybrid connection '" + scope.entity + "'"));
 }
 
-// "rights": ["Listen","Send"] (ARM) or "Listen, Send".
-proto::result<proto::rights> parse_rights_field(const json::object& o) {
-  const auto* v = o.if_contains("rights");
-  if (!v) return proto::error::bad_request("rights: required, e.g. [\"Listen\", \"Send\"]");
-  std::string text;
-  if (v->is_string()) {
-    text = std::string(v->as_string());
-  } else if (v->is_array()) {
-    for (const auto& item : v->as_array()) {
-      if (!item.is_string()) return proto::error::bad_request("rights: every item must be a string");
-      text += (text.empty() ? "" : ",") + std::string(item.as_string());
-    }
-  } else {
-    return proto::error::bad_request("rights: must be an array such as [\"Listen\", \"Send\"]");
-  }
-  auto r = proto::parse_rights(text);
-  if (!r) return proto::error::bad_request("rights: " + r.error().message);
-  if (*r == proto::rights::none)
-    return proto::error::bad_request("rights: name at least one of Listen, Send, Manage");
-  return r;
-}
-
 net::task<std::string> list_route(api_call& call) {
   auto rules = list_rules(call.ctx, scope_of(call));
   if (!rules) co_return error_response(rules.error());
@@ -98,7 +76,7 @@ net::task<std::string> create_or_update(api_call& call) {
   auto body = body_object(call);
   if (!body) co_return error_response(body.error());
   if (auto ok = only_fields(*body, {"rights"}); !ok) co_return error_response(ok.error());
-  auto rights = parse_rights_field(*body);
+  auto rights = proto::rights_field(*body);
   if (!rights) co_return error_response(rights.error());
   auto scope = scope_of(call);
   auto done = co_await put_rule(call.ctx, scope, *name, *rights);
