@@ -4,9 +4,11 @@
 //   sink --listen ADDR:PORT                       'U'+size: read size bytes, answer 8-byte count;
 //                                                 'D'+size: send size bytes; 'E': echo until EOF
 //   throughput --target H:P --bytes N --direction up|down [--streams K]
-//   latency --target H:P --count N                connect, 1-byte echo, close; p50/p99 in ms
+//   latency --target H:P --count N [--gap-ms G]   connect, 1-byte echo, close; p50/p99 in ms
+//                                                 (G ms of quiet between connections)
 //   rate --target H:P --concurrency C --seconds S new echo connections per second
-//   hold --target H:P --connections N             open N echo connections, check each, hold until stdin closes
+//   hold --target H:P --connections N             open N echo connections, check each, hold until stdin
+//   closes
 #include <CLI/CLI.hpp>
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -64,7 +66,8 @@ asio::awaitable<void> sink_session(tcp::socket s) {
   if (cmd[0] == 'U') {
     std::uint64_t total = 0;
     while (total < size) {
-      auto [rec, got] = co_await s.async_read_some(asio::buffer(buf.data(), std::min<std::uint64_t>(chunk, size - total)), tuple);
+      auto [rec, got] = co_await s.async_read_some(
+          asio::buffer(buf.data(), std::min<std::uint64_t>(chunk, size - total)), tuple);
       if (rec) co_return;
       total += got;
     }
@@ -125,7 +128,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   std::string listen, target, direction = "up";
   std::uint64_t bytes = 1ull << 30;
-  int streams = 1, count = 2000, concurrency = 32, connections = 1000;
+  int streams = 1, count = 2000, concurrency = 32, connections = 1000, gap_ms = 0;
   double seconds = 5;
   auto* sink = app.add_subcommand("sink", "serve U/D/E requests");
   sink->add_option("--listen", listen)->required();
@@ -137,6 +140,7 @@ int main(int argc, char** argv) {
   auto* lat = app.add_subcommand("latency", "sequential connect-echo-close");
   lat->add_option("--target", target)->required();
   lat->add_option("--count", count);
+  lat->add_option("--gap-ms", gap_ms, "quiet time between connections (lets background work finish)");
   auto* rate = app.add_subcommand("rate", "new connections per second");
   rate->add_option("--target", target)->required();
   rate->add_option("--concurrency", concurrency);
@@ -172,7 +176,9 @@ int main(int argc, char** argv) {
         std::vector<unsigned char> buf(chunk);
         std::uint64_t done = 0;
         if (direction == "up") {
-          while (done < per) done += co_await asio::async_write(s, asio::buffer(buf.data(), std::min<std::uint64_t>(chunk, per - done)), asio::use_awaitable);
+          while (done < per)
+            done += co_await asio::async_write(
+                s, asio::buffer(buf.data(), std::min<std::uint64_t>(chunk, per - done)), asio::use_awaitable);
           unsigned char ack[8];
           co_await asio::async_read(s, asio::buffer(ack), asio::use_awaitable);
           if (get_u64(ack) != per) ++failures;
@@ -189,8 +195,9 @@ int main(int argc, char** argv) {
       }
     });
     double secs = std::chrono::duration<double>(clock_type::now() - start).count();
-    std::printf("{\"bytes\":%llu,\"seconds\":%.3f,\"gbit_per_s\":%.3f,\"failures\":%d}\n", (unsigned long long)(per * streams),
-                secs, double(per * streams) * 8 / secs / 1e9, failures.load());
+    std::printf("{\"bytes\":%llu,\"seconds\":%.3f,\"gbit_per_s\":%.3f,\"failures\":%d}\n",
+                (unsigned long long)(per * streams), secs, double(per * streams) * 8 / secs / 1e9,
+                failures.load());
     return failures ? 1 : 0;
   }
   if (*lat) {
@@ -209,15 +216,21 @@ int main(int argc, char** argv) {
         } catch (...) {
           ++failures;
         }
+        if (gap_ms > 0) {
+          auto ex = co_await asio::this_coro::executor;  // own statement (g++ 12 coroutine temporaries)
+          asio::steady_timer gap(ex, std::chrono::milliseconds(gap_ms));
+          co_await gap.async_wait(asio::use_awaitable);
+        }
       }
     });
-    std::printf("{\"count\":%d,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f,\"failures\":%d}\n", count, percentile(ms, 0.5),
-                percentile(ms, 0.99), percentile(ms, 1.0), failures.load());
+    std::printf("{\"count\":%d,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f,\"failures\":%d}\n", count,
+                percentile(ms, 0.5), percentile(ms, 0.99), percentile(ms, 1.0), failures.load());
     return failures ? 1 : 0;
   }
   if (*rate) {
     std::atomic<long> done{0};
-    auto until = clock_type::now() + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(seconds));
+    auto until = clock_type::now() +
+                 std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(seconds));
     auto start = clock_type::now();
     run_parallel(concurrency, [&](int) -> asio::awaitable<void> {
       while (clock_type::now() < until) {
@@ -233,7 +246,8 @@ int main(int argc, char** argv) {
       }
     });
     double secs = std::chrono::duration<double>(clock_type::now() - start).count();
-    std::printf("{\"connections\":%ld,\"per_second\":%.1f,\"failures\":%d}\n", done.load(), double(done) / secs, failures.load());
+    std::printf("{\"connections\":%ld,\"per_second\":%.1f,\"failures\":%d}\n", done.load(),
+                double(done) / secs, failures.load());
     return 0;
   }
   if (*hold) {
@@ -242,18 +256,21 @@ int main(int argc, char** argv) {
     held.reserve(connections);
     std::atomic<int> open{0};
     for (int i = 0; i < connections; ++i) {
-      asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-        try {
-          auto s = co_await dial(ep);
-          unsigned char out[2] = {'E', 'x'}, in[1];
-          co_await asio::async_write(s, asio::buffer(out), asio::use_awaitable);
-          co_await asio::async_read(s, asio::buffer(in), asio::use_awaitable);
-          held.push_back(std::move(s));
-          ++open;
-        } catch (...) {
-          ++failures;
-        }
-      }, asio::detached);
+      asio::co_spawn(
+          io,
+          [&]() -> asio::awaitable<void> {
+            try {
+              auto s = co_await dial(ep);
+              unsigned char out[2] = {'E', 'x'}, in[1];
+              co_await asio::async_write(s, asio::buffer(out), asio::use_awaitable);
+              co_await asio::async_read(s, asio::buffer(in), asio::use_awaitable);
+              held.push_back(std::move(s));
+              ++open;
+            } catch (...) {
+              ++failures;
+            }
+          },
+          asio::detached);
     }
     io.run();
     std::printf("{\"open\":%d,\"failures\":%d}\n", open.load(), failures.load());
