@@ -1,10 +1,14 @@
-// manager/endpoint_dial: resolve + connect with a deadline (see endpoint_dial.hpp).
+// manager/endpoint_dial: connect with a deadline, and the timed probe (see endpoint_dial.hpp).
 #include "manager/endpoint_dial.hpp"
 
 #include "net/deadline.hpp"
+#include "net/ws_client.hpp"
 
 #include <boost/asio/connect.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 namespace hc::manager {
 using net::error_code;
@@ -14,31 +18,28 @@ namespace asio = net::asio;
 
 net::task<endpoint_connection> dial_endpoint(std::string host, std::uint16_t port,
                                              std::chrono::steady_clock::duration timeout) {
+  using namespace asio::experimental::awaitable_operators;
   auto ex = co_await asio::this_coro::executor;
   endpoint_connection out{{}, tcp::socket(ex), {}};
-  tcp::resolver resolver(ex);
-  net::deadline guard(ex, timeout, [&] {
-    resolver.cancel();
-    error_code ignored;  // closing aborts the pending connect; its error is reported below
-    out.socket.close(ignored);
-  });
-  auto [rec, endpoints] = co_await resolver.async_resolve(host, std::to_string(port), use_tuple);
-  if (rec) {
-    out.ec = rec;
-    out.error =
-        guard.expired() ? "DNS resolution timed out" : "cannot resolve " + host + ": " + rec.message();
+  // net::connect_tcp reuses a recent resolution (a new tunnel pays no resolver round trip); the
+  // timer cancels the resolve or connect still pending when it fires.
+  asio::steady_timer limit(ex, timeout);
+  auto raced = co_await (net::connect_tcp(host, port) || limit.async_wait(asio::use_awaitable));
+  if (raced.index() == 1) {
+    out.ec = asio::error::timed_out;
+    out.error = "connect timed out after " +
+                std::to_string(std::chrono::duration_cast<std::chrono::seconds>(timeout).count()) + " s";
     co_return out;
   }
-  auto [cec, ep] = co_await asio::async_connect(out.socket, endpoints, use_tuple);
-  if (cec) {
-    out.ec = cec;
-    auto secs = std::chrono::duration_cast<std::chrono::seconds>(timeout).count();
-    out.error = guard.expired() ? "connect timed out after " + std::to_string(secs) + " s" : cec.message();
+  auto [ec, socket] = std::get<0>(std::move(raced));
+  if (ec) {
+    out.ec = ec;
+    bool dns = ec.category() == asio::error::get_netdb_category() ||
+               ec.category() == asio::error::get_addrinfo_category();
+    out.error = dns ? "cannot resolve " + host + ": " + ec.message() : ec.message();
     co_return out;
   }
-  guard.disarm();
-  error_code ignored;  // TCP_NODELAY is an optimisation; a socket that refuses it still works
-  out.socket.set_option(tcp::no_delay(true), ignored);
+  out.socket = std::move(socket);  // TCP_NODELAY is set by connect_tcp
   co_return out;
 }
 

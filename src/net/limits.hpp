@@ -31,6 +31,9 @@ inline constexpr auto dns_cache_ttl = 30s;
 inline constexpr auto warm_max_age = 7s;
 // After a failed pre-open (relay away), wait this long before the next try.
 inline constexpr auto warm_retry_delay = 2s;
+// After a pre-opened connection is taken (and another is still ready), its replacement is opened
+// this much later: after the new tunnel's setup rather than in the middle of it.
+inline constexpr auto warm_refill_delay = 5ms;
 // Pre-opened connections an agent keeps per relay: one in use, one ready, for bursts.
 inline constexpr std::size_t warm_pool_size = 2;
 

@@ -6,22 +6,29 @@
 #include "net/log.hpp"
 #include "net/ws_client.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <spdlog/spdlog.h>
 
 namespace hc::net {
 
-warm_pool::warm_pool(asio::any_io_executor ex, std::string host, std::uint16_t port, tls_context tls, std::size_t size)
-    : ex_(std::move(ex)), host_(std::move(host)), port_(port), tls_(std::move(tls)), size_(size),
+warm_pool::warm_pool(asio::any_io_executor ex, std::string host, std::uint16_t port, tls_context tls,
+                     std::size_t size)
+    : ex_(std::move(ex)),
+      host_(std::move(host)),
+      port_(port),
+      tls_(std::move(tls)),
+      size_(size),
       wake_(std::make_unique<asio::steady_timer>(ex_)) {}
 
 warm_pool::~warm_pool() {
   for (auto& r : ready_) r.stream.close();
 }
 
-void warm_pool::start() { asio::co_spawn(ex_, keep_filled(), log_failure("warm connection pool")); }
+void warm_pool::start() {
+  asio::co_spawn(ex_, keep_filled(), log_failure("warm connection pool"));
+}
 
 void warm_pool::stop() {
   asio::post(ex_, [self = shared_from_this()] {
@@ -44,6 +51,7 @@ std::optional<byte_stream> warm_pool::take(std::string_view host, std::uint16_t 
     if (!ready_.empty()) {
       out.emplace(std::move(ready_.back().stream));
       ready_.pop_back();
+      last_take_ = now;
     }
   }
   // Wake the loop to open a replacement (the timer belongs to the loop's executor).
@@ -55,6 +63,7 @@ task<> warm_pool::keep_filled() {
   auto self = shared_from_this();  // the loop keeps the pool alive until stop()
   for (;;) {
     std::size_t have = 0;
+    std::chrono::steady_clock::time_point last_take;
     {
       std::lock_guard lock(mutex_);
       if (stopped_) co_return;
@@ -64,12 +73,23 @@ task<> warm_pool::keep_filled() {
         ready_.pop_front();
       }
       have = ready_.size();
+      last_take = last_take_;
+    }
+    // A connection was just taken by a tunnel that is being set up now. While another one is
+    // still ready, its replacement waits a moment, so that the handshake (on this process and on
+    // the relay) does not delay that tunnel's first messages.
+    if (have > 0 && have < size_ &&
+        std::chrono::steady_clock::now() - last_take < limits::warm_refill_delay) {
+      wake_->expires_at(last_take + limits::warm_refill_delay);
+      co_await wake_->async_wait(use_tuple);
+      continue;
     }
     if (have < size_) {
       auto [ec, socket] = co_await connect_tcp(host_, port_);
       std::optional<byte_stream> stream;
       if (!ec) {
-        stream.emplace(tls_ ? byte_stream::tls(std::move(socket), *tls_) : byte_stream::plain(std::move(socket)));
+        stream.emplace(tls_ ? byte_stream::tls(std::move(socket), *tls_)
+                            : byte_stream::plain(std::move(socket)));
         if (tls_) ec = co_await stream->tls_connect(host_);
       }
       if (!ec) {

@@ -20,7 +20,8 @@ namespace hc::net {
 class warm_pool : public std::enable_shared_from_this<warm_pool> {
  public:
   // `tls` null = plaintext connections.
-  warm_pool(asio::any_io_executor ex, std::string host, std::uint16_t port, tls_context tls, std::size_t size);
+  warm_pool(asio::any_io_executor ex, std::string host, std::uint16_t port, tls_context tls,
+            std::size_t size);
   ~warm_pool();
 
   // Starts the refill loop (separate from the constructor: the loop holds a shared_ptr).
@@ -42,7 +43,8 @@ class warm_pool : public std::enable_shared_from_this<warm_pool> {
   std::size_t size_;
   std::mutex mutex_;
   std::deque<ready> ready_;
-  std::unique_ptr<asio::steady_timer> wake_;  // touched only from the refill loop and stop()
+  std::chrono::steady_clock::time_point last_take_;  // guarded by mutex_
+  std::unique_ptr<asio::steady_timer> wake_;         // touched only from the refill loop and stop()
   bool stopped_ = false;
 };
 
