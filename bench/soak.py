@@ -223,6 +223,11 @@ def main():
             # The reconnect storm of the relay restart sets the allocators' high-water mark: when the
             # run is long enough, figures count from WARMUP s after it.
             storm_over = relay_restart + WARMUP if relay_restart + WARMUP + MIN_SPAN <= duration - 2 else 0
+            # An hcm carries the streams of its twin once that one is killed, so its RSS follows the
+            # fault schedule: its window starts WARMUP s after the last fault that leaves a window.
+            if name.startswith("hcm"):
+                shifts = [f for f, _ in system.faults if f + WARMUP + MIN_SPAN <= duration - 2]
+                storm_over = max([storm_over, *(f + WARMUP for f in shifts)])
             settled = [(t, f) for t, f in mine if t >= max(born + WARMUP, storm_over)]
             if not storm_over and born < relay_restart:  # a short run: the window closes before the storm
                 settled = [(t, f) for t, f in settled if t < relay_restart]

@@ -23,6 +23,9 @@ inline constexpr auto keepalive_interval = 30s;
 // After a failed accept (out of file descriptors): pause this long before the next one.
 inline constexpr auto accept_retry_delay = 100ms;
 
+// How often the relay returns free heap memory to the system (malloc_trim).
+inline constexpr auto memory_trim_interval = 30s;
+
 // Resolved relay and endpoint addresses are reused this long (a new tunnel skips the resolver).
 inline constexpr auto dns_cache_ttl = 30s;
 
