@@ -13,6 +13,7 @@
 
 #include <csignal>
 #include <fstream>
+#include <functional>
 #include <random>
 #include <thread>
 
@@ -225,6 +226,17 @@ class faults_test : public ::testing::Test {
     return std::chrono::milliseconds(std::uniform_int_distribution<int>(from_ms, to_ms)(rng_));
   }
 
+  // Kills `victim` with -9 at a random moment of a 40-stream load lasting `seconds`, brings it
+  // back with `restart` half a second later and returns how the load went.
+  load_report kill_during_load(double seconds, child_process& victim, const std::function<void()>& restart) {
+    auto load = start_load("during", 40, seconds);
+    std::this_thread::sleep_for(random_moment(1500, 4000));  // the fault's moment, not a readiness wait
+    kill9(victim);
+    std::this_thread::sleep_for(500ms);
+    restart();
+    return finish_load(load, "during");
+  }
+
   test_dir dir_;
   std::uint32_t seed_ = 0;
   std::mt19937 rng_;
@@ -240,48 +252,28 @@ class faults_test : public ::testing::Test {
 };
 
 TEST_F(faults_test, an_hcm_killed_mid_traffic_cuts_its_streams_with_errors_and_the_other_carries_on) {
-  auto load = start_load("during", 40, 7);
-  std::this_thread::sleep_for(random_moment(1500, 4000));  // the fault's moment, not a readiness wait
   int victim = std::uniform_int_distribution<int>(0, 1)(rng_);
-  kill9(*hcm_[victim]);
-  std::this_thread::sleep_for(500ms);
-  start_hcm(victim);
-  auto r = finish_load(load, "during");
+  auto r = kill_during_load(7, *hcm_[victim], [&] { start_hcm(victim); });
   expect_nothing_lost_silently(r);
   expect_path_serves_again();
 }
 
 TEST_F(faults_test, hcconnect_killed_mid_traffic_resets_its_streams_and_a_restart_serves_again) {
-  auto load = start_load("during", 40, 7);
-  std::this_thread::sleep_for(random_moment(1500, 4000));
-  kill9(*hcconnect_);
-  std::this_thread::sleep_for(500ms);
-  start_hcconnect();
-  auto r = finish_load(load, "during");
+  auto r = kill_during_load(7, *hcconnect_, [&] { start_hcconnect(); });
   EXPECT_GT(r.failed_cut + r.failed_setup, 0) << "killing hcconnect must cut the streams it carried";
   expect_nothing_lost_silently(r);
   expect_path_serves_again();
 }
 
 TEST_F(faults_test, the_relay_killed_mid_traffic_and_restarted_on_its_port_is_found_again) {
-  auto load = start_load("during", 40, 9);
-  std::this_thread::sleep_for(random_moment(1500, 4000));
-  kill9(relay_child());
-  std::this_thread::sleep_for(500ms);
-  restart_relay();
-  auto r = finish_load(load, "during");
+  auto r = kill_during_load(9, relay_child(), [&] { restart_relay(); });
   EXPECT_GT(r.failed_cut + r.failed_setup, 0) << "killing the relay must cut the streams it carried";
   expect_nothing_lost_silently(r);
   expect_path_serves_again();
 }
 
 TEST_F(faults_test, the_endpoint_killed_mid_traffic_and_restarted_serves_again) {
-  auto load = start_load("during", 40, 7);
-  std::this_thread::sleep_for(random_moment(1500, 4000));
-  kill9(*sink_);
-  std::this_thread::sleep_for(500ms);
-  start_sink(sink_port_);
-  auto r = finish_load(load, "during");
+  auto r = kill_during_load(7, *sink_, [&] { start_sink(sink_port_); });
   EXPECT_GT(r.failed_cut + r.failed_setup, 0) << "killing the endpoint must cut the streams it served";
   expect_nothing_lost_silently(r);
   expect_path_serves_again();
