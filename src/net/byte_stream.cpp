@@ -6,6 +6,9 @@
 
 #include <boost/asio/write.hpp>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 namespace hc::net {
 
 namespace {
@@ -23,7 +26,7 @@ struct plain_impl final : byte_stream::impl {
   tcp::socket& socket() override { return socket_; }
   task<io_result> read_some(asio::mutable_buffer b) override {
     auto [ec, n] = co_await socket_.async_read_some(b, use_tuple);
-    co_return io_result{ec, n};
+    co_return io_result{eof_or_reset(ec), n};
   }
   task<io_result> write(std::span<const asio::const_buffer> bufs) override {
     auto [ec, n] = co_await asio::async_write(socket_, bufs, use_tuple);
@@ -33,13 +36,36 @@ struct plain_impl final : byte_stream::impl {
     error_code ec;
     std::size_t n = socket_.read_some(b, ec);
     if (ec == asio::error::would_block || ec == asio::error::try_again) return io_result{};
-    return io_result{ec, n};
+    return io_result{eof_or_reset(ec), n};
+  }
+  void shutdown_send() override {
+    error_code ignored;  // the peer may already be gone; the next read reports that
+    socket_.shutdown(tcp::socket::shutdown_send, ignored);
+    send_shut_down_ = true;
   }
   bool is_tls() const override { return false; }
   task<error_code> handshake(bool, std::string_view) override {
     co_return asio::error::operation_not_supported;
   }
+
+ private:
+  // Linux reports a peer's RST once, to whichever call comes first: when a concurrent write took
+  // it, this read sees 0 bytes as if the peer had sent FIN. The socket state tells them apart:
+  // after a RST it is CLOSED, after a FIN CLOSE_WAIT (CLOSED as well once our own FIN crossed
+  // theirs, hence the shutdown check). A tunnel must pass a reset on as a reset, never as a
+  // clean end of stream.
+  error_code eof_or_reset(error_code ec) {
+    if (ec != asio::error::eof || send_shut_down_) return ec;
+    tcp_info info{};
+    socklen_t len = sizeof info;
+    if (::getsockopt(socket_.native_handle(), IPPROTO_TCP, TCP_INFO, &info, &len) == 0 &&
+        info.tcpi_state == TCP_CLOSE)
+      return asio::error::connection_reset;
+    return ec;
+  }
+
   tcp::socket socket_;
+  bool send_shut_down_ = false;
 };
 
 }  // namespace
@@ -85,8 +111,7 @@ io_result byte_stream::read_available(asio::mutable_buffer buffer) {
 }
 
 void byte_stream::shutdown_send() {
-  error_code ignored;  // the peer may already be gone; the next read reports that
-  if (!impl_->is_tls()) impl_->socket().shutdown(tcp::socket::shutdown_send, ignored);
+  impl_->shutdown_send();
 }
 
 void byte_stream::reset_on_abandon() {

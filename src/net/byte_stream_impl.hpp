@@ -11,6 +11,8 @@ struct byte_stream::impl {
   virtual task<io_result> read_some(asio::mutable_buffer b) = 0;
   virtual task<io_result> write(std::span<const asio::const_buffer> bufs) = 0;
   virtual io_result read_available(asio::mutable_buffer b) = 0;
+  // TCP half-close of our sending side; a TLS stream does nothing (it closes fully instead).
+  virtual void shutdown_send() {}
   virtual bool is_tls() const = 0;
   // TLS only: the handshake as server, or as client verifying `host`.
   virtual task<error_code> handshake(bool as_server, std::string_view host) = 0;

@@ -123,7 +123,7 @@ class tls_impl final : public byte_stream::impl {
         std::array<char, coalesce_record> record;
         std::memcpy(record.data(), data, size);
         std::size_t take = std::min(bufs[i + 1].size(), record.size() - size);
-        std::memcpy(record.data() + size, bufs[i + 1].data(), take);
+        if (take > 0) std::memcpy(record.data() + size, bufs[i + 1].data(), take);  // may be null
         auto ec = co_await write_all(record.data(), size + take);
         if (ec) co_return io_result{ec, total};
         total += size + take;

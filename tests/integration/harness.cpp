@@ -145,6 +145,9 @@ child_process::child_process(const std::string& program, const std::vector<std::
   for (auto& e : env_text) envp.push_back(e.data());
   envp.push_back(nullptr);
 
+  std::error_code no_log_yet;
+  auto size = fs::file_size(log_file, no_log_yet);
+  log_start_ = no_log_yet ? 0 : size;
   int log_fd = ::open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (log_fd < 0) throw std::runtime_error("cannot open " + log_file.string() + ": " + std::strerror(errno));
   pid_t parent = ::getpid();
@@ -171,7 +174,11 @@ child_process::child_process(const std::string& program, const std::vector<std::
 }
 
 child_process::child_process(child_process&& other) noexcept
-    : pid_(other.pid_), status_(other.status_), log_file_(std::move(other.log_file_)) {
+    : pid_(other.pid_),
+      status_(other.status_),
+      log_file_(std::move(other.log_file_)),
+      log_start_(other.log_start_),
+      log_checked_(other.log_checked_) {
   other.pid_ = -1;
 }
 
@@ -205,6 +212,22 @@ void child_process::stop(std::chrono::steady_clock::duration grace) {
     }
   }
   ::kill(-pid_, SIGKILL);  // whatever the program itself started
+  fail_on_sanitizer_report();
+}
+
+// ASan, LSan and UBSan each print a line naming themselves ("ERROR: AddressSanitizer: ...",
+// "SUMMARY: UndefinedBehaviorSanitizer: ...") after their report, even when the program goes on.
+void child_process::fail_on_sanitizer_report() {
+  if (log_checked_) return;
+  log_checked_ = true;
+  auto text = read_text_file(log_file_);
+  auto own = text.substr(std::min<std::size_t>(log_start_, text.size()));
+  auto at = own.find("Sanitizer:");
+  if (at == std::string::npos) return;
+  at = std::min(at, own.find("runtime error:"));  // UBSan's report precedes its SUMMARY line
+  auto line = own.rfind('\n', at);
+  auto report = own.substr(line == std::string::npos ? 0 : line + 1, 4000);
+  ADD_FAILURE() << "sanitizer report in " << log_file_.string() << ":\n" << report;
 }
 
 // ---------------------------------------------------------------- the relay

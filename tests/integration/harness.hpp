@@ -110,6 +110,8 @@ class child_process {
   // The raw waitpid status once exited.
   std::optional<int> exit_status() const { return status_; }
   // SIGTERM to the process group, up to `grace` for it to exit, then SIGKILL. Idempotent.
+  // A sanitizer report in what the program wrote to its log fails the current test (programs
+  // from a sanitizer build, HC_BIN_DIR, report leaks and undefined behaviour there).
   void stop(std::chrono::steady_clock::duration grace = 5s);
   // Waits up to `timeout` for the program to exit by itself; true when it did.
   bool wait_exit(std::chrono::steady_clock::duration timeout);
@@ -117,9 +119,13 @@ class child_process {
   std::string log() const { return read_text_file(log_file_); }
 
  private:
+  void fail_on_sanitizer_report();
+
   pid_t pid_ = -1;  // -1 once moved from
   std::optional<int> status_;
   fs::path log_file_;
+  std::uintmax_t log_start_ = 0;  // this run's part of a log that restarts append to
+  bool log_checked_ = false;
 };
 
 // Runs `program args` to completion (bounded: a program still running after `timeout` is stopped
