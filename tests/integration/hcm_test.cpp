@@ -217,7 +217,9 @@ TEST_F(hcm_test, BadConnectionStringsAreRefusedWithTheReason) {
     auto r = h.cli("add " + quote(text));
     EXPECT_NE(r.rc, 0) << text;
     EXPECT_NE(r.output.find("not added"), std::string::npos) << r.output;
-    if (!says.empty()) EXPECT_NE(r.output.find(says), std::string::npos) << r.output;
+    if (!says.empty()) {
+      EXPECT_NE(r.output.find(says), std::string::npos) << r.output;
+    }
     EXPECT_EQ(r.output.find(hc.listen_key), std::string::npos) << "a refusal must not echo the key";
   }
   EXPECT_EQ(h.cli("list -o json").output, "[]\n");

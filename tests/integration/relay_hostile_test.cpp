@@ -412,9 +412,12 @@ TEST_P(RelayHostileRequest, Status) {
     auto bytes = c.request(relay(), hc());
     auto r = co_await raw::exchange(relay(), bytes);
     EXPECT_EQ(r.status, c.status) << r.reason << " " << r.error;
-    if (!c.says.empty())
+    if (!c.says.empty()) {
       EXPECT_NE((r.reason + r.body).find(c.says), std::string::npos) << r.reason << "\n" << r.body;
-    if (c.status == 426) EXPECT_EQ(r.header("Sec-WebSocket-Version"), "13");
+    }
+    if (c.status == 426) {
+      EXPECT_EQ(r.header("Sec-WebSocket-Version"), "13");
+    }
   });
 }
 
@@ -479,12 +482,16 @@ TEST_P(RelayHostileTunnelFrame, OffenderGets1002OtherLeg1001) {
     require(!written.ec, "writing the frame failed");
     auto to_offender = co_await read_frame(offender, "offending leg");
     EXPECT_EQ(to_offender.op, opcode::close);
-    if (to_offender.op == opcode::close) EXPECT_EQ(close_of(to_offender).code, 1002);
+    if (to_offender.op == opcode::close) {
+      EXPECT_EQ(close_of(to_offender).code, 1002);
+    }
     auto to_other = co_await read_frame(other, "other leg");
     if (c.forwarded_before > 0 && to_other.op != opcode::close)
       to_other = co_await read_frame(other, "other leg");
     EXPECT_EQ(to_other.op, opcode::close);
-    if (to_other.op == opcode::close) EXPECT_EQ(close_of(to_other).code, 1001);
+    if (to_other.op == opcode::close) {
+      EXPECT_EQ(close_of(to_other).code, 1001);
+    }
     co_await send_close(control, 1000, "done");
   });
 }
@@ -619,7 +626,9 @@ TEST_P(RelayHostileControl, Answer) {
       }
       if (f.op == opcode::pong) continue;
       EXPECT_EQ(f.op, opcode::close);
-      if (f.op == opcode::close) EXPECT_EQ(close_of(f).code, c.close_code);
+      if (f.op == opcode::close) {
+        EXPECT_EQ(close_of(f).code, c.close_code);
+      }
       break;
     }
   });

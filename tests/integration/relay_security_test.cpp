@@ -190,8 +190,9 @@ TEST_F(RelaySecurity, KeysNeverAppearInLogsMetricsOrErrorTexts) {
   for (const auto& args : {"hc create via-hcctl --endpoint localhost:9", "hc list", "hc show secrets",
                            "-o json hc show secrets", "diagnose secrets", "hc delete via-hcctl"}) {
     auto r = shell(with_root + args);
-    if (!std::string_view(args).starts_with("diagnose"))  // diagnose fails: the listener is gone
+    if (!std::string_view(args).starts_with("diagnose")) {  // diagnose fails: the listener is gone
       EXPECT_EQ(r.rc, 0) << "hcctl " << args << ":\n" << r.output;
+    }
     readable.push_back(r.output);
   }
   // A wrong key: hcctl's error text must not echo the connection string.
