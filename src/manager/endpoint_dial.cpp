@@ -4,11 +4,9 @@
 #include "net/deadline.hpp"
 #include "net/ws_client.hpp"
 
-#include <boost/asio/connect.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
 
 namespace hc::manager {
 using net::error_code;
@@ -24,7 +22,7 @@ net::task<endpoint_connection> dial_endpoint(std::string host, std::uint16_t por
   // net::connect_tcp reuses a recent resolution (a new tunnel pays no resolver round trip); the
   // timer cancels the resolve or connect still pending when it fires.
   asio::steady_timer limit(ex, timeout);
-  auto raced = co_await (net::connect_tcp(host, port) || limit.async_wait(asio::use_awaitable));
+  auto raced = co_await (net::connect_tcp(host, port) || limit.async_wait(use_tuple));
   if (raced.index() == 1) {
     out.ec = asio::error::timed_out;
     out.error = "connect timed out after " +

@@ -33,7 +33,8 @@ class byte_stream {
   // SNI and host-name verification (DNS name or IP literal) against `host`.
   task<error_code> tls_connect(std::string_view host);
 
-  // Reads at least one byte unless an error (eof at end of stream).
+  // Reads at least one byte unless an error (eof at end of stream). A peer's reset is an error
+  // here even when a concurrent write took the kernel's one report of it (see byte_stream.cpp).
   task<io_result> read_some(asio::mutable_buffer buffer);
   // Writes every byte of every buffer, gathered into as few syscalls as the layer allows.
   task<io_result> write(std::span<const asio::const_buffer> buffers);
