@@ -102,8 +102,11 @@ class Paths:
         d.mkdir()
         port = free_port()
         mode = ["--insecure-plaintext"] if plaintext else ["--dev-tls"]
-        relay = start([str(BUILD / "hcrelay"), "--data-dir", str(d / "relay"), "--listen", f"127.0.0.1:{port}", *mode],
-                      d / "relay.log")
+        # Every leg of the ~10,000 held tunnels comes from 127.0.0.1 (hcconnect's and hcm's): two
+        # connections per tunnel from one source, over the relay's default per-source cap.
+        caps = ["--max-connections-per-source", "100000"]
+        relay = start([str(BUILD / "hcrelay"), "--data-dir", str(d / "relay"), "--listen", f"127.0.0.1:{port}", *mode,
+                       *caps], d / "relay.log")
         wait_file(d / "relay" / "root.connection-string")
         env = dict(os.environ)
         flags = ["--insecure-plaintext"] if plaintext else []

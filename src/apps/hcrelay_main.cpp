@@ -2,25 +2,73 @@
 #include "net/log.hpp"
 #include "relay/relay_server.hpp"
 
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <cmath>
+
+namespace {
+
+double seconds_of(std::chrono::milliseconds d) {
+  return std::chrono::duration<double>(d).count();
+}
+
+std::chrono::milliseconds milliseconds_of(double seconds) {
+  return std::chrono::milliseconds(std::llround(seconds * 1000));
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   hc::relay::relay_options o;
   std::string log_format = "text", log_level = "info";
   CLI::App app{"hcrelay: a self-hosted Azure Relay Hybrid Connections relay"};
-  app.add_option("--data-dir", o.data_dir, "Directory for relay.db, TLS files and root.connection-string")->required();
-  app.add_option("--listen", o.listen, "ADDR:PORT to listen on (port 0: any free port)")->capture_default_str();
-  app.add_option("--public-host", o.public_host, "Host name clients use; names the first namespace")->capture_default_str();
-  app.add_option("--public-port", o.public_port, "Port clients use, when a proxy maps another one (default: the bound port)");
+  app.add_option("--data-dir", o.data_dir, "Directory for relay.db, TLS files and root.connection-string")
+      ->required();
+  app.add_option("--listen", o.listen, "ADDR:PORT to listen on (port 0: any free port)")
+      ->capture_default_str();
+  app.add_option("--public-host", o.public_host, "Host name clients use; names the first namespace")
+      ->capture_default_str();
+  app.add_option("--public-port", o.public_port,
+                 "Port clients use, when a proxy maps another one (default: the bound port)");
   app.add_option("--tls-cert", o.tls_cert, "Server certificate chain (PEM)");
   app.add_option("--tls-key", o.tls_key, "Server private key (PEM)");
   app.add_flag("--dev-tls", o.dev_tls, "Generate a development CA and certificate under DATA_DIR/tls");
-  app.add_flag("--insecure-plaintext", o.insecure_plaintext, "Serve ws:// without TLS (tests and trusted networks only)");
+  app.add_flag("--insecure-plaintext", o.insecure_plaintext,
+               "Serve ws:// without TLS (tests and trusted networks only)");
   app.add_option("--threads", o.threads, "I/O threads (default: one per core)");
+  auto& limits = o.settings;
+  double keepalive_s = seconds_of(limits.listener_keepalive), drain_s = seconds_of(limits.drain_timeout),
+         idle_s = seconds_of(limits.http_idle_timeout);
+  app.add_option("--listener-keepalive", keepalive_s,
+                 "Seconds between pings on each listener control channel; two unanswered drop the listener")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--drain-timeout", drain_s,
+                 "On SIGTERM: seconds open channels and tunnels get after Close 1001 before the relay exits")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--max-connections-per-source", limits.max_connections_per_source,
+                 "Open connections from one address (IPv6: one /64); more are closed at once")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--max-connections", limits.max_connections,
+                 "Open connections in total; more are closed at once")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--http-idle-timeout", idle_s, "Seconds a plain HTTP connection may idle between requests")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--max-requests-per-connection", limits.max_requests_per_connection,
+                 "Requests one plain HTTP connection may carry")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   app.add_option("--log-format", log_format, "text or json")->capture_default_str();
   app.add_option("--log-level", log_level, "debug, info, warn or error")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  limits.listener_keepalive = milliseconds_of(keepalive_s);
+  limits.drain_timeout = milliseconds_of(drain_s);
+  limits.http_idle_timeout = milliseconds_of(idle_s);
   try {
     hc::net::init_logging(log_format, log_level);
     hc::net::raise_file_limit();

@@ -1,6 +1,8 @@
 // connector/app_source: the app's hybrid connections from the relay (see app_source.hpp).
 #include "connector/app_source.hpp"
 
+#include "net/clock.hpp"
+
 #include "net/run_sync.hpp"
 #include "net/ws_client.hpp"
 #include "proto/connection_string.hpp"
@@ -37,11 +39,6 @@ proto::result<relay_address> parse_relay_url(std::string_view url) {
 std::string text(const json::object& o, std::string_view key) {
   const auto* v = o.if_contains(key);
   return v && v->is_string() ? std::string(v->as_string()) : std::string();
-}
-
-std::int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 }  // namespace
@@ -101,7 +98,7 @@ net::task<app_fetch_result> fetch_app_endpoints(const app_source& source, net::t
   call.timeout = std::chrono::seconds(10);
   call.headers = {
       {"Authorization", proto::make_sas_token("http://" + proto::to_lower(relay->host) + "/",
-                                              "app:" + source.app, source.key, unix_now() + 3600)},
+                                              "app:" + source.app, source.key, net::unix_now() + 3600)},
       {"Accept", "application/json"}};
   auto answer = co_await net::call_http(std::move(call));
   if (!answer.response) co_return app_fetch_result{std::nullopt, "cannot reach the relay: " + answer.error};

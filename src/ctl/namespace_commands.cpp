@@ -74,6 +74,7 @@ void add_namespace_commands(CLI::App& app, options& opts) {
     std::cout << (r.status == 201 ? "created" : "updated") << " namespace " << create->name
               << " (keys: hcctl key show RootManageSharedAccessKey --namespace " << create->name << ")\n";
     print_namespace(r.body);
+    if (auto warning = field(r.body, "warning"); warning != "-") std::cerr << "warning: " << warning << "\n";
   });
 
   cmd->add_subcommand("list", "List namespaces")->fallthrough()->callback([&opts] {
@@ -155,8 +156,10 @@ void add_key_commands(CLI::App& app, options& opts) {
   auto regen = std::make_shared<rule_args>();
   auto* g = cmd->add_subcommand(
                    "regenerate",
-                   "Regenerate a rule's primary (or --secondary) key; tokens signed with the old key are "
-                   "refused, open connections stay up")
+                   "Regenerate a rule's primary (or --secondary) key. Tokens signed with the old key are "
+                   "refused, and every listener (hcm) whose token was signed with it is closed at once "
+                   "(1008) and must reconnect with the new key; listeners signed with the rule's other key "
+                   "stay, so rotate one key at a time. Tunnels already open run to their end.")
                 ->fallthrough();
   g->add_option("RULE", regen->rule, "Rule name")->required();
   g->add_flag("--secondary", regen->secondary, "Regenerate the secondary key instead of the primary");

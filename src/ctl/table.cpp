@@ -1,13 +1,18 @@
 // ctl/table: table and detail printing for hcctl (see table.hpp).
 #include "ctl/table.hpp"
 
+#include "proto/utf8.hpp"
+
 #include <boost/json.hpp>
 #include <iostream>
 
 namespace hc::ctl {
 namespace json = boost::json;
 
-std::string field(const json::value& v, std::string_view key) {
+namespace {
+
+// The field as it arrived, before field() makes it printable.
+std::string raw_field(const json::value& v, std::string_view key) {
   if (!v.is_object()) return "-";
   const auto* f = v.as_object().if_contains(key);
   if (!f || f->is_null()) return "-";
@@ -20,6 +25,12 @@ std::string field(const json::value& v, std::string_view key) {
     return out.empty() ? "-" : out;
   }
   return json::serialize(*f);
+}
+
+}  // namespace
+
+std::string field(const json::value& v, std::string_view key) {
+  return proto::printable(raw_field(v, key));  // ids and reasons from senders never drive the terminal
 }
 
 void print_table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows) {

@@ -12,7 +12,7 @@
 namespace hc::ctl {
 
 // The field as text: strings as they are, numbers and booleans as JSON, arrays of strings
-// joined with ", ", absent or null as "-".
+// joined with ", ", absent or null as "-"; control characters escaped (proto::printable).
 std::string field(const boost::json::value& v, std::string_view key);
 
 // Columns separated by two spaces, each as wide as its widest cell.

@@ -126,6 +126,11 @@ void byte_stream::close() {
   impl_->socket().set_option(asio::socket_base::linger(false, 0), ignored);  // undo reset_on_abandon
   impl_->socket().shutdown(tcp::socket::shutdown_both, ignored);
   impl_->socket().close(ignored);
+  impl_->attachment.reset();
+}
+
+void byte_stream::attach(std::shared_ptr<void> resource) {
+  impl_->attachment = std::move(resource);
 }
 
 void byte_stream::reset() {
@@ -133,6 +138,7 @@ void byte_stream::reset() {
   error_code ignored;  // as in close()
   impl_->socket().set_option(asio::socket_base::linger(true, 0), ignored);
   impl_->socket().close(ignored);
+  impl_->attachment.reset();
 }
 
 bool byte_stream::is_open() const {

@@ -55,6 +55,10 @@ class byte_stream {
   // Closes with RST (SO_LINGER 0) so the peer sees an error rather than a clean end.
   void reset();
 
+  // Keeps `resource` (e.g. the server's count of this connection) until the stream is closed or
+  // destroyed, wherever the stream moves meanwhile. One per stream.
+  void attach(std::shared_ptr<void> resource);
+
   bool is_open() const;
   bool is_tls() const;
   explicit operator bool() const { return impl_ != nullptr; }

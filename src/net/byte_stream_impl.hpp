@@ -19,6 +19,8 @@ struct byte_stream::impl {
   // Called before an orderly close: the application protocol (WebSocket Close, HTTP response)
   // has ended the conversation, so the TLS session stays resumable.
   virtual void mark_orderly_end() {}
+
+  std::shared_ptr<void> attachment;  // byte_stream::attach: released on close or destruction
 };
 
 // tls_stream.cpp

@@ -2,6 +2,7 @@
 // types, so this file compiles quickly) and formats messages as text (see http.hpp).
 #include "net/http.hpp"
 
+#include "net/limits.hpp"
 #include "proto/encoding.hpp"
 
 #include <boost/beast/core/flat_buffer.hpp>
@@ -41,7 +42,8 @@ header_list copy_headers(const Fields& fields) {
 
 std::optional<proto::error> classify(const error_code& ec) {
   if (ec == http::error::header_limit)
-    return proto::error{431, proto::errc::too_large, "the request head is larger than the relay's 32 KB limit"};
+    return proto::error{431, proto::errc::too_large,
+                        "the request head is larger than the relay's 32 KB limit"};
   if (ec == http::error::body_limit)
     return proto::error{413, proto::errc::too_large, "the message body is larger than this endpoint accepts"};
   return proto::error::bad_request("malformed HTTP message: " + ec.message());
@@ -74,13 +76,20 @@ task<read_outcome> drive(byte_stream& stream, std::string& leftover, Parser& par
 
 }  // namespace
 
-task<read_outcome> read_request(byte_stream& stream, std::string& leftover, http_request& out, std::size_t max_body) {
+struct request_reader::impl {
   http::request_parser<http::string_body> parser;
-  parser.header_limit(32 * 1024);
-  parser.body_limit(max_body);
-  parser.eager(false);
-  auto head_done = [](auto& p) { return p.is_header_done(); };
-  auto outcome = co_await drive(stream, leftover, parser, head_done);
+};
+
+request_reader::request_reader() : impl_(std::make_unique<impl>()) {
+  impl_->parser.header_limit(std::uint32_t(limits::max_request_head_bytes));
+  impl_->parser.body_limit(limits::max_api_body_bytes);  // the largest any route takes
+  impl_->parser.eager(false);
+}
+request_reader::~request_reader() = default;
+
+task<read_outcome> request_reader::read_head(byte_stream& stream, std::string& leftover, http_request& out) {
+  auto& parser = impl_->parser;
+  auto outcome = co_await drive(stream, leftover, parser, [](auto& p) { return p.is_header_done(); });
   if (!outcome) co_return outcome;
   const auto& head = parser.get();
   out.method = std::string(head.method_string());
@@ -88,17 +97,39 @@ task<read_outcome> read_request(byte_stream& stream, std::string& leftover, http
   out.version = head.version();
   out.headers = copy_headers(head);
   out.keep_alive = head.keep_alive();
-  if (out.is_websocket_upgrade() || parser.is_done()) co_return outcome;
+  co_return outcome;
+}
+
+bool request_reader::body_pending() const {
+  return impl_->parser.is_header_done() && !impl_->parser.is_done();
+}
+
+task<read_outcome> request_reader::read_body(byte_stream& stream, std::string& leftover, http_request& out,
+                                             std::size_t max_body) {
+  auto& parser = impl_->parser;
+  if (!body_pending()) co_return read_outcome{};
+  // Beast checks a Content-Length against the limit only with the head: check it here too.
+  if (auto length = parser.content_length(); length && *length > max_body)
+    co_return read_outcome{{}, classify(http::error::body_limit)};
+  parser.body_limit(max_body);
   parser.eager(true);
-  outcome = co_await drive(stream, leftover, parser, [](auto& p) { return p.is_done(); });
+  auto outcome = co_await drive(stream, leftover, parser, [](auto& p) { return p.is_done(); });
   if (outcome) out.body = parser.get().body();
   co_return outcome;
 }
 
-task<read_outcome> read_response(byte_stream& stream, std::string& leftover, http_response& out, std::size_t max_body,
-                                 bool head_only) {
+task<read_outcome> read_request(byte_stream& stream, std::string& leftover, http_request& out,
+                                std::size_t max_body) {
+  request_reader reader;
+  auto outcome = co_await reader.read_head(stream, leftover, out);
+  if (!outcome || out.is_websocket_upgrade()) co_return outcome;
+  co_return co_await reader.read_body(stream, leftover, out, max_body);
+}
+
+task<read_outcome> read_response(byte_stream& stream, std::string& leftover, http_response& out,
+                                 std::size_t max_body, bool head_only) {
   http::response_parser<http::string_body> parser;
-  parser.header_limit(32 * 1024);
+  parser.header_limit(std::uint32_t(limits::max_request_head_bytes));
   parser.body_limit(max_body);
   parser.eager(false);
   auto outcome = co_await drive(stream, leftover, parser, [](auto& p) { return p.is_header_done(); });
@@ -114,7 +145,8 @@ task<read_outcome> read_response(byte_stream& stream, std::string& leftover, htt
   co_return outcome;
 }
 
-std::string format_response(int status, std::string_view reason, const header_list& headers, std::string_view body) {
+std::string format_response(int status, std::string_view reason, const header_list& headers,
+                            std::string_view body) {
   std::string out = "HTTP/1.1 " + std::to_string(status) + " ";
   out.append(reason.empty() ? reason_phrase(status) : reason);
   out += "\r\n";
@@ -124,6 +156,15 @@ std::string format_response(int status, std::string_view reason, const header_li
   out += "\r\n";
   out.append(body);
   return out;
+}
+
+std::string with_connection_close(std::string response) {
+  auto line_end = response.find("\r\n");
+  if (line_end == std::string::npos) return response;
+  auto head = proto::to_lower(std::string_view(response).substr(0, response.find("\r\n\r\n") + 2));
+  if (head.find("\r\nconnection: close\r\n") != std::string::npos) return response;
+  response.insert(line_end + 2, "Connection: close\r\n");
+  return response;
 }
 
 std::string format_request(std::string_view method, std::string_view target, const header_list& headers,

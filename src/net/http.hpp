@@ -46,7 +46,29 @@ struct read_outcome {
   explicit operator bool() const { return !ec && !bad; }
 };
 
-// Reads one request; with head_only the body is left unread (upgrades have none).
+// Reads one request in two steps, so that a server reads a body only once it knows the route,
+// the caller's right to it and the route's size limit. One reader per request.
+class request_reader {
+ public:
+  request_reader();
+  ~request_reader();
+  request_reader(const request_reader&) = delete;
+  request_reader& operator=(const request_reader&) = delete;
+  // The request line and headers (at most limits::max_request_head_bytes: 431 beyond).
+  task<read_outcome> read_head(byte_stream& stream, std::string& leftover, http_request& out);
+  // After read_head: the body into out.body, at most `max_body` bytes (413 beyond). Nothing to
+  // do when the request has none.
+  task<read_outcome> read_body(byte_stream& stream, std::string& leftover, http_request& out,
+                               std::size_t max_body);
+  // The head announced a body (Content-Length > 0 or chunked) that has not been read yet.
+  bool body_pending() const;
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+// Head and body in one step (upgrades have no body).
 task<read_outcome> read_request(byte_stream& stream, std::string& leftover, http_request& out,
                                 std::size_t max_body);
 // Reads one response; a 101 or with head_only stops after the head.
@@ -58,6 +80,8 @@ std::string format_response(int status, std::string_view reason, const header_li
                             std::string_view body = {});
 std::string format_request(std::string_view method, std::string_view target, const header_list& headers,
                            std::string_view body = {});
+// The response with "Connection: close" among its headers (added when missing).
+std::string with_connection_close(std::string response);
 // The standard reason phrase for a status ("Not Found"), "Unknown" when there is none.
 std::string_view reason_phrase(int status);
 

@@ -20,6 +20,21 @@ inline constexpr auto token_grace = 5min;
 // hcm / hcconnect keep-alive Ping on control channels; dead after two missed Pongs.
 inline constexpr auto keepalive_interval = 30s;
 
+// The relay pings every listener control channel this often (hcrelay --listener-keepalive) and
+// drops a listener that has sent nothing for two pings.
+inline constexpr auto relay_keepalive_interval = 30s;
+// On SIGTERM the relay sends Close 1001 on every control channel and tunnel leg and gives them
+// this long to finish before it exits (hcrelay --drain-timeout).
+inline constexpr auto relay_drain_timeout = 10s;
+// A control message (accept, ping) a listener has not taken from its socket in this time drops
+// the listener: a listener that stops reading cannot hold its senders.
+inline constexpr auto control_write_timeout = 5s;
+// A listener with a control write waiting this long is "backed up": senders go to another one.
+inline constexpr auto control_backlog_grace = 1s;
+// An accept message, serialized, stays under this (.NET listeners read control messages into a
+// fixed 64 KiB buffer; hcm refuses bigger ones): a sender whose headers make more gets 431.
+inline constexpr std::size_t max_accept_message_bytes = 60 * 1024;
+
 // After a failed accept (out of file descriptors): pause this long before the next one.
 inline constexpr auto accept_retry_delay = 100ms;
 
@@ -42,8 +57,20 @@ inline constexpr std::size_t warm_pool_size = 2;
 
 // Request head (request line + headers) limit, protocol doc §6.2 (32 kB header metadata).
 inline constexpr std::size_t max_request_head_bytes = 32 * 1024;
-// Body limit for management API requests.
-inline constexpr std::size_t max_api_body_bytes = 1024 * 1024;
+// Body limit for management API requests (their JSON bodies are a few hundred bytes), read only
+// once the route and the caller's authorization are known; other routes take no body.
+inline constexpr std::size_t max_api_body_bytes = 64 * 1024;
+// Open connections the relay takes from one source address (IPv6: one /64) and in total; beyond
+// them a new connection is closed at once (hcrelay --max-connections-per-source, --max-connections).
+// An hcconnect host opens one connection per app connection and an hcm host one per tunnel, so
+// honest sources run into the thousands; the total stays under a 2 KiB-per-connection budget of
+// a few hundred MiB plus TLS state.
+inline constexpr std::size_t max_connections_per_source = 10'000;
+inline constexpr std::size_t max_connections = 100'000;
+// A plain HTTP connection (management API, runtime info, portal) may idle this long between
+// requests and carry this many requests (hcrelay --http-idle-timeout, --max-requests-per-connection).
+inline constexpr auto http_idle_timeout = 15s;
+inline constexpr std::size_t max_requests_per_connection = 1000;
 // Data-path read size: large while bytes flow (ARCHITECTURE "Performance by design").
 inline constexpr std::size_t pump_buffer_bytes = 64 * 1024;
 // Listeners per hybrid connection (protocol doc §11).

@@ -1,37 +1,40 @@
-// net/log: spdlog configuration; the JSON format escapes the message with a custom flag.
+// net/log: spdlog configuration; every message is made printable (and JSON-escaped for the JSON
+// format) by a custom flag.
 #include "net/log.hpp"
+
+#include "proto/utf8.hpp"
 
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 
-#include <stdexcept>
 #include <sys/resource.h>
+#include <stdexcept>
 
 namespace hc::net {
 namespace {
 
-class json_message_flag : public spdlog::custom_flag_formatter {
+// Every message passes through proto::printable: text from outside (ids, header values, reasons)
+// can never put a control character, a terminal escape or a byte that is not UTF-8 into a log.
+class printable_message_flag : public spdlog::custom_flag_formatter {
  public:
+  explicit printable_message_flag(bool json) : json_(json) {}
   void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
-    for (char c : std::string_view(msg.payload.data(), msg.payload.size())) {
-      switch (c) {
-        case '"': dest.append(std::string_view("\\\"")); break;
-        case '\\': dest.append(std::string_view("\\\\")); break;
-        case '\n': dest.append(std::string_view("\\n")); break;
-        case '\r': dest.append(std::string_view("\\r")); break;
-        case '\t': dest.append(std::string_view("\\t")); break;
-        default:
-          if (static_cast<unsigned char>(c) < 0x20) {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\u%04x", c);
-            dest.append(std::string_view(buf));
-          } else {
-            dest.push_back(c);
-          }
-      }
+    auto safe = proto::printable(std::string_view(msg.payload.data(), msg.payload.size()));
+    if (!json_) {
+      dest.append(std::string_view(safe));
+      return;
+    }
+    for (char c : safe) {  // printable() left no control character: only these need JSON escapes
+      if (c == '"' || c == '\\') dest.push_back('\\');
+      dest.push_back(c);
     }
   }
-  std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<json_message_flag>(); }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<printable_message_flag>(json_);
+  }
+
+ private:
+  bool json_;
 };
 
 }  // namespace
@@ -39,10 +42,10 @@ class json_message_flag : public spdlog::custom_flag_formatter {
 void init_logging(const std::string& format, const std::string& level) {
   auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
   if (format == "json") {
-    formatter->add_flag<json_message_flag>('*').set_pattern(
+    formatter->add_flag<printable_message_flag>('*', true).set_pattern(
         R"({"time":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l","msg":"%*"})");
   } else if (format == "text") {
-    formatter->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v");
+    formatter->add_flag<printable_message_flag>('*', false).set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %*");
   } else {
     throw std::invalid_argument("--log-format must be 'text' or 'json', not '" + format + "'");
   }
@@ -60,7 +63,8 @@ void raise_file_limit() {
   rlimit limit{};
   if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
   limit.rlim_cur = limit.rlim_max;
-  if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) spdlog::warn("cannot raise the open-file limit to {}", limit.rlim_max);
+  if (::setrlimit(RLIMIT_NOFILE, &limit) != 0)
+    spdlog::warn("cannot raise the open-file limit to {}", limit.rlim_max);
 }
 
 std::function<void(std::exception_ptr)> log_failure(std::string what) {

@@ -5,6 +5,7 @@
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <boost/asio/ssl/context.hpp>
 
 #include <cstdlib>
@@ -117,6 +118,15 @@ tls_context make_server_tls(const std::string& cert_pem_path, const std::string&
   SSL_CTX_set_session_cache_mode(raw, SSL_SESS_CACHE_SERVER | SSL_SESS_CACHE_NO_INTERNAL);
   SSL_CTX_set_num_tickets(raw, 2);  // clients use each ticket once; two keep them ahead
   return ctx;
+}
+
+bool certificate_covers(const tls_context& server, const std::string& host) {
+  X509* cert = SSL_CTX_get0_certificate(server->native_handle());
+  if (!cert) return false;
+  boost::system::error_code ec;
+  asio::ip::make_address(host, ec);
+  if (!ec) return X509_check_ip_asc(cert, host.c_str(), 0) == 1;
+  return X509_check_host(cert, host.data(), host.size(), 0, nullptr) == 1;
 }
 
 tls_context make_client_tls(const std::optional<std::string>& ca_file) {

@@ -21,6 +21,10 @@ using tls_context = std::shared_ptr<asio::ssl::context>;
 // Throws std::runtime_error naming the file and OpenSSL's reason when a PEM cannot be used.
 tls_context make_server_tls(const std::string& cert_pem_path, const std::string& key_pem_path);
 
+// Whether the server context's certificate names `host` (a DNS name, wildcards as RFC 6125
+// allows, or an IP literal): what a client's host-name check will say.
+bool certificate_covers(const tls_context& server, const std::string& host);
+
 // Trusts the system store (which honours SSL_CERT_FILE / SSL_CERT_DIR) plus `ca_file` when
 // given; verifies the peer; keeps sessions for resumption. Throws on an unreadable ca_file.
 tls_context make_client_tls(const std::optional<std::string>& ca_file);

@@ -6,6 +6,7 @@
 #include "proto/control_messages.hpp"
 
 #include "proto/encoding.hpp"
+#include "proto/utf8.hpp"
 
 #include <boost/json.hpp>
 
@@ -128,8 +129,9 @@ result<accept_message> parse_accept(const json::value& body) {
 std::string serialize(const accept_message& m) {
   json::object headers;
   for (const auto& header : m.connect_headers) {
-    const std::string& name = header.first;  // (a named variable: clang 14 cannot capture bindings)
-    const std::string& value = header.second;
+    // JSON text is UTF-8: header bytes that are not (obs-text) arrive as their Latin-1 characters.
+    const std::string name = utf8_or_latin1(header.first);  // (named: clang 14 cannot capture bindings)
+    const std::string value = utf8_or_latin1(header.second);
     // A JSON object holds a name once: repeated headers are joined as HTTP allows (RFC 9110 §5.3).
     auto same = std::find_if(headers.begin(), headers.end(),
                              [&](const json::key_value_pair& kv) { return iequals(kv.key(), name); });

@@ -43,6 +43,8 @@ struct unknown_command {
 using listener_command = std::variant<renew_token_message, unknown_command>;
 using relay_command = std::variant<accept_message, unknown_command>;
 
+// Header names and values that are not UTF-8 are written as their ISO-8859-1 characters, so the
+// message is always valid UTF-8 (a listener's text frame must be).
 std::string serialize(const accept_message& m);
 std::string serialize(const renew_token_message& m);
 

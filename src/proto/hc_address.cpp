@@ -66,6 +66,16 @@ result<int> parse_reject_status(std::string_view name, std::string_view value) {
   return result<int>(boost::system::in_place_value, *v);
 }
 
+// sb-hc-id travels into accept messages, logs and status lines: short printable ASCII only.
+std::optional<error> check_id(std::string_view id) {
+  bool printable_ascii = true;
+  for (char c : id) printable_ascii = printable_ascii && c >= 0x20 && c < 0x7F;
+  if (id.size() <= max_hc_id_bytes && printable_ascii) return std::nullopt;
+  return error::bad_request("query parameter sb-hc-id: at most " + std::to_string(max_hc_id_bytes) +
+                            " printable ASCII characters, got " + std::to_string(id.size()) + " bytes " +
+                            quote_for_message(id, 24) + "; use a short id such as a GUID");
+}
+
 }  // namespace
 
 std::string_view to_string(hc_action a) {
@@ -86,7 +96,8 @@ result<hc_target> parse_hc_target(std::string_view request_target) {
   // RFC 9112 §3.2: a request target is visible ASCII; anything else cannot be forwarded safely.
   for (char c : request_target) {
     auto u = static_cast<unsigned char>(c);
-    if (u <= 0x20 || u >= 0x7F) return target_error("a space, control or non-ASCII byte in the request target", request_target);
+    if (u <= 0x20 || u >= 0x7F)
+      return target_error("a space, control or non-ASCII byte in the request target", request_target);
   }
   const auto qmark = request_target.find('?');
   const std::string_view path_part = request_target.substr(0, qmark);
@@ -154,6 +165,7 @@ result<hc_target> parse_hc_target(std::string_view request_target) {
       action = value;
     } else if (iequals(key, "id")) {
       failed = decode(t.id);
+      if (!failed) failed = check_id(t.id);
     } else if (iequals(key, "token")) {
       failed = decode(t.token);
     } else if (iequals(key, "rendezvous")) {

@@ -31,9 +31,14 @@ struct hc_target {
   std::string app_query;  // every non-sb-hc-* parameter, raw, '&'-joined, no leading '?'
 };
 
+// sb-hc-id (a tracking or listener id) is at most this many bytes of printable ASCII: it is copied
+// into accept messages, logs and status lines (a GUID with a suffix takes about 40).
+inline constexpr std::size_t max_hc_id_bytes = 128;
+
 // Parses "/$hc/{path}[?query]" or "/{path}[?query]". 400 on an empty path, a bad escape, a
 // '..' segment, a control character in the decoded path, an unknown sb-hc-action, or a
-// non-numeric/out-of-range status code (the reject status must be 100..599). The unprefixed
+// non-numeric/out-of-range status code (the reject status must be 100..599), an sb-hc-id over
+// max_hc_id_bytes or with a byte outside printable ASCII. The unprefixed
 // statusCode/statusDescription count only when the action is accept (elsewhere they are app
 // data and stay in app_query). A repeated sb-hc-* parameter: the last one wins; unknown
 // sb-hc-* parameters are dropped. sb-hc-* values are decoded with '+' as space.

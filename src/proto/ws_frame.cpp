@@ -1,7 +1,6 @@
 // proto/ws_frame: the RFC 6455 frame codec: header decode/encode, masking (8 bytes per step),
-// close payloads with the §7.4 code rules, incremental UTF-8 validation and the handshake's
-// accept key. Reading and writing frames on a socket lives in net/; this file only transforms
-// bytes. Pure functions; utf8_validator is a per-message value, not shared between threads.
+// close payloads with the §7.4 code rules and the handshake's accept key. Reading and writing frames on a
+// socket lives in net/; this file only transforms bytes. Pure functions.
 #include "proto/ws_frame.hpp"
 
 #include "proto/encoding.hpp"
@@ -135,8 +134,8 @@ result<close_info> parse_close_payload(std::span<const std::uint8_t> payload) {
     return frame_error("close code " + std::to_string(code) +
                        " may not be sent (allowed: 1000-1003, 1007-1014, 3000-4999)");
   const auto reason = payload.subspan(2);
-  utf8_validator v;
-  if (!v.feed(reason) || !v.complete()) return frame_error("close reason is not valid UTF-8");
+  if (!is_utf8({reinterpret_cast<const char*>(reason.data()), reason.size()}))
+    return frame_error("close reason is not valid UTF-8");
   return close_info{code, std::string(reinterpret_cast<const char*>(reason.data()), reason.size())};
 }
 
@@ -146,52 +145,6 @@ std::string build_close_payload(std::uint16_t code, std::string_view reason) {
   out += static_cast<char>(code & 0xFF);
   out += close_reason(reason);
   return out;
-}
-
-bool utf8_validator::feed(std::span<const std::uint8_t> bytes) noexcept {
-  const std::uint8_t* p = bytes.data();
-  const std::uint8_t* const end = p + bytes.size();
-  while (p < end) {
-    if (needed_ == 0) {
-      // Fast path: 8 ASCII bytes at a time.
-      while (end - p >= 8) {
-        std::uint64_t chunk;
-        std::memcpy(&chunk, p, 8);
-        if ((chunk & 0x8080808080808080ULL) != 0) break;
-        p += 8;
-      }
-      if (p == end) break;
-      const std::uint8_t b = *p++;
-      if (b < 0x80) continue;
-      if ((b & 0xE0) == 0xC0) {
-        code_point_ = b & 0x1F;
-        needed_ = 1;
-        min_ = 0x80;
-      } else if ((b & 0xF0) == 0xE0) {
-        code_point_ = b & 0x0F;
-        needed_ = 2;
-        min_ = 0x800;
-      } else if ((b & 0xF8) == 0xF0) {
-        code_point_ = b & 0x07;
-        needed_ = 3;
-        min_ = 0x10000;
-      } else {
-        return false;  // a continuation byte without a lead, or 0xF8..0xFF
-      }
-    } else {
-      const std::uint8_t b = *p++;
-      if ((b & 0xC0) != 0x80) return false;
-      code_point_ = (code_point_ << 6) | (b & 0x3F);
-      --needed_;
-    }
-    // Fail as early as the bytes so far allow: the code points this prefix can still become
-    // lie in [lo, hi]; reject when all of them are overlong, surrogates or above U+10FFFF.
-    const std::uint32_t shift = 6 * needed_;
-    const std::uint32_t lo = code_point_ << shift;
-    const std::uint32_t hi = lo | ((1u << shift) - 1);
-    if (hi < min_ || lo > 0x10FFFF || (lo >= 0xD800 && hi <= 0xDFFF)) return false;
-  }
-  return true;
 }
 
 std::string websocket_accept_key(std::string_view client_key) {

@@ -4,6 +4,7 @@
 // Pure functions over bytes; nothing here reads or writes a socket.
 #pragma once
 #include "proto/error.hpp"
+#include "proto/utf8.hpp"
 
 #include <array>
 #include <cstdint>
@@ -61,25 +62,6 @@ struct close_info {
 result<close_info> parse_close_payload(std::span<const std::uint8_t> payload);
 // Code + reason cut to fit 125 bytes.
 std::string build_close_payload(std::uint16_t code, std::string_view reason);
-
-// Incremental UTF-8 validator for text messages that arrive in pieces.
-class utf8_validator {
- public:
-  // False as soon as the bytes so far cannot be valid UTF-8.
-  bool feed(std::span<const std::uint8_t> bytes) noexcept;
-  // True when the message may end here (no partial code point pending).
-  bool complete() const noexcept { return needed_ == 0; }
-  void reset() noexcept {
-    needed_ = 0;
-    code_point_ = 0;
-    min_ = 0;
-  }
-
- private:
-  std::uint32_t needed_ = 0;
-  std::uint32_t code_point_ = 0;
-  std::uint32_t min_ = 0;
-};
 
 // base64(SHA-1(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")).
 std::string websocket_accept_key(std::string_view client_key);

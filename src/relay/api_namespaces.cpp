@@ -91,7 +91,11 @@ net::task<std::string> create_namespace(api_call& call) {
   auto done = co_await put_namespace(call.ctx, *name, *host);
   if (!done) co_return error_response(done.error());
   auto ns = call.ctx.entities.by_name(*name);
-  co_return json_response(*done == outcome::created ? 201 : 200, namespace_view(call.ctx, *ns));
+  auto view = namespace_view(call.ctx, *ns);
+  auto& ctx = call.ctx;
+  auto warning = co_await ctx.on_store([&] { return ctx.serve_host ? ctx.serve_host(*host) : std::nullopt; });
+  if (warning) view["warning"] = *warning;
+  co_return json_response(*done == outcome::created ? 201 : 200, view);
 }
 
 net::task<std::string> list_entities(api_call& call) {

@@ -101,24 +101,43 @@ std::optional<resolved_path> catalog::resolve(const namespace_entry& ns, std::st
   }
 }
 
+void catalog::notify(const std::shared_ptr<const namespace_entry>& before,
+                     const namespace_entry& after) const {
+  if (observer_) observer_(before.get(), after);
+}
+
 template <class F>
 void catalog::modify(std::string_view ns_name, F&& change) {
-  std::unique_lock lock(mutex_);
-  auto it = by_name_.find(std::string(ns_name));
-  if (it == by_name_.end()) return;
-  auto copy = std::make_shared<namespace_entry>(*it->second);
-  change(*copy);
-  it->second = copy;
+  std::shared_ptr<const namespace_entry> before;
+  std::shared_ptr<namespace_entry> after;
+  {
+    std::unique_lock lock(mutex_);
+    auto it = by_name_.find(std::string(ns_name));
+    if (it == by_name_.end()) return;
+    before = it->second;
+    after = std::make_shared<namespace_entry>(*before);
+    change(*after);
+    it->second = after;
+  }
+  notify(before, *after);
 }
 
 void catalog::put_namespace(const store::namespace_record& r) {
-  std::unique_lock lock(mutex_);
-  auto it = by_name_.find(r.name);
-  auto e = it == by_name_.end() ? std::make_shared<namespace_entry>() : std::make_shared<namespace_entry>(*it->second);
-  if (it != by_name_.end()) std::erase_if(name_by_host_, [&](const auto& kv) { return kv.second == r.name; });
-  e->record = r;
-  by_name_[r.name] = e;
-  name_by_host_[proto::to_lower(r.host)] = r.name;
+  std::shared_ptr<const namespace_entry> before;
+  auto after = std::make_shared<namespace_entry>();
+  {
+    std::unique_lock lock(mutex_);
+    auto it = by_name_.find(r.name);
+    if (it != by_name_.end()) {
+      before = it->second;
+      *after = *before;
+      std::erase_if(name_by_host_, [&](const auto& kv) { return kv.second == r.name; });
+    }
+    after->record = r;
+    by_name_[r.name] = after;
+    name_by_host_[proto::to_lower(r.host)] = r.name;
+  }
+  notify(before, *after);
 }
 
 void catalog::put_hybrid_connection(const store::hybrid_connection_record& r) {
@@ -136,15 +155,8 @@ void catalog::put_hybrid_connection(const store::hybrid_connection_record& r) {
   });
 }
 
-std::shared_ptr<const hybrid_connection> catalog::remove_hybrid_connection(std::string_view ns, std::string_view name) {
-  std::shared_ptr<const hybrid_connection> removed;
-  modify(ns, [&](namespace_entry& n) {
-    auto it = n.hybrid_connections.find(proto::to_lower(name));
-    if (it == n.hybrid_connections.end()) return;
-    removed = it->second;
-    n.hybrid_connections.erase(it);
-  });
-  return removed;
+void catalog::remove_hybrid_connection(std::string_view ns, std::string_view name) {
+  modify(ns, [&](namespace_entry& n) { n.hybrid_connections.erase(proto::to_lower(name)); });
 }
 
 void catalog::put_rule(const store::rule_record& r) {

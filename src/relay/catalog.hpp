@@ -7,6 +7,7 @@
 #include "proto/sas.hpp"
 #include "store/store.hpp"
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -64,20 +65,28 @@ class catalog {
   // Mutations (callers have written the store). Each replaces the namespace snapshot.
   void put_namespace(const store::namespace_record& r);
   void put_hybrid_connection(const store::hybrid_connection_record& r);
-  // Returns the removed entity (its listeners still need to be closed), or null.
-  std::shared_ptr<const hybrid_connection> remove_hybrid_connection(std::string_view ns, std::string_view name);
+  // Its listeners are closed by the observer (the entity is gone from `after`).
+  void remove_hybrid_connection(std::string_view ns, std::string_view name);
   void put_rule(const store::rule_record& r);
   void remove_rule(std::string_view ns, std::string_view entity, std::string_view name);
   // Replaces the app credentials that may send to one hybrid connection.
   void set_app_rules(std::string_view ns, std::string_view entity, std::vector<auth_rule> rules);
 
+  // Called after every mutation of a namespace, outside the lock, with the entry before (null
+  // for a new namespace) and after; the relay re-checks its listeners there. Set once at
+  // start-up, before any session runs.
+  using observer = std::function<void(const namespace_entry* before, const namespace_entry& after)>;
+  void on_change(observer o) { observer_ = std::move(o); }
+
  private:
   template <class F>
   void modify(std::string_view ns_name, F&& change);
+  void notify(const std::shared_ptr<const namespace_entry>& before, const namespace_entry& after) const;
 
   mutable std::shared_mutex mutex_;
   std::map<std::string, std::shared_ptr<const namespace_entry>> by_name_;  // key: name
   std::map<std::string, std::string> name_by_host_;                        // lower-case host -> name
+  observer observer_;
 };
 
 }  // namespace hc::relay

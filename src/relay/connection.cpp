@@ -7,9 +7,9 @@
 #include "relay/gestures.hpp"
 #include "relay/http_routes.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/this_coro.hpp>
-#include <spdlog/spdlog.h>
 
 namespace hc::relay {
 namespace {
@@ -30,29 +30,23 @@ bool in_reject(const proto::hc_target& target) {
   return target.action == proto::hc_action::accept && target.reject_status != 0;
 }
 
-std::string known_hosts(relay_context& ctx) {
-  std::string out;
-  for (const auto& ns : ctx.entities.namespaces()) out += (out.empty() ? "" : ", ") + ns->host();
-  return out;
-}
-
-}  // namespace
-
 // 429 for a source over its failed-authentication allowance (source_limits).
 std::string too_many_failures(const std::string& source, std::chrono::seconds retry) {
-  auto text = "Too many failed authentications from " + source + "; retry after " + std::to_string(retry.count()) +
-              " seconds";
-  return net::format_response(
-      429, text, {{"Retry-After", std::to_string(retry.count())}, {"Content-Type", "text/plain; charset=utf-8"},
-                  {"Connection", "close"}},
-      text + "\n");
+  auto text = "Too many failed authentications from " + source + "; retry after " +
+              std::to_string(retry.count()) + " seconds";
+  return net::format_response(429, text,
+                              {{"Retry-After", std::to_string(retry.count())},
+                               {"Content-Type", "text/plain; charset=utf-8"},
+                               {"Connection", "close"}},
+                              text + "\n");
 }
 
 // RFC 6455 §4.2.1: what every WebSocket gesture needs before it is looked at further.
 std::optional<std::string> bad_upgrade(const net::http_request& request) {
   if (request.header("Sec-WebSocket-Key").empty())
     return net::format_response(400, "The upgrade request has no Sec-WebSocket-Key header",
-                                {{"Connection", "close"}}, "The upgrade request has no Sec-WebSocket-Key header\n");
+                                {{"Connection", "close"}},
+                                "The upgrade request has no Sec-WebSocket-Key header\n");
   if (request.header("Sec-WebSocket-Version") != "13")
     return net::format_response(426, "Only WebSocket version 13 is supported",
                                 {{"Sec-WebSocket-Version", "13"}, {"Connection", "close"}},
@@ -60,89 +54,126 @@ std::optional<std::string> bad_upgrade(const net::http_request& request) {
   return std::nullopt;
 }
 
-net::task<> serve_connection(relay_context& ctx, net::tls_context tls, net::tcp::socket socket,
-                             source_limits::handshake_slot handshake) {
+// The body of an HTTP request within limits::handshake_timeout.
+net::task<std::optional<proto::error>> read_body_in_time(net::byte_stream& stream, std::string& leftover,
+                                                         net::http_request& request,
+                                                         net::request_reader& reader, std::size_t max) {
   auto ex = co_await net::asio::this_coro::executor;
-  auto stream = tls ? net::byte_stream::tls(std::move(socket), *tls) : net::byte_stream::plain(std::move(socket));
-  std::string leftover;
-  net::http_request request;
-  {
-    net::deadline slow_client(ex, net::limits::handshake_timeout, [&] { stream.close(); });
-    if (tls) {
-      if (auto ec = co_await stream.tls_accept()) {
-        spdlog::debug("TLS handshake from {} failed: {}", stream.remote_address(), ec.message());
-        co_return;
-      }
-    }
-    auto read = co_await read_request(stream, leftover, request, net::limits::max_api_body_bytes);
-    if (read.bad) {
-      auto text = net::format_response(read.bad->status, {}, {{"Connection", "close"}}, read.bad->message + "\n");
-      co_await stream.write(net::asio::buffer(text));
-      stream.close();
-      co_return;
-    }
-    if (read.ec) co_return;
-  }
-  handshake.release();
-  auto source = stream.remote_endpoint().address();
-  if (auto retry = ctx.sources.retry_after(source); retry.count() > 0) {
-    ctx.metrics.auth_failure("rate_limited", 429);
-    auto text = too_many_failures(source_limits::key(source), retry);
-    co_await stream.write(net::asio::buffer(text));
-    stream.close();
+  net::deadline slow_body(ex, net::limits::handshake_timeout, [&] { stream.close(); });
+  auto body = co_await reader.read_body(stream, leftover, request, max);
+  if (body.bad) co_return body.bad;
+  if (body.ec) co_return proto::error::bad_request("the request body did not arrive: " + body.ec.message());
+  co_return std::nullopt;
+}
+
+net::task<> answer_and_close(net::byte_stream& stream, std::string response) {
+  co_await stream.write(net::asio::buffer(response));
+  stream.close();
+}
+
+// A /$hc/ request: the gesture it names runs on this connection until its end.
+net::task<> serve_gesture(relay_context& ctx, net::byte_stream& stream, std::string& leftover,
+                          net::http_request& request, const std::string& host,
+                          const std::string& tracking_id) {
+  auto ns = ctx.entities.by_host(host);
+  if (!ns) {
+    co_await refuse(stream, proto::error::not_found(no_namespace_text(host)), host, "", tracking_id);
     co_return;
   }
-  std::string tracking_id = proto::new_tracking_id();
-  for (;;) {
-    auto host = host_without_port(request.header("Host"));
-    auto ns = ctx.entities.by_host(host);
-    bool hc_path = request.target.starts_with("/$hc/");
-    if (hc_path) {
-      if (!ns) {
-        co_await refuse(stream,
-                        proto::error::not_found("No namespace is served at host '" + host +
-                                                "'; this relay serves: " + known_hosts(ctx)),
-                        host, "", tracking_id);
-        co_return;
-      }
-      auto target = proto::parse_hc_target(request.target);
-      if (!target) {
-        co_await refuse(stream, target.error(), ns->host(), "", tracking_id);
-        co_return;
-      }
-      if (!request.is_websocket_upgrade()) {
-        co_await refuse(stream,
-                        proto::error::bad_request("/$hc/ addresses take WebSocket upgrades only (HTTP requests go to "
-                                                  "https://" + ns->host() + "/" + target->path + ")"),
-                        ns->host(), target->path, tracking_id);
-        co_return;
-      }
-      bool reject_dial = in_reject(*target);
-      if (auto bad = bad_upgrade(request); bad && !reject_dial) {
-        co_await stream.write(net::asio::buffer(*bad));
-        stream.close();
-        co_return;
-      }
-      incoming in{std::move(stream), std::move(leftover), std::move(request), ns, std::move(*target), tracking_id};
-      switch (in.target.action) {
-        case proto::hc_action::listen: co_await run_listener(ctx, std::move(in)); break;
-        case proto::hc_action::connect: co_await run_sender(ctx, std::move(in)); break;
-        case proto::hc_action::accept: co_await run_accept(ctx, std::move(in)); break;
-        case proto::hc_action::request:
-          co_await refuse(in.stream, proto::error::bad_request("HTTP request rendezvous is not supported by this relay"),
-                          ns->host(), in.target.path, tracking_id);
-          break;
-      }
+  auto target = proto::parse_hc_target(request.target);
+  if (!target) {
+    co_await refuse(stream, target.error(), ns->host(), "", tracking_id);
+    co_return;
+  }
+  if (!request.is_websocket_upgrade()) {
+    co_await refuse(
+        stream,
+        proto::error::bad_request("/$hc/ addresses take WebSocket upgrades only (HTTP requests go to "
+                                  "https://" +
+                                  ns->host() + "/" + target->path + ")"),
+        ns->host(), target->path, tracking_id);
+    co_return;
+  }
+  if (auto bad = bad_upgrade(request); bad && !in_reject(*target)) {
+    co_await answer_and_close(stream, std::move(*bad));
+    co_return;
+  }
+  incoming in{std::move(stream),  std::move(leftover), std::move(request), ns,
+              std::move(*target), tracking_id};
+  switch (in.target.action) {
+    case proto::hc_action::listen:
+      co_await run_listener(ctx, std::move(in));
+      break;
+    case proto::hc_action::connect:
+      co_await run_sender(ctx, std::move(in));
+      break;
+    case proto::hc_action::accept:
+      co_await run_accept(ctx, std::move(in));
+      break;
+    case proto::hc_action::request:
+      co_await refuse(in.stream,
+                      proto::error::bad_request("HTTP request rendezvous is not supported by this relay"),
+                      ns->host(), in.target.path, tracking_id);
+      break;
+  }
+}
+
+}  // namespace
+
+net::task<> serve_connection(relay_context& ctx, net::tls_context tls, net::tcp::socket socket,
+                             source_limits::slot handshake, source_limits::slot connection) {
+  auto ex = co_await net::asio::this_coro::executor;
+  auto stream =
+      tls ? net::byte_stream::tls(std::move(socket), *tls) : net::byte_stream::plain(std::move(socket));
+  // The connection counts against its source for as long as the socket lives, wherever it goes.
+  stream.attach(std::make_shared<source_limits::slot>(std::move(connection)));
+  auto source = stream.remote_endpoint().address();
+  std::string leftover;
+  // TLS and the first request head within handshake_timeout; later heads within the idle timeout.
+  std::optional<net::deadline> head_deadline;
+  head_deadline.emplace(ex, net::limits::handshake_timeout, [&] { stream.close(); });
+  if (tls) {
+    if (auto ec = co_await stream.tls_accept()) {
+      spdlog::debug("TLS handshake from {} failed: {}", stream.remote_address(), ec.message());
       co_return;
     }
-    auto response = co_await handle_http(ctx, request, ns, tracking_id);
-    if (auto w = co_await stream.write(net::asio::buffer(response)); w.ec) co_return;
-    if (!request.keep_alive) break;
-    net::deadline idle(ex, net::limits::handshake_timeout * 6, [&] { stream.close(); });
-    request = {};
-    auto read = co_await read_request(stream, leftover, request, net::limits::max_api_body_bytes);
+  }
+  for (std::size_t served = 1;; ++served) {
+    net::http_request request;
+    net::request_reader reader;
+    auto read = co_await reader.read_head(stream, leftover, request);
+    head_deadline.reset();
+    handshake.release();
+    if (read.bad) {
+      auto answer =
+          net::format_response(read.bad->status, {}, {{"Connection", "close"}}, read.bad->message + "\n");
+      co_await answer_and_close(stream, std::move(answer));
+      co_return;
+    }
     if (!read) break;
-    tracking_id = proto::new_tracking_id();
+    if (auto retry = ctx.sources.retry_after(source); retry.count() > 0) {
+      ctx.metrics.auth_failure("rate_limited", 429);
+      co_await answer_and_close(stream, too_many_failures(source_limits::key(source), retry));
+      co_return;
+    }
+    std::string tracking_id = proto::new_tracking_id();
+    auto host = host_without_port(request.header("Host"));
+    if (request.target.starts_with("/$hc/")) {
+      co_await serve_gesture(ctx, stream, leftover, request, host, tracking_id);
+      co_return;
+    }
+    body_reader read_body = [&](std::size_t max) {
+      return read_body_in_time(stream, leftover, request, reader, max);
+    };
+    http_exchange exchange{request, ctx.entities.by_host(host), tracking_id, source, std::move(read_body)};
+    auto response = co_await handle_http(ctx, exchange);
+    // A body nobody read (the route takes none, or the caller was refused) is never read: the
+    // connection ends after the answer. So does the last request a connection may carry.
+    bool last =
+        !request.keep_alive || reader.body_pending() || served >= ctx.settings.max_requests_per_connection;
+    if (last) response = net::with_connection_close(std::move(response));
+    if (auto w = co_await stream.write(net::asio::buffer(response)); w.ec || last) break;
+    head_deadline.emplace(ex, ctx.settings.http_idle_timeout, [&] { stream.close(); });
   }
   stream.close();
 }

@@ -2,33 +2,44 @@
 // the rendezvous table, the store and its worker thread, metrics and the public address used
 // in accept addresses. Owned by relay_server; sessions hold a reference (it outlives them).
 #pragma once
+#include "net/task_group.hpp"
 #include "net/tls.hpp"
 #include "relay/app_directory.hpp"
 #include "relay/catalog.hpp"
 #include "relay/metrics.hpp"
 #include "relay/rendezvous.hpp"
+#include "relay/settings.hpp"
 #include "relay/source_limits.hpp"
 #include "store/store.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace hc::relay {
 
 struct relay_context {
+  relay_settings settings;
   catalog entities;
   app_directory apps;  // App Service plans, apps and their hybrid connections
   rendezvous_table rendezvous;
   relay_metrics metrics;
   source_limits sources;  // per remote address: failed-auth allowance, handshakes in flight
+  // Listener control channels and open tunnels: on SIGTERM each gets Close 1001 and the relay
+  // waits for them up to settings.drain_timeout.
+  net::task_group sessions;
   std::unique_ptr<store::store> db;
   net::asio::thread_pool store_worker{1};  // SQLite writes never run on an I/O thread
   std::string public_host;                 // host name put in accept addresses
   std::uint16_t public_port = 443;         // port put in accept addresses
   bool tls = true;                         // wss:// (false only with --insecure-plaintext)
+  // Makes the server certificate cover a new namespace host, or returns a warning that says why
+  // it cannot (relay_server). Blocking (--dev-tls issues a certificate): call on the store worker.
+  std::function<std::optional<std::string>(const std::string& host)> serve_host;
 
   // Runs `fn` (a store call) on the store worker and resumes the caller on its own executor.
   template <class F>

@@ -3,6 +3,7 @@
 // requests get 501 with a sentence that says so.
 #include "relay/http_routes.hpp"
 
+#include "net/clock.hpp"
 #include "proto/encoding.hpp"
 #include "proto/hc_address.hpp"
 #include "proto/runtime_info.hpp"
@@ -18,10 +19,6 @@ std::string text_response(int status, std::string body, std::string_view type = 
   return net::format_response(status, {}, {{"Content-Type", std::string(type)}}, body);
 }
 
-std::int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
 bool has_query_param(std::string_view target, std::string_view name) {
   auto q = target.find('?');
   if (q == std::string_view::npos) return false;
@@ -30,7 +27,8 @@ bool has_query_param(std::string_view target, std::string_view name) {
   while (at <= query.size()) {
     auto amp = query.find('&', at);
     auto item = query.substr(at, amp == std::string_view::npos ? std::string_view::npos : amp - at);
-    if (proto::istarts_with(item, name) && (item.size() == name.size() || item[name.size()] == '=')) return true;
+    if (proto::istarts_with(item, name) && (item.size() == name.size() || item[name.size()] == '='))
+      return true;
     if (amp == std::string_view::npos) break;
     at = amp + 1;
   }
@@ -43,22 +41,27 @@ std::string xml_error(int status, const std::string& detail) {
 }
 
 // Protocol doc §7: GET https://{ns}/{path}?api-version=2016-07 with a Listen (or Send) token.
-std::string runtime_info(relay_context& ctx, const net::http_request& request, const namespace_entry& ns,
-                         const std::string& tracking_id) {
+std::string runtime_info(relay_context& ctx, const http_exchange& x) {
+  const auto& request = x.request;
+  const auto& ns = *x.ns;
+  const auto& tracking_id = x.tracking_id;
   auto target = proto::parse_hc_target(request.target);
   if (!target) return xml_error(400, target.error().message);
   auto now = std::chrono::system_clock::now();
   auto resolved = catalog::resolve(ns, target->path);
   if (!resolved || !resolved->suffix.empty())
-    return xml_error(404, proto::tracking_description("Endpoint does not exist", tracking_id, ns.host(), target->path, now));
+    return xml_error(404, proto::tracking_description("Endpoint does not exist", tracking_id, ns.host(),
+                                                      target->path, now));
   const auto& h = *resolved->entity;
   auto token = token_from(request, target->token);
-  auto auth = authorize(ns, &h, h.name(), proto::rights::listen, token, unix_now());
-  if (!auth && auth.error().status == 403) auth = authorize(ns, &h, h.name(), proto::rights::send, token, unix_now());
+  auto auth = authorize(ns, &h, h.name(), proto::rights::listen, token, net::unix_now());
+  if (!auth && auth.error().status == 403)
+    auth = authorize(ns, &h, h.name(), proto::rights::send, token, net::unix_now());
   if (!auth) {
     ctx.metrics.auth_failure("runtime_info", auth.error().status);
-    return xml_error(auth.error().status,
-                     proto::tracking_description(auth.error().message, tracking_id, ns.host(), h.name(), now));
+    ctx.sources.record_failure(x.source);
+    return xml_error(auth.error().status, proto::tracking_description(auth.error().message, tracking_id,
+                                                                      ns.host(), h.name(), now));
   }
   proto::runtime_info info;
   info.created_at = h.record.created_at;
@@ -72,22 +75,25 @@ std::string runtime_info(relay_context& ctx, const net::http_request& request, c
 
 }  // namespace
 
-net::task<std::string> handle_http(relay_context& ctx, const net::http_request& request,
-                                   std::shared_ptr<const namespace_entry> ns, const std::string& tracking_id) {
+std::string no_namespace_text(std::string_view host) {
+  return "No namespace is served at host " + proto::quote_for_message(host) +
+         ": use the host name from your connection string";
+}
+
+net::task<std::string> handle_http(relay_context& ctx, http_exchange& x) {
+  const auto& request = x.request;
   std::string_view path = request.target;
   path = path.substr(0, path.find('?'));
   if (path == "/healthz") co_return text_response(200, "ok\n");
   if (path == "/metrics") co_return text_response(200, ctx.metrics.serialize(), "text/plain; version=0.0.4");
-  if (!ns) {
-    co_return text_response(404, "No namespace is served at host '" + std::string(request.header("Host")) +
-                                     "': use the host name from your connection string\n");
-  }
-  if (path.starts_with("/api/v1/") || path == "/api/v1") co_return co_await handle_management(ctx, request, *ns, tracking_id);
+  if (!x.ns) co_return text_response(404, no_namespace_text(request.header("Host")) + "\n");
+  if (path.starts_with("/api/v1/") || path == "/api/v1") co_return co_await handle_management(ctx, x);
   if (request.method == "GET" && has_query_param(request.target, "api-version"))
-    co_return runtime_info(ctx, request, *ns, tracking_id);
+    co_return runtime_info(ctx, x);
   if (auto page = portal_response(request)) co_return std::move(*page);  // the portal, at / and /portal/*
-  co_return text_response(501, "HTTP request mode (protocol doc section 6) is not supported by this relay yet; "
-                               "use WebSocket connections at /$hc/{hybrid-connection}\n");
+  co_return text_response(501,
+                          "HTTP request mode (protocol doc section 6) is not supported by this relay yet; "
+                          "use WebSocket connections at /$hc/{hybrid-connection}\n");
 }
 
 }  // namespace hc::relay

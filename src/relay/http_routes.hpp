@@ -1,19 +1,37 @@
 // relay/http_routes: requests that are not WebSocket gestures: the runtime-info GET (protocol
 // doc §7), the management API (/api/v1, management_api.cpp), /metrics and /healthz. Each
-// handler returns the full response text; connection.cpp writes it.
+// handler returns the full response text; connection.cpp writes it. A body is read only by a
+// route that takes one, after the caller is authorized (x.read_body); a failed authorization on
+// any route counts against the source (source_limits).
 #pragma once
 #include "net/http.hpp"
 #include "relay/context.hpp"
 
+#include <functional>
+#include <optional>
 #include <string>
 
 namespace hc::relay {
 
-// `ns` may be null when the Host header names no namespace (only /metrics and /healthz work then).
-net::task<std::string> handle_http(relay_context& ctx, const net::http_request& request,
-                                   std::shared_ptr<const namespace_entry> ns, const std::string& tracking_id);
+// Reads the request's body into request.body, at most `max_bytes`; the error (413, 400) when it
+// cannot, or when the connection is lost.
+using body_reader = std::function<net::task<std::optional<proto::error>>(std::size_t max_bytes)>;
 
-net::task<std::string> handle_management(relay_context& ctx, const net::http_request& request,
-                                         const namespace_entry& ns, const std::string& tracking_id);
+// One request and what the connection knows about it.
+struct http_exchange {
+  const net::http_request& request;           // its body is empty until read_body
+  std::shared_ptr<const namespace_entry> ns;  // null when the Host header names no namespace
+  std::string tracking_id;
+  net::asio::ip::address source;  // the client's address (source_limits)
+  body_reader read_body;
+};
+
+// "No namespace is served at host ...": names only the host asked for, never the ones served.
+std::string no_namespace_text(std::string_view host);
+
+// Without a namespace only /metrics and /healthz work.
+net::task<std::string> handle_http(relay_context& ctx, http_exchange& x);
+// x.ns is not null.
+net::task<std::string> handle_management(relay_context& ctx, http_exchange& x);
 
 }  // namespace hc::relay

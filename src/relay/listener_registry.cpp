@@ -4,6 +4,7 @@
 #include "net/limits.hpp"
 #include "relay/rendezvous.hpp"
 
+#include <spdlog/spdlog.h>
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -47,6 +48,7 @@ std::shared_ptr<listener> hc_live::pick(const std::vector<std::string>& allowed,
       if (!allowed.empty() && !listed(allowed, e->id())) continue;
       if (listed(disallowed, e->id())) continue;
       if (std::find(exclude.begin(), exclude.end(), e.get()) != exclude.end()) continue;
+      if (e->backed_up()) continue;
       eligible.push_back(e);
     }
   }
@@ -62,9 +64,39 @@ void hc_live::close_all(std::uint16_t code, const std::string& reason) {
   for (auto& l : snapshot()) l->begin_close(code, reason);
 }
 
-net::task<bool> listener::send_text(std::string message) {
+net::task<bool> listener::send(proto::opcode op, std::string payload) {
   if (!channel || closing) co_return false;
-  co_return !(co_await channel->write_text(std::move(message)));
+  if (writes_in_flight_.fetch_add(1) == 0) note_write_progress();
+  net::deadline too_slow(strand_, net::limits::control_write_timeout, [this] { channel->stream().close(); });
+  auto bytes = std::span(reinterpret_cast<std::uint8_t*>(payload.data()), payload.size());
+  auto ec = co_await channel->write_frame(op, true, bytes);
+  writes_in_flight_.fetch_sub(1);
+  note_write_progress();
+  if (too_slow.expired())
+    spdlog::warn(
+        "listener {} dropped: it took no control message for {} s (it is not reading its channel)", id_,
+        std::chrono::duration_cast<std::chrono::seconds>(net::limits::control_write_timeout).count());
+  co_return !ec;
+}
+
+void listener::note_write_progress() {
+  write_progress_ns_.store(std::chrono::steady_clock::now().time_since_epoch().count());
+}
+
+bool listener::backed_up() const {
+  if (writes_in_flight_.load() == 0) return false;
+  auto since = std::chrono::steady_clock::duration(write_progress_ns_.load());
+  return std::chrono::steady_clock::now().time_since_epoch() - since > net::limits::control_backlog_grace;
+}
+
+void listener::set_token(std::string token) {
+  std::lock_guard lock(token_mutex_);
+  token_ = std::move(token);
+}
+
+std::string listener::token() const {
+  std::lock_guard lock(token_mutex_);
+  return token_;
 }
 
 void listener::expect_answer(std::string key, std::weak_ptr<pending_rendezvous> pending) {

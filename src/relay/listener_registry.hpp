@@ -2,10 +2,14 @@
 // (control channels), the choice of a listener for each sender, and recent tunnel counts.
 // hc_live is shared by every session that touches the entity and is thread-safe (one mutex,
 // held only for list operations). A `listener` belongs to its control-channel session; other
-// sessions reach its socket only by running code on its strand (listener::post).
+// sessions reach its socket only by running code on its strand (listener::send, begin_close).
+// A control write that the listener does not take within limits::control_write_timeout drops
+// the listener; one that has waited limits::control_backlog_grace makes it "backed up", and
+// backed-up listeners are not picked.
 #pragma once
 #include "net/deadline.hpp"
 #include "net/websocket.hpp"
+#include "proto/ws_frame.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -39,8 +43,19 @@ class listener : public std::enable_shared_from_this<listener> {
   // Tunnels this listener is currently carrying (the load used to pick listeners).
   std::atomic<int> active_tunnels{0};
 
-  // strand: sends one control message; false when the channel is gone or closing.
-  net::task<bool> send_text(std::string message);
+  // strand: sends one frame (an accept, a ping), bounded by limits::control_write_timeout: a
+  // listener that does not take it in time is dropped (its socket closed, so its session ends
+  // and its unanswered accepts go back to their senders). False when the channel is gone,
+  // closing or was dropped.
+  net::task<bool> send(proto::opcode op, std::string payload);
+  // Any thread: a control write has waited longer than limits::control_backlog_grace (the
+  // listener is not reading its channel).
+  bool backed_up() const;
+
+  // The SAS token the listener authorized with last (connect or renewToken); any thread. The
+  // relay checks it again against the current keys and rights whenever they change.
+  void set_token(std::string token);
+  std::string token() const;
   // Any thread: sends Close(code, reason) on the strand and gives the listener
   // limits::close_echo_timeout to answer before the connection is dropped.
   void begin_close(std::uint16_t code, std::string reason);
@@ -49,6 +64,8 @@ class listener : public std::enable_shared_from_this<listener> {
   std::optional<net::ws_connection> channel;
   // strand: armed once we have sent Close.
   std::optional<net::deadline> closing;
+  // strand: keep-alive pings sent since the listener last sent any frame.
+  int unanswered_pings = 0;
 
   // Accepts sent to this listener and not yet answered (any thread). When the listener goes
   // away they are failed at once rather than left to the 30 s accept window.
@@ -56,8 +73,15 @@ class listener : public std::enable_shared_from_this<listener> {
   std::vector<std::pair<std::string, std::weak_ptr<pending_rendezvous>>> take_unanswered();
 
  private:
+  void note_write_progress();
+
   std::mutex unanswered_mutex_;
   std::vector<std::pair<std::string, std::weak_ptr<pending_rendezvous>>> unanswered_;
+  mutable std::mutex token_mutex_;
+  std::string token_;
+  std::atomic<int> writes_in_flight_{0};
+  // steady_clock nanoseconds when a write last started on an idle channel or finished.
+  std::atomic<std::int64_t> write_progress_ns_{0};
   net::asio::any_io_executor strand_;
   std::string id_;
   std::string remote_address_;
@@ -76,7 +100,8 @@ class hc_live {
   // The less loaded of two random eligible listeners ("power of two choices"): random like
   // Azure, but steers away from a listener that is already busy. `allowed` / `disallowed`
   // are listener ids from Microsoft-Relay-AllowedListeners / DisallowedListeners (empty = no
-  // constraint). `exclude` skips listeners already tried for this sender.
+  // constraint). `exclude` skips listeners already tried for this sender; listeners that are
+  // backed up or closing are skipped too.
   std::shared_ptr<listener> pick(const std::vector<std::string>& allowed,
                                  const std::vector<std::string>& disallowed,
                                  const std::vector<const listener*>& exclude) const;

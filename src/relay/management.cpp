@@ -6,8 +6,8 @@
 
 #include <openssl/rand.h>
 
-#include <ctime>
 #include <spdlog/spdlog.h>
+#include <ctime>
 
 namespace hc::relay {
 
@@ -26,7 +26,9 @@ std::string iso_utc(std::chrono::system_clock::time_point when) {
   return buf;
 }
 
-std::string utc_now_iso() { return iso_utc(std::chrono::system_clock::now()); }
+std::string utc_now_iso() {
+  return iso_utc(std::chrono::system_clock::now());
+}
 
 void bootstrap(relay_context& ctx, const std::string& public_host) {
   auto snap = ctx.db->load();
@@ -45,7 +47,8 @@ void bootstrap(relay_context& ctx, const std::string& public_host) {
 
 proto::result<std::string> validate_entity_name(std::string_view name) {
   auto bad = [&](std::string why) {
-    return proto::error::bad_request("hybrid connection name '" + std::string(name.substr(0, 80)) + "' " + why);
+    return proto::error::bad_request("hybrid connection name '" + std::string(name.substr(0, 80)) + "' " +
+                                     why);
   };
   if (name.empty() || name.size() > 260) return bad("must be 1 to 260 characters long");
   if (name.front() == '/' || name.back() == '/' || name.find("//") != std::string_view::npos)
@@ -59,8 +62,8 @@ proto::result<std::string> validate_entity_name(std::string_view name) {
   return std::string(name);
 }
 
-net::task<proto::result<change>> put_hybrid_connection(relay_context& ctx, const namespace_entry& ns, const std::string& name,
-                                                     hc_settings settings) {
+net::task<proto::result<change>> put_hybrid_connection(relay_context& ctx, const namespace_entry& ns,
+                                                       const std::string& name, hc_settings settings) {
   auto existing = ns.hybrid_connections.find(proto::to_lower(name));
   bool created = existing == ns.hybrid_connections.end();
   store::hybrid_connection_record record;
@@ -72,10 +75,10 @@ net::task<proto::result<change>> put_hybrid_connection(relay_context& ctx, const
   record.created_at = created ? record.updated_at : existing->second->record.created_at;
   std::vector<store::rule_record> rules;
   if (created) {
-    rules.push_back({ns.record.name, record.name, "defaultListener", unsigned(proto::rights::listen), new_sas_key(),
-                     new_sas_key()});
-    rules.push_back({ns.record.name, record.name, "defaultSender", unsigned(proto::rights::send), new_sas_key(),
-                     new_sas_key()});
+    rules.push_back({ns.record.name, record.name, "defaultListener", unsigned(proto::rights::listen),
+                     new_sas_key(), new_sas_key()});
+    rules.push_back({ns.record.name, record.name, "defaultSender", unsigned(proto::rights::send),
+                     new_sas_key(), new_sas_key()});
   }
   co_await ctx.on_store([&] {
     ctx.db->put_hybrid_connection(record);
@@ -88,24 +91,26 @@ net::task<proto::result<change>> put_hybrid_connection(relay_context& ctx, const
 }
 
 net::task<proto::result<change>> delete_hybrid_connection(relay_context& ctx, const namespace_entry& ns,
-                                                        const std::string& name) {
+                                                          const std::string& name) {
   auto it = ns.hybrid_connections.find(proto::to_lower(name));
   if (it == ns.hybrid_connections.end())
-    co_return proto::error::not_found("hybrid connection '" + name + "' does not exist in namespace '" + ns.record.name + "'");
+    co_return proto::error::not_found("hybrid connection '" + name + "' does not exist in namespace '" +
+                                      ns.record.name + "'");
   auto real_name = it->second->record.name;
   co_await ctx.on_store([&] { ctx.db->delete_hybrid_connection(ns.record.name, real_name); });
-  if (auto removed = ctx.entities.remove_hybrid_connection(ns.record.name, real_name))
-    removed->live->close_all(1001, "The hybrid connection was deleted");
+  ctx.entities.remove_hybrid_connection(ns.record.name,
+                                        real_name);  // its listeners get 1001 (recheck_listeners)
   ctx.apps.forget_hybrid_connection({ns.record.name, real_name});  // the store dropped its app links
   spdlog::info("hybrid connection deleted {}/{}", ns.record.name, real_name);
   co_return change::deleted;
 }
 
-std::string connection_string_for(const relay_context& ctx, const namespace_entry& ns, const store::rule_record& rule,
-                                   bool secondary) {
+std::string connection_string_for(const relay_context& ctx, const namespace_entry& ns,
+                                  const store::rule_record& rule, bool secondary) {
   std::string out = "Endpoint=sb://" + ns.host();
   if (ctx.public_port != 443) out += ":" + std::to_string(ctx.public_port);
-  out += "/;SharedAccessKeyName=" + rule.name + ";SharedAccessKey=" + (secondary ? rule.secondary_key : rule.primary_key);
+  out += "/;SharedAccessKeyName=" + rule.name +
+         ";SharedAccessKey=" + (secondary ? rule.secondary_key : rule.primary_key);
   if (!rule.entity.empty()) out += ";EntityPath=" + rule.entity;
   return out;
 }
@@ -114,7 +119,8 @@ std::string status_text(const hybrid_connection& h) {
   if (h.live->count() == 0) return "Not connected";
   auto last = h.live->last();
   if (!last || last->kind == hc_live::outcome::accepted) return "Connected";
-  if (last->kind == hc_live::outcome::timed_out) return "Connected, but the listener did not answer the last connection";
+  if (last->kind == hc_live::outcome::timed_out)
+    return "Connected, but the listener did not answer the last connection";
   // hcm rejects with 502 and a reason that names the endpoint and its own host.
   return "Connected, last connection rejected: " + last->text;
 }
@@ -145,7 +151,8 @@ boost::json::object hybrid_connection_view(const hybrid_connection& h) {
                               {"timedOut", h.live->tunnels_timed_out.load()}};
   if (auto last = h.live->last()) {
     static constexpr const char* kinds[] = {"accepted", "rejected", "timedOut"};
-    tunnels["last"] = {{"outcome", kinds[int(last->kind)]}, {"detail", last->text}, {"at", iso_utc(last->at)}};
+    tunnels["last"] = {
+        {"outcome", kinds[int(last->kind)]}, {"detail", last->text}, {"at", iso_utc(last->at)}};
   }
   o["tunnels"] = std::move(tunnels);
   return o;

@@ -6,6 +6,8 @@
 //   administrator: every namespace, App Service plans and apps. GET /apps/{app}/connections
 //   takes the app's own credential "app:{app}" instead; /openapi.json needs no token.
 // Errors are JSON {"error":{"code","message"}}.
+#include "net/clock.hpp"
+#include "net/limits.hpp"
 #include "proto/encoding.hpp"
 #include "proto/sas.hpp"
 #include "relay/api.hpp"
@@ -45,11 +47,6 @@ bool match(std::string_view pattern, const std::vector<std::string>& parts,
   return true;
 }
 
-std::int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 // The app credential: skn "app:{app}", signed with the app's Send key, for this host, unexpired.
 proto::result<void> authorize_app(relay_context& ctx, const namespace_entry& home, const std::string& app,
                                   std::string_view token) {
@@ -66,7 +63,7 @@ proto::result<void> authorize_app(relay_context& ctx, const namespace_entry& hom
   if (!proto::sas_key(a->record.send_key).verifies(*parsed))
     return proto::error::unauthorized("the token was not signed with the current key of " +
                                       app_key_name(a->record.name));
-  if (parsed->expiry <= unix_now()) return proto::error::unauthorized("the token has expired");
+  if (parsed->expiry <= net::unix_now()) return proto::error::unauthorized("the token has expired");
   auto scope = proto::token_scope(parsed->resource);
   if (!scope) return scope.error();
   if (scope->host != home.host())
@@ -96,14 +93,14 @@ const std::vector<api_route>& api_routes() {
   return all;
 }
 
-net::task<std::string> handle_management(relay_context& ctx, const net::http_request& request,
-                                         const namespace_entry& ns_in, const std::string& tracking_id) {
+net::task<std::string> handle_management(relay_context& ctx, http_exchange& x) {
+  const auto& request = x.request;
   std::string_view target = request.target;
   auto path = target.substr(0, target.find('?'));
   auto parts = split_path(path);
   parts.erase(parts.begin(), parts.begin() + std::min<std::size_t>(2, parts.size()));  // "api", "v1"
 
-  api_call call{ctx, request, ctx.entities.by_name(ns_in.record.name), false, {}};
+  api_call call{ctx, request, ctx.entities.by_name(x.ns->record.name), false, {}};
   const api_route* route = nullptr;
   std::string allowed;
   for (const auto& r : api_routes()) {
@@ -126,12 +123,14 @@ net::task<std::string> handle_management(relay_context& ctx, const net::http_req
   if (route->access == api_access::app_credential) {
     if (auto ok = authorize_app(ctx, home, call.param("app"), token); !ok) {
       ctx.metrics.auth_failure("management", ok.error().status);
+      ctx.sources.record_failure(x.source);
       co_return error_response(ok.error());
     }
   } else if (route->access != api_access::anonymous) {
-    auto auth = authorize(home, nullptr, "", proto::rights::manage, token, unix_now());
+    auto auth = authorize(home, nullptr, "", proto::rights::manage, token, net::unix_now());
     if (!auth) {
       ctx.metrics.auth_failure("management", auth.error().status);
+      ctx.sources.record_failure(x.source);
       co_return error_response(auth.error());
     }
     call.relay_admin = proto::iequals(home.host(), ctx.public_host);
@@ -145,6 +144,10 @@ net::task<std::string> handle_management(relay_context& ctx, const net::http_req
             " need a Manage key of the relay's namespace at host " + ctx.public_host));
     }
   }
+  // The body only now: its route, its limit and the caller's right to it are known.
+  bool takes_body = route->method == "PUT" || route->method == "POST" || route->method == "PATCH";
+  auto unreadable = co_await x.read_body(takes_body ? net::limits::max_api_body_bytes : 0);
+  if (unreadable) co_return error_response(*unreadable);
   co_return co_await route->handler(call);
 }
 

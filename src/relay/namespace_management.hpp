@@ -3,7 +3,9 @@
 // RootManageSharedAccessKey) for another host, creating, deleting and listing rules on a
 // namespace or a hybrid connection (at most max_rules_per_scope), and regenerating a rule's
 // primary or secondary key. Store first, then the catalog; check-and-write runs on the store
-// worker. Existing connections are never cut by a key change: the next token is checked.
+// worker. A key change reaches open listeners at once: the catalog's observer closes every
+// listener whose token no longer holds (relay/listener_session, recheck_listeners); tunnels
+// already open run to their end.
 #pragma once
 #include "proto/error.hpp"
 #include "proto/sas.hpp"

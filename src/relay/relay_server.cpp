@@ -9,6 +9,7 @@
 #include "relay/connection.hpp"
 #include "relay/context.hpp"
 #include "relay/dev_tls.hpp"
+#include "relay/gestures.hpp"
 #include "relay/management.hpp"
 
 #include <spdlog/spdlog.h>
@@ -21,6 +22,7 @@
 
 #include <malloc.h>
 
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
 #include <mutex>
@@ -35,16 +37,26 @@ struct relay_server::impl {
   net::asio::io_context io;
   relay_context ctx;
   std::optional<net::tcp::acceptor> acceptor;
-  // The server TLS context for NEW connections; SIGHUP swaps in a fresh one read from
-  // cert_path/key_path. Connections already open keep the context they started with.
+  // The server TLS context for NEW connections; SIGHUP (and, with --dev-tls, a new namespace
+  // host) swaps in a fresh one read from cert_path/key_path. Connections already open keep the
+  // context they started with.
   std::mutex tls_mutex;
   net::tls_context tls;  // guarded by tls_mutex; null with --insecure-plaintext
   std::string cert_path, key_path;
+  std::vector<std::string> dev_tls_names;  // --dev-tls: what the certificate covers (tls_mutex)
 
   net::tls_context current_tls() {
     std::lock_guard lock(tls_mutex);
     return tls;
   }
+  void reload_tls() {
+    auto fresh = net::make_server_tls(cert_path, key_path);
+    std::lock_guard lock(tls_mutex);
+    tls = std::move(fresh);
+  }
+  // Makes the certificate cover a namespace's host: --dev-tls issues a new one and loads it; an
+  // operator's certificate cannot be changed here, so the answer is a warning naming the host.
+  std::optional<std::string> serve_host(const std::string& host);
 };
 
 namespace {
@@ -94,13 +106,21 @@ net::task<> accept_loop(relay_server::impl& s) {
     boost::system::error_code peer_ec;
     auto peer = socket.remote_endpoint(peer_ec);
     if (peer_ec) continue;  // already gone
-    auto slot = s.ctx.sources.begin_handshake(peer.address());
-    if (!slot) {
-      spdlog::debug("closing a connection from {}: it already has {} connections in their handshake",
-                    source_limits::key(peer.address()), net::limits::max_handshakes_per_source);
+    auto connection = s.ctx.sources.open_connection(peer.address());
+    if (!connection) {
+      spdlog::debug("closing a connection from {}: it or the relay is at its cap of open connections",
+                    source_limits::key(peer.address()));
       continue;  // the socket closes here
     }
-    net::asio::co_spawn(strand, serve_connection(s.ctx, s.current_tls(), std::move(socket), std::move(slot)),
+    auto handshake = s.ctx.sources.begin_handshake(peer.address());
+    if (!handshake) {
+      spdlog::debug("closing a connection from {}: it already has {} connections in their handshake",
+                    source_limits::key(peer.address()), net::limits::max_handshakes_per_source);
+      continue;
+    }
+    net::asio::co_spawn(strand,
+                        serve_connection(s.ctx, s.current_tls(), std::move(socket), std::move(handshake),
+                                         std::move(connection)),
                         net::log_failure("connection"));
   }
 }
@@ -111,11 +131,7 @@ void watch_reload(relay_server::impl& s, net::asio::signal_set& hangup) {
   hangup.async_wait([&s, &hangup](boost::system::error_code ec, int) {
     if (ec) return;
     try {
-      auto fresh = net::make_server_tls(s.cert_path, s.key_path);
-      {
-        std::lock_guard lock(s.tls_mutex);
-        s.tls = std::move(fresh);
-      }
+      s.reload_tls();
       spdlog::info("SIGHUP: reloaded TLS certificate {} and key {}; open connections keep the old one",
                    s.cert_path, s.key_path);
     } catch (const std::exception& e) {
@@ -125,7 +141,45 @@ void watch_reload(relay_server::impl& s, net::asio::signal_set& hangup) {
   });
 }
 
+// SIGTERM/SIGINT: no new connections; Close 1001 on every control channel and tunnel leg, so
+// agents reconnect at once; then exit once they are gone or settings.drain_timeout has passed.
+net::task<> drain_and_stop(relay_server::impl& s, int sig) {
+  boost::system::error_code ignored;  // the acceptor may already be closed
+  s.acceptor->close(ignored);
+  auto open = s.ctx.sessions.size();
+  spdlog::info("signal {}: stopping: Close 1001 to {} control channels and tunnels, waiting up to {} ms", sig,
+               open, s.ctx.settings.drain_timeout.count());
+  s.ctx.sessions.end_all();
+  bool drained =
+      co_await s.ctx.sessions.wait_empty(std::chrono::steady_clock::now() + s.ctx.settings.drain_timeout);
+  if (!drained)
+    spdlog::warn("drain timeout: {} control channels and tunnels still open are cut", s.ctx.sessions.size());
+  s.io.stop();
+}
+
 }  // namespace
+
+std::optional<std::string> relay_server::impl::serve_host(const std::string& host) {
+  if (!tls) return std::nullopt;
+  if (!dev_tls_names.empty()) {
+    std::lock_guard lock(tls_mutex);
+    if (std::find(dev_tls_names.begin(), dev_tls_names.end(), host) != dev_tls_names.end())
+      return std::nullopt;
+    dev_tls_names.push_back(host);
+    ensure_dev_tls((fs::path(options.data_dir) / "tls").string(), dev_tls_names);
+    tls = net::make_server_tls(cert_path, key_path);
+    spdlog::info(
+        "--dev-tls: certificate re-issued to cover namespace host {}; open connections keep the old one",
+        host);
+    return std::nullopt;
+  }
+  if (net::certificate_covers(current_tls(), host)) return std::nullopt;
+  auto warning = "the TLS certificate " + cert_path + " does not cover host '" + host +
+                 "': clients of that namespace will fail certificate verification; add the name to the "
+                 "certificate's subjectAltName and send SIGHUP";
+  spdlog::warn("{}", warning);
+  return warning;
+}
 
 relay_server::relay_server(relay_options options) : impl_(std::make_unique<impl>(std::move(options))) {}
 relay_server::~relay_server() = default;
@@ -141,13 +195,19 @@ void relay_server::run() {
     throw std::runtime_error(
         "choose exactly one of --tls-cert PEM --tls-key PEM, --dev-tls or --insecure-plaintext");
 
+  s.ctx.settings = o.settings;
+  s.ctx.sources.set_connection_caps(o.settings.max_connections_per_source, o.settings.max_connections);
+  s.ctx.entities.on_change(recheck_listeners);
   s.ctx.db = store::open_sqlite_store((fs::path(o.data_dir) / "relay.db").string());
   bootstrap(s.ctx, o.public_host);
 
   fs::path ca_path;
   if (o.dev_tls) {
-    auto files = ensure_dev_tls((fs::path(o.data_dir) / "tls").string(),
-                                {o.public_host, "localhost", "127.0.0.1", "::1"});
+    s.dev_tls_names = {o.public_host, "localhost", "127.0.0.1", "::1"};
+    for (const auto& ns : s.ctx.entities.namespaces())
+      if (std::find(s.dev_tls_names.begin(), s.dev_tls_names.end(), ns->host()) == s.dev_tls_names.end())
+        s.dev_tls_names.push_back(ns->host());
+    auto files = ensure_dev_tls((fs::path(o.data_dir) / "tls").string(), s.dev_tls_names);
     s.cert_path = files.server_pem;
     s.key_path = files.server_key;
     ca_path = files.ca_pem;
@@ -162,6 +222,9 @@ void relay_server::run() {
         "--insecure-plaintext: relay legs are NOT encrypted; use only on a trusted network or for tests");
   }
   s.ctx.tls = s.tls != nullptr;
+  s.ctx.serve_host = [&s](const std::string& host) { return s.serve_host(host); };
+  if (s.tls && !o.dev_tls)
+    for (const auto& ns : s.ctx.entities.namespaces()) s.serve_host(ns->host());  // warns for uncovered hosts
 
   auto endpoint = parse_listen(o.listen);
   s.acceptor.emplace(s.io);
@@ -192,11 +255,8 @@ void relay_server::run() {
                s.ctx.public_port);
 
   net::asio::signal_set signals(s.io, SIGINT, SIGTERM);
-  signals.async_wait([&](boost::system::error_code, int sig) {
-    spdlog::info("signal {}: stopping", sig);
-    boost::system::error_code ignored;  // the acceptor may already be closed
-    s.acceptor->close(ignored);
-    s.io.stop();
+  signals.async_wait([&](boost::system::error_code ec, int sig) {
+    if (!ec) net::asio::co_spawn(s.io, drain_and_stop(s, sig), net::log_failure("shutdown"));
   });
   net::asio::signal_set hangup(s.io, SIGHUP);
   if (s.tls) watch_reload(s, hangup);

@@ -2,6 +2,8 @@
 // spawns one connection coroutine per socket on its own strand, and stops on SIGINT/SIGTERM.
 // Owns relay_context, which therefore outlives every session.
 #pragma once
+#include "relay/settings.hpp"
+
 #include <memory>
 #include <string>
 
@@ -17,6 +19,7 @@ struct relay_options {
   bool dev_tls = false;
   bool insecure_plaintext = false;
   int threads = 0;  // 0 = one per core
+  relay_settings settings;
 };
 
 class relay_server {

@@ -20,11 +20,13 @@ namespace hc::relay {
 struct rendezvous_outcome {
   // Accepted: the listener's upgraded-but-unanswered connection and what to answer it.
   std::optional<net::ws_connection> listener_leg;
-  std::string listener_key;   // the listener's Sec-WebSocket-Key (for our 101 to it)
-  std::string subprotocol;    // the one the listener chose, echoed to both sides
+  std::string listener_key;  // the listener's Sec-WebSocket-Key (for our 101 to it)
+  std::string subprotocol;   // the one the listener chose, echoed to both sides
   // Rejected: the listener's status and description, passed to the sender as they are.
   int reject_status = 0;
   std::string reject_description;
+  // The listener went away (or was dropped) before it answered: offer the sender to another.
+  bool listener_lost = false;
 };
 
 // Shared by the waiting sender and the claiming accept session; enable_shared_from_this so a
@@ -32,7 +34,9 @@ struct rendezvous_outcome {
 class pending_rendezvous : public std::enable_shared_from_this<pending_rendezvous> {
  public:
   pending_rendezvous(net::asio::any_io_executor sender_executor, std::string entity_path)
-      : sender_executor_(std::move(sender_executor)), wake_(sender_executor_), entity_path_(std::move(entity_path)) {}
+      : sender_executor_(std::move(sender_executor)),
+        wake_(sender_executor_),
+        entity_path_(std::move(entity_path)) {}
 
   // Called by the claiming accept session, on any strand.
   void deliver(rendezvous_outcome outcome);

@@ -1,9 +1,12 @@
-// relay/sender_session: run_sender, one sender's connect gesture (protocol doc §4, §5): authorize
-// (Send, unless the entity lets senders in without a token), pick a listener, send it an
-// `accept` naming a one-shot rendezvous address, hold the sender's upgrade until the listener
-// accepts (101 to both, then the tunnel), rejects (its status to the sender) or the 30 s
-// window ends (504). Once open, the tunnel gets a coroutine of its own (carry_tunnel) that owns
-// both legs for the tunnel's whole life.
+// relay/sender_session: run_sender, one sender's connect gesture (protocol doc §4, §5), in steps:
+// admit (the hybrid connection, Send unless the entity lets senders in without a token, someone
+// listening), offer (an `accept` naming a one-shot rendezvous address, to one listener after
+// another until one answers: a listener that cannot take the message or goes away before it
+// answers passes the sender on; the whole offer ends after limits::rendezvous_timeout, 504), and
+// open (101 to both legs). A listener's reject reaches the sender with its status (an error
+// status: 502 for a 1xx/2xx). Once open, the tunnel gets a coroutine of its own (carry_tunnel)
+// that owns both legs for the tunnel's whole life.
+#include "net/clock.hpp"
 #include "net/limits.hpp"
 #include "net/log.hpp"
 #include "net/pump.hpp"
@@ -15,6 +18,7 @@
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/this_coro.hpp>
 
 namespace hc::relay {
@@ -27,8 +31,7 @@ std::vector<std::string> id_list(std::string_view header) {
     auto comma = header.find(',', start);
     auto item =
         header.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
-    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
-    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    item = proto::trim_space(item);
     if (!item.empty()) ids.emplace_back(item);
     if (comma == std::string_view::npos) break;
     start = comma + 1;
@@ -36,17 +39,16 @@ std::vector<std::string> id_list(std::string_view header) {
   return ids;
 }
 
-// Every header the sender supplied, minus the relay's own authorization headers.
-proto::header_list connect_headers(const net::http_request& request) {
+// Every header the sender supplied, minus the relay's own: ServiceBusAuthorization always, and
+// Authorization only when it carried the sender's token (as Azure does).
+proto::header_list connect_headers(const net::http_request& request, bool authorization_consumed) {
   proto::header_list out;
-  for (const auto& [k, v] : request.headers)
-    if (!is_relay_auth_header(k)) out.emplace_back(k, v);
+  for (const auto& [k, v] : request.headers) {
+    bool is_authorization = proto::iequals(k, "Authorization");
+    if (is_relay_auth_header(k) && (!is_authorization || authorization_consumed)) continue;
+    out.emplace_back(k, v);
+  }
   return out;
-}
-
-std::int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 // Counts a tunnel, pending or open, in its listener's load (listener choice) until destroyed.
@@ -65,6 +67,22 @@ class listener_load {
   std::shared_ptr<listener> listener_;
 };
 
+// What admission decided about a sender.
+struct sender_plan {
+  std::shared_ptr<const hybrid_connection> entity;
+  std::string id;                       // sb-hc-id, or the tracking id
+  std::vector<std::string> allowed;     // Microsoft-Relay-AllowedListeners
+  std::vector<std::string> disallowed;  // Microsoft-Relay-DisallowedListeners
+  bool authorization_consumed = false;  // the Authorization header carried the token
+};
+
+// The listener that accepted, its rendezvous leg and what to answer it.
+struct accepted_offer {
+  rendezvous_outcome outcome;
+  listener_load load;
+  std::string listener_id;
+};
+
 // An accepted tunnel. It is carried by a coroutine of its own so that the frames of the request
 // handling and of the connect gesture (several KiB each) are gone while the tunnel lives.
 struct open_tunnel {
@@ -75,7 +93,19 @@ struct open_tunnel {
   listener_load load;
 };
 
-net::task<> carry_tunnel(relay_context& ctx, open_tunnel t) {
+// Close 1001 on both legs (relay shutdown); the tunnel then ends as the peers answer. Shares
+// the tunnel with carry_tunnel, which may end first.
+net::task<> say_shutting_down(std::shared_ptr<open_tunnel> t) {
+  co_await t->app_leg.write_close(1001, "The relay is shutting down");
+  co_await t->agent_leg.write_close(1001, "The relay is shutting down");
+}
+
+net::task<> carry_tunnel(relay_context& ctx, std::shared_ptr<open_tunnel> tunnel) {
+  auto ex = co_await net::asio::this_coro::executor;
+  auto member = ctx.sessions.join(ex, [ex, weak = std::weak_ptr(tunnel)] {
+    if (auto t = weak.lock()) net::asio::co_spawn(ex, say_shutting_down(t), net::asio::detached);
+  });
+  auto& t = *tunnel;
   net::tunnel_counters counters;
   auto result = co_await net::relay_tunnel(t.app_leg, t.agent_leg, counters);
   t.app_leg.stream().close();
@@ -87,124 +117,168 @@ net::task<> carry_tunnel(relay_context& ctx, open_tunnel t) {
                result.error ? ": " + result.error.message() : "");
 }
 
+net::task<> refuse_sender(relay_context& ctx, incoming& in, std::string_view outcome, const proto::error& e) {
+  ctx.metrics.sender_outcome(outcome);
+  co_await refuse(in.stream, e, in.ns->host(), in.target.path, in.tracking_id);
+}
+
+// The hybrid connection, the sender's right to send to it, and someone listening. Refuses the
+// sender itself (nullopt) when one is missing.
+net::task<std::optional<sender_plan>> admit(relay_context& ctx, incoming& in) {
+  const auto& ns = *in.ns;
+  auto resolved = catalog::resolve(ns, in.target.path);
+  if (!resolved) {
+    co_await refuse_sender(ctx, in, "not_found", proto::error::not_found("Endpoint does not exist"));
+    co_return std::nullopt;
+  }
+  sender_plan plan;
+  plan.entity = resolved->entity;
+  if (plan.entity->record.requires_client_authorization) {
+    auto token = token_from(in.request, in.target.token);
+    auto auth = authorize(ns, plan.entity.get(), in.target.path, proto::rights::send, token, net::unix_now());
+    if (!auth) {
+      ctx.metrics.auth_failure("connect", auth.error().status);
+      ctx.sources.record_failure(in.stream.remote_endpoint().address());
+      co_await refuse_sender(ctx, in, auth.error().status == 401 ? "unauthorized" : "forbidden",
+                             auth.error());
+      co_return std::nullopt;
+    }
+    plan.authorization_consumed =
+        in.target.token.empty() && in.request.header("ServiceBusAuthorization").empty();
+  }
+  if (plan.entity->live->count() == 0) {
+    co_await refuse_sender(ctx, in, "no_listener",
+                           proto::error::not_found("There are no listeners connected for the endpoint"));
+    co_return std::nullopt;
+  }
+  plan.id = in.target.id.empty() ? in.tracking_id : in.target.id;
+  plan.allowed = id_list(in.request.header("Microsoft-Relay-AllowedListeners"));
+  plan.disallowed = id_list(in.request.header("Microsoft-Relay-DisallowedListeners"));
+  co_return plan;
+}
+
+// A listener's reject as the sender sees it: the listener's status when it is an error status,
+// else 502 (a 1xx or 2xx cannot refuse an upgrade), with the listener's description.
+std::string rejection_response(const rendezvous_outcome& r) {
+  int status = r.reject_status >= 300 ? r.reject_status : 502;
+  std::string body = r.reject_description;
+  if (status != r.reject_status)
+    body = "The listener rejected the connection with status " + std::to_string(r.reject_status) +
+           ", which is not an error status: " + r.reject_description;
+  return net::format_response(status, status_line_text(r.reject_description), {{"Connection", "close"}},
+                              body);
+}
+
+// Offers the sender to listeners until one accepts or rejects it, all within
+// limits::rendezvous_timeout. Answers the sender itself (nullopt) unless a listener accepted.
+net::task<std::optional<accepted_offer>> offer(relay_context& ctx, incoming& in, const sender_plan& plan) {
+  const auto& entity = *plan.entity;
+  auto ex = co_await net::asio::this_coro::executor;
+  auto until = std::chrono::steady_clock::now() + net::limits::rendezvous_timeout;
+
+  proto::accept_message accept;
+  accept.id = plan.id;
+  accept.connect_headers = connect_headers(in.request, plan.authorization_consumed);
+  auto remote = in.stream.remote_endpoint();
+  accept.remote = proto::remote_endpoint{remote.address().to_string(), remote.port()};
+  // The accept address names the host the sender used: the namespace's own host.
+  auto address_for = [&](std::string_view key) {
+    auto address = proto::build_accept_address(in.ns->host(), ctx.public_port, in.target.raw_path,
+                                               in.target.app_query, plan.id, key);
+    if (!ctx.tls) address.replace(0, 3, "ws");  // wss:// -> ws:// with --insecure-plaintext
+    return address;
+  };
+  accept.address = address_for(std::string(32, '0'));  // every key has 32 hex digits
+  if (auto size = proto::serialize(accept).size(); size > net::limits::max_accept_message_bytes) {
+    // Named, not a braced temporary inside co_await: g++ 12 destroys such temporaries twice.
+    const proto::error too_large{431, proto::errc::too_large,
+                                 "The request's headers and id make an accept message of " +
+                                     std::to_string(size) + " bytes; listeners take at most " +
+                                     std::to_string(net::limits::max_accept_message_bytes) +
+                                     ": send fewer or smaller headers"};
+    co_await refuse_sender(ctx, in, "bad_request", too_large);
+    co_return std::nullopt;
+  }
+
+  std::vector<const listener*> tried;
+  for (;;) {
+    auto chosen = entity.live->pick(plan.allowed, plan.disallowed, tried);
+    if (!chosen) break;
+    tried.push_back(chosen.get());
+    std::string key = proto::random_hex(16);  // 128-bit capability in the accept address
+    auto pending = std::make_shared<pending_rendezvous>(ex, entity.name());
+    ctx.rendezvous.add(key, pending);
+    chosen->expect_answer(key, pending);  // a listener lost from here on passes the sender on
+    accept.address = address_for(key);
+    bool sent = co_await net::asio::co_spawn(chosen->executor(),
+                                             chosen->send(proto::opcode::text, proto::serialize(accept)),
+                                             net::asio::use_awaitable);
+    if (!sent) {
+      ctx.rendezvous.take(key);
+      continue;
+    }
+    listener_load load(chosen);
+    auto outcome = co_await pending->wait(until, ctx.rendezvous, key);
+    if (!outcome) {
+      entity.live->record(hc_live::outcome::timed_out, "the listener did not answer within 30 s");
+      spdlog::info("sender {} hc={}: listener {} did not answer within 30 s", plan.id, entity.name(),
+                   chosen->id());
+      const proto::error timed_out{504, proto::errc::timeout,
+                                   "The listener did not accept the connection within 30 seconds"};
+      co_await refuse_sender(ctx, in, "timeout", timed_out);
+      co_return std::nullopt;
+    }
+    if (outcome->listener_lost) {
+      spdlog::info("sender {} hc={}: listener {} went away before answering; offering to another", plan.id,
+                   entity.name(), chosen->id());
+      continue;
+    }
+    if (!outcome->listener_leg) {
+      entity.live->record(hc_live::outcome::rejected,
+                          std::to_string(outcome->reject_status) + " " + outcome->reject_description);
+      ctx.metrics.sender_outcome("rejected");
+      spdlog::info("sender {} hc={}: rejected by listener {}: {} {}", plan.id, entity.name(), chosen->id(),
+                   outcome->reject_status, outcome->reject_description);
+      auto text = rejection_response(*outcome);
+      co_await in.stream.write(net::asio::buffer(text));
+      in.stream.close();
+      co_return std::nullopt;
+    }
+    co_return accepted_offer{std::move(*outcome), std::move(load), chosen->id()};
+  }
+
+  if (!tried.empty()) {
+    const proto::error lost{502, proto::errc::bad_gateway,
+                            "The listeners offered the connection (" + std::to_string(tried.size()) +
+                                ") went away or did not take the accept message in time"};
+    co_await refuse_sender(ctx, in, "no_listener", lost);
+    co_return std::nullopt;
+  }
+  auto text = plan.allowed.empty() && plan.disallowed.empty()
+                  ? "There are no listeners connected for the endpoint"
+                  : "None of the connected listeners meet the AllowedListeners/DisallowedListeners criteria";
+  co_await refuse_sender(ctx, in, "no_listener", proto::error::not_found(text));
+  co_return std::nullopt;
+}
+
 }  // namespace
 
 net::task<> run_sender(relay_context& ctx, incoming in) {
   auto started = std::chrono::steady_clock::now();
-  const auto& ns = *in.ns;
-  auto resolved = catalog::resolve(ns, in.target.path);
-  if (!resolved) {
-    ctx.metrics.sender_outcome("not_found");
-    co_await refuse(in.stream, proto::error::not_found("Endpoint does not exist"), ns.host(), in.target.path,
-                    in.tracking_id);
-    co_return;
-  }
-  auto entity = resolved->entity;
-  if (entity->record.requires_client_authorization) {
-    auto auth = authorize(ns, entity.get(), in.target.path, proto::rights::send,
-                          token_from(in.request, in.target.token), unix_now());
-    if (!auth) {
-      ctx.metrics.auth_failure("connect", auth.error().status);
-      ctx.sources.record_failure(in.stream.remote_endpoint().address());
-      ctx.metrics.sender_outcome(auth.error().status == 401 ? "unauthorized" : "forbidden");
-      co_await refuse(in.stream, auth.error(), ns.host(), in.target.path, in.tracking_id);
-      co_return;
-    }
-  }
-  auto sender_key = std::string(in.request.header("Sec-WebSocket-Key"));
-  if (sender_key.empty() || in.request.header("Sec-WebSocket-Version") != "13") {
-    ctx.metrics.sender_outcome("bad_request");
-    co_await refuse(in.stream,
-                    proto::error::bad_request(
-                        "The upgrade request needs Sec-WebSocket-Key and Sec-WebSocket-Version: 13"),
-                    ns.host(), in.target.path, in.tracking_id);
-    co_return;
-  }
-  auto allowed = id_list(in.request.header("Microsoft-Relay-AllowedListeners"));
-  auto disallowed = id_list(in.request.header("Microsoft-Relay-DisallowedListeners"));
-  if (entity->live->count() == 0) {
-    ctx.metrics.sender_outcome("no_listener");
-    co_await refuse(in.stream, proto::error::not_found("There are no listeners connected for the endpoint"),
-                    ns.host(), in.target.path, in.tracking_id);
-    co_return;
-  }
-
-  auto ex = co_await net::asio::this_coro::executor;
-  std::string id = in.target.id.empty() ? in.tracking_id : in.target.id;
-  std::string key = proto::random_hex(16);  // 128-bit capability in the accept address
-  auto pending = std::make_shared<pending_rendezvous>(ex, entity->name());
-  ctx.rendezvous.add(key, pending);
-
-  proto::accept_message accept;
-  accept.address = proto::build_accept_address(ctx.public_host, ctx.public_port, in.target.raw_path,
-                                               in.target.app_query, id, key);
-  if (!ctx.tls) accept.address.replace(0, 3, "ws");  // wss:// -> ws:// with --insecure-plaintext
-  accept.id = id;
-  accept.connect_headers = connect_headers(in.request);
-  auto remote = in.stream.remote_endpoint();
-  accept.remote = proto::remote_endpoint{remote.address().to_string(), remote.port()};
-  auto message = proto::serialize(accept);
-
-  // Offer the connection to listeners until one takes the accept message.
-  std::vector<const listener*> tried;
-  std::shared_ptr<listener> chosen;
-  for (;;) {
-    chosen = entity->live->pick(allowed, disallowed, tried);
-    if (!chosen) break;
-    bool sent = co_await net::asio::co_spawn(chosen->executor(), chosen->send_text(message),
-                                             net::asio::use_awaitable);
-    if (sent) {
-      chosen->expect_answer(key, pending);
-      break;
-    }
-    tried.push_back(chosen.get());
-  }
-  if (!chosen) {
-    ctx.rendezvous.take(key);
-    ctx.metrics.sender_outcome("no_listener");
-    auto text =
-        allowed.empty() && disallowed.empty()
-            ? "There are no listeners connected for the endpoint"
-            : "None of the connected listeners meet the AllowedListeners/DisallowedListeners criteria";
-    co_await refuse(in.stream, proto::error::not_found(text), ns.host(), in.target.path, in.tracking_id);
-    co_return;
-  }
-  listener_load load(chosen);
-
-  auto outcome = co_await pending->wait(std::chrono::steady_clock::now() + net::limits::rendezvous_timeout,
-                                        ctx.rendezvous, key);
-  if (!outcome) {
-    entity->live->record(hc_live::outcome::timed_out, "the listener did not answer within 30 s");
-    ctx.metrics.sender_outcome("timeout");
-    spdlog::info("sender {} hc={}: listener {} did not answer within 30 s", id, entity->name(), chosen->id());
-    // Named, not a braced temporary inside co_await: g++ 12 destroys such temporaries twice.
-    const proto::error timed_out{504, proto::errc::timeout,
-                                 "The listener did not accept the connection within 30 seconds"};
-    co_await refuse(in.stream, timed_out, ns.host(), in.target.path, in.tracking_id);
-    co_return;
-  }
-  if (!outcome->listener_leg) {
-    entity->live->record(hc_live::outcome::rejected,
-                         std::to_string(outcome->reject_status) + " " + outcome->reject_description);
-    ctx.metrics.sender_outcome("rejected");
-    spdlog::info("sender {} hc={}: rejected by listener {}: {} {}", id, entity->name(), chosen->id(),
-                 outcome->reject_status, outcome->reject_description);
-    auto text = net::format_response(outcome->reject_status, status_line_text(outcome->reject_description),
-                                     {{"Connection", "close"}}, outcome->reject_description);
-    co_await in.stream.write(net::asio::buffer(text));
-    in.stream.close();
-    co_return;
-  }
+  auto plan = co_await admit(ctx, in);
+  if (!plan) co_return;
+  auto accepted = co_await offer(ctx, in, *plan);
+  if (!accepted) co_return;
 
   // Accepted: answer the listener, then the sender, with the same subprotocol and no extension.
-  auto& agent_leg = *outcome->listener_leg;
-  std::string subprotocol = outcome->subprotocol;
-  auto to_listener = net::format_upgrade_response(outcome->listener_key, subprotocol);
-  auto to_sender = net::format_upgrade_response(sender_key, subprotocol);
+  auto& agent_leg = *accepted->outcome.listener_leg;
+  const auto& subprotocol = accepted->outcome.subprotocol;
+  auto to_listener = net::format_upgrade_response(accepted->outcome.listener_key, subprotocol);
+  auto to_sender = net::format_upgrade_response(in.request.header("Sec-WebSocket-Key"), subprotocol);
   if (auto w = co_await agent_leg.stream().write(net::asio::buffer(to_listener)); w.ec) {
     const proto::error dropped{502, proto::errc::bad_gateway,
                                "The listener dropped the rendezvous connection"};
-    co_await refuse(in.stream, dropped, ns.host(), in.target.path, in.tracking_id);
+    co_await refuse(in.stream, dropped, in.ns->host(), in.target.path, in.tracking_id);
     co_return;
   }
   if (auto w = co_await in.stream.write(net::asio::buffer(to_sender)); w.ec) {
@@ -212,17 +286,20 @@ net::task<> run_sender(relay_context& ctx, incoming in) {
     agent_leg.stream().close();
     co_return;
   }
-  entity->live->record(hc_live::outcome::accepted);
+  const auto& entity = *plan->entity;
+  entity.live->record(hc_live::outcome::accepted);
   ctx.metrics.sender_outcome("accepted");
   ctx.metrics.setup_latency(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   ctx.metrics.tunnel_started();
-  spdlog::info("tunnel open: {} hc={} listener={} app={}", id, entity->name(), chosen->id(),
-               remote.address().to_string());
+  spdlog::info("tunnel open: {} hc={} listener={} app={}", plan->id, entity.name(), accepted->listener_id,
+               in.stream.remote_address());
 
-  open_tunnel tunnel{net::ws_connection(std::move(in.stream), net::ws_role::server, std::move(in.leftover)),
-                     std::move(agent_leg), id, entity->name(), std::move(load)};
-  net::asio::co_spawn(ex, carry_tunnel(ctx, std::move(tunnel)), net::log_failure("tunnel " + id));
+  auto ex = co_await net::asio::this_coro::executor;
+  auto tunnel = std::make_shared<open_tunnel>(
+      net::ws_connection(std::move(in.stream), net::ws_role::server, std::move(in.leftover)),
+      std::move(agent_leg), plan->id, entity.name(), std::move(accepted->load));
+  net::asio::co_spawn(ex, carry_tunnel(ctx, std::move(tunnel)), net::log_failure("tunnel " + plan->id));
 }
 
 }  // namespace hc::relay

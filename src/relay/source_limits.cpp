@@ -14,9 +14,12 @@ constexpr double refill_per_second =
 }  // namespace
 
 std::string source_limits::key(const net::asio::ip::address& source) {
-  if (source.is_v6() && source.to_v6().is_v4_mapped())
-    return net::asio::ip::make_address_v4(net::asio::ip::v4_mapped, source.to_v6()).to_string();
-  return source.to_string();
+  if (source.is_v4()) return source.to_string();
+  auto v6 = source.to_v6();
+  if (v6.is_v4_mapped()) return net::asio::ip::make_address_v4(net::asio::ip::v4_mapped, v6).to_string();
+  auto bytes = v6.to_bytes();
+  std::fill(bytes.begin() + 8, bytes.end(), 0);
+  return net::asio::ip::address_v6(bytes).to_string() + "/64";
 }
 
 void source_limits::refill(entry& e, clock::time_point now) const {
@@ -30,7 +33,8 @@ void source_limits::prune(clock::time_point now) {
   if (sources_.size() < net::limits::max_tracked_sources) return;
   for (auto it = sources_.begin(); it != sources_.end();) {
     refill(it->second, now);
-    bool idle = it->second.handshakes == 0 && it->second.allowance >= net::limits::auth_failure_burst;
+    const auto& e = it->second;
+    bool idle = e.handshakes == 0 && e.connections == 0 && e.allowance >= net::limits::auth_failure_burst;
     it = idle ? sources_.erase(it) : std::next(it);
   }
 }
@@ -39,23 +43,41 @@ source_limits::entry& source_limits::find(const std::string& k, clock::time_poin
   auto it = sources_.find(k);
   if (it != sources_.end()) return it->second;
   prune(now);
-  return sources_.emplace(k, entry{net::limits::auth_failure_burst, now, 0}).first->second;
+  return sources_.emplace(k, entry{net::limits::auth_failure_burst, now, 0, 0}).first->second;
 }
 
-source_limits::handshake_slot source_limits::begin_handshake(const net::asio::ip::address& source) {
+source_limits::slot source_limits::open_connection(const net::asio::ip::address& source) {
+  auto k = key(source);
+  std::lock_guard lock(mutex_);
+  auto& e = find(k, clock::now());
+  if (e.connections >= max_per_source_ || open_total_ >= max_total_) return {};
+  ++e.connections;
+  ++open_total_;
+  return slot(this, std::move(k), slot::kind::connection);
+}
+
+source_limits::slot source_limits::begin_handshake(const net::asio::ip::address& source) {
   auto k = key(source);
   std::lock_guard lock(mutex_);
   auto& e = find(k, clock::now());
   if (e.handshakes >= net::limits::max_handshakes_per_source) return {};
   ++e.handshakes;
-  return handshake_slot(this, std::move(k));
+  return slot(this, std::move(k), slot::kind::handshake);
 }
 
-void source_limits::handshake_slot::release() {
+std::size_t source_limits::open_connections() const {
+  std::lock_guard lock(mutex_);
+  return open_total_;
+}
+
+void source_limits::slot::release() {
   if (!owner_) return;
   std::lock_guard lock(owner_->mutex_);
-  if (auto it = owner_->sources_.find(source_); it != owner_->sources_.end() && it->second.handshakes > 0)
-    --it->second.handshakes;
+  if (auto it = owner_->sources_.find(source_); it != owner_->sources_.end()) {
+    auto& count = kind_ == kind::handshake ? it->second.handshakes : it->second.connections;
+    if (count > 0) --count;
+  }
+  if (kind_ == kind::connection) --owner_->open_total_;
   owner_ = nullptr;
 }
 

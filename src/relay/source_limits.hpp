@@ -1,8 +1,9 @@
 // relay/source_limits: per-source (remote IP) limits that keep a hostile or broken client from
 // costing the relay more than a handshake: an allowance of failed authentications (token
 // bucket, limits::auth_failure_burst per limits::auth_failure_window; empty = every request
-// answered 429 with Retry-After) and a cap on connections still in their handshake
-// (limits::max_handshakes_per_source). Loopback is not exempt. Owned by relay_context; shared by
+// answered 429 with Retry-After), a cap on connections still in their handshake
+// (limits::max_handshakes_per_source) and caps on open connections per source and in total
+// (relay_settings). Loopback is not exempt. Owned by relay_context; shared by
 // all sessions on all I/O threads (one mutex; each call is a map lookup).
 #pragma once
 #include "net/types.hpp"
@@ -19,35 +20,50 @@ class source_limits {
  public:
   using clock = std::chrono::steady_clock;
 
-  // Holds one of a source's handshake places; gives it back when destroyed or released.
-  class handshake_slot {
+  // Holds one of a source's places (a handshake in flight, an open connection); gives it back
+  // when destroyed or released.
+  class slot {
    public:
-    handshake_slot() = default;
-    handshake_slot(handshake_slot&& o) noexcept : owner_(o.owner_), source_(std::move(o.source_)) {
+    slot() = default;
+    slot(slot&& o) noexcept : owner_(o.owner_), source_(std::move(o.source_)), kind_(o.kind_) {
       o.owner_ = nullptr;
     }
-    handshake_slot& operator=(handshake_slot&&) = delete;
-    ~handshake_slot() { release(); }
+    slot& operator=(slot&&) = delete;
+    ~slot() { release(); }
     void release();
     explicit operator bool() const { return owner_ != nullptr; }
 
    private:
     friend class source_limits;
-    handshake_slot(source_limits* owner, std::string source) : owner_(owner), source_(std::move(source)) {}
+    enum class kind { handshake, connection };
+    slot(source_limits* owner, std::string source, kind k)
+        : owner_(owner), source_(std::move(source)), kind_(k) {}
     source_limits* owner_ = nullptr;  // null: no place held
     std::string source_;
+    kind kind_ = kind::handshake;
   };
 
-  // A place for a new connection from `source`, or an empty slot when it already has
-  // limits::max_handshakes_per_source connections mid-handshake.
-  handshake_slot begin_handshake(const net::asio::ip::address& source);
+  // Caps on open connections (relay_settings); call before the first connection.
+  void set_connection_caps(std::size_t per_source, std::size_t total) {
+    max_per_source_ = per_source;
+    max_total_ = total;
+  }
+
+  // A place for a new connection from `source` for its whole life, or an empty slot when the
+  // source or the relay is at its cap.
+  slot open_connection(const net::asio::ip::address& source);
+  // A place for a connection from `source` that has not finished TLS and its request head, or
+  // an empty slot when it already has limits::max_handshakes_per_source of them.
+  slot begin_handshake(const net::asio::ip::address& source);
   // Counts one failed authentication against `source`.
   void record_failure(const net::asio::ip::address& source, clock::time_point now = clock::now());
   // 0 when `source` may be served; otherwise how many seconds until it may try again.
   std::chrono::seconds retry_after(const net::asio::ip::address& source,
                                    clock::time_point now = clock::now());
+  std::size_t open_connections() const;
 
-  // The key a source is counted under: its address, IPv4-mapped IPv6 as IPv4.
+  // The key a source is counted under: an IPv4 address (IPv4-mapped IPv6 as IPv4), or an IPv6
+  // address's /64 ("2001:db8:1:2::/64"): one host usually holds a whole /64.
   static std::string key(const net::asio::ip::address& source);
 
  private:
@@ -55,13 +71,17 @@ class source_limits {
     double allowance = 0;          // failures it may still have; refills continuously
     clock::time_point refilled{};  // when `allowance` was last brought up to date
     std::size_t handshakes = 0;    // connections from it mid-handshake
+    std::size_t connections = 0;   // connections from it that are open
   };
   entry& find(const std::string& k, clock::time_point now);  // mutex_ held
   void refill(entry& e, clock::time_point now) const;
   void prune(clock::time_point now);  // mutex_ held
 
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::unordered_map<std::string, entry> sources_;
+  std::size_t open_total_ = 0;
+  std::size_t max_per_source_ = 0;
+  std::size_t max_total_ = 0;
 };
 
 }  // namespace hc::relay

@@ -4,9 +4,9 @@
 // in full at start-up and written on every management change, never on the connection path.
 #pragma once
 #include <cstdint>
-#include <stdexcept>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -31,11 +31,12 @@ struct hybrid_connection_record {
 // An authorization rule on a namespace (entity empty) or on one hybrid connection.
 struct rule_record {
   std::string namespace_name;
-  std::string entity;  // hybrid connection name, or "" for a namespace rule
-  std::string name;    // e.g. RootManageSharedAccessKey, defaultListener
-  unsigned rights = 0; // bit set of proto::rights (listen=1, send=2, manage=4)
+  std::string entity;   // hybrid connection name, or "" for a namespace rule
+  std::string name;     // e.g. RootManageSharedAccessKey, defaultListener
+  unsigned rights = 0;  // bit set of proto::rights (listen=1, send=2, manage=4)
   std::string primary_key;
   std::string secondary_key;
+  bool operator==(const rule_record&) const = default;
 };
 
 // An App Service plan: its SKU bounds how many distinct hybrid connections its apps may use.
@@ -89,7 +90,8 @@ class store {
   // Deleting a hybrid connection deletes its rules; deleting a namespace deletes everything in it.
   virtual void delete_namespace(const std::string& name) = 0;
   virtual void delete_hybrid_connection(const std::string& namespace_name, const std::string& name) = 0;
-  virtual void delete_rule(const std::string& namespace_name, const std::string& entity, const std::string& name) = 0;
+  virtual void delete_rule(const std::string& namespace_name, const std::string& entity,
+                           const std::string& name) = 0;
   // Plans, apps and links. A plan with apps cannot be deleted (store_error); deleting an app
   // deletes its links.
   virtual void put_plan(const plan_record& r) = 0;

@@ -1,6 +1,7 @@
 // tests/integration/harness: processes, the relay fixture and client gestures (see harness.hpp).
 #include "harness.hpp"
 
+#include "net/clock.hpp"
 #include "proto/encoding.hpp"
 #include "proto/sas.hpp"
 
@@ -32,11 +33,6 @@ constexpr auto poll_interval = 5ms;
 
 std::string where_text(const std::source_location& where) {
   return std::string(where.file_name()) + ":" + std::to_string(where.line());
-}
-
-std::int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 std::string last_lines(const std::string& text, std::size_t max_chars = 4000) {
@@ -298,7 +294,7 @@ void relay_test::TearDown() {
 
 std::string make_token(const relay_process& relay, std::string_view path, std::string_view rule,
                        std::string_view key, std::chrono::seconds ttl) {
-  return proto::make_sas_token(relay.resource_uri(path), rule, key, unix_now() + ttl.count());
+  return proto::make_sas_token(relay.resource_uri(path), rule, key, net::unix_now() + ttl.count());
 }
 
 // ---------------------------------------------------------------- management REST API

@@ -1,8 +1,8 @@
 // tests/integration/hcm_support: what the hcm tests add to harness.hpp: an hcm service process
 // with its own config dir, the hcm CLI run to completion (exit code + output), an in-test sender
 // (a loopback TCP port whose every connection becomes relay connect + splice, the hcconnect role)
-// on its own thread and io_context, shell commands (redis-cli, curl) and free ports for
-// third-party servers. Each object belongs to one test; nothing is shared between tests.
+// on its own thread and io_context, a TCP echo endpoint, shell commands (redis-cli, curl) and
+// free ports for third-party servers. Each object belongs to one test; nothing is shared between tests.
 #pragma once
 #include "harness.hpp"
 #include "net/pump.hpp"
@@ -11,6 +11,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/json.hpp>
 
 #include <sys/stat.h>
@@ -172,6 +173,50 @@ class sender_forwarder {
   net::relay_client client_;
   net::tcp::acceptor acceptor_;
   std::atomic<int> failed_{0};
+  std::thread thread_;
+};
+
+// A TCP echo server on 127.0.0.1 on its own thread: echoes until EOF, then half-closes. Counts
+// the connections it accepted (so a test can tell which endpoint a tunnel reached).
+class tcp_echo_server {
+ public:
+  tcp_echo_server() : acceptor_(io_, {asio::ip::address_v4::loopback(), 0}) {
+    asio::co_spawn(io_, accept_loop(), [](std::exception_ptr) {});
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  ~tcp_echo_server() {
+    io_.stop();
+    thread_.join();
+  }
+  tcp_echo_server(const tcp_echo_server&) = delete;
+  tcp_echo_server& operator=(const tcp_echo_server&) = delete;
+  std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
+  int accepted() const { return accepted_.load(); }
+
+ private:
+  task<> accept_loop() {
+    for (;;) {
+      auto [ec, socket] = co_await acceptor_.async_accept(net::use_tuple);
+      if (ec) co_return;
+      accepted_.fetch_add(1);
+      asio::co_spawn(io_, echo(std::move(socket)), [](std::exception_ptr) {});
+    }
+  }
+  static task<> echo(net::tcp::socket socket) {
+    char buf[4096];
+    for (;;) {
+      auto [ec, n] = co_await socket.async_read_some(asio::buffer(buf), net::use_tuple);
+      if (ec) break;
+      auto [wec, written] = co_await asio::async_write(socket, asio::buffer(buf, n), net::use_tuple);
+      if (wec) co_return;
+    }
+    net::error_code ignored;
+    socket.shutdown(net::tcp::socket::shutdown_send, ignored);
+  }
+
+  asio::io_context io_;
+  net::tcp::acceptor acceptor_;
+  std::atomic<int> accepted_{0};
   std::thread thread_;
 };
 

@@ -1,4 +1,4 @@
-// tests/integration/relay_hostile_test: the hostile-input catalog (issue 8). Every case sends a
+// tests/integration/relay_hostile_test: the hostile-input catalog. Every case sends a
 // live hcrelay (real TLS, raw bytes from raw_client.hpp) something a broken or malicious client
 // would send, checks the exact status or close code, and then checks that the relay still serves
 // a good client: a listener handshake after every case, and a full echo through a tunnel when
@@ -6,15 +6,17 @@
 // tunnel, frames and JSON on the control channel, accept addresses, a slow head (slowloris) and
 // a flood of failing handshakes from one source (per-source limits, relay/source_limits).
 //
-// Text frames: the relay does NOT check the UTF-8 of forwarded text frames. The protocol relays
+// Text frames on a tunnel: the relay does NOT check the UTF-8 of forwarded text frames. The protocol relays
 // messages end to end untouched and the endpoints own them (a tunnel carries opaque bytes for
 // hcm in binary frames anyway). What the relay itself must read is checked: frame headers,
 // fragmentation order and Close payloads (code and UTF-8 reason, RFC 6455 §7.4 and §8.1); a
-// violation gets Close 1002 on that leg and 1001 on the other.
+// violation gets Close 1002 on that leg and 1001 on the other. On a listener's control channel the
+// relay is the endpoint of every text message: one that is not UTF-8 gets 1007 (RFC 6455 §8.1).
 //
 // Not repeated here: one-shot accept addresses (RelayGestures.AcceptAddressWorksOnlyOnce) and
 // their 30 s expiry (RelayGestures.AcceptAddressExpiresAndSenderGets504).
 #include "harness.hpp"
+#include "net/clock.hpp"
 #include "raw_client.hpp"
 
 #include "proto/encoding.hpp"
@@ -27,11 +29,6 @@
 
 namespace hc::test {
 namespace {
-
-std::int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // A token with every field under the test's control; `raw_sr` is used (and signed) as given.
 std::string sas(std::string_view raw_sr, std::string_view skn, std::string_view key, std::int64_t se) {
@@ -106,7 +103,15 @@ std::string listen_with(const relay_process& r, const hc_fixture& h, std::string
 }
 
 std::string listen_token_for(const relay_process& r, const hc_fixture& h, std::string_view uri) {
-  return sas(sr_for(uri), "defaultListener", h.listen_key, unix_now() + 3600);
+  return sas(sr_for(uri), "defaultListener", h.listen_key, net::unix_now() + 3600);
+}
+
+// A management call that takes a body, authorized, whose chunked body is `chunks` (the relay
+// reads a body only once the route and the caller's right to it are known).
+std::string chunked_api_post(const relay_process& r, const hc_fixture& h, std::string_view chunks) {
+  return "POST /api/v1/namespaces/localhost/hybridConnections/" + h.name +
+         "/authorizationRules/defaultListener/regenerateKeys HTTP/1.1\r\nHost: " + r.host() + "\r\n" +
+         auth_header(r.root_token()) + "Transfer-Encoding: chunked\r\n\r\n" + std::string(chunks);
 }
 
 std::vector<request_case> request_cases() {
@@ -189,17 +194,9 @@ std::vector<request_case> request_cases() {
                },
                400, ""});
   c.push_back({"ChunkedGarbage",
-               [](R r, H) {
-                 return "POST /api/v1/namespaces HTTP/1.1\r\nHost: " + r.host() +
-                        "\r\nTransfer-Encoding: chunked\r\n\r\nzz-not-hex\r\nhello\r\n0\r\n\r\n";
-               },
-               400, ""});
+               [](R r, H h) { return chunked_api_post(r, h, "zz-not-hex\r\nhello\r\n0\r\n\r\n"); }, 400, ""});
   c.push_back({"ChunkSizeOverflow",
-               [](R r, H) {
-                 return "POST /api/v1/namespaces HTTP/1.1\r\nHost: " + r.host() +
-                        "\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffffff\r\nx\r\n";
-               },
-               400, ""});
+               [](R r, H h) { return chunked_api_post(r, h, "ffffffffffffffffffff\r\nx\r\n"); }, 400, ""});
   c.push_back({"UnknownHcAction",
                [](R r, H h) { return raw::upgrade(r, "/$hc/" + h.name + "?sb-hc-action=teleport"); }, 400,
                ""});
@@ -222,6 +219,15 @@ std::vector<request_case> request_cases() {
                         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
                },
                404, "other.example"});
+  c.push_back({"SbHcIdOver128Bytes",
+               [](R r, H h) {
+                 return raw::upgrade(r, raw::listen_target(h.name) + "&sb-hc-id=" + std::string(129, 'i'),
+                                     auth_header(h.listen_token));
+               },
+               400, "sb-hc-id"});
+  c.push_back({"SbHcIdWithAControlCharacter",
+               [](R r, H h) { return raw::upgrade(r, raw::connect_target(h.name) + "&sb-hc-id=a%1B%5B2Jb"); },
+               400, "printable ASCII"});
   c.push_back({"UnknownHybridConnection",
                [](R r, H h) {
                  return raw::upgrade(r, raw::listen_target("no-such-hc"), auth_header(h.listen_token));
@@ -244,7 +250,7 @@ std::vector<request_case> request_cases() {
                [](R r, H h) {
                  return listen_with(r, h,
                                     "SharedAccessSignature sr=" + sr_for(r.resource_uri(h.name)) +
-                                        "&sig=%%%not-base64%%%&se=" + std::to_string(unix_now() + 3600) +
+                                        "&sig=%%%not-base64%%%&se=" + std::to_string(net::unix_now() + 3600) +
                                         "&skn=defaultListener");
                },
                401, ""});
@@ -252,7 +258,7 @@ std::vector<request_case> request_cases() {
                [](R r, H h) {
                  return listen_with(r, h,
                                     "SharedAccessSignature sr=" + sr_for(r.resource_uri(h.name)) +
-                                        "&sig=AAAA&se=" + std::to_string(unix_now() + 3600) +
+                                        "&sig=AAAA&se=" + std::to_string(net::unix_now() + 3600) +
                                         "&skn=defaultListener");
                },
                401, ""});
@@ -265,8 +271,8 @@ std::vector<request_case> request_cases() {
   c.push_back({"MissingSig",
                [](R r, H h) {
                  return listen_with(r, h,
-                                    "SharedAccessSignature sr=" + sr_for(r.resource_uri(h.name)) +
-                                        "&se=" + std::to_string(unix_now() + 3600) + "&skn=defaultListener");
+                                    "SharedAccessSignature sr=" + sr_for(r.resource_uri(h.name)) + "&se=" +
+                                        std::to_string(net::unix_now() + 3600) + "&skn=defaultListener");
                },
                401, "sig"});
   c.push_back({"MissingSe",
@@ -291,9 +297,9 @@ std::vector<request_case> request_cases() {
                401, ""});
   c.push_back({"SeInThePast",
                [](R r, H h) {
-                 return listen_with(
-                     r, h,
-                     sas(sr_for(r.resource_uri(h.name)), "defaultListener", h.listen_key, unix_now() - 60));
+                 return listen_with(r, h,
+                                    sas(sr_for(r.resource_uri(h.name)), "defaultListener", h.listen_key,
+                                        net::unix_now() - 60));
                },
                401, "expired"});
   c.push_back({"SeFarInTheFutureIsValid",
@@ -339,7 +345,8 @@ std::vector<request_case> request_cases() {
                [](R r, H h) {
                  // http%3a%2f%2flocalhost%2fhostile, signed exactly as sent (the 2017-era .NET form).
                  auto lower = proto::to_lower(sr_for(r.resource_uri(h.name)));
-                 return listen_with(r, h, sas(lower, "defaultListener", h.listen_key, unix_now() + 3600));
+                 return listen_with(r, h,
+                                    sas(lower, "defaultListener", h.listen_key, net::unix_now() + 3600));
                },
                101, ""});
   c.push_back({"SrReEncodedAfterSigning",
@@ -355,14 +362,14 @@ std::vector<request_case> request_cases() {
                [](R r, H h) {
                  return listen_with(
                      r, h,
-                     sas(sr_for(r.resource_uri(h.name)), "noSuchRule", h.listen_key, unix_now() + 3600));
+                     sas(sr_for(r.resource_uri(h.name)), "noSuchRule", h.listen_key, net::unix_now() + 3600));
                },
                401, "noSuchRule"});
   c.push_back({"KeyOfAnotherRule",
                [](R r, H h) {
-                 return listen_with(
-                     r, h,
-                     sas(sr_for(r.resource_uri(h.name)), "defaultListener", h.send_key, unix_now() + 3600));
+                 return listen_with(r, h,
+                                    sas(sr_for(r.resource_uri(h.name)), "defaultListener", h.send_key,
+                                        net::unix_now() + 3600));
                },
                401, "invalid signature"});
   c.push_back({"KeyWronglyBase64Decoded",
@@ -370,7 +377,8 @@ std::vector<request_case> request_cases() {
                  auto decoded = proto::base64_decode(h.listen_key);
                  std::string key = decoded ? std::string(decoded->begin(), decoded->end()) : "x";
                  return listen_with(
-                     r, h, sas(sr_for(r.resource_uri(h.name)), "defaultListener", key, unix_now() + 3600));
+                     r, h,
+                     sas(sr_for(r.resource_uri(h.name)), "defaultListener", key, net::unix_now() + 3600));
                },
                401, "invalid signature"});
   c.push_back({"TokenInQueryWinsOverABadHeader",
@@ -398,7 +406,7 @@ std::vector<request_case> request_cases() {
                [](R r, H h) {
                  return raw::upgrade(r, raw::connect_target(h.name),
                                      auth_header(sas(sr_for(r.resource_uri(h.name)), "defaultSender",
-                                                     h.send_key, unix_now() - 1)));
+                                                     h.send_key, net::unix_now() - 1)));
                },
                401, "expired"});
   return c;
@@ -581,8 +589,8 @@ std::vector<control_case> control_cases() {
                1008});
   c.push_back({"RenewTokenExpiredGets1008",
                [](R r, H h) {
-                 auto expired =
-                     sas(sr_for(r.resource_uri(h.name)), "defaultListener", h.listen_key, unix_now() - 10);
+                 auto expired = sas(sr_for(r.resource_uri(h.name)), "defaultListener", h.listen_key,
+                                    net::unix_now() - 10);
                  return text_frame(R"({"renewToken":{"token":")" + expired + "\"}}");
                },
                1008});
@@ -595,6 +603,10 @@ std::vector<control_case> control_cases() {
   c.push_back(
       {"PingOver125BytesGets1002", [](R, H) { return frame(0x80 | 0x9, std::string(200, 'p')); }, 1002});
   c.push_back({"FragmentedPingGets1002", [](R, H) { return frame(0x9, "p"); }, 1002});
+  c.push_back(
+      {"TextThatIsNotUtf8Gets1007", [](R, H) { return frame(0x80 | 0x1, "{\"x\":\"\xC3\x28\"}"); }, 1007});
+  c.push_back({"TextEndingInAPartialCharacterGets1007",
+               [](R, H) { return frame(0x1, "{\"x\":\"\xE2\x82") + frame(0x80 | 0x0, "\"}"); }, 1007});
   c.push_back({"CloseReasonNotUtf8Gets1002",
                [](R, H) { return frame(0x80 | 0x8, raw::close_payload(1000, "\xED\xA0\x80 surrogate")); },
                1002});

@@ -208,4 +208,21 @@ TEST(ProtoHcAddress, ParseWsUrlErrors) {
 }
 
 }  // namespace
+TEST(ProtoHcAddress, IdIsShortPrintableAscii) {
+  auto at_limit = parse_hc_target("/$hc/h?sb-hc-id=" + std::string(max_hc_id_bytes, 'i'));
+  ASSERT_TRUE(at_limit) << at_limit.error().message;
+  EXPECT_EQ(at_limit->id.size(), max_hc_id_bytes);
+  auto over = parse_hc_target("/$hc/h?sb-hc-id=" + std::string(max_hc_id_bytes + 1, 'i'));
+  ASSERT_FALSE(over);
+  EXPECT_EQ(over.error().status, 400);
+  EXPECT_NE(over.error().message.find("at most 128"), std::string::npos) << over.error().message;
+  for (std::string bad : {"a%01b", "a%1Bb", "a%7Fb", "caf%C3%A9"}) {
+    auto t = parse_hc_target("/$hc/h?sb-hc-id=" + bad);
+    EXPECT_FALSE(t) << bad;
+  }
+  auto spaced = parse_hc_target("/$hc/h?sb-hc-id=a+b%20c");
+  ASSERT_TRUE(spaced);
+  EXPECT_EQ(spaced->id, "a b c");
+}
+
 }  // namespace hc::proto

@@ -1,0 +1,25 @@
+// relay/settings: the operator's limits and timings for one relay (hcrelay flags), read by every
+// session through relay_context. Defaults are the documented ones in net/limits.hpp. Set once at
+// start-up, read-only afterwards.
+#pragma once
+#include "net/limits.hpp"
+
+#include <chrono>
+#include <cstddef>
+
+namespace hc::relay {
+
+struct relay_settings {
+  // Keep-alive ping on every listener control channel; two unanswered ones drop the listener.
+  std::chrono::milliseconds listener_keepalive = net::limits::relay_keepalive_interval;
+  // On SIGTERM: how long open tunnels and channels get to finish after Close 1001.
+  std::chrono::milliseconds drain_timeout = net::limits::relay_drain_timeout;
+  // Open connections (any kind) per source address (IPv6: per /64) and in total.
+  std::size_t max_connections_per_source = net::limits::max_connections_per_source;
+  std::size_t max_connections = net::limits::max_connections;
+  // Plain HTTP connections (not WebSockets): idle time between requests, requests per connection.
+  std::chrono::milliseconds http_idle_timeout = net::limits::http_idle_timeout;
+  std::size_t max_requests_per_connection = net::limits::max_requests_per_connection;
+};
+
+}  // namespace hc::relay
