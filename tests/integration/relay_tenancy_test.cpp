@@ -486,6 +486,32 @@ TEST_F(RelayTenancyNewNamespace, DevTlsCertificateCoversItsHostAndOpenConnection
   });
 }
 
+TEST_F(RelayTenancyNewNamespace, OperatorCertificateThatDoesNotCoverTheHostGetsAWarningNamingIt) {
+  // An operator's certificate: the dev one of the fixture's relay (localhost, 127.0.0.1, ::1).
+  auto tls_dir = relay().data_dir() / "tls";
+  auto data = dir_.path() / "operator";
+  child_process op(bin_path("hcrelay"),
+                   {"--data-dir", data.string(), "--listen", "127.0.0.1:0", "--tls-cert",
+                    (tls_dir / "server.pem").string(), "--tls-key", (tls_dir / "server.key").string()},
+                   dir_.path() / "operator.log");
+  ASSERT_TRUE(wait_for_file(data / "root.connection-string", 20s)) << op.log();
+  auto root = read_text_file(data / "root.connection-string");
+  root.erase(root.find_last_not_of("\r\n") + 1);
+  auto hcctl = "HCRELAY_CONNECTION_STRING=" + quote(root) + " " + quote(bin_path("hcctl")) + " --ca-file " +
+               quote((tls_dir / "ca.pem").string()) + " ";
+  auto covered = shell(hcctl + "namespace create also-local --host localhost.localdomain");
+  EXPECT_EQ(covered.rc, 0) << covered.output;
+  EXPECT_NE(covered.output.find("warning: the TLS certificate"), std::string::npos)
+      << "localhost.localdomain is not in the certificate: " << covered.output;
+  EXPECT_NE(covered.output.find("'localhost.localdomain'"), std::string::npos) << covered.output;
+  auto json = shell(hcctl + "-o json namespace create second --host " + second_host);
+  ASSERT_EQ(json.rc, 0) << json.output;
+  auto view = boost::json::parse(json.output).as_object();
+  ASSERT_NE(view.if_contains("warning"), nullptr) << json.output;
+  EXPECT_NE(std::string(view.at("warning").as_string()).find(second_host), std::string::npos) << json.output;
+  EXPECT_NE(op.log().find("does not cover host '" + second_host + "'"), std::string::npos) << op.log();
+}
+
 // ================================================================== B: two namespaces at work
 struct two_namespaces {
   test_dir dir;
