@@ -16,7 +16,8 @@ class deadline {
  public:
   // `on_expiry` must stay valid while the deadline is armed (it usually captures a stream owned
   // by the same frame).
-  deadline(const asio::any_io_executor& ex, std::chrono::steady_clock::duration d, std::function<void()> on_expiry)
+  deadline(const asio::any_io_executor& ex, std::chrono::steady_clock::duration d,
+           std::function<void()> on_expiry)
       : timer_(ex), on_expiry_(std::move(on_expiry)) {
     timer_.expires_after(d);
     timer_.async_wait(asio::bind_executor(ex, [this, state = state_](error_code ec) {

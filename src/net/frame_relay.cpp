@@ -20,10 +20,14 @@ using proto::opcode;
 
 std::string_view to_string(pump_end e) {
   switch (e) {
-    case pump_end::closed: return "closed";
-    case pump_end::closed_error: return "closed with error";
-    case pump_end::source_lost: return "source lost";
-    case pump_end::dest_lost: return "destination lost";
+    case pump_end::closed:
+      return "closed";
+    case pump_end::closed_error:
+      return "closed with error";
+    case pump_end::source_lost:
+      return "source lost";
+    case pump_end::dest_lost:
+      return "destination lost";
   }
   return "?";
 }
@@ -95,10 +99,11 @@ class frame_tunnel {
           co_return direction_result{pump_end::source_lost, rec};
         }
         if (h.op == opcode::ping) {
-          co_await from.write_frame(opcode::pong, true,
-                                    std::span(reinterpret_cast<std::uint8_t*>(payload.data()), payload.size()));
+          co_await from.write_frame(
+              opcode::pong, true, std::span(reinterpret_cast<std::uint8_t*>(payload.data()), payload.size()));
         } else if (h.op == opcode::close) {
-          auto info = proto::parse_close_payload(std::span(reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size()));
+          auto info = proto::parse_close_payload(
+              std::span(reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size()));
           if (!info) co_return co_await protocol_error(from, to);
           bool normal = info && (info->code == 1000 || info->code == 1005);
           auto wec = co_await to.write_close_raw(std::move(payload));
@@ -141,7 +146,8 @@ class frame_tunnel {
 
 }  // namespace
 
-task<tunnel_result> relay_tunnel(ws_connection& app_side, ws_connection& agent_side, tunnel_counters& counters) {
+task<tunnel_result> relay_tunnel(ws_connection& app_side, ws_connection& agent_side,
+                                 tunnel_counters& counters) {
   frame_tunnel t(app_side, agent_side, counters);
   co_return co_await t.run();
 }

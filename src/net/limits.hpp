@@ -26,11 +26,19 @@ inline constexpr auto relay_keepalive_interval = 30s;
 // On SIGTERM the relay sends Close 1001 on every control channel and tunnel leg and gives them
 // this long to finish before it exits (hcrelay --drain-timeout).
 inline constexpr auto relay_drain_timeout = 10s;
-// A control message (accept, ping) a listener has not taken from its socket in this time drops
-// the listener: a listener that stops reading cannot hold its senders.
+// A control message (accept, ping) that has the connection and is not taken from it in this time
+// drops the listener: a listener that stops reading cannot hold its senders.
 inline constexpr auto control_write_timeout = 5s;
-// A listener with a control write waiting this long is "backed up": senders go to another one.
+// A listener is "backed up", and senders go to another one, while a control write has waited this
+// long without progress, while more than control_backlog_bytes are queued for it, or while an
+// accept it was sent has waited listener_answer_grace for its answer (listeners answer in
+// milliseconds).
 inline constexpr auto control_backlog_grace = 1s;
+inline constexpr std::size_t control_backlog_bytes = 256 * 1024;
+inline constexpr auto listener_answer_grace = 2s;
+// A listener that has not answered an accept in this time loses that sender to another listener
+// (within the sender's rendezvous_timeout); a late answer finds the address withdrawn.
+inline constexpr auto listener_answer_timeout = 10s;
 // An accept message, serialized, stays under this (.NET listeners read control messages into a
 // fixed 64 KiB buffer; hcm refuses bigger ones): a sender whose headers make more gets 431.
 inline constexpr std::size_t max_accept_message_bytes = 60 * 1024;
@@ -67,6 +75,12 @@ inline constexpr std::size_t max_api_body_bytes = 64 * 1024;
 // a few hundred MiB plus TLS state.
 inline constexpr std::size_t max_connections_per_source = 10'000;
 inline constexpr std::size_t max_connections = 100'000;
+// Of those, plain HTTP connections (no tunnel needs them; hcm and hcctl open a few): beyond this
+// a source's next one is answered 503, so idle keep-alives cannot fill the relay.
+inline constexpr std::size_t max_http_connections_per_source = 256;
+// File descriptors the relay keeps for itself (store, logs, listening socket) when it fits
+// max_connections to its open-file limit.
+inline constexpr std::size_t reserved_descriptors = 64;
 // A plain HTTP connection (management API, runtime info, portal) may idle this long between
 // requests and carry this many requests (hcrelay --http-idle-timeout, --max-requests-per-connection).
 inline constexpr auto http_idle_timeout = 15s;

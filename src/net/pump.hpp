@@ -38,7 +38,8 @@ struct tunnel_result {
 
 // In the relay: both legs are server-role connections that have completed their upgrades.
 // Returns when both directions have ended; the caller then closes both streams.
-task<tunnel_result> relay_tunnel(ws_connection& app_side, ws_connection& agent_side, tunnel_counters& counters);
+task<tunnel_result> relay_tunnel(ws_connection& app_side, ws_connection& agent_side,
+                                 tunnel_counters& counters);
 
 // In hcm / hcconnect: `ws` is a client-role leg, `tcp` the local TCP connection. `tcp` is armed
 // with byte_stream::reset_on_abandon: if the process dies mid-stream its peer sees RST; the

@@ -14,14 +14,15 @@ relay_client::relay_client(proto::connection_string cs, tls_context tls, bool pl
     : cs_(std::move(cs)), tls_(std::move(tls)), plaintext_(plaintext) {}
 
 std::int64_t relay_client::token_expiry(std::chrono::seconds lifetime) const {
-  return std::chrono::duration_cast<std::chrono::seconds>((std::chrono::system_clock::now() + lifetime).time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             (std::chrono::system_clock::now() + lifetime).time_since_epoch())
       .count();
 }
 
 std::string relay_client::token(std::chrono::seconds lifetime) const {
   if (!cs_.sas_token.empty()) return cs_.sas_token;
-  return proto::make_sas_token("http://" + proto::to_lower(cs_.host) + "/" + cs_.entity_path, cs_.key_name, cs_.key,
-                               token_expiry(lifetime));
+  return proto::make_sas_token("http://" + proto::to_lower(cs_.host) + "/" + cs_.entity_path, cs_.key_name,
+                               cs_.key, token_expiry(lifetime));
 }
 
 namespace {

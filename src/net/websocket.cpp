@@ -1,6 +1,10 @@
 // net/websocket: frame reading and frame-atomic writing on a byte_stream (see websocket.hpp).
 #include "net/websocket.hpp"
 
+#include "net/deadline.hpp"
+
+#include <boost/asio/this_coro.hpp>
+
 #include <algorithm>
 #include <array>
 #include <cstring>
@@ -100,6 +104,11 @@ task<error_code> ws_connection::send_locked(frame_header h, std::span<std::uint8
 }
 
 task<error_code> ws_connection::write_frame(opcode op, bool fin, std::span<std::uint8_t> payload) {
+  co_return co_await write_frame_within(op, fin, payload, std::chrono::steady_clock::duration::max());
+}
+
+task<error_code> ws_connection::write_frame_within(opcode op, bool fin, std::span<std::uint8_t> payload,
+                                                   std::chrono::steady_clock::duration limit) {
   frame_header h;
   h.fin = fin;
   h.op = op;
@@ -114,8 +123,14 @@ task<error_code> ws_connection::write_frame(opcode op, bool fin, std::span<std::
     co_return error_code{};
   }
   if (op == opcode::close) close_sent_ = true;
+  std::optional<deadline> too_slow;
+  if (limit != std::chrono::steady_clock::duration::max()) {
+    auto ex = co_await asio::this_coro::executor;  // own statement: see frame_relay.cpp
+    too_slow.emplace(ex, limit, [this] { stream_.close(); });
+  }
   auto ec = co_await send_locked(h, payload, 0, true);
   write_lock_->unlock();
+  if (too_slow && too_slow->expired()) ec = asio::error::timed_out;
   co_return ec;
 }
 
@@ -145,6 +160,8 @@ ws_connection::frame_writer::~frame_writer() {
 }
 
 task<error_code> ws_connection::frame_writer::write(std::span<std::uint8_t> piece) {
+  // A frame begun after our Close (the lock is held from begin_frame on) is dropped as a whole.
+  if (conn_->close_sent_) co_return error_code{};
   auto ec = co_await conn_->send_locked(header_, piece, written_, !header_sent_);
   header_sent_ = true;
   written_ += piece.size();

@@ -8,6 +8,7 @@
 #include "net/byte_stream.hpp"
 #include "proto/ws_frame.hpp"
 
+#include <chrono>
 #include <optional>
 #include <span>
 #include <string>
@@ -37,6 +38,11 @@ class ws_connection {
   // --- writing (frame-atomic) ---
   // One whole frame. For a client, `payload` is masked in place (the caller gives up its bytes).
   task<error_code> write_frame(proto::opcode op, bool fin, std::span<std::uint8_t> payload);
+  // The same, but a write that takes longer than `limit` once it has the connection (queued
+  // frames ahead of it do not count) closes the stream and returns timed_out: for peers that
+  // must not hold a writer (a listener that stops reading its control channel).
+  task<error_code> write_frame_within(proto::opcode op, bool fin, std::span<std::uint8_t> payload,
+                                      std::chrono::steady_clock::duration limit);
   task<error_code> write_text(std::string text);
   task<error_code> write_close(std::uint16_t code, std::string_view reason);
   task<error_code> write_close_raw(std::string payload);  // forwards a Close payload as received
@@ -63,7 +69,8 @@ class ws_connection {
 
   byte_stream& stream() { return stream_; }
   ws_role role() const { return role_; }
-  // Whether we have sent a Close: nothing but the peer's Close may follow.
+  // Whether we have sent a Close: nothing but the peer's Close may follow (later frames are
+  // dropped, and writing them reports success).
   bool close_sent() const { return close_sent_; }
 
  private:

@@ -15,9 +15,9 @@
 namespace hc::net {
 
 struct dial_request {
-  std::string url;             // wss://host[:port]/path?query or ws://...
-  header_list headers;         // extra request headers (ServiceBusAuthorization, Sec-WebSocket-Protocol, ...)
-  tls_context tls;             // required for wss:// and https://
+  std::string url;      // wss://host[:port]/path?query or ws://...
+  header_list headers;  // extra request headers (ServiceBusAuthorization, Sec-WebSocket-Protocol, ...)
+  tls_context tls;      // required for wss:// and https://
   std::chrono::steady_clock::duration timeout = std::chrono::seconds(20);
 };
 

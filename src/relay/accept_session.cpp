@@ -30,7 +30,8 @@ rendezvous_outcome rejection(int status, std::string description) {
 net::task<> run_accept(relay_context& ctx, incoming in) {
   const auto& ns = *in.ns;
   auto invalid = proto::error::forbidden(
-      "The accept address is not valid: it was already used or has expired (an accept address works once, within 30 "
+      "The accept address is not valid: it was already used or has expired (an accept address works once, "
+      "within 30 "
       "seconds of the accept message)");
   if (in.target.rendezvous.empty()) {
     ctx.sources.record_failure(in.stream.remote_endpoint().address());  // guessing addresses costs allowance
@@ -39,7 +40,9 @@ net::task<> run_accept(relay_context& ctx, incoming in) {
   }
   auto pending = ctx.rendezvous.take(in.target.rendezvous);
   if (!pending) {
-    ctx.sources.record_failure(in.stream.remote_endpoint().address());
+    // A listener answering after its sender went elsewhere is late, not guessing addresses.
+    if (!ctx.rendezvous.was_withdrawn(in.target.rendezvous))
+      ctx.sources.record_failure(in.stream.remote_endpoint().address());
     co_await refuse(in.stream, invalid, ns.host(), in.target.path, in.tracking_id);
     co_return;
   }
@@ -59,7 +62,8 @@ net::task<> run_accept(relay_context& ctx, incoming in) {
   auto key = std::string(in.request.header("Sec-WebSocket-Key"));
   if (!in.request.is_websocket_upgrade() || key.empty()) {
     pending->deliver(rejection(502, "The listener's accept was not a WebSocket upgrade"));
-    co_await refuse(in.stream, proto::error::bad_request("An accept must be a WebSocket upgrade with Sec-WebSocket-Key"),
+    co_await refuse(in.stream,
+                    proto::error::bad_request("An accept must be a WebSocket upgrade with Sec-WebSocket-Key"),
                     ns.host(), in.target.path, in.tracking_id);
     co_return;
   }

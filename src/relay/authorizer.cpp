@@ -25,8 +25,8 @@ std::string where(const namespace_entry& ns, std::string_view entity_path) {
 }  // namespace
 
 proto::result<authorization> authorize(const namespace_entry& ns, const hybrid_connection* entity,
-                                       std::string_view entity_path, proto::rights need, std::string_view token,
-                                       std::int64_t now_unix) {
+                                       std::string_view entity_path, proto::rights need,
+                                       std::string_view token, std::int64_t now_unix) {
   if (token.empty())
     return proto::error::unauthorized(
         "No authorization token was provided for " + where(ns, entity_path) +
@@ -41,8 +41,9 @@ proto::result<authorization> authorize(const namespace_entry& ns, const hybrid_c
                                       "', which does not exist on " + where(ns, entity_path) +
                                       " or its namespace: check SharedAccessKeyName");
   if (!rule->primary->verifies(*parsed) && !rule->secondary->verifies(*parsed))
-    return proto::error::unauthorized("The token has an invalid signature: it was not signed with a current key of rule '" +
-                                      parsed->key_name + "' (a regenerated key invalidates old tokens)");
+    return proto::error::unauthorized(
+        "The token has an invalid signature: it was not signed with a current key of rule '" +
+        parsed->key_name + "' (a regenerated key invalidates old tokens)");
   if (parsed->expiry <= now_unix)
     return proto::error::unauthorized("The token has expired (se=" + std::to_string(parsed->expiry) + " is " +
                                       std::to_string(now_unix - parsed->expiry) +
@@ -50,8 +51,8 @@ proto::result<authorization> authorize(const namespace_entry& ns, const hybrid_c
   auto scope = proto::token_scope(parsed->resource);
   if (!scope) return scope.error();
   if (!proto::scope_covers(*scope, ns.host(), entity_path))
-    return proto::error::forbidden("The token is for sb://" + scope->host + "/" + scope->path + ", which does not cover " +
-                                   where(ns, entity_path));
+    return proto::error::forbidden("The token is for sb://" + scope->host + "/" + scope->path +
+                                   ", which does not cover " + where(ns, entity_path));
   if (!proto::grants(rule->rights(), need))
     return proto::error::forbidden("Authorization rule '" + rule->record.name + "' has rights " +
                                    proto::to_string(rule->rights()) + "; this operation needs " +
@@ -59,10 +60,25 @@ proto::result<authorization> authorize(const namespace_entry& ns, const hybrid_c
   return authorization{parsed->expiry, rule->record.name};
 }
 
+token_source token_source_of(const net::http_request& request, std::string_view query_token) {
+  if (!query_token.empty()) return token_source::query;
+  if (!request.header("ServiceBusAuthorization").empty()) return token_source::service_bus_authorization;
+  if (!request.header("Authorization").empty()) return token_source::authorization;
+  return token_source::none;
+}
+
 std::string token_from(const net::http_request& request, std::string_view query_token) {
-  if (!query_token.empty()) return std::string(query_token);
-  if (auto h = request.header("ServiceBusAuthorization"); !h.empty()) return std::string(h);
-  return std::string(request.header("Authorization"));
+  switch (token_source_of(request, query_token)) {
+    case token_source::query:
+      return std::string(query_token);
+    case token_source::service_bus_authorization:
+      return std::string(request.header("ServiceBusAuthorization"));
+    case token_source::authorization:
+      return std::string(request.header("Authorization"));
+    case token_source::none:
+      break;
+  }
+  return {};
 }
 
 bool is_relay_auth_header(std::string_view name) {

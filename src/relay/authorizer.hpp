@@ -22,11 +22,14 @@ struct authorization {
 
 // `entity` may be null for namespace-scope operations (management API), then entity_path is "".
 proto::result<authorization> authorize(const namespace_entry& ns, const hybrid_connection* entity,
-                                       std::string_view entity_path, proto::rights need, std::string_view token,
-                                       std::int64_t now_unix);
+                                       std::string_view entity_path, proto::rights need,
+                                       std::string_view token, std::int64_t now_unix);
 
-// The token a request presents: sb-hc-token (query, already decoded), else the
-// ServiceBusAuthorization header, else Authorization. Empty when none.
+// Where a request presents its token: sb-hc-token (query, already decoded), else the
+// ServiceBusAuthorization header, else Authorization.
+enum class token_source { none, query, service_bus_authorization, authorization };
+token_source token_source_of(const net::http_request& request, std::string_view query_token);
+// The token from there; empty when none.
 std::string token_from(const net::http_request& request, std::string_view query_token);
 
 // Header names the relay consumes and never forwards to a listener.

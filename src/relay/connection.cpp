@@ -138,6 +138,7 @@ net::task<> serve_connection(relay_context& ctx, net::tls_context tls, net::tcp:
       co_return;
     }
   }
+  source_limits::slot http_place;  // held from the first plain HTTP request on
   for (std::size_t served = 1;; ++served) {
     net::http_request request;
     net::request_reader reader;
@@ -153,7 +154,8 @@ net::task<> serve_connection(relay_context& ctx, net::tls_context tls, net::tcp:
     if (!read) break;
     if (auto retry = ctx.sources.retry_after(source); retry.count() > 0) {
       ctx.metrics.auth_failure("rate_limited", 429);
-      co_await answer_and_close(stream, too_many_failures(source_limits::key(source), retry));
+      auto refusal = too_many_failures(source_limits::key(source), retry);
+      co_await answer_and_close(stream, std::move(refusal));
       co_return;
     }
     std::string tracking_id = proto::new_tracking_id();
@@ -161,6 +163,18 @@ net::task<> serve_connection(relay_context& ctx, net::tls_context tls, net::tcp:
     if (request.target.starts_with("/$hc/")) {
       co_await serve_gesture(ctx, stream, leftover, request, host, tracking_id);
       co_return;
+    }
+    if (!http_place) {
+      http_place = ctx.sources.open_http(source);
+      if (!http_place) {
+        auto text = "Too many open HTTP connections from " + source_limits::key(source) + " (" +
+                    std::to_string(net::limits::max_http_connections_per_source) +
+                    "); close idle ones and retry";
+        auto busy =
+            net::format_response(503, text, {{"Retry-After", "1"}, {"Connection", "close"}}, text + "\n");
+        co_await answer_and_close(stream, std::move(busy));
+        co_return;
+      }
     }
     body_reader read_body = [&](std::size_t max) {
       return read_body_in_time(stream, leftover, request, reader, max);

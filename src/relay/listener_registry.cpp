@@ -37,21 +37,24 @@ std::vector<std::shared_ptr<listener>> hc_live::snapshot() const {
 
 std::shared_ptr<listener> hc_live::pick(const std::vector<std::string>& allowed,
                                         const std::vector<std::string>& disallowed,
-                                        const std::vector<const listener*>& exclude) const {
+                                        const std::vector<std::shared_ptr<listener>>& exclude) const {
   auto listed = [](const std::vector<std::string>& ids, const std::string& id) {
     return std::find(ids.begin(), ids.end(), id) != ids.end();
   };
-  std::vector<std::shared_ptr<listener>> eligible;
+  std::vector<std::shared_ptr<listener>> ready, busy;
   {
     std::lock_guard lock(mutex_);
     for (const auto& e : listeners_) {
       if (!allowed.empty() && !listed(allowed, e->id())) continue;
       if (listed(disallowed, e->id())) continue;
-      if (std::find(exclude.begin(), exclude.end(), e.get()) != exclude.end()) continue;
-      if (e->backed_up()) continue;
-      eligible.push_back(e);
+      if (std::find(exclude.begin(), exclude.end(), e) != exclude.end()) continue;
+      if (e->close_begun()) continue;
+      (e->backed_up() ? busy : ready).push_back(e);
     }
   }
+  // A backed-up listener only when no other is left: its write deadline and the answer timeout
+  // still bound what it can cost the sender.
+  auto& eligible = ready.empty() ? busy : ready;
   if (eligible.empty()) return nullptr;
   thread_local std::minstd_rand rng{std::random_device{}()};
   std::uniform_int_distribution<std::size_t> any(0, eligible.size() - 1);
@@ -65,14 +68,23 @@ void hc_live::close_all(std::uint16_t code, const std::string& reason) {
 }
 
 net::task<bool> listener::send(proto::opcode op, std::string payload) {
-  if (!channel || closing) co_return false;
-  if (writes_in_flight_.fetch_add(1) == 0) note_write_progress();
-  net::deadline too_slow(strand_, net::limits::control_write_timeout, [this] { channel->stream().close(); });
+  if (!channel || closing || channel->close_sent()) co_return false;
+  struct in_flight {  // counts this write in the backlog until it ends, however it ends
+    listener& l;
+    std::size_t bytes;
+    in_flight(listener& owner, std::size_t n) : l(owner), bytes(n) {
+      if (l.writes_in_flight_.fetch_add(1) == 0) l.note_write_progress();
+      l.queued_bytes_.fetch_add(bytes);
+    }
+    ~in_flight() {
+      l.writes_in_flight_.fetch_sub(1);
+      l.queued_bytes_.fetch_sub(bytes);
+      l.note_write_progress();
+    }
+  } counted(*this, payload.size());
   auto bytes = std::span(reinterpret_cast<std::uint8_t*>(payload.data()), payload.size());
-  auto ec = co_await channel->write_frame(op, true, bytes);
-  writes_in_flight_.fetch_sub(1);
-  note_write_progress();
-  if (too_slow.expired())
+  auto ec = co_await channel->write_frame_within(op, true, bytes, net::limits::control_write_timeout);
+  if (ec == net::asio::error::timed_out)
     spdlog::warn(
         "listener {} dropped: it took no control message for {} s (it is not reading its channel)", id_,
         std::chrono::duration_cast<std::chrono::seconds>(net::limits::control_write_timeout).count());
@@ -84,9 +96,15 @@ void listener::note_write_progress() {
 }
 
 bool listener::backed_up() const {
-  if (writes_in_flight_.load() == 0) return false;
+  if (queued_bytes_.load() > net::limits::control_backlog_bytes) return true;
+  auto now = std::chrono::steady_clock::now();
   auto since = std::chrono::steady_clock::duration(write_progress_ns_.load());
-  return std::chrono::steady_clock::now().time_since_epoch() - since > net::limits::control_backlog_grace;
+  if (writes_in_flight_.load() > 0 && now.time_since_epoch() - since > net::limits::control_backlog_grace)
+    return true;
+  std::lock_guard lock(unanswered_mutex_);
+  return std::any_of(unanswered_.begin(), unanswered_.end(), [&](const unanswered_accept& a) {
+    return !a.pending.expired() && now - a.sent > net::limits::listener_answer_grace;
+  });
 }
 
 void listener::set_token(std::string token) {
@@ -99,18 +117,25 @@ std::string listener::token() const {
   return token_;
 }
 
-void listener::expect_answer(std::string key, std::weak_ptr<pending_rendezvous> pending) {
+bool listener::expect_answer(std::string key, std::weak_ptr<pending_rendezvous> pending) {
   std::lock_guard lock(unanswered_mutex_);
-  std::erase_if(unanswered_, [](const auto& e) { return e.second.expired(); });  // answered ones
-  unanswered_.emplace_back(std::move(key), std::move(pending));
+  if (gone_) return false;
+  std::erase_if(unanswered_, [](const auto& e) { return e.pending.expired(); });  // answered ones
+  unanswered_.push_back({std::move(key), std::move(pending), std::chrono::steady_clock::now()});
+  return true;
 }
 
 std::vector<std::pair<std::string, std::weak_ptr<pending_rendezvous>>> listener::take_unanswered() {
   std::lock_guard lock(unanswered_mutex_);
-  return std::exchange(unanswered_, {});
+  gone_ = true;
+  std::vector<std::pair<std::string, std::weak_ptr<pending_rendezvous>>> out;
+  for (auto& a : unanswered_) out.emplace_back(std::move(a.key), std::move(a.pending));
+  unanswered_.clear();
+  return out;
 }
 
 void listener::begin_close(std::uint16_t code, std::string reason) {
+  closing_started_.store(true);
   // A short step, not a session: its failure is the channel's, which the session reports.
   net::asio::co_spawn(
       strand_,

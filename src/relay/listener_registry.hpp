@@ -43,14 +43,18 @@ class listener : public std::enable_shared_from_this<listener> {
   // Tunnels this listener is currently carrying (the load used to pick listeners).
   std::atomic<int> active_tunnels{0};
 
-  // strand: sends one frame (an accept, a ping), bounded by limits::control_write_timeout: a
-  // listener that does not take it in time is dropped (its socket closed, so its session ends
-  // and its unanswered accepts go back to their senders). False when the channel is gone,
-  // closing or was dropped.
+  // strand: sends one frame (an accept, a ping). A write that has the connection and does not
+  // finish within limits::control_write_timeout drops the listener (its socket closed, so its
+  // session ends and its unanswered accepts go back to their senders). False when the channel
+  // is gone, closing or was dropped.
   net::task<bool> send(proto::opcode op, std::string payload);
-  // Any thread: a control write has waited longer than limits::control_backlog_grace (the
-  // listener is not reading its channel).
+  // Any thread: a listener to give a new sender only when no other is there: more than
+  // limits::control_backlog_bytes of control messages queued for it, a write waiting
+  // limits::control_backlog_grace without progress, or an accept unanswered for
+  // limits::listener_answer_grace.
   bool backed_up() const;
+  // Any thread: a Close has begun; never offered a sender again.
+  bool close_begun() const { return closing_started_.load(); }
 
   // The SAS token the listener authorized with last (connect or renewToken); any thread. The
   // relay checks it again against the current keys and rights whenever they change.
@@ -68,18 +72,27 @@ class listener : public std::enable_shared_from_this<listener> {
   int unanswered_pings = 0;
 
   // Accepts sent to this listener and not yet answered (any thread). When the listener goes
-  // away they are failed at once rather than left to the 30 s accept window.
-  void expect_answer(std::string key, std::weak_ptr<class pending_rendezvous> pending);
+  // away they are passed on at once rather than left to the 30 s accept window. expect_answer
+  // is false once the listener has gone (take_unanswered ran): the sender must go elsewhere.
+  bool expect_answer(std::string key, std::weak_ptr<class pending_rendezvous> pending);
   std::vector<std::pair<std::string, std::weak_ptr<pending_rendezvous>>> take_unanswered();
 
  private:
   void note_write_progress();
 
-  std::mutex unanswered_mutex_;
-  std::vector<std::pair<std::string, std::weak_ptr<pending_rendezvous>>> unanswered_;
+  struct unanswered_accept {
+    std::string key;
+    std::weak_ptr<pending_rendezvous> pending;  // expired once the sender stopped waiting
+    std::chrono::steady_clock::time_point sent;
+  };
+  mutable std::mutex unanswered_mutex_;
+  std::vector<unanswered_accept> unanswered_;
+  bool gone_ = false;  // unanswered_mutex_: take_unanswered has run
   mutable std::mutex token_mutex_;
   std::string token_;
+  std::atomic<bool> closing_started_{false};
   std::atomic<int> writes_in_flight_{0};
+  std::atomic<std::size_t> queued_bytes_{0};  // control messages written or waiting to be
   // steady_clock nanoseconds when a write last started on an idle channel or finished.
   std::atomic<std::int64_t> write_progress_ns_{0};
   net::asio::any_io_executor strand_;
@@ -100,11 +113,12 @@ class hc_live {
   // The less loaded of two random eligible listeners ("power of two choices"): random like
   // Azure, but steers away from a listener that is already busy. `allowed` / `disallowed`
   // are listener ids from Microsoft-Relay-AllowedListeners / DisallowedListeners (empty = no
-  // constraint). `exclude` skips listeners already tried for this sender; listeners that are
-  // backed up or closing are skipped too.
+  // constraint). `exclude` skips listeners already tried for this sender (held, so a new
+  // listener cannot reuse a tried one's address); closing ones are skipped, backed-up ones are
+  // taken only when nothing else is left.
   std::shared_ptr<listener> pick(const std::vector<std::string>& allowed,
                                  const std::vector<std::string>& disallowed,
-                                 const std::vector<const listener*>& exclude) const;
+                                 const std::vector<std::shared_ptr<listener>>& exclude) const;
 
   // Closes every listener (1001 when the entity is deleted).
   void close_all(std::uint16_t code, const std::string& reason);

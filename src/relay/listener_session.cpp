@@ -88,7 +88,7 @@ class control_channel {
   }
 
  private:
-  net::task<std::string> protocol_error(std::uint16_t code, std::string_view reason, std::string ending) {
+  net::task<std::string> protocol_error(std::uint16_t code, std::string_view reason, const char* ending) {
     co_await me_->channel->write_close(code, reason);
     co_return ending;
   }
@@ -176,17 +176,19 @@ class control_channel {
   // pings, or does not take a ping in time (listener::send), is dropped.
   net::task<std::string> keep_alive() {
     net::asio::steady_timer every(me_->executor());
+    const std::string no_payload;
     for (;;) {
       every.expires_after(ctx_.settings.listener_keepalive);
       auto [ec] = co_await every.async_wait(net::use_tuple);
       if (ec) co_return "stopped";
+      if (me_->closing) continue;  // a Close is out: its own deadline ends the channel
       if (me_->unanswered_pings >= 2) {
         me_->channel->stream().close();
         co_return "no answer to 2 keep-alive pings";
       }
       ++me_->unanswered_pings;
-      bool sent = co_await me_->send(proto::opcode::ping, {});
-      if (!sent) co_return "a keep-alive ping could not be sent";
+      bool sent = co_await me_->send(proto::opcode::ping, no_payload);
+      if (!sent && !me_->closing) co_return "a keep-alive ping could not be sent";
     }
   }
 
@@ -202,7 +204,7 @@ class control_channel {
 void pass_on_unanswered(relay_context& ctx, listener& me) {
   for (auto& [key, weak] : me.take_unanswered()) {
     auto pending = weak.lock();
-    if (!pending || !ctx.rendezvous.take(key)) continue;  // answered, or already timed out
+    if (!pending || !ctx.rendezvous.withdraw(key)) continue;  // answered, or already timed out
     rendezvous_outcome gone;
     gone.listener_lost = true;
     pending->deliver(std::move(gone));
@@ -246,6 +248,19 @@ net::task<> run_listener(relay_context& ctx, incoming in) {
                                 std::to_string(net::limits::max_listeners_per_hc) +
                                 " listeners, the maximum; stop one before adding another"),
         ns.host(), entity->name(), in.tracking_id);
+    co_return;
+  }
+  // The keys may have changed since the check above: a listener that joined the set after
+  // recheck_listeners ran must still pass against the namespace as it is now.
+  auto current = ctx.entities.by_name(ns.record.name);
+  auto now_resolved = current ? catalog::resolve(*current, entity->name()) : std::nullopt;
+  bool same_entity =
+      now_resolved && now_resolved->suffix.empty() && now_resolved->entity->live == entity->live;
+  auto still = same_entity ? authorize_listener(*current, *now_resolved->entity, me->token())
+                           : proto::result<authorization>(proto::error::not_found("Endpoint does not exist"));
+  if (!still) {
+    entity->live->remove(me.get());
+    co_await refuse(in.stream, still.error(), ns.host(), entity->name(), in.tracking_id);
     co_return;
   }
   auto upgrade = net::format_upgrade_response(in.request.header("Sec-WebSocket-Key"), {});

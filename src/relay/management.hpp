@@ -32,15 +32,15 @@ struct hc_settings {
 };
 enum class change { created, updated, deleted };
 // Creates (with rules defaultListener: Listen and defaultSender: Send) or updates.
-net::task<proto::result<change>> put_hybrid_connection(relay_context& ctx, const namespace_entry& ns, const std::string& name,
-                                                     hc_settings settings);
+net::task<proto::result<change>> put_hybrid_connection(relay_context& ctx, const namespace_entry& ns,
+                                                       const std::string& name, hc_settings settings);
 // Deletes the entity and its rules; its listeners are closed with 1001. 404 when unknown.
 net::task<proto::result<change>> delete_hybrid_connection(relay_context& ctx, const namespace_entry& ns,
-                                                        const std::string& name);
+                                                          const std::string& name);
 
 // "Endpoint=sb://host[:port]/;SharedAccessKeyName=..;SharedAccessKey=..[;EntityPath=..]"
-std::string connection_string_for(const relay_context& ctx, const namespace_entry& ns, const store::rule_record& rule,
-                                  bool secondary);
+std::string connection_string_for(const relay_context& ctx, const namespace_entry& ns,
+                                  const store::rule_record& rule, bool secondary);
 
 // JSON views.
 boost::json::object hybrid_connection_view(const hybrid_connection& h);

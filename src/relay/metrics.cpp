@@ -35,33 +35,45 @@ struct relay_metrics::impl {
                                                        .Register(*registry);
   prometheus::Counter& bytes_up = bytes.Add({{"direction", "app_to_agent"}});
   prometheus::Counter& bytes_down = bytes.Add({{"direction", "agent_to_app"}});
-  prometheus::Histogram& setup = prometheus::BuildHistogram()
-                                     .Name("hcrelay_tunnel_setup_seconds")
-                                     .Help("Sender upgrade received to both legs upgraded")
-                                     .Register(*registry)
-                                     .Add({}, prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.002, 0.005, 0.01,
-                                                                                      0.025, 0.05, 0.1, 0.5, 1, 5});
+  prometheus::Histogram& setup =
+      prometheus::BuildHistogram()
+          .Name("hcrelay_tunnel_setup_seconds")
+          .Help("Sender upgrade received to both legs upgraded")
+          .Register(*registry)
+          .Add({}, prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05,
+                                                           0.1, 0.5, 1, 5});
 };
 
 relay_metrics::relay_metrics() : impl_(std::make_unique<impl>()) {}
 relay_metrics::~relay_metrics() = default;
 
-void relay_metrics::listener_connected() { impl_->listeners.Increment(); }
-void relay_metrics::listener_disconnected() { impl_->listeners.Decrement(); }
+void relay_metrics::listener_connected() {
+  impl_->listeners.Increment();
+}
+void relay_metrics::listener_disconnected() {
+  impl_->listeners.Decrement();
+}
 void relay_metrics::sender_outcome(std::string_view outcome) {
   impl_->outcomes.Add({{"outcome", std::string(outcome)}}).Increment();
 }
 void relay_metrics::auth_failure(std::string_view gesture, int status) {
-  impl_->auth_failures.Add({{"gesture", std::string(gesture)}, {"status", std::to_string(status)}}).Increment();
+  impl_->auth_failures.Add({{"gesture", std::string(gesture)}, {"status", std::to_string(status)}})
+      .Increment();
 }
-void relay_metrics::tunnel_started() { impl_->tunnels.Increment(); }
+void relay_metrics::tunnel_started() {
+  impl_->tunnels.Increment();
+}
 void relay_metrics::tunnel_ended(std::uint64_t up, std::uint64_t down) {
   impl_->tunnels.Decrement();
   impl_->bytes_up.Increment(double(up));
   impl_->bytes_down.Increment(double(down));
 }
-void relay_metrics::setup_latency(double seconds) { impl_->setup.Observe(seconds); }
+void relay_metrics::setup_latency(double seconds) {
+  impl_->setup.Observe(seconds);
+}
 
-std::string relay_metrics::serialize() const { return prometheus::TextSerializer().Serialize(impl_->registry->Collect()); }
+std::string relay_metrics::serialize() const {
+  return prometheus::TextSerializer().Serialize(impl_->registry->Collect());
+}
 
 }  // namespace hc::relay

@@ -25,8 +25,8 @@ std::string error_response(const proto::error& e, std::string_view ns_host, std:
                               description + "\n");
 }
 
-net::task<> refuse(net::byte_stream& stream, const proto::error& e, std::string_view ns_host, std::string_view path,
-                   std::string_view tracking_id) {
+net::task<> refuse(net::byte_stream& stream, const proto::error& e, std::string_view ns_host,
+                   std::string_view path, std::string_view tracking_id) {
   auto text = error_response(e, ns_host, path, tracking_id);
   co_await stream.write(net::asio::buffer(text));
   stream.close();

@@ -21,6 +21,7 @@
 #include <boost/asio/strand.hpp>
 
 #include <malloc.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <csignal>
@@ -34,8 +35,10 @@ namespace fs = std::filesystem;
 struct relay_server::impl {
   explicit impl(relay_options o) : options(std::move(o)), io(net::relay_io_threads(options.threads)) {}
   relay_options options;
-  net::asio::io_context io;
+  // Declared before io: io's destruction ends the coroutines still open, whose destructors give
+  // their places back to ctx (source_limits, the session group), so ctx must outlive io.
   relay_context ctx;
+  net::asio::io_context io;
   std::optional<net::tcp::acceptor> acceptor;
   // The server TLS context for NEW connections; SIGHUP (and, with --dev-tls, a new namespace
   // host) swaps in a fresh one read from cert_path/key_path. Connections already open keep the
@@ -43,7 +46,9 @@ struct relay_server::impl {
   std::mutex tls_mutex;
   net::tls_context tls;  // guarded by tls_mutex; null with --insecure-plaintext
   std::string cert_path, key_path;
-  std::vector<std::string> dev_tls_names;  // --dev-tls: what the certificate covers (tls_mutex)
+  std::vector<std::string> dev_tls_names;  // --dev-tls: what the certificate covers (dev_tls_mutex)
+  std::mutex dev_tls_mutex;                // held while a certificate is issued (not tls_mutex)
+  std::chrono::steady_clock::time_point next_cap_warning{};  // accept loop only
 
   net::tls_context current_tls() {
     std::lock_guard lock(tls_mutex);
@@ -108,8 +113,16 @@ net::task<> accept_loop(relay_server::impl& s) {
     if (peer_ec) continue;  // already gone
     auto connection = s.ctx.sources.open_connection(peer.address());
     if (!connection) {
-      spdlog::debug("closing a connection from {}: it or the relay is at its cap of open connections",
-                    source_limits::key(peer.address()));
+      // Said at most once a minute: a flood must not flood the log too.
+      if (auto now = std::chrono::steady_clock::now(); now >= s.next_cap_warning) {
+        s.next_cap_warning = now + std::chrono::minutes(1);
+        spdlog::warn(
+            "closing new connections from {}: it has {} open or the relay has {} "
+            "(--max-connections-per-source, "
+            "--max-connections); said once a minute",
+            source_limits::key(peer.address()), s.ctx.settings.max_connections_per_source,
+            s.ctx.settings.max_connections);
+      }
       continue;  // the socket closes here
     }
     auto handshake = s.ctx.sources.begin_handshake(peer.address());
@@ -141,6 +154,20 @@ void watch_reload(relay_server::impl& s, net::asio::signal_set& hangup) {
   });
 }
 
+// Every open connection is a descriptor: a cap above the open-file limit would let the relay run
+// out of them (and fail its store and its accept loop) before the cap says no.
+void fit_to_file_limit(relay_settings& settings) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return;
+  auto room = limit.rlim_cur > net::limits::reserved_descriptors
+                  ? limit.rlim_cur - net::limits::reserved_descriptors
+                  : 1;
+  if (settings.max_connections <= room) return;
+  spdlog::warn("--max-connections {} is above what the open-file limit ({}) allows: using {}",
+               settings.max_connections, limit.rlim_cur, room);
+  settings.max_connections = room;
+}
+
 // SIGTERM/SIGINT: no new connections; Close 1001 on every control channel and tunnel leg, so
 // agents reconnect at once; then exit once they are gone or settings.drain_timeout has passed.
 net::task<> drain_and_stop(relay_server::impl& s, int sig) {
@@ -160,14 +187,14 @@ net::task<> drain_and_stop(relay_server::impl& s, int sig) {
 }  // namespace
 
 std::optional<std::string> relay_server::impl::serve_host(const std::string& host) {
-  if (!tls) return std::nullopt;
-  if (!dev_tls_names.empty()) {
-    std::lock_guard lock(tls_mutex);
+  if (!ctx.tls) return std::nullopt;
+  if (options.dev_tls) {
+    std::lock_guard issuing(dev_tls_mutex);  // new connections keep using the current context meanwhile
     if (std::find(dev_tls_names.begin(), dev_tls_names.end(), host) != dev_tls_names.end())
       return std::nullopt;
     dev_tls_names.push_back(host);
     ensure_dev_tls((fs::path(options.data_dir) / "tls").string(), dev_tls_names);
-    tls = net::make_server_tls(cert_path, key_path);
+    reload_tls();
     spdlog::info(
         "--dev-tls: certificate re-issued to cover namespace host {}; open connections keep the old one",
         host);
@@ -196,7 +223,9 @@ void relay_server::run() {
         "choose exactly one of --tls-cert PEM --tls-key PEM, --dev-tls or --insecure-plaintext");
 
   s.ctx.settings = o.settings;
-  s.ctx.sources.set_connection_caps(o.settings.max_connections_per_source, o.settings.max_connections);
+  fit_to_file_limit(s.ctx.settings);
+  s.ctx.sources.set_connection_caps(s.ctx.settings.max_connections_per_source,
+                                    s.ctx.settings.max_connections);
   s.ctx.entities.on_change(recheck_listeners);
   s.ctx.db = store::open_sqlite_store((fs::path(o.data_dir) / "relay.db").string());
   bootstrap(s.ctx, o.public_host);

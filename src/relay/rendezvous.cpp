@@ -2,6 +2,8 @@
 // connection (see rendezvous.hpp).
 #include "relay/rendezvous.hpp"
 
+#include "net/limits.hpp"
+
 #include <boost/asio/post.hpp>
 
 namespace hc::relay {
@@ -15,17 +17,24 @@ void pending_rendezvous::deliver(rendezvous_outcome outcome) {
   net::asio::post(sender_executor_, [self = shared_from_this()] { self->wake_.cancel(); });
 }
 
-net::task<std::optional<rendezvous_outcome>> pending_rendezvous::wait(std::chrono::steady_clock::time_point until,
-                                                                      rendezvous_table& table, const std::string& key) {
+net::task<std::optional<rendezvous_outcome>> pending_rendezvous::wait(
+    std::chrono::steady_clock::time_point move_on, std::chrono::steady_clock::time_point give_up,
+    const std::function<bool()>& elsewhere, rendezvous_table& table, const std::string& key) {
+  auto until = std::min(move_on, give_up);
   for (;;) {
     {
       std::lock_guard lock(mutex_);
       if (outcome_) co_return std::move(outcome_);
     }
-    if (std::chrono::steady_clock::now() >= until) {
+    auto now = std::chrono::steady_clock::now();
+    if (now >= until) {
+      if (until < give_up && !elsewhere()) {
+        until = give_up;  // nowhere else to go: keep waiting for this listener
+        continue;
+      }
       // Withdraw the key; if an accept session already claimed it, its outcome is on the way.
-      if (table.take(key)) co_return std::nullopt;
-      until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+      if (table.withdraw(key)) co_return std::nullopt;
+      until = give_up = now + std::chrono::seconds(5);
     }
     wake_.expires_at(until);
     co_await wake_.async_wait(net::use_tuple);
@@ -44,6 +53,35 @@ std::shared_ptr<pending_rendezvous> rendezvous_table::take(const std::string& ke
   auto p = std::move(it->second);
   pending_.erase(it);
   return p;
+}
+
+std::shared_ptr<pending_rendezvous> rendezvous_table::withdraw(const std::string& key) {
+  auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(mutex_);
+  forget_old(now);
+  auto it = pending_.find(key);
+  if (it == pending_.end()) return nullptr;
+  auto p = std::move(it->second);
+  pending_.erase(it);
+  if (withdrawn_.insert(key).second) withdrawn_order_.emplace_back(now, key);
+  if (withdrawn_order_.size() > max_remembered) {
+    withdrawn_.erase(withdrawn_order_.front().second);
+    withdrawn_order_.pop_front();
+  }
+  return p;
+}
+
+bool rendezvous_table::was_withdrawn(const std::string& key) const {
+  std::lock_guard lock(mutex_);
+  return withdrawn_.contains(key);
+}
+
+void rendezvous_table::forget_old(std::chrono::steady_clock::time_point now) {
+  while (!withdrawn_order_.empty() &&
+         now - withdrawn_order_.front().first > net::limits::rendezvous_timeout) {
+    withdrawn_.erase(withdrawn_order_.front().second);
+    withdrawn_order_.pop_front();
+  }
 }
 
 std::size_t rendezvous_table::size() const {

@@ -9,11 +9,14 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <chrono>
+#include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace hc::relay {
 
@@ -40,8 +43,12 @@ class pending_rendezvous : public std::enable_shared_from_this<pending_rendezvou
 
   // Called by the claiming accept session, on any strand.
   void deliver(rendezvous_outcome outcome);
-  // Called by the sender; nullopt when nothing arrived by `until` and the key was withdrawn.
-  net::task<std::optional<rendezvous_outcome>> wait(std::chrono::steady_clock::time_point until,
+  // Called by the sender; nullopt when nothing arrived and the key was withdrawn: at `give_up`,
+  // or already at `move_on` when `elsewhere()` says then that the sender can go to another
+  // listener.
+  net::task<std::optional<rendezvous_outcome>> wait(std::chrono::steady_clock::time_point move_on,
+                                                    std::chrono::steady_clock::time_point give_up,
+                                                    const std::function<bool()>& elsewhere,
                                                     class rendezvous_table& table, const std::string& key);
   const std::string& entity_path() const { return entity_path_; }
 
@@ -56,13 +63,24 @@ class pending_rendezvous : public std::enable_shared_from_this<pending_rendezvou
 class rendezvous_table {
  public:
   void add(const std::string& key, std::shared_ptr<pending_rendezvous> p);
-  // Removes and returns the entry; null when unknown, used or expired.
+  // The listener's claim: removes and returns the entry; null when unknown, used or withdrawn.
   std::shared_ptr<pending_rendezvous> take(const std::string& key);
+  // The sender's side: removes the entry (the sender stopped waiting or went to another
+  // listener) and remembers the key for a while, so that a listener answering late is told so
+  // rather than taken for someone guessing addresses. The entry, or null when already claimed.
+  std::shared_ptr<pending_rendezvous> withdraw(const std::string& key);
+  // Withdrawn within the last limits::rendezvous_timeout (at most max_remembered keys).
+  bool was_withdrawn(const std::string& key) const;
   std::size_t size() const;
 
  private:
+  static constexpr std::size_t max_remembered = 64 * 1024;
+  void forget_old(std::chrono::steady_clock::time_point now);  // mutex_ held
+
   mutable std::mutex mutex_;
   std::unordered_map<std::string, std::shared_ptr<pending_rendezvous>> pending_;
+  std::deque<std::pair<std::chrono::steady_clock::time_point, std::string>> withdrawn_order_;
+  std::unordered_set<std::string> withdrawn_;
 };
 
 }  // namespace hc::relay

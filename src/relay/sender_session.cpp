@@ -143,8 +143,7 @@ net::task<std::optional<sender_plan>> admit(relay_context& ctx, incoming& in) {
                              auth.error());
       co_return std::nullopt;
     }
-    plan.authorization_consumed =
-        in.target.token.empty() && in.request.header("ServiceBusAuthorization").empty();
+    plan.authorization_consumed = token_source_of(in.request, in.target.token) == token_source::authorization;
   }
   if (plan.entity->live->count() == 0) {
     co_await refuse_sender(ctx, in, "no_listener",
@@ -200,34 +199,41 @@ net::task<std::optional<accepted_offer>> offer(relay_context& ctx, incoming& in,
     co_return std::nullopt;
   }
 
-  std::vector<const listener*> tried;
-  for (;;) {
+  std::vector<std::shared_ptr<listener>> tried;
+  while (std::chrono::steady_clock::now() < until) {
     auto chosen = entity.live->pick(plan.allowed, plan.disallowed, tried);
     if (!chosen) break;
-    tried.push_back(chosen.get());
+    tried.push_back(chosen);
     std::string key = proto::random_hex(16);  // 128-bit capability in the accept address
     auto pending = std::make_shared<pending_rendezvous>(ex, entity.name());
     ctx.rendezvous.add(key, pending);
-    chosen->expect_answer(key, pending);  // a listener lost from here on passes the sender on
+    // From here on a listener that goes away passes the sender on.
+    if (!chosen->expect_answer(key, pending)) {
+      ctx.rendezvous.withdraw(key);
+      continue;
+    }
     accept.address = address_for(key);
-    bool sent = co_await net::asio::co_spawn(chosen->executor(),
-                                             chosen->send(proto::opcode::text, proto::serialize(accept)),
-                                             net::asio::use_awaitable);
+    auto message = proto::serialize(accept);
+    bool sent = co_await net::asio::co_spawn(
+        chosen->executor(), chosen->send(proto::opcode::text, std::move(message)), net::asio::use_awaitable);
     if (!sent) {
-      ctx.rendezvous.take(key);
+      ctx.rendezvous.withdraw(key);
       continue;
     }
     listener_load load(chosen);
-    auto outcome = co_await pending->wait(until, ctx.rendezvous, key);
-    if (!outcome) {
-      entity.live->record(hc_live::outcome::timed_out, "the listener did not answer within 30 s");
-      spdlog::info("sender {} hc={}: listener {} did not answer within 30 s", plan.id, entity.name(),
-                   chosen->id());
-      const proto::error timed_out{504, proto::errc::timeout,
-                                   "The listener did not accept the connection within 30 seconds"};
-      co_await refuse_sender(ctx, in, "timeout", timed_out);
-      co_return std::nullopt;
+    // A silent listener keeps the sender listener_answer_timeout when another one could take it,
+    // else the whole window (as with Azure: 504 after 30 s).
+    auto move_on = std::chrono::steady_clock::now() + net::limits::listener_answer_timeout;
+    auto elsewhere = [&] { return entity.live->pick(plan.allowed, plan.disallowed, tried) != nullptr; };
+    auto outcome = co_await pending->wait(move_on, until, elsewhere, ctx.rendezvous, key);
+    if (!outcome && std::chrono::steady_clock::now() < until) {
+      spdlog::info(
+          "sender {} hc={}: listener {} did not answer within {} s; offering to another", plan.id,
+          entity.name(), chosen->id(),
+          std::chrono::duration_cast<std::chrono::seconds>(net::limits::listener_answer_timeout).count());
+      continue;
     }
+    if (!outcome) break;
     if (outcome->listener_lost) {
       spdlog::info("sender {} hc={}: listener {} went away before answering; offering to another", plan.id,
                    entity.name(), chosen->id());
@@ -247,6 +253,16 @@ net::task<std::optional<accepted_offer>> offer(relay_context& ctx, incoming& in,
     co_return accepted_offer{std::move(*outcome), std::move(load), chosen->id()};
   }
 
+  if (std::chrono::steady_clock::now() >= until) {
+    entity.live->record(hc_live::outcome::timed_out, "no listener answered within 30 s");
+    spdlog::info("sender {} hc={}: no listener answered within 30 s ({} offered)", plan.id, entity.name(),
+                 tried.size());
+    // Named, not a braced temporary inside co_await: g++ 12 destroys such temporaries twice.
+    const proto::error timed_out{504, proto::errc::timeout,
+                                 "The listener did not accept the connection within 30 seconds"};
+    co_await refuse_sender(ctx, in, "timeout", timed_out);
+    co_return std::nullopt;
+  }
   if (!tried.empty()) {
     const proto::error lost{502, proto::errc::bad_gateway,
                             "The listeners offered the connection (" + std::to_string(tried.size()) +
@@ -257,7 +273,8 @@ net::task<std::optional<accepted_offer>> offer(relay_context& ctx, incoming& in,
   auto text = plan.allowed.empty() && plan.disallowed.empty()
                   ? "There are no listeners connected for the endpoint"
                   : "None of the connected listeners meet the AllowedListeners/DisallowedListeners criteria";
-  co_await refuse_sender(ctx, in, "no_listener", proto::error::not_found(text));
+  const auto none = proto::error::not_found(text);
+  co_await refuse_sender(ctx, in, "no_listener", none);
   co_return std::nullopt;
 }
 

@@ -30,20 +30,22 @@ void source_limits::refill(entry& e, clock::time_point now) const {
 }
 
 void source_limits::prune(clock::time_point now) {
-  if (sources_.size() < net::limits::max_tracked_sources) return;
+  // Amortised: when most sources are busy, the next scan waits until the map has doubled.
+  if (sources_.size() < prune_at_) return;
   for (auto it = sources_.begin(); it != sources_.end();) {
     refill(it->second, now);
     const auto& e = it->second;
     bool idle = e.handshakes == 0 && e.connections == 0 && e.allowance >= net::limits::auth_failure_burst;
     it = idle ? sources_.erase(it) : std::next(it);
   }
+  prune_at_ = std::max(net::limits::max_tracked_sources, sources_.size() * 2);
 }
 
 source_limits::entry& source_limits::find(const std::string& k, clock::time_point now) {
   auto it = sources_.find(k);
   if (it != sources_.end()) return it->second;
   prune(now);
-  return sources_.emplace(k, entry{net::limits::auth_failure_burst, now, 0, 0}).first->second;
+  return sources_.emplace(k, entry{net::limits::auth_failure_burst, now, 0, 0, 0}).first->second;
 }
 
 source_limits::slot source_limits::open_connection(const net::asio::ip::address& source) {
@@ -54,6 +56,15 @@ source_limits::slot source_limits::open_connection(const net::asio::ip::address&
   ++e.connections;
   ++open_total_;
   return slot(this, std::move(k), slot::kind::connection);
+}
+
+source_limits::slot source_limits::open_http(const net::asio::ip::address& source) {
+  auto k = key(source);
+  std::lock_guard lock(mutex_);
+  auto& e = find(k, clock::now());
+  if (e.http >= net::limits::max_http_connections_per_source) return {};
+  ++e.http;
+  return slot(this, std::move(k), slot::kind::http);
 }
 
 source_limits::slot source_limits::begin_handshake(const net::asio::ip::address& source) {
@@ -74,7 +85,8 @@ void source_limits::slot::release() {
   if (!owner_) return;
   std::lock_guard lock(owner_->mutex_);
   if (auto it = owner_->sources_.find(source_); it != owner_->sources_.end()) {
-    auto& count = kind_ == kind::handshake ? it->second.handshakes : it->second.connections;
+    auto& e = it->second;
+    auto& count = kind_ == kind::handshake ? e.handshakes : kind_ == kind::http ? e.http : e.connections;
     if (count > 0) --count;
   }
   if (kind_ == kind::connection) --owner_->open_total_;

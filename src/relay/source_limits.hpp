@@ -6,6 +6,7 @@
 // (relay_settings). Loopback is not exempt. Owned by relay_context; shared by
 // all sessions on all I/O threads (one mutex; each call is a map lookup).
 #pragma once
+#include "net/limits.hpp"
 #include "net/types.hpp"
 
 #include <chrono>
@@ -13,6 +14,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <utility>
 
 namespace hc::relay {
 
@@ -28,14 +30,22 @@ class source_limits {
     slot(slot&& o) noexcept : owner_(o.owner_), source_(std::move(o.source_)), kind_(o.kind_) {
       o.owner_ = nullptr;
     }
-    slot& operator=(slot&&) = delete;
+    slot& operator=(slot&& o) noexcept {
+      if (this != &o) {
+        release();
+        owner_ = std::exchange(o.owner_, nullptr);
+        source_ = std::move(o.source_);
+        kind_ = o.kind_;
+      }
+      return *this;
+    }
     ~slot() { release(); }
     void release();
     explicit operator bool() const { return owner_ != nullptr; }
 
    private:
     friend class source_limits;
-    enum class kind { handshake, connection };
+    enum class kind { handshake, connection, http };
     slot(source_limits* owner, std::string source, kind k)
         : owner_(owner), source_(std::move(source)), kind_(k) {}
     source_limits* owner_ = nullptr;  // null: no place held
@@ -52,6 +62,9 @@ class source_limits {
   // A place for a new connection from `source` for its whole life, or an empty slot when the
   // source or the relay is at its cap.
   slot open_connection(const net::asio::ip::address& source);
+  // A place for a plain HTTP connection (management API, runtime info, portal: nothing that
+  // needs many at once) from `source`, or an empty slot at limits::max_http_connections_per_source.
+  slot open_http(const net::asio::ip::address& source);
   // A place for a connection from `source` that has not finished TLS and its request head, or
   // an empty slot when it already has limits::max_handshakes_per_source of them.
   slot begin_handshake(const net::asio::ip::address& source);
@@ -72,6 +85,7 @@ class source_limits {
     clock::time_point refilled{};  // when `allowance` was last brought up to date
     std::size_t handshakes = 0;    // connections from it mid-handshake
     std::size_t connections = 0;   // connections from it that are open
+    std::size_t http = 0;          // of those, plain HTTP ones
   };
   entry& find(const std::string& k, clock::time_point now);  // mutex_ held
   void refill(entry& e, clock::time_point now) const;
@@ -80,8 +94,9 @@ class source_limits {
   mutable std::mutex mutex_;
   std::unordered_map<std::string, entry> sources_;
   std::size_t open_total_ = 0;
-  std::size_t max_per_source_ = 0;
-  std::size_t max_total_ = 0;
+  std::size_t max_per_source_ = net::limits::max_connections_per_source;
+  std::size_t max_total_ = net::limits::max_connections;
+  std::size_t prune_at_ = net::limits::max_tracked_sources;  // next size at which prune() scans
 };
 
 }  // namespace hc::relay

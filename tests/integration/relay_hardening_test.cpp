@@ -373,6 +373,71 @@ TEST_P(RelayHardeningStall, AListenerThatStopsReadingHoldsNoSender) {
   EXPECT_NE(relay.process().log().find(c.relay_says), std::string::npos) << relay.process().log();
 }
 
+// A listener that reads its channel and answers pings but never answers an accept: with another
+// listener there, its senders move on after limits::listener_answer_timeout instead of waiting
+// out the 30 s window, and it is not offered new ones meanwhile.
+TEST_F(RelayHardening, AListenerThatNeverAnswersLosesItsSendersToAnother) {
+  run(
+      [&]() -> task<> {
+        auto hc = co_await make_hc(relay(), "mute");
+        auto mute = co_await connect_listener(relay(), hc.name, hc.listen_token, "mute");
+        auto ex = co_await asio::this_coro::executor;
+        int offered_to_mute = 0;
+        asio::co_spawn(
+            ex,
+            [&]() -> task<> {
+              for (;;) {  // reads everything, answers pings, accepts nothing
+                auto [ec, h] = co_await mute.read_header();
+                if (ec) co_return;
+                std::string payload(h.payload_length, '\0');
+                std::size_t at = 0;
+                while (mute.payload_remaining() > 0) {
+                  auto r = co_await mute.read_payload(asio::buffer(payload.data() + at, payload.size() - at));
+                  if (r.ec) co_return;
+                  at += r.bytes;
+                }
+                if (h.op == opcode::text) ++offered_to_mute;
+                if (h.op == opcode::ping)
+                  co_await mute.write_frame(
+                      opcode::pong, true,
+                      std::span(reinterpret_cast<std::uint8_t*>(payload.data()), payload.size()));
+              }
+            },
+            asio::detached);
+        constexpr int senders = 8;
+        int echoed = 0, finished = 0;
+        for (int i = 0; i < senders; ++i) {
+          asio::co_spawn(
+              ex,
+              [&, i]() -> task<> {
+                auto dial = co_await open_sender(relay(), hc.name, hc.send_token);
+                if (dial.status == 101 && co_await echo_once(*dial.connection, "sender " + std::to_string(i)))
+                  ++echoed;
+                ++finished;
+              },
+              asio::detached);
+        }
+        // Every sender is offered to the mute listener (the only one) before the healthy one comes.
+        asio::steady_timer poll(ex);
+        while (offered_to_mute < senders) {
+          poll.expires_after(20ms);
+          co_await poll.async_wait(net::use_tuple);
+        }
+        auto healthy = co_await connect_listener(relay(), hc.name, hc.listen_token, "healthy");
+        asio::co_spawn(
+            ex, [&]() -> task<> { co_await accept_and_echo_all(relay(), healthy); }, asio::detached);
+        while (finished < senders) {
+          poll.expires_after(50ms);
+          co_await poll.async_wait(net::use_tuple);
+        }
+        require_eq(echoed, senders, "senders carried by the healthy listener");
+        require_eq(offered_to_mute, senders,
+                   "offers the mute listener saw (none after it stopped answering)");
+        co_await send_close(healthy, 1000, "done");
+      },
+      25s);  // before the fix: a sender offered to the mute listener waits 30 s and gets 504
+}
+
 // ------------------------------------------------------------------ connections per source
 TEST(RelayHardeningSource, TwentyThousandConnectionsFromOneSourceAreCappedAndGoodClientsServed) {
   raise_open_file_limit();
