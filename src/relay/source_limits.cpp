@@ -48,32 +48,34 @@ source_limits::entry& source_limits::find(const std::string& k, clock::time_poin
   return sources_.emplace(k, entry{net::limits::auth_failure_burst, now, 0, 0, 0}).first->second;
 }
 
-source_limits::slot source_limits::open_connection(const net::asio::ip::address& source) {
-  auto k = key(source);
+source_limits::slot source_limits::take_place(const net::asio::ip::address& source, slot::kind k) {
+  auto name = key(source);
   std::lock_guard lock(mutex_);
-  auto& e = find(k, clock::now());
-  if (e.connections >= max_per_source_ || open_total_ >= max_total_) return {};
-  ++e.connections;
-  ++open_total_;
-  return slot(this, std::move(k), slot::kind::connection);
+  auto& e = find(name, clock::now());
+  auto& count = place_count(e, k);
+  std::size_t cap = k == slot::kind::handshake ? net::limits::max_handshakes_per_source
+                    : k == slot::kind::http    ? net::limits::max_http_connections_per_source
+                                               : max_per_source_;
+  if (count >= cap || (k == slot::kind::connection && open_total_ >= max_total_)) return {};
+  ++count;
+  if (k == slot::kind::connection) ++open_total_;
+  return slot(this, std::move(name), k);
+}
+
+std::size_t& source_limits::place_count(entry& e, slot::kind k) {
+  return k == slot::kind::handshake ? e.handshakes : k == slot::kind::http ? e.http : e.connections;
+}
+
+source_limits::slot source_limits::open_connection(const net::asio::ip::address& source) {
+  return take_place(source, slot::kind::connection);
 }
 
 source_limits::slot source_limits::open_http(const net::asio::ip::address& source) {
-  auto k = key(source);
-  std::lock_guard lock(mutex_);
-  auto& e = find(k, clock::now());
-  if (e.http >= net::limits::max_http_connections_per_source) return {};
-  ++e.http;
-  return slot(this, std::move(k), slot::kind::http);
+  return take_place(source, slot::kind::http);
 }
 
 source_limits::slot source_limits::begin_handshake(const net::asio::ip::address& source) {
-  auto k = key(source);
-  std::lock_guard lock(mutex_);
-  auto& e = find(k, clock::now());
-  if (e.handshakes >= net::limits::max_handshakes_per_source) return {};
-  ++e.handshakes;
-  return slot(this, std::move(k), slot::kind::handshake);
+  return take_place(source, slot::kind::handshake);
 }
 
 std::size_t source_limits::open_connections() const {
@@ -85,8 +87,7 @@ void source_limits::slot::release() {
   if (!owner_) return;
   std::lock_guard lock(owner_->mutex_);
   if (auto it = owner_->sources_.find(source_); it != owner_->sources_.end()) {
-    auto& e = it->second;
-    auto& count = kind_ == kind::handshake ? e.handshakes : kind_ == kind::http ? e.http : e.connections;
+    auto& count = place_count(it->second, kind_);
     if (count > 0) --count;
   }
   if (kind_ == kind::connection) --owner_->open_total_;

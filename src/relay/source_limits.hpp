@@ -88,6 +88,8 @@ class source_limits {
     std::size_t http = 0;          // of those, plain HTTP ones
   };
   entry& find(const std::string& k, clock::time_point now);  // mutex_ held
+  slot take_place(const net::asio::ip::address& source, slot::kind k);
+  static std::size_t& place_count(entry& e, slot::kind k);
   void refill(entry& e, clock::time_point now) const;
   void prune(clock::time_point now);  // mutex_ held
 

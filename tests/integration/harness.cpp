@@ -531,6 +531,11 @@ task<> expect_healthy_echo(const relay_process& relay) {
   require(closed.op == opcode::close, "health check: expected the control channel's Close echo");
 }
 
+void expect_still_serving(relay_process& relay) {
+  run_bounded([&]() -> task<> { co_await expect_healthy_echo(relay); }, 30s);
+  EXPECT_TRUE(relay.process().running()) << relay.process().log();
+}
+
 std::string hc_connection_string(const relay_process& relay, const std::string& name, const std::string& rule,
                                  const std::string& key) {
   proto::connection_string cs;

@@ -270,6 +270,10 @@ task<> echo_until_close(net::ws_connection& ws);
 // way, clean closes. Call at the end of every failure-case test.
 task<> expect_healthy_echo(const relay_process& relay);
 
+// The end of a suite that shares one relay: it still carries an echo (expect_healthy_echo) and
+// is still running.
+void expect_still_serving(relay_process& relay);
+
 // Runs `a` and `b` concurrently on this strand and returns both results once both finished.
 // If one throws, the other is cancelled and the exception propagates. (Results are boxed
 // because Asio's && flattens tuple results, which would break nesting both() calls.)
