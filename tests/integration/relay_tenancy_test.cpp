@@ -16,6 +16,8 @@
 
 #include <boost/asio/write.hpp>
 
+#include <cstdlib>
+
 namespace hc::test {
 namespace {
 
@@ -579,10 +581,14 @@ TEST_F(RelayTenancyNamespaces, EachNamespaceCarriesTrafficThroughItsOwnHcm) {
 
   hcm::hcm_instance hcm_one(dir_.path() / "hcm-one", relay().ca_file(), {{"HCM_REFRESH_SECONDS", "1"}});
   // Nothing resolves second.hcrelay.test: the project's resolver shim points it at the relay.
+  // Under a sanitizer build the shim is preloaded ahead of the ASan runtime: allow that order.
+  const char* asan = std::getenv("ASAN_OPTIONS");
+  auto asan_options = std::string(asan ? asan : "") + (asan && *asan ? ":" : "") + "verify_asan_link_order=0";
   hcm::hcm_instance hcm_two(dir_.path() / "hcm-two", relay().ca_file(),
                             {{"HCM_REFRESH_SECONDS", "1"},
                              {"LD_PRELOAD", bin_path("libhcintercept.so")},
-                             {"HCCONNECT_HOSTS", second_host + "=127.0.0.1"}});
+                             {"HCCONNECT_HOSTS", second_host + "=127.0.0.1"},
+                             {"ASAN_OPTIONS", asan_options}});
   auto added_one = hcm_one.cli("add " + quote(one.listen_connection_string));
   ASSERT_EQ(added_one.rc, 0) << added_one.output;
   auto added_two = hcm_two.cli("add " + quote(two.listen_connection_string));
