@@ -161,6 +161,7 @@ net::task<> serve_connection(relay_context& ctx, net::tls_context tls, net::tcp:
     std::string tracking_id = proto::new_tracking_id();
     auto host = host_without_port(request.header("Host"));
     if (request.target.starts_with("/$hc/")) {
+      http_place.release();  // a WebSocket now, however it began
       co_await serve_gesture(ctx, stream, leftover, request, host, tracking_id);
       co_return;
     }

@@ -199,6 +199,19 @@ class control_channel {
   std::optional<net::deadline> token_deadline_;
 };
 
+// The keys may have changed between a listener's first check and its joining the set (and
+// recheck_listeners may have run in between): the token against the namespace as it is now, and
+// the hybrid connection still the one it joined.
+proto::result<authorization> authorize_after_joining(relay_context& ctx, const std::string& ns_name,
+                                                     const hybrid_connection& joined,
+                                                     const std::string& token) {
+  auto ns = ctx.entities.by_name(ns_name);
+  auto now = ns ? catalog::resolve(*ns, joined.name()) : std::nullopt;
+  if (!now || !now->suffix.empty() || now->entity->live != joined.live)
+    return proto::error::not_found("Endpoint does not exist");
+  return authorize_listener(*ns, *now->entity, token);
+}
+
 // Senders whose accept this listener never answered are passed on to another listener now, not
 // after 30 s.
 void pass_on_unanswered(relay_context& ctx, listener& me) {
@@ -250,14 +263,7 @@ net::task<> run_listener(relay_context& ctx, incoming in) {
         ns.host(), entity->name(), in.tracking_id);
     co_return;
   }
-  // The keys may have changed since the check above: a listener that joined the set after
-  // recheck_listeners ran must still pass against the namespace as it is now.
-  auto current = ctx.entities.by_name(ns.record.name);
-  auto now_resolved = current ? catalog::resolve(*current, entity->name()) : std::nullopt;
-  bool same_entity =
-      now_resolved && now_resolved->suffix.empty() && now_resolved->entity->live == entity->live;
-  auto still = same_entity ? authorize_listener(*current, *now_resolved->entity, me->token())
-                           : proto::result<authorization>(proto::error::not_found("Endpoint does not exist"));
+  auto still = authorize_after_joining(ctx, ns.record.name, *entity, me->token());
   if (!still) {
     entity->live->remove(me.get());
     co_await refuse(in.stream, still.error(), ns.host(), entity->name(), in.tracking_id);

@@ -61,7 +61,6 @@ class listener_load {
   ~listener_load() {
     if (listener_) listener_->active_tunnels.fetch_sub(1);
   }
-  const listener& get() const { return *listener_; }
 
  private:
   std::shared_ptr<listener> listener_;
@@ -74,6 +73,7 @@ struct sender_plan {
   std::vector<std::string> allowed;     // Microsoft-Relay-AllowedListeners
   std::vector<std::string> disallowed;  // Microsoft-Relay-DisallowedListeners
   bool authorization_consumed = false;  // the Authorization header carried the token
+  proto::accept_message accept;         // what each listener is offered (its address per offer)
 };
 
 // The listener that accepted, its rendezvous leg and what to answer it.
@@ -122,8 +122,18 @@ net::task<> refuse_sender(relay_context& ctx, incoming& in, std::string_view out
   co_await refuse(in.stream, e, in.ns->host(), in.target.path, in.tracking_id);
 }
 
-// The hybrid connection, the sender's right to send to it, and someone listening. Refuses the
-// sender itself (nullopt) when one is missing.
+// The one-shot address of one offer; it names the host the sender used (the namespace's own).
+std::string accept_address(const relay_context& ctx, const incoming& in, std::string_view id,
+                           std::string_view key) {
+  auto address = proto::build_accept_address(in.ns->host(), ctx.public_port, in.target.raw_path,
+                                             in.target.app_query, id, key);
+  if (!ctx.tls) address.replace(0, 3, "ws");  // wss:// -> ws:// with --insecure-plaintext
+  return address;
+}
+
+// The hybrid connection, the sender's right to send to it, and someone listening; the accept
+// message it would be offered with, no larger than a listener takes. Refuses the
+// sender itself (nullopt) when one is missing or the message is too large (431).
 net::task<std::optional<sender_plan>> admit(relay_context& ctx, incoming& in) {
   const auto& ns = *in.ns;
   auto resolved = catalog::resolve(ns, in.target.path);
@@ -153,6 +163,22 @@ net::task<std::optional<sender_plan>> admit(relay_context& ctx, incoming& in) {
   plan.id = in.target.id.empty() ? in.tracking_id : in.target.id;
   plan.allowed = id_list(in.request.header("Microsoft-Relay-AllowedListeners"));
   plan.disallowed = id_list(in.request.header("Microsoft-Relay-DisallowedListeners"));
+  plan.accept.id = plan.id;
+  plan.accept.connect_headers = connect_headers(in.request, plan.authorization_consumed);
+  auto remote = in.stream.remote_endpoint();
+  plan.accept.remote = proto::remote_endpoint{remote.address().to_string(), remote.port()};
+  plan.accept.address =
+      accept_address(ctx, in, plan.id, std::string(32, '0'));  // every key has 32 hex digits
+  if (auto size = proto::serialize(plan.accept).size(); size > net::limits::max_accept_message_bytes) {
+    // Named, not a braced temporary inside co_await: g++ 12 destroys such temporaries twice.
+    const proto::error too_large{431, proto::errc::too_large,
+                                 "The request's headers and id make an accept message of " +
+                                     std::to_string(size) + " bytes; listeners take at most " +
+                                     std::to_string(net::limits::max_accept_message_bytes) +
+                                     ": send fewer or smaller headers"};
+    co_await refuse_sender(ctx, in, "bad_request", too_large);
+    co_return std::nullopt;
+  }
   co_return plan;
 }
 
@@ -168,36 +194,40 @@ std::string rejection_response(const rendezvous_outcome& r) {
                               body);
 }
 
+// No listener took the sender: 504 when the window ran out, 502 when every listener offered it
+// went away or could not take the message, 404 when none was there to offer it to.
+net::task<> refuse_unplaced(relay_context& ctx, incoming& in, const sender_plan& plan, std::size_t offered,
+                            bool timed_out) {
+  if (timed_out) {
+    plan.entity->live->record(hc_live::outcome::timed_out, "no listener answered within 30 s");
+    spdlog::info("sender {} hc={}: no listener answered within 30 s ({} offered)", plan.id,
+                 plan.entity->name(), offered);
+    // Named, not a braced temporary inside co_await: g++ 12 destroys such temporaries twice.
+    const proto::error too_late{504, proto::errc::timeout,
+                                "The listener did not accept the connection within 30 seconds"};
+    co_await refuse_sender(ctx, in, "timeout", too_late);
+    co_return;
+  }
+  if (offered > 0) {
+    const proto::error lost{502, proto::errc::bad_gateway,
+                            "The listeners offered the connection (" + std::to_string(offered) +
+                                ") went away or did not take the accept message in time"};
+    co_await refuse_sender(ctx, in, "no_listener", lost);
+    co_return;
+  }
+  auto text = plan.allowed.empty() && plan.disallowed.empty()
+                  ? "There are no listeners connected for the endpoint"
+                  : "None of the connected listeners meet the AllowedListeners/DisallowedListeners criteria";
+  const auto none = proto::error::not_found(text);
+  co_await refuse_sender(ctx, in, "no_listener", none);
+}
+
 // Offers the sender to listeners until one accepts or rejects it, all within
 // limits::rendezvous_timeout. Answers the sender itself (nullopt) unless a listener accepted.
 net::task<std::optional<accepted_offer>> offer(relay_context& ctx, incoming& in, const sender_plan& plan) {
   const auto& entity = *plan.entity;
   auto ex = co_await net::asio::this_coro::executor;
   auto until = std::chrono::steady_clock::now() + net::limits::rendezvous_timeout;
-
-  proto::accept_message accept;
-  accept.id = plan.id;
-  accept.connect_headers = connect_headers(in.request, plan.authorization_consumed);
-  auto remote = in.stream.remote_endpoint();
-  accept.remote = proto::remote_endpoint{remote.address().to_string(), remote.port()};
-  // The accept address names the host the sender used: the namespace's own host.
-  auto address_for = [&](std::string_view key) {
-    auto address = proto::build_accept_address(in.ns->host(), ctx.public_port, in.target.raw_path,
-                                               in.target.app_query, plan.id, key);
-    if (!ctx.tls) address.replace(0, 3, "ws");  // wss:// -> ws:// with --insecure-plaintext
-    return address;
-  };
-  accept.address = address_for(std::string(32, '0'));  // every key has 32 hex digits
-  if (auto size = proto::serialize(accept).size(); size > net::limits::max_accept_message_bytes) {
-    // Named, not a braced temporary inside co_await: g++ 12 destroys such temporaries twice.
-    const proto::error too_large{431, proto::errc::too_large,
-                                 "The request's headers and id make an accept message of " +
-                                     std::to_string(size) + " bytes; listeners take at most " +
-                                     std::to_string(net::limits::max_accept_message_bytes) +
-                                     ": send fewer or smaller headers"};
-    co_await refuse_sender(ctx, in, "bad_request", too_large);
-    co_return std::nullopt;
-  }
 
   std::vector<std::shared_ptr<listener>> tried;
   while (std::chrono::steady_clock::now() < until) {
@@ -212,7 +242,8 @@ net::task<std::optional<accepted_offer>> offer(relay_context& ctx, incoming& in,
       ctx.rendezvous.withdraw(key);
       continue;
     }
-    accept.address = address_for(key);
+    auto accept = plan.accept;
+    accept.address = accept_address(ctx, in, plan.id, key);
     auto message = proto::serialize(accept);
     bool sent = co_await net::asio::co_spawn(
         chosen->executor(), chosen->send(proto::opcode::text, std::move(message)), net::asio::use_awaitable);
@@ -253,28 +284,7 @@ net::task<std::optional<accepted_offer>> offer(relay_context& ctx, incoming& in,
     co_return accepted_offer{std::move(*outcome), std::move(load), chosen->id()};
   }
 
-  if (std::chrono::steady_clock::now() >= until) {
-    entity.live->record(hc_live::outcome::timed_out, "no listener answered within 30 s");
-    spdlog::info("sender {} hc={}: no listener answered within 30 s ({} offered)", plan.id, entity.name(),
-                 tried.size());
-    // Named, not a braced temporary inside co_await: g++ 12 destroys such temporaries twice.
-    const proto::error timed_out{504, proto::errc::timeout,
-                                 "The listener did not accept the connection within 30 seconds"};
-    co_await refuse_sender(ctx, in, "timeout", timed_out);
-    co_return std::nullopt;
-  }
-  if (!tried.empty()) {
-    const proto::error lost{502, proto::errc::bad_gateway,
-                            "The listeners offered the connection (" + std::to_string(tried.size()) +
-                                ") went away or did not take the accept message in time"};
-    co_await refuse_sender(ctx, in, "no_listener", lost);
-    co_return std::nullopt;
-  }
-  auto text = plan.allowed.empty() && plan.disallowed.empty()
-                  ? "There are no listeners connected for the endpoint"
-                  : "None of the connected listeners meet the AllowedListeners/DisallowedListeners criteria";
-  const auto none = proto::error::not_found(text);
-  co_await refuse_sender(ctx, in, "no_listener", none);
+  co_await refuse_unplaced(ctx, in, plan, tried.size(), std::chrono::steady_clock::now() >= until);
   co_return std::nullopt;
 }
 
