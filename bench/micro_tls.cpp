@@ -4,7 +4,7 @@
 // (and so a new TLS connection) for each leg of every tunnel, so a new tunnel pays this twice
 // on the relay and once each in hcm and hcconnect; the figure bounds the tunnel rate.
 #include "net/tls.hpp"
-#include "relay/dev_tls.hpp"
+#include "relay/tls/dev_ca.hpp"
 
 #include <benchmark/benchmark.h>
 #include <openssl/ssl.h>

@@ -1,6 +1,6 @@
 // apps/hcrelay_main: the hcrelay command line. Everything else lives in relay/.
-#include "net/log.hpp"
-#include "relay/relay_server.hpp"
+#include "util/log.hpp"
+#include "relay/server.hpp"
 
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
@@ -70,8 +70,8 @@ int main(int argc, char** argv) {
   limits.drain_timeout = milliseconds_of(drain_s);
   limits.http_idle_timeout = milliseconds_of(idle_s);
   try {
-    hc::net::init_logging(log_format, log_level);
-    hc::net::raise_file_limit();
+    hc::util::init_logging(log_format, log_level);
+    hc::util::raise_file_limit();
     hc::relay::relay_server(o).run();
   } catch (const std::exception& e) {
     spdlog::error("hcrelay cannot start: {}", e.what());

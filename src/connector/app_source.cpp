@@ -3,7 +3,7 @@
 
 #include "net/clock.hpp"
 
-#include "net/run_sync.hpp"
+#include "net/spawn.hpp"
 #include "net/ws_client.hpp"
 #include "proto/connection_string.hpp"
 #include "proto/encoding.hpp"

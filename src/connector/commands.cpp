@@ -5,10 +5,10 @@
 #include "connector/endpoint_config.hpp"
 #include "connector/hosts_file.hpp"
 #include "connector/run_command.hpp"
-#include "net/log.hpp"
-#include "net/private_file.hpp"
+#include "util/log.hpp"
+#include "util/private_file.hpp"
 #include "net/relay_client.hpp"
-#include "net/run_sync.hpp"
+#include "net/spawn.hpp"
 #include "net/tls.hpp"
 #include "proto/encoding.hpp"
 #include "proto/endpoint.hpp"
@@ -33,8 +33,8 @@ struct usage_failure : std::runtime_error {
 };
 
 void init_logs(const cli_options& o, const char* default_level) {
-  net::init_logging(o.log_format, o.log_level.empty() ? default_level : o.log_level);
-  net::raise_file_limit();
+  util::init_logging(o.log_format, o.log_level.empty() ? default_level : o.log_level);
+  util::raise_file_limit();
 }
 
 service_options service_from(const cli_options& o) {
@@ -172,7 +172,7 @@ void run_service_verb(CLI::App& app, cli_options& o) {
     connector_service service(options);
     service.start();
     auto pid_file = pid_file_path(o.config_dir);
-    net::write_private_file(pid_file, std::to_string(::getpid()) + "\n");
+    util::write_private_file(pid_file, std::to_string(::getpid()) + "\n");
     service.run_until_signal();
     std::error_code ignored;  // already gone is fine
     std::filesystem::remove(pid_file, ignored);

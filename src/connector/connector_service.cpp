@@ -4,11 +4,11 @@
 #include "connector/app_tunnel.hpp"
 #include "connector/endpoint_config.hpp"
 #include "net/accept_backoff.hpp"
-#include "net/file_watch.hpp"
+#include "util/file_watch.hpp"
 #include "net/http_server.hpp"
 #include "net/io_threads.hpp"
 #include "net/limits.hpp"
-#include "net/log.hpp"
+#include "net/spawn.hpp"
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
@@ -76,7 +76,7 @@ struct connector_service::impl {
   // --- control strand only (or before the threads start / after they are joined) ---
   std::map<std::string, listener_handle> listeners;  // by hybrid connection name
   std::map<std::string, endpoint_entry> unbindable;  // entries whose bind failed; retried when they change
-  std::optional<net::file_watch> watch;
+  std::optional<util::file_watch> watch;
   std::optional<asio::steady_timer> poll_timer;
   std::unique_ptr<net::http_server> http;
   endpoint_config applied;  // what the listeners were last reconciled to

@@ -1,7 +1,7 @@
 // connector/endpoint_config: endpoints.json and loopback addresses (see endpoint_config.hpp).
 #include "connector/endpoint_config.hpp"
 
-#include "net/private_file.hpp"
+#include "util/private_file.hpp"
 #include "proto/endpoint.hpp"
 
 #include <boost/asio/ip/address_v4.hpp>
@@ -149,7 +149,7 @@ std::string config_file_path(const std::string& config_dir) {
 
 endpoint_config load_config(const std::string& config_dir) {
   auto path = config_file_path(config_dir);
-  auto text = net::read_file(path);
+  auto text = util::read_file(path);
   if (!text) return {};
   auto config = parse_endpoint_config(*text);
   if (!config) throw std::runtime_error(path + ": " + config.error().message);
@@ -158,7 +158,7 @@ endpoint_config load_config(const std::string& config_dir) {
 
 void save_config(const std::string& config_dir, const endpoint_config& config) {
   std::filesystem::create_directories(config_dir);
-  net::write_private_file(config_file_path(config_dir), serialize(config));
+  util::write_private_file(config_file_path(config_dir), serialize(config));
 }
 
 }  // namespace hc::connector

@@ -1,7 +1,7 @@
 // connector/hosts_file: the marked block in a hosts file (see hosts_file.hpp).
 #include "connector/hosts_file.hpp"
 
-#include "net/private_file.hpp"
+#include "util/private_file.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -102,14 +102,14 @@ std::string without_hosts_block(std::string_view original) {
 }
 
 void apply_hosts_file(const std::string& path, const endpoint_config& config) {
-  auto original = net::read_file(path);
+  auto original = util::read_file(path);
   if (!original) throw std::runtime_error(path + " does not exist");
   auto updated = with_hosts_block(*original, hosts_block(config));
   if (updated != *original) write_keeping_mode(path, updated);
 }
 
 void remove_hosts_block(const std::string& path) {
-  auto original = net::read_file(path);
+  auto original = util::read_file(path);
   if (!original) throw std::runtime_error(path + " does not exist");
   auto updated = without_hosts_block(*original);
   if (updated != *original) write_keeping_mode(path, updated);

@@ -1,7 +1,7 @@
 // connector/run_command: `hcconnect run -- CMD` (see run_command.hpp).
 #include "connector/run_command.hpp"
 
-#include "net/private_file.hpp"
+#include "util/private_file.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -74,7 +74,7 @@ std::string pid_file_path(const std::string& config_dir) {
 }
 
 bool daemon_running(const std::string& config_dir, const endpoint_config& config) {
-  if (auto text = net::read_file(pid_file_path(config_dir))) {
+  if (auto text = util::read_file(pid_file_path(config_dir))) {
     long pid = std::strtol(text->c_str(), nullptr, 10);
     if (pid > 0 && (::kill(pid_t(pid), 0) == 0 || errno == EPERM)) return true;
   }

@@ -1,7 +1,7 @@
 // ctl/api_client: synchronous management calls (see api_client.hpp).
 #include "ctl/api_client.hpp"
 
-#include "net/run_sync.hpp"
+#include "net/spawn.hpp"
 #include "net/ws_client.hpp"
 #include "proto/encoding.hpp"
 #include "proto/sas.hpp"

@@ -4,7 +4,7 @@
 
 #include "ctl/options.hpp"
 #include "net/relay_client.hpp"
-#include "net/run_sync.hpp"
+#include "net/spawn.hpp"
 #include "proto/encoding.hpp"
 #include "proto/endpoint.hpp"
 

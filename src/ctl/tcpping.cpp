@@ -2,7 +2,7 @@
 #include "ctl/tcpping.hpp"
 
 #include "ctl/options.hpp"
-#include "net/run_sync.hpp"
+#include "net/spawn.hpp"
 #include "proto/endpoint.hpp"
 
 #include <CLI/CLI.hpp>

@@ -5,9 +5,9 @@
 #include "manager/endpoint_dial.hpp"
 #include "manager/service.hpp"
 #include "manager/views.hpp"
-#include "net/log.hpp"
-#include "net/private_file.hpp"
-#include "net/run_sync.hpp"
+#include "util/log.hpp"
+#include "util/private_file.hpp"
+#include "net/spawn.hpp"
 #include "net/tls.hpp"
 #include "proto/endpoint.hpp"
 
@@ -225,8 +225,8 @@ int cli_main(int argc, char** argv) {
       return 0;
     }
     if (run->parsed()) {
-      net::init_logging(log_format, log_level);
-      net::raise_file_limit();
+      util::init_logging(log_format, log_level);
+      util::raise_file_limit();
       return run_service({o.config_dir, std::uint16_t(ui_port), o.ca_file, o.plaintext, threads});
     }
   } catch (const std::exception& e) {

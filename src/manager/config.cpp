@@ -1,7 +1,7 @@
 // manager/config: connections.json and the instance id (see config.hpp).
 #include "manager/config.hpp"
 
-#include "net/private_file.hpp"
+#include "util/private_file.hpp"
 
 #include <boost/json.hpp>
 #include <boost/uuid/name_generator.hpp>
@@ -66,7 +66,7 @@ void ensure_dir(const std::string& dir) {
 
 std::vector<connection_entry> load_connections(const std::string& dir) {
   auto path = connections_path(dir);
-  auto text = net::read_file(path);
+  auto text = util::read_file(path);
   std::vector<connection_entry> out;
   if (!text || text->find_first_not_of(" \t\r\n") == std::string::npos) return out;
   json::error_code ec;
@@ -104,7 +104,7 @@ void save_connections(const std::string& dir, const std::vector<connection_entry
                                {"lastUpdated", e.last_updated},
                                {"restartGeneration", e.restart_generation}});
   }
-  net::write_private_file(connections_path(dir), json::serialize(arr) + "\n");
+  util::write_private_file(connections_path(dir), json::serialize(arr) + "\n");
 }
 
 std::string namespace_of(const proto::connection_string& cs) {
@@ -114,13 +114,13 @@ std::string namespace_of(const proto::connection_string& cs) {
 
 std::string instance_id(const std::string& dir) {
   auto path = (fs::path(dir) / "instance-id").string();
-  if (auto text = net::read_file(path)) {
+  if (auto text = util::read_file(path)) {
     auto id = text->substr(0, text->find_first_of(" \r\n"));
     if (id.size() == 36) return id;
   }
   ensure_dir(dir);
   auto id = boost::uuids::to_string(boost::uuids::random_generator()());
-  net::write_private_file(path, id + "\n");
+  util::write_private_file(path, id + "\n");
   return id;
 }
 

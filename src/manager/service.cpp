@@ -12,7 +12,7 @@
 #include "net/http_server.hpp"
 #include "net/io_threads.hpp"
 #include "net/limits.hpp"
-#include "net/private_file.hpp"
+#include "util/private_file.hpp"
 #include "net/tls.hpp"
 
 #include <spdlog/pattern_formatter.h>
@@ -271,7 +271,7 @@ class service {
                              std::chrono::system_clock::now().time_since_epoch())
                              .count();
         try {
-          net::write_private_file(status_path(options_.config_dir), serialize_status(f));
+          util::write_private_file(status_path(options_.config_dir), serialize_status(f));
           last = body;
           last_write = now;
         } catch (const std::exception& e) {

@@ -18,7 +18,7 @@ struct service_options {
   int threads = 0;            // I/O threads; 0: net::agent_io_threads' default
 };
 
-// Returns the process exit code. Logging must be initialised (net::init_logging) first.
+// Returns the process exit code. Logging must be initialised (util::init_logging) first.
 int run_service(const service_options& options);
 
 }  // namespace hc::manager

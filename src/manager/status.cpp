@@ -2,7 +2,7 @@
 #include "manager/status.hpp"
 
 #include "manager/config.hpp"
-#include "net/private_file.hpp"
+#include "util/private_file.hpp"
 
 #include <boost/json.hpp>
 
@@ -90,7 +90,7 @@ std::int64_t num(const json::object& o, std::string_view k) {
 std::optional<status_file> read_status(const std::string& config_dir) {
   std::optional<std::string> text;
   try {
-    text = net::read_file(status_path(config_dir));
+    text = util::read_file(status_path(config_dir));
   } catch (const std::exception&) {
     return std::nullopt;
   }

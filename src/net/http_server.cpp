@@ -4,7 +4,7 @@
 #include "net/accept_backoff.hpp"
 #include "net/deadline.hpp"
 #include "net/limits.hpp"
-#include "net/log.hpp"
+#include "net/spawn.hpp"
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>

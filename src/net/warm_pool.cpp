@@ -3,7 +3,7 @@
 #include "net/warm_pool.hpp"
 
 #include "net/limits.hpp"
-#include "net/log.hpp"
+#include "net/spawn.hpp"
 #include "net/ws_client.hpp"
 
 #include <spdlog/spdlog.h>

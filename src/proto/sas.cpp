@@ -1,6 +1,6 @@
 // proto/sas: SAS tokens as Azure Relay clients write them (protocol doc §2): parsing, HMAC-SHA256
 // signing with a prepared OpenSSL 3 EVP_MAC context, and the scope an `sr` covers.
-// Which rule a key name maps to and which rights a gesture needs live in relay/authorizer.
+// Which rule a key name maps to and which rights a gesture needs live in relay/model/authorizer.
 // sas_key does its key schedule once; sign/verifies duplicate the context, so one sas_key may be
 // used from many threads at once. No message built here ever contains a key or a signature.
 #include "proto/sas.hpp"

@@ -1,6 +1,6 @@
 // proto/sas: Shared Access Signature tokens exactly as Azure Relay clients make them
 // (protocol doc §2). Parsing, signing with a prepared key, scope checks. The relay's rule lookup
-// and rights decisions live in relay/authorizer; this file knows nothing about entities.
+// and rights decisions live in relay/model/authorizer; this file knows nothing about entities.
 // sas_key is immutable after construction and safe to share between threads.
 #pragma once
 #include "proto/error.hpp"

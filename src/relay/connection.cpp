@@ -1,5 +1,6 @@
 // relay/connection: TLS, request head, routing (see connection.hpp).
 #include "relay/connection.hpp"
+#include "relay/refuse.hpp"
 
 #include "net/deadline.hpp"
 #include "net/limits.hpp"

@@ -1,5 +1,5 @@
 // relay/http_routes: requests that are not WebSocket gestures: the runtime-info GET (protocol
-// doc §7), the management API (/api/v1, management_api.cpp), /metrics and /healthz. Each
+// doc §7), the management API (/api/v1, api/router.cpp), /metrics and /healthz. Each
 // handler returns the full response text; connection.cpp writes it. A body is read only by a
 // route that takes one, after the caller is authorized (x.read_body); a failed authorization on
 // any route counts against the source (source_limits).

@@ -1,7 +1,10 @@
 // relay/refuse: the one way the relay answers a gesture it will not serve: the status, and the
 // Azure-style description ("... TrackingId:..., SystemTracker:sb://ns/path, Timestamp:...") as
 // reason phrase and body, then close.
-#include "relay/gestures.hpp"
+#include "relay/refuse.hpp"
+
+#include "net/http.hpp"
+#include "proto/encoding.hpp"
 
 namespace hc::relay {
 

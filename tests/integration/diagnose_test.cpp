@@ -4,7 +4,7 @@
 // endpoint given as an IP) and diagnose must name that cause; a working path reports success
 // with timings and exit code 0. Also /metrics of the relay is scraped and its counters move.
 #include "hcm_support.hpp"
-#include "net/run_sync.hpp"
+#include "net/spawn.hpp"
 
 namespace hc::test {
 namespace {

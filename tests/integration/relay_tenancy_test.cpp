@@ -1,7 +1,7 @@
 // tests/integration/relay_tenancy_test: who stays connected when keys and rules change, and that
 // every namespace carries traffic. RelayTenancyKeys (a fresh relay per test: each changes keys):
 // a regenerated, deleted or reduced rule closes exactly the listeners whose token it invalidates
-// (1008, relay/listener_session recheck_listeners), a deleted hybrid connection closes its
+// (1008, relay/listen recheck_listeners), a deleted hybrid connection closes its
 // listeners (1001), renewToken with an old key is refused, open tunnels outlive their key.
 // RelayTenancyNewNamespace: --dev-tls re-issues the certificate for a new namespace host.
 // RelayTenancyNamespaces (one relay, two namespaces): hcm carries traffic in both, accept

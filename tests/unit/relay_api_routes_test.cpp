@@ -2,7 +2,7 @@
 // method and path is documented, every documented operation is routed, patterns are unique, and
 // every documented operation says how it answers. (tests/integration/api_openapi_test.cpp asks a
 // running relay for each documented path.)
-#include "relay/api.hpp"
+#include "relay/api/route.hpp"
 
 #include <gtest/gtest.h>
 #include <boost/json.hpp>

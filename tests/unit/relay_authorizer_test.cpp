@@ -1,8 +1,8 @@
-// Unit tests for relay/authorizer at its boundaries, with the clock injected: a token's expiry
+// Unit tests for relay/model/authorizer at its boundaries, with the clock injected: a token's expiry
 // (se = now-1, now, now+1), the rule it names (entity, namespace, unknown), both keys of a rule,
 // a key of another rule, the scope of the token, and each right per gesture (Listen, Send,
 // Manage); and where a request's token is taken from.
-#include "relay/authorizer.hpp"
+#include "relay/model/authorizer.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,8 +1,8 @@
-// Unit tests for relay/dev_tls: a fresh directory gets a CA and a server certificate with private
+// Unit tests for relay/tls/dev_ca: a fresh directory gets a CA and a server certificate with private
 // modes; the server certificate verifies against ca.pem for localhost and 127.0.0.1; a second
 // call reuses the files; a new name reissues the server certificate and keeps the CA; a damaged
 // server certificate is replaced. Each test runs in its own temporary directory.
-#include "relay/dev_tls.hpp"
+#include "relay/tls/dev_ca.hpp"
 
 #include <gtest/gtest.h>
 #include <openssl/pem.h>

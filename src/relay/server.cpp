@@ -1,0 +1,252 @@
+// relay/server: start-up, accept loop and shutdown (see server.hpp).
+#include "relay/server.hpp"
+
+#include "net/accept_backoff.hpp"
+#include "net/io_threads.hpp"
+#include "net/limits.hpp"
+#include "net/spawn.hpp"
+#include "util/private_file.hpp"
+#include "relay/connection.hpp"
+#include "relay/context.hpp"
+#include "relay/tls/server_certificate.hpp"
+#include "relay/gestures.hpp"
+#include "relay/model/hc_operations.hpp"
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include <malloc.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <csignal>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+namespace hc::relay {
+namespace fs = std::filesystem;
+
+struct relay_server::impl {
+  explicit impl(relay_options o) : options(std::move(o)), io(net::relay_io_threads(options.threads)) {}
+  relay_options options;
+  // Declared before io: io's destruction ends the coroutines still open, whose destructors give
+  // their places back to ctx (source_limits, the session group), so ctx must outlive io.
+  relay_context ctx;
+  net::asio::io_context io;
+  std::optional<net::tcp::acceptor> acceptor;
+  server_certificate certificate;  // for new connections; null context with --insecure-plaintext
+  std::chrono::steady_clock::time_point next_cap_warning{};  // accept loop only
+};
+
+namespace {
+
+net::tcp::endpoint parse_listen(const std::string& text) {
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos) throw std::runtime_error("--listen must be ADDR:PORT, got '" + text + "'");
+  std::string host = text.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  boost::system::error_code ec;
+  auto address = net::asio::ip::make_address(host, ec);
+  if (ec)
+    throw std::runtime_error("--listen address '" + host +
+                             "' is not an IP address (use 0.0.0.0, :: or 127.0.0.1)");
+  int port = 0;
+  try {
+    port = std::stoi(text.substr(colon + 1));
+  } catch (...) {
+    port = -1;
+  }
+  if (port < 0 || port > 65535) throw std::runtime_error("--listen port in '" + text + "' must be 0..65535");
+  return {address, static_cast<std::uint16_t>(port)};
+}
+
+// glibc keeps memory freed after a connection storm (a relay restart's reconnects, a burst of
+// tunnels) in its heaps, so RSS stays at the peak; the soak saw it creep. Hand free pages back to
+// the system now and then (a few milliseconds per call on a large heap).
+net::task<> return_free_memory(net::asio::io_context& io) {
+  net::asio::steady_timer every(io);
+  for (;;) {
+    every.expires_after(net::limits::memory_trim_interval);
+    auto [ec] = co_await every.async_wait(net::use_tuple);
+    if (ec) co_return;
+    ::malloc_trim(0);
+  }
+}
+
+net::task<> accept_loop(relay_server::impl& s) {
+  for (;;) {
+    auto strand = net::asio::make_strand(s.io);
+    auto [ec, socket] = co_await s.acceptor->async_accept(strand, net::use_tuple);
+    if (ec == net::asio::error::operation_aborted) co_return;
+    if (ec) {
+      co_await net::back_off_after_accept_error(ec, "the relay port");
+      continue;
+    }
+    boost::system::error_code peer_ec;
+    auto peer = socket.remote_endpoint(peer_ec);
+    if (peer_ec) continue;  // already gone
+    auto connection = s.ctx.sources.open_connection(peer.address());
+    if (!connection) {
+      // Said at most once a minute: a flood must not flood the log too.
+      if (auto now = std::chrono::steady_clock::now(); now >= s.next_cap_warning) {
+        s.next_cap_warning = now + std::chrono::minutes(1);
+        spdlog::warn(
+            "closing new connections from {}: it has {} open or the relay has {} "
+            "(--max-connections-per-source, "
+            "--max-connections); said once a minute",
+            source_limits::key(peer.address()), s.ctx.settings.max_connections_per_source,
+            s.ctx.settings.max_connections);
+      }
+      continue;  // the socket closes here
+    }
+    auto handshake = s.ctx.sources.begin_handshake(peer.address());
+    if (!handshake) {
+      spdlog::debug("closing a connection from {}: it already has {} connections in their handshake",
+                    source_limits::key(peer.address()), net::limits::max_handshakes_per_source);
+      continue;
+    }
+    net::asio::co_spawn(strand,
+                        serve_connection(s.ctx, s.certificate.current(), std::move(socket), std::move(handshake),
+                                         std::move(connection)),
+                        net::log_failure("connection"));
+  }
+}
+
+// SIGHUP: read the certificate and key again into a fresh context for new connections. A file
+// that does not load leaves the running context in place (and says why).
+void watch_reload(relay_server::impl& s, net::asio::signal_set& hangup) {
+  hangup.async_wait([&s, &hangup](boost::system::error_code ec, int) {
+    if (ec) return;
+    try {
+      s.certificate.reload();
+      spdlog::info("SIGHUP: reloaded TLS certificate {} and key {}; open connections keep the old one",
+                   s.certificate.cert_path(), s.certificate.key_path());
+    } catch (const std::exception& e) {
+      spdlog::error("SIGHUP: TLS reload failed, still serving the previous certificate: {}", e.what());
+    }
+    watch_reload(s, hangup);
+  });
+}
+
+// Every open connection is a descriptor: a cap above the open-file limit would let the relay run
+// out of them (and fail its store and its accept loop) before the cap says no.
+void fit_to_file_limit(relay_settings& settings) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return;
+  auto room = limit.rlim_cur > net::limits::reserved_descriptors
+                  ? limit.rlim_cur - net::limits::reserved_descriptors
+                  : 1;
+  if (settings.max_connections <= room) return;
+  spdlog::warn("--max-connections {} is above what the open-file limit ({}) allows: using {}",
+               settings.max_connections, limit.rlim_cur, room);
+  settings.max_connections = room;
+}
+
+// SIGTERM/SIGINT: no new connections; Close 1001 on every control channel and tunnel leg, so
+// agents reconnect at once; then exit once they are gone or settings.drain_timeout has passed.
+net::task<> drain_and_stop(relay_server::impl& s, int sig) {
+  boost::system::error_code ignored;  // the acceptor may already be closed
+  s.acceptor->close(ignored);
+  auto open = s.ctx.sessions.size();
+  spdlog::info("signal {}: stopping: Close 1001 to {} control channels and tunnels, waiting up to {} ms", sig,
+               open, s.ctx.settings.drain_timeout.count());
+  s.ctx.sessions.end_all();
+  bool drained =
+      co_await s.ctx.sessions.wait_empty(std::chrono::steady_clock::now() + s.ctx.settings.drain_timeout);
+  if (!drained)
+    spdlog::warn("drain timeout: {} control channels and tunnels still open are cut", s.ctx.sessions.size());
+  s.io.stop();
+}
+
+}  // namespace
+
+relay_server::relay_server(relay_options options) : impl_(std::make_unique<impl>(std::move(options))) {}
+relay_server::~relay_server() = default;
+
+void relay_server::run() {
+  auto& s = *impl_;
+  auto& o = s.options;
+  if (o.data_dir.empty()) throw std::runtime_error("--data-dir is required");
+  fs::create_directories(o.data_dir);
+  fs::permissions(o.data_dir, fs::perms::owner_all);
+  if (int(!o.tls_cert.empty()) + int(o.dev_tls) + int(o.insecure_plaintext) != 1 ||
+      o.tls_cert.empty() != o.tls_key.empty())
+    throw std::runtime_error(
+        "choose exactly one of --tls-cert PEM --tls-key PEM, --dev-tls or --insecure-plaintext");
+
+  s.ctx.settings = o.settings;
+  fit_to_file_limit(s.ctx.settings);
+  s.ctx.sources.set_connection_caps(s.ctx.settings.max_connections_per_source,
+                                    s.ctx.settings.max_connections);
+  s.ctx.entities.on_change(recheck_listeners);
+  s.ctx.db = store::open_sqlite_store((fs::path(o.data_dir) / "relay.db").string());
+  bootstrap(s.ctx, o.public_host);
+
+  std::string ca_path;
+  if (o.dev_tls) {
+    std::vector<std::string> names{o.public_host, "localhost", "127.0.0.1", "::1"};
+    for (const auto& ns : s.ctx.entities.namespaces())
+      if (std::find(names.begin(), names.end(), ns->host()) == names.end()) names.push_back(ns->host());
+    ca_path = s.certificate.load_dev((fs::path(o.data_dir) / "tls").string(), std::move(names));
+  } else if (!o.tls_cert.empty()) {
+    s.certificate.load(o.tls_cert, o.tls_key);
+    for (const auto& ns : s.ctx.entities.namespaces()) s.certificate.serve_host(ns->host());  // warns
+  } else {
+    spdlog::warn(
+        "--insecure-plaintext: relay legs are NOT encrypted; use only on a trusted network or for tests");
+  }
+  s.ctx.tls = s.certificate.current() != nullptr;
+  s.ctx.serve_host = [&s](const std::string& host) { return s.certificate.serve_host(host); };
+
+  auto endpoint = parse_listen(o.listen);
+  s.acceptor.emplace(s.io);
+  s.acceptor->open(endpoint.protocol());
+  s.acceptor->set_option(net::tcp::acceptor::reuse_address(true));
+  if (endpoint.address().is_v6()) s.acceptor->set_option(net::asio::ip::v6_only(false));
+  boost::system::error_code ec;
+  s.acceptor->bind(endpoint, ec);
+  if (ec) throw std::runtime_error("cannot listen on " + o.listen + ": " + ec.message());
+  s.acceptor->listen(net::asio::socket_base::max_listen_connections);
+  auto bound = s.acceptor->local_endpoint();
+  s.ctx.public_host = o.public_host;
+  s.ctx.public_port = o.public_port ? std::uint16_t(o.public_port) : bound.port();
+
+  auto ns = s.ctx.entities.by_host(o.public_host);
+  if (ns) {
+    for (const auto& r : ns->rules) {
+      if (r.record.name != "RootManageSharedAccessKey") continue;
+      auto path = fs::path(o.data_dir) / "root.connection-string";
+      util::write_private_file(path.string(), connection_string_for(s.ctx, *ns, r.record, false) + "\n");
+      spdlog::info("root connection string (Manage, Listen, Send) written to {}", path.string());
+    }
+  }
+  if (!ca_path.empty())
+    spdlog::info("development CA for clients: {} (use --ca-file or HCRELAY_CA_FILE)", ca_path);
+  spdlog::info("hcrelay listening on {}:{} ({}), public address {}://{}:{}", bound.address().to_string(),
+               bound.port(), s.ctx.tls ? "TLS" : "plaintext", s.ctx.tls ? "wss" : "ws", s.ctx.public_host,
+               s.ctx.public_port);
+
+  net::asio::signal_set signals(s.io, SIGINT, SIGTERM);
+  signals.async_wait([&](boost::system::error_code ec, int sig) {
+    if (!ec) net::asio::co_spawn(s.io, drain_and_stop(s, sig), net::log_failure("shutdown"));
+  });
+  net::asio::signal_set hangup(s.io, SIGHUP);
+  if (s.ctx.tls) watch_reload(s, hangup);
+  net::asio::co_spawn(s.io, return_free_memory(s.io), net::log_failure("memory trim"));
+  net::asio::co_spawn(s.io, accept_loop(s), [](std::exception_ptr e) {
+    if (e) std::rethrow_exception(e);
+  });
+  int n = net::relay_io_threads(o.threads);
+  std::vector<std::thread> pool;
+  for (int i = 1; i < n; ++i) pool.emplace_back([&] { s.io.run(); });
+  s.io.run();
+  for (auto& t : pool) t.join();
+}
+
+}  // namespace hc::relay

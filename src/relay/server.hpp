@@ -1,0 +1,39 @@
+// relay/server: hcrelay as a whole: opens the store, prepares TLS, binds, accepts and
+// spawns one connection coroutine per socket on its own strand, and stops on SIGINT/SIGTERM.
+// Owns relay_context, which therefore outlives every session.
+#pragma once
+#include "relay/settings.hpp"
+
+#include <memory>
+#include <string>
+
+namespace hc::relay {
+
+struct relay_options {
+  std::string data_dir;
+  std::string listen = "0.0.0.0:443";  // ADDR:PORT; port 0 picks a free one
+  std::string public_host = "localhost";
+  int public_port = 0;  // port put in accept addresses and connection strings; 0 = the bound port
+  std::string tls_cert;
+  std::string tls_key;
+  bool dev_tls = false;
+  bool insecure_plaintext = false;
+  int threads = 0;  // 0 = one per core
+  relay_settings settings;
+};
+
+class relay_server {
+ public:
+  explicit relay_server(relay_options options);
+  ~relay_server();
+  // Binds and serves until SIGINT or SIGTERM. Throws std::runtime_error on start-up problems
+  // (unreadable certificate, port in use, unusable data dir) with a message that says what to do.
+  void run();
+
+  struct impl;
+
+ private:
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace hc::relay

@@ -1,0 +1,70 @@
+// util/log: spdlog configuration; every message is made printable (and JSON-escaped for the JSON
+// format) by a custom flag.
+#include "util/log.hpp"
+
+#include "proto/utf8.hpp"
+
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/stdout_sinks.h>
+
+#include <sys/resource.h>
+#include <stdexcept>
+
+namespace hc::util {
+namespace {
+
+// Every message passes through proto::printable: text from outside (ids, header values, reasons)
+// can never put a control character, a terminal escape or a byte that is not UTF-8 into a log.
+class printable_message_flag : public spdlog::custom_flag_formatter {
+ public:
+  explicit printable_message_flag(bool json) : json_(json) {}
+  void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
+    auto safe = proto::printable(std::string_view(msg.payload.data(), msg.payload.size()));
+    if (!json_) {
+      dest.append(std::string_view(safe));
+      return;
+    }
+    for (char c : safe) {  // printable() left no control character: only these need JSON escapes
+      if (c == '"' || c == '\\') dest.push_back('\\');
+      dest.push_back(c);
+    }
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<printable_message_flag>(json_);
+  }
+
+ private:
+  bool json_;
+};
+
+}  // namespace
+
+void init_logging(const std::string& format, const std::string& level) {
+  auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
+  if (format == "json") {
+    formatter->add_flag<printable_message_flag>('*', true).set_pattern(
+        R"({"time":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l","msg":"%*"})");
+  } else if (format == "text") {
+    formatter->add_flag<printable_message_flag>('*', false).set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %*");
+  } else {
+    throw std::invalid_argument("--log-format must be 'text' or 'json', not '" + format + "'");
+  }
+  auto lvl = spdlog::level::from_str(level);
+  if (lvl == spdlog::level::off && level != "off")
+    throw std::invalid_argument("--log-level must be debug, info, warn or error, not '" + level + "'");
+  auto logger = std::make_shared<spdlog::logger>("hc", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  logger->set_formatter(std::move(formatter));
+  logger->set_level(lvl);
+  logger->flush_on(spdlog::level::info);
+  spdlog::set_default_logger(logger);
+}
+
+void raise_file_limit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+  limit.rlim_cur = limit.rlim_max;
+  if (::setrlimit(RLIMIT_NOFILE, &limit) != 0)
+    spdlog::warn("cannot raise the open-file limit to {}", limit.rlim_max);
+}
+
+}  // namespace hc::util

@@ -1,0 +1,14 @@
+// util/private_file: files that hold keys (connection strings, agent configuration): written
+// atomically (temp file + rename) with mode 0600 from the first byte, and read back whole.
+#pragma once
+#include <optional>
+#include <string>
+
+namespace hc::util {
+
+// Throws std::runtime_error naming the path when it cannot be written.
+void write_private_file(const std::string& path, const std::string& content);
+// nullopt when the file does not exist; throws when it exists but cannot be read.
+std::optional<std::string> read_file(const std::string& path);
+
+}  // namespace hc::util
