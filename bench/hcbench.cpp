@@ -217,7 +217,7 @@ int main(int argc, char** argv) {
           ++failures;
         }
         if (gap_ms > 0) {
-          auto ex = co_await asio::this_coro::executor;  // own statement (g++ 12 coroutine temporaries)
+          auto ex = co_await asio::this_coro::executor;  // own statement: net/types.hpp
           asio::steady_timer gap(ex, std::chrono::milliseconds(gap_ms));
           co_await gap.async_wait(asio::use_awaitable);
         }

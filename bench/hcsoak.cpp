@@ -200,7 +200,7 @@ asio::awaitable<void> sink_accept(tcp::acceptor& a, sink_stats& st) {
 }
 
 asio::awaitable<void> write_stats_every(std::string path, const sink_stats& st) {
-  auto ex = co_await asio::this_coro::executor;  // own statement: g++ 12
+  auto ex = co_await asio::this_coro::executor;  // own statement: net/types.hpp
   asio::steady_timer t(ex);
   for (;;) {
     write_file_atomically(path, st.json());
@@ -310,7 +310,7 @@ class load_run {
     s.socket.set_option(tcp::no_delay(true), nodelay_ignored);
     {
       using namespace asio::experimental::awaitable_operators;
-      auto joined = write_side(s) && read_side(s) && watch(s);  // named first: g++ 12
+      auto joined = write_side(s) && read_side(s) && watch(s);  // named first: net/types.hpp
       co_await std::move(joined);
     }
     close_orderly(s.socket);

@@ -91,7 +91,7 @@ struct connector_service::impl {
       auto [ec, socket] = co_await l->acceptor.async_accept(strand, net::use_tuple);
       if (ec == asio::error::operation_aborted || !l->acceptor.is_open()) co_return;
       if (ec) {
-        auto where = "endpoint " + l->entry.name + " (" + describe(l->entry) + ")";  // named: g++ 12
+        auto where = "endpoint " + l->entry.name + " (" + describe(l->entry) + ")";  // named: net/types.hpp
         co_await net::back_off_after_accept_error(ec, where);
         continue;
       }

@@ -8,6 +8,7 @@
 #include "manager/tunnel.hpp"
 #include "net/backoff.hpp"
 #include "net/relay_client.hpp"
+#include "net/ws_channel.hpp"
 #include "proto/control_messages.hpp"
 #include "proto/endpoint.hpp"
 #include "proto/hc_address.hpp"
@@ -42,6 +43,7 @@ namespace {
 
 // A NotFound or bad-metadata connection is retried this slowly (the HC must be fixed first).
 constexpr auto slow_retry = std::chrono::seconds(30);
+const std::string slow_retry_text = std::to_string(slow_retry.count()) + " s";
 
 class runner {
  public:
@@ -60,11 +62,12 @@ class runner {
 
  private:
   net::task<void> sleep(std::chrono::milliseconds d);
-  // False (with the status set) when the endpoint cannot be learned.
-  net::task<std::chrono::milliseconds> learn_endpoint(net::backoff& backoff, bool& ok);
+  // nullopt once the endpoint is known; else (with the status set) how long to wait before
+  // trying again.
+  net::task<std::optional<std::chrono::milliseconds>> learn_endpoint(net::backoff& backoff);
   net::task<std::string> serve(ws_connection& ws);
-  net::task<std::string> read_loop(ws_connection& ws, int& unanswered_pings);
-  net::task<std::string> keepalive_loop(ws_connection& ws, int& unanswered_pings);
+  net::task<std::string> read_loop(net::ws_channel& channel);
+  net::task<std::string> keepalive_loop(ws_connection& ws, net::ws_channel& channel);
   net::task<std::string> renew_loop(ws_connection& ws);
   net::task<std::string> refresh_loop();
   void on_accept(proto::accept_message accept);
@@ -97,13 +100,13 @@ net::task<void> runner::sleep(std::chrono::milliseconds d) {
   co_await st_->wake.async_wait(net::use_tuple);
 }
 
-net::task<std::chrono::milliseconds> runner::learn_endpoint(net::backoff& backoff, bool& ok) {
-  ok = false;
+net::task<std::optional<std::chrono::milliseconds>> runner::learn_endpoint(net::backoff& backoff) {
   auto info = co_await client_.runtime_info();
   if (!info.info) {
     if (info.status == 404) {
       set_state("NotFound",
-                "the relay does not know hybrid connection '" + name() + "' (404); retrying every 30 s");
+                "the relay does not know hybrid connection '" + name() + "' (404); retrying every " +
+                    slow_retry_text);
       co_return slow_retry;
     }
     if (info.status == 401 || info.status == 403) {
@@ -118,25 +121,23 @@ net::task<std::chrono::milliseconds> runner::learn_endpoint(net::backoff& backof
   auto ep = proto::endpoint_from_user_metadata(info.info->user_metadata);
   if (!ep) {
     set_state("Disconnected", "no usable endpoint in the hybrid connection's metadata: " +
-                                  ep.error().message + "; retrying every 30 s");
+                                  ep.error().message + "; retrying every " + slow_retry_text);
     co_return slow_retry;
   }
   if (!endpoint_ || endpoint_->to_string() != ep->to_string())
     spdlog::info("connection {}/{}: endpoint {}", settings_.entry.ns, name(), ep->to_string());
   endpoint_ = *ep;
   stats_->set_endpoint(ep->to_string());
-  ok = true;
-  co_return std::chrono::milliseconds(0);
+  co_return std::nullopt;
 }
 
 net::task<void> runner::run() {
   net::backoff backoff;
   set_state("Disconnected", "connecting");
   while (!st_->stopping) {
-    bool ok = false;
-    auto wait = co_await learn_endpoint(backoff, ok);
-    if (!ok) {
-      co_await sleep(wait);
+    auto retry_after = co_await learn_endpoint(backoff);
+    if (retry_after) {
+      co_await sleep(*retry_after);
       continue;
     }
     if (st_->stopping) break;
@@ -180,62 +181,41 @@ net::task<void> runner::run() {
 net::task<std::string> runner::serve(ws_connection& ws) {
   using namespace asio::experimental::awaitable_operators;
   st_->control = &ws;
-  int unanswered_pings = 0;
-  auto ended = co_await (read_loop(ws, unanswered_pings) || keepalive_loop(ws, unanswered_pings) ||
-                         renew_loop(ws) || refresh_loop());
+  net::ws_channel channel(ws, proto::max_control_message_bytes, net::ws_channel::binary_messages::deliver);
+  auto ended = co_await (read_loop(channel) || keepalive_loop(ws, channel) || renew_loop(ws) || refresh_loop());
   st_->control = nullptr;
   co_return std::visit([](std::string& s) { return std::move(s); }, ended);
 }
 
-net::task<std::string> runner::read_loop(ws_connection& ws, int& unanswered_pings) {
-  std::string message;
-  std::optional<opcode> message_op;
+net::task<std::string> runner::read_loop(net::ws_channel& channel) {
+  auto& ws = *st_->control;
   for (;;) {
-    auto [ec, h] = co_await ws.read_header();
-    if (ec) co_return st_->stopping ? "stopped" : "control channel lost: " + ec.message();
-    unanswered_pings = 0;  // any frame proves the relay alive
-    if (proto::is_control(h.op)) {
-      std::string payload;
-      if (auto pec = co_await ws.read_control_payload(payload))
-        co_return "control channel lost: " + pec.message();
-      if (h.op == opcode::ping) {
-        co_await ws.write_frame(opcode::pong, true,
-                                std::span(reinterpret_cast<std::uint8_t*>(payload.data()), payload.size()));
-      } else if (h.op == opcode::close) {
-        auto info = proto::parse_close_payload(
-            std::span(reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size()));
-        co_await ws.write_close_raw(payload);
-        co_return "the relay closed the control channel: " +
-            (info ? std::to_string(info->code) + (info->reason.empty() ? "" : " " + info->reason)
-                  : "no code");
-      }
-      continue;
+    auto read = co_await channel.read_message();
+    switch (read.what) {
+      case net::channel_read::kind::lost:
+        co_return st_->stopping ? "stopped" : "control channel lost: " + read.ec.message();
+      case net::channel_read::kind::protocol_error:
+        co_await ws.write_close(1002, "WebSocket protocol error");
+        co_return "the relay broke the WebSocket protocol";
+      case net::channel_read::kind::closed:
+        co_await ws.write_close_raw(read.close_payload);
+        co_return "the relay closed the control channel: " + std::to_string(read.close.code) +
+            (read.close.reason.empty() ? "" : " " + read.close.reason);
+      case net::channel_read::kind::too_big:
+        co_await ws.write_close(1009, "control message too big");
+        co_return "the relay sent a control message over 64 KiB";
+      case net::channel_read::kind::message:
+        break;
     }
-    if (!message_op) message_op = h.op;
-    if (message.size() + h.payload_length > proto::max_control_message_bytes) {
-      co_await ws.write_close(1009, "control message too big");
-      co_return "the relay sent a control message over 64 KiB";
-    }
-    auto at = message.size();
-    message.resize(at + std::size_t(h.payload_length));
-    while (ws.payload_remaining() > 0) {
-      auto r = co_await ws.read_payload(asio::buffer(message.data() + at, message.size() - at));
-      if (r.ec) co_return "control channel lost: " + r.ec.message();
-      at += r.bytes;
-    }
-    if (!h.fin) continue;
-    if (*message_op == opcode::text) {
-      auto command = proto::parse_relay_command(message);
-      if (!command)
-        spdlog::warn("connection {}: ignoring a bad control message: {}", name(), command.error().message);
-      else if (auto* accept = std::get_if<proto::accept_message>(&*command))
-        on_accept(std::move(*accept));
-      else
-        spdlog::debug("connection {}: ignoring control command {}", name(),
-                      std::get<proto::unknown_command>(*command).name);
-    }
-    message.clear();
-    message_op.reset();
+    if (read.op != opcode::text) continue;
+    auto command = proto::parse_relay_command(read.data);
+    if (!command)
+      spdlog::warn("connection {}: ignoring a bad control message: {}", name(), command.error().message);
+    else if (auto* accept = std::get_if<proto::accept_message>(&*command))
+      on_accept(std::move(*accept));
+    else
+      spdlog::debug("connection {}: ignoring control command {}", name(),
+                    std::get<proto::unknown_command>(*command).name);
   }
 }
 
@@ -246,16 +226,15 @@ void runner::on_accept(proto::accept_message accept) {
   spawn_tunnel(io_, std::move(ctx), std::move(accept));
 }
 
-net::task<std::string> runner::keepalive_loop(ws_connection& ws, int& unanswered_pings) {
+net::task<std::string> runner::keepalive_loop(ws_connection& ws, net::ws_channel& channel) {
   asio::steady_timer timer(co_await asio::this_coro::executor);
   for (;;) {
     timer.expires_after(settings_.keepalive);
     if (auto [ec] = co_await timer.async_wait(net::use_tuple); ec) co_return "stopped";
-    if (unanswered_pings >= 2) {
+    if (channel.pings_unanswered() >= 2) {
       ws.stream().close();
       co_return "the relay did not answer 2 keep-alive pings";
     }
-    ++unanswered_pings;
     if (auto ec = co_await ws.write_frame(opcode::ping, true, {})) {
       ws.stream().close();
       co_return "sending a keep-alive ping failed: " + ec.message();

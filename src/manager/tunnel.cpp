@@ -83,7 +83,7 @@ net::task<std::string> run_tunnel(tunnel_context ctx, proto::accept_message acce
   ctx.stats->tunnels_total.fetch_add(1);
   ctx.stats->active_tunnels.fetch_add(1);
   auto tcp = net::byte_stream::plain(std::move(dialed_endpoint.socket));
-  auto result = co_await net::splice(*rendezvous.connection, tcp, ctx.stats->bytes, false);
+  auto result = co_await net::splice(*rendezvous.connection, tcp, ctx.stats->bytes, net::tunnel_side::agent_side);
   ctx.stats->active_tunnels.fetch_sub(1);
   tcp.close();
   rendezvous.connection->stream().close();

@@ -12,7 +12,7 @@ namespace hc::net {
 task<> back_off_after_accept_error(error_code ec, std::string_view where) {
   spdlog::warn("accept on {} failed: {}; retrying in {} ms", where, ec.message(),
                std::chrono::duration_cast<std::chrono::milliseconds>(limits::accept_retry_delay).count());
-  auto ex = co_await asio::this_coro::executor;  // own statement (g++ 12 coroutine temporaries)
+  auto ex = co_await asio::this_coro::executor;  // own statement: net/types.hpp
   asio::steady_timer pause(ex, limits::accept_retry_delay);
   co_await pause.async_wait(use_tuple);
 }

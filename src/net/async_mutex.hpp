@@ -16,7 +16,7 @@ class async_mutex {
  public:
   task<> lock() {
     while (locked_) {
-      auto ex = co_await asio::this_coro::executor;  // own statement: see frame_relay.cpp
+      auto ex = co_await asio::this_coro::executor;  // own statement: net/types.hpp
       asio::steady_timer wake(ex, std::chrono::steady_clock::time_point::max());
       waiters_.push_back(&wake);
       // Removes this waiter if the coroutine is destroyed while it waits.

@@ -11,6 +11,7 @@
 #include "net/deadline.hpp"
 #include "net/limits.hpp"
 #include "net/pump.hpp"
+#include "net/ws_channel.hpp"
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -68,9 +69,7 @@ class frame_tunnel {
   // limits::close_echo_timeout to answer before both connections are closed.
   task<> abandon(ws_connection& to, std::uint16_t code, std::string_view reason) {
     co_await to.write_close(code, reason);
-    // The executor gets its own statement: g++ 12 mishandles temporaries in a call that also
-    // contains a co_await (double destruction).
-    auto ex = co_await asio::this_coro::executor;
+    auto ex = co_await asio::this_coro::executor;  // own statement: net/types.hpp
     if (!abort_) abort_.emplace(ex, limits::close_echo_timeout, [this] { close_both(); });
   }
 
@@ -93,24 +92,17 @@ class frame_tunnel {
         co_return direction_result{pump_end::source_lost, ec};
       }
       if (proto::is_control(h.op)) {
-        std::string payload;
-        if (auto rec = co_await from.read_control_payload(payload)) {
+        auto answer = co_await answer_control(from, h);  // Pong: per-leg keep-alive, not forwarded
+        if (answer.what == control_answer::kind::answered) continue;
+        if (answer.what == control_answer::kind::protocol_error) co_return co_await protocol_error(from, to);
+        if (answer.what == control_answer::kind::lost) {
           co_await abandon(to, 1001, "the other side of the tunnel disconnected");
-          co_return direction_result{pump_end::source_lost, rec};
+          co_return direction_result{pump_end::source_lost, answer.ec};
         }
-        if (h.op == opcode::ping) {
-          co_await from.write_frame(
-              opcode::pong, true, std::span(reinterpret_cast<std::uint8_t*>(payload.data()), payload.size()));
-        } else if (h.op == opcode::close) {
-          auto info = proto::parse_close_payload(
-              std::span(reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size()));
-          if (!info) co_return co_await protocol_error(from, to);
-          bool normal = info && (info->code == 1000 || info->code == 1005);
-          auto wec = co_await to.write_close_raw(std::move(payload));
-          if (wec) co_return direction_result{pump_end::dest_lost, wec};
-          co_return direction_result{normal ? pump_end::closed : pump_end::closed_error, {}};
-        }
-        continue;  // pong: per-leg keep-alive, not forwarded
+        bool normal = answer.normal_close();
+        auto wec = co_await to.write_close_raw(std::move(answer.close_payload));
+        if (wec) co_return direction_result{pump_end::dest_lost, wec};
+        co_return direction_result{normal ? pump_end::closed : pump_end::closed_error, {}};
       }
       if ((h.op == opcode::continuation) != mid_message) co_return co_await protocol_error(from, to);
       mid_message = !h.fin;

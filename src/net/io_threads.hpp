@@ -17,7 +17,7 @@ inline int relay_io_threads(int requested) {
 
 // hcm and hcconnect carry one machine's tunnels and share that machine with the service or the
 // app they serve: one thread by default, which measured faster than two on a 2-core machine for
-// both bulk and request/response traffic (bench/results, issue 7 note).
+// both bulk and request/response traffic (scripts/bench, bench/results).
 inline int agent_io_threads(int requested) {
   return requested > 0 ? requested : 1;
 }

@@ -40,7 +40,7 @@ inline constexpr auto listener_answer_grace = 2s;
 // (within the sender's rendezvous_timeout); a late answer finds the address withdrawn.
 inline constexpr auto listener_answer_timeout = 10s;
 // An accept message, serialized, stays under this (.NET listeners read control messages into a
-// fixed 64 KiB buffer; hcm refuses bigger ones): a sender whose headers make more gets 431.
+// fixed buffer of proto::max_control_message_bytes; hcm refuses bigger ones): a sender whose headers make more gets 431.
 inline constexpr std::size_t max_accept_message_bytes = 60 * 1024;
 
 // After a failed accept (out of file descriptors): pause this long before the next one.
@@ -89,8 +89,6 @@ inline constexpr std::size_t max_requests_per_connection = 1000;
 inline constexpr std::size_t pump_buffer_bytes = 64 * 1024;
 // Listeners per hybrid connection (protocol doc §11).
 inline constexpr std::size_t max_listeners_per_hc = 25;
-// Control text messages are kept under .NET's fixed 64 KiB receive buffer.
-inline constexpr std::size_t max_control_text_bytes = 64 * 1024;
 // Per-source (remote IP) limits in the relay (relay/source_limits). A client that fails
 // authentication again and again (hyco-ws reconnects without backoff) may spend this many
 // failures at once; the allowance refills at auth_failure_burst per auth_failure_window, and

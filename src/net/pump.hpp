@@ -44,7 +44,9 @@ task<tunnel_result> relay_tunnel(ws_connection& app_side, ws_connection& agent_s
 // In hcm / hcconnect: `ws` is a client-role leg, `tcp` the local TCP connection. `tcp` is armed
 // with byte_stream::reset_on_abandon: if the process dies mid-stream its peer sees RST; the
 // caller ends with tcp.close() (orderly) once splice returned.
-// `tcp_is_app` says which counter each direction feeds (hcconnect: true, hcm: false).
-task<tunnel_result> splice(ws_connection& ws, byte_stream& tcp, tunnel_counters& counters, bool tcp_is_app);
+// `tcp_side` says which side of the tunnel the TCP connection is, so which counter each
+// direction feeds: the app (hcconnect) or the agent's endpoint (hcm).
+enum class tunnel_side { app_side, agent_side };
+task<tunnel_result> splice(ws_connection& ws, byte_stream& tcp, tunnel_counters& counters, tunnel_side tcp_side);
 
 }  // namespace hc::net

@@ -8,6 +8,7 @@
 #include "net/deadline.hpp"
 #include "net/limits.hpp"
 #include "net/pump.hpp"
+#include "net/ws_channel.hpp"
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -31,12 +32,12 @@ struct direction_result {
 
 class tcp_tunnel {
  public:
-  tcp_tunnel(ws_connection& ws, byte_stream& tcp, tunnel_counters& counters, bool tcp_is_app)
+  tcp_tunnel(ws_connection& ws, byte_stream& tcp, tunnel_counters& counters, tunnel_side tcp_side)
       : ws_(ws),
         tcp_(tcp),
-        tcp_to_ws_bytes_(tcp_is_app ? counters.app_to_agent : counters.agent_to_app),
-        ws_to_tcp_bytes_(tcp_is_app ? counters.agent_to_app : counters.app_to_agent),
-        tcp_is_app_(tcp_is_app) {}
+        tcp_is_app_(tcp_side == tunnel_side::app_side),
+        tcp_to_ws_bytes_(tcp_is_app_ ? counters.app_to_agent : counters.agent_to_app),
+        ws_to_tcp_bytes_(tcp_is_app_ ? counters.agent_to_app : counters.app_to_agent) {}
 
   task<tunnel_result> run() {
     using namespace asio::experimental::awaitable_operators;
@@ -55,7 +56,7 @@ class tcp_tunnel {
  private:
   // Gives the WebSocket peer limits::close_echo_timeout to answer our error Close.
   task<> arm_abort() {
-    auto ex = co_await asio::this_coro::executor;  // own statement: see frame_relay.cpp
+    auto ex = co_await asio::this_coro::executor;  // own statement: net/types.hpp
     if (!abort_)
       abort_.emplace(ex, limits::close_echo_timeout, [this] {
         ws_.stream().close();
@@ -119,26 +120,26 @@ class tcp_tunnel {
         co_return direction_result{pump_end::source_lost, ec};
       }
       if (proto::is_control(h.op)) {
-        std::string payload;
-        if (auto rec = co_await ws_.read_control_payload(payload)) {
-          tcp_.reset();
-          co_return direction_result{pump_end::source_lost, rec};
+        auto answer = co_await answer_control(ws_, h);
+        switch (answer.what) {
+          case control_answer::kind::answered:
+            continue;
+          case control_answer::kind::lost:
+            tcp_.reset();
+            co_return direction_result{pump_end::source_lost, answer.ec};
+          case control_answer::kind::protocol_error:
+            tcp_.reset();
+            co_await ws_.write_close(1002, "WebSocket protocol error");
+            co_return direction_result{pump_end::source_lost, proto::make_error_code(proto::errc::bad_request)};
+          case control_answer::kind::closed:
+            if (answer.normal_close()) {
+              tcp_.shutdown_send();
+              co_return direction_result{pump_end::closed, {}};
+            }
+            tcp_.reset();  // the far side failed: the local peer must see an error, not EOF
+            co_await ws_.write_close_raw(std::move(answer.close_payload));
+            co_return direction_result{pump_end::closed_error, {}};
         }
-        if (h.op == opcode::ping) {
-          co_await ws_.write_frame(
-              opcode::pong, true, std::span(reinterpret_cast<std::uint8_t*>(payload.data()), payload.size()));
-        } else if (h.op == opcode::close) {
-          auto info = proto::parse_close_payload(
-              std::span(reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size()));
-          if (info && (info->code == 1000 || info->code == 1005)) {
-            tcp_.shutdown_send();
-            co_return direction_result{pump_end::closed, {}};
-          }
-          tcp_.reset();  // the far side failed: the local peer must see an error, not EOF
-          co_await ws_.write_close_raw(std::move(payload));
-          co_return direction_result{pump_end::closed_error, {}};
-        }
-        continue;
       }
       pooled_buffer buffer;
       while (ws_.payload_remaining() > 0) {
@@ -160,16 +161,16 @@ class tcp_tunnel {
 
   ws_connection& ws_;
   byte_stream& tcp_;
+  bool tcp_is_app_;  // the TCP side is the app (hcconnect), not the agent's endpoint (hcm)
   std::atomic<std::uint64_t>& tcp_to_ws_bytes_;
   std::atomic<std::uint64_t>& ws_to_tcp_bytes_;
-  bool tcp_is_app_;                // which counter is which, for the result
   std::optional<deadline> abort_;  // armed after an error Close: closes both if the peer stalls
 };
 
 }  // namespace
 
-task<tunnel_result> splice(ws_connection& ws, byte_stream& tcp, tunnel_counters& counters, bool tcp_is_app) {
-  tcp_tunnel t(ws, tcp, counters, tcp_is_app);
+task<tunnel_result> splice(ws_connection& ws, byte_stream& tcp, tunnel_counters& counters, tunnel_side tcp_side) {
+  tcp_tunnel t(ws, tcp, counters, tcp_side);
   co_return co_await t.run();
 }
 

@@ -15,6 +15,13 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 using boost::system::error_code;
 
+// A coroutine. g++ 12 (Debian 12's compiler) mishandles some expressions that contain a
+// co_await (GCC PR 99576 and relatives): temporaries sharing the full expression are destroyed
+// twice (a double free at run time), braced lists of string literals fail to compile ("array
+// used as initializer"), and nested structured bindings of co_await results miscompile. So:
+// give every co_await its own statement (`auto ex = co_await asio::this_coro::executor;`) and
+// name braced temporaries (errors, header lists) before the statement that awaits. Comments
+// elsewhere say "own statement: net/types.hpp" and point here.
 template <class T = void>
 using task = asio::awaitable<T>;
 

@@ -125,7 +125,7 @@ task<error_code> ws_connection::write_frame_within(opcode op, bool fin, std::spa
   if (op == opcode::close) close_sent_ = true;
   std::optional<deadline> too_slow;
   if (limit != std::chrono::steady_clock::duration::max()) {
-    auto ex = co_await asio::this_coro::executor;  // own statement: see frame_relay.cpp
+    auto ex = co_await asio::this_coro::executor;  // own statement: net/types.hpp
     too_slow.emplace(ex, limit, [this] { stream_.close(); });
   }
   auto ec = co_await send_locked(h, payload, 0, true);

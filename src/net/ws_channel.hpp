@@ -58,14 +58,23 @@ class ws_channel {
 
   // Reads until a whole data message, a Close or an error; Pings on the way are answered.
   task<channel_read> read_message();
-  // Frames read so far, of any kind: any frame proves the peer alive (keep-alive loops).
-  std::uint64_t frames_read() const { return frames_read_; }
+  // For a keep-alive loop, once per interval before it sends a Ping: how many Pings in a row
+  // went by with no frame at all from the peer (any frame proves it alive).
+  int pings_unanswered() {
+    if (frames_read_ != frames_at_last_ping_) {
+      frames_at_last_ping_ = frames_read_;
+      unanswered_pings_ = 0;
+    }
+    return unanswered_pings_++;
+  }
 
  private:
   ws_connection& ws_;
   std::size_t max_message_bytes_;
   binary_messages binary_;
   std::uint64_t frames_read_ = 0;
+  std::uint64_t frames_at_last_ping_ = 0;
+  int unanswered_pings_ = 0;
   bool skipping_ = false;  // inside a message that is too big or skipped: its continuations follow
 };
 

@@ -92,22 +92,11 @@ std::string_view to_string(hc_action a) {
   return "connect";
 }
 
-result<hc_target> parse_hc_target(std::string_view request_target) {
-  // RFC 9112 §3.2: a request target is visible ASCII; anything else cannot be forwarded safely.
-  for (char c : request_target) {
-    auto u = static_cast<unsigned char>(c);
-    if (u <= 0x20 || u >= 0x7F)
-      return target_error("a space, control or non-ASCII byte in the request target", request_target);
-  }
-  const auto qmark = request_target.find('?');
-  const std::string_view path_part = request_target.substr(0, qmark);
-  std::string_view query =
-      qmark == std::string_view::npos ? std::string_view{} : request_target.substr(qmark + 1);
-  if (const auto hash = query.find('#'); hash != std::string_view::npos) query = query.substr(0, hash);
+namespace {
 
-  if (path_part.empty() || path_part.front() != '/')
-    return target_error("path must start with '/'", path_part);
-  hc_target t;
+// The path part: "/$hc/{path}" or "/{path}", decoded and checked.
+std::optional<error> parse_target_path(std::string_view path_part, hc_target& t) {
+  if (path_part.empty() || path_part.front() != '/') return target_error("path must start with '/'", path_part);
   std::string_view raw = path_part.substr(1);
   if (istarts_with(raw, "$hc/")) {
     t.websocket_path = true;
@@ -131,10 +120,18 @@ result<hc_target> parse_hc_target(std::string_view request_target) {
   }
   t.raw_path = std::string(raw);
   t.path = std::move(*decoded);
+  return std::nullopt;
+}
 
-  // Node's reject URL has statusCode/statusDescription without the prefix (doc §5.3).
-  std::optional<std::string_view> bare_status, bare_description, hc_status, hc_description;
-  std::optional<std::string_view> action;
+// The query parameters the relay reads before it knows the action. Node's reject URL has
+// statusCode/statusDescription without the prefix (doc §5.3).
+struct target_query {
+  std::optional<std::string_view> action, bare_status, bare_description, hc_status, hc_description;
+};
+
+// The query: sb-hc-id, -token and -rendezvous into `t`; the rest of sb-hc-* into `q`; every other
+// parameter into t.app_query. Later repeats of an sb-hc-* parameter win; unknown ones are dropped.
+std::optional<error> parse_target_query(std::string_view query, hc_target& t, target_query& q) {
   while (!query.empty()) {
     const auto amp = query.find('&');
     const std::string_view param = query.substr(0, amp);
@@ -144,13 +141,12 @@ result<hc_target> parse_hc_target(std::string_view request_target) {
     const std::string_view name = param.substr(0, eq);
     const std::string_view value = eq == std::string_view::npos ? std::string_view{} : param.substr(eq + 1);
     if (!istarts_with(name, hc_prefix)) {
-      if (iequals(name, "statusCode")) bare_status = value;
-      if (iequals(name, "statusDescription")) bare_description = value;
+      if (iequals(name, "statusCode")) q.bare_status = value;
+      if (iequals(name, "statusDescription")) q.bare_description = value;
       if (!t.app_query.empty()) t.app_query += '&';
       t.app_query += param;
       continue;
     }
-    // Later repeats of an sb-hc-* parameter win; unknown sb-hc-* parameters are dropped.
     const std::string_view key = name.substr(hc_prefix.size());
     auto decode = [&](std::string& out) -> std::optional<error> {
       auto v = percent_decode(value, true);
@@ -162,7 +158,7 @@ result<hc_target> parse_hc_target(std::string_view request_target) {
     };
     std::optional<error> failed;
     if (iequals(key, "action")) {
-      action = value;
+      q.action = value;
     } else if (iequals(key, "id")) {
       failed = decode(t.id);
       if (!failed) failed = check_id(t.id);
@@ -171,35 +167,32 @@ result<hc_target> parse_hc_target(std::string_view request_target) {
     } else if (iequals(key, "rendezvous")) {
       failed = decode(t.rendezvous);
     } else if (iequals(key, "statusCode")) {
-      hc_status = value;
+      q.hc_status = value;
     } else if (iequals(key, "statusDescription")) {
-      hc_description = value;
+      q.hc_description = value;
     }
-    if (failed) return std::move(*failed);
+    if (failed) return failed;
   }
+  return std::nullopt;
+}
 
-  if (action) {
-    if (iequals(*action, "connect")) {
-      t.action = hc_action::connect;
-    } else if (iequals(*action, "listen")) {
-      t.action = hc_action::listen;
-    } else if (iequals(*action, "accept")) {
-      t.action = hc_action::accept;
-    } else if (iequals(*action, "request")) {
-      t.action = hc_action::request;
-    } else {
-      return error::bad_request(
-          "query parameter sb-hc-action: expected connect, listen, accept or request, got " +
-          quote_for_message(*action) + "; leave it out to connect");
-    }
-  }
+result<hc_action> parse_action(std::optional<std::string_view> action) {
+  if (!action || iequals(*action, "connect")) return hc_action::connect;
+  if (iequals(*action, "listen")) return hc_action::listen;
+  if (iequals(*action, "accept")) return hc_action::accept;
+  if (iequals(*action, "request")) return hc_action::request;
+  return error::bad_request("query parameter sb-hc-action: expected connect, listen, accept or request, got " +
+                            quote_for_message(*action) + "; leave it out to connect");
+}
 
-  // sb-hc-* wins; the bare spelling only counts on an accept (a sender's own "statusCode" is app data).
-  const bool use_bare = !hc_status && t.action == hc_action::accept;
-  const auto status = hc_status ? hc_status : (use_bare ? bare_status : std::nullopt);
-  const auto description = hc_status ? hc_description : (use_bare ? bare_description : hc_description);
+// The reject of an accept: sb-hc-* wins; the bare spelling only counts on an accept (a sender's
+// own "statusCode" is app data).
+std::optional<error> parse_reject(const target_query& q, hc_target& t) {
+  const bool use_bare = !q.hc_status && t.action == hc_action::accept;
+  const auto status = q.hc_status ? q.hc_status : (use_bare ? q.bare_status : std::nullopt);
+  const auto description = q.hc_status ? q.hc_description : (use_bare ? q.bare_description : q.hc_description);
   if (status) {
-    auto s = parse_reject_status(hc_status ? "sb-hc-statusCode" : "statusCode", *status);
+    auto s = parse_reject_status(q.hc_status ? "sb-hc-statusCode" : "statusCode", *status);
     if (!s) return s.error();
     t.reject_status = *s;
   }
@@ -210,6 +203,30 @@ result<hc_target> parse_hc_target(std::string_view request_target) {
                                 quote_for_message(*description) + "; percent-encode the description");
     t.reject_description = std::move(*d);
   }
+  return std::nullopt;
+}
+
+}  // namespace
+
+result<hc_target> parse_hc_target(std::string_view request_target) {
+  // RFC 9112 §3.2: a request target is visible ASCII; anything else cannot be forwarded safely.
+  for (char c : request_target) {
+    auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u >= 0x7F)
+      return target_error("a space, control or non-ASCII byte in the request target", request_target);
+  }
+  const auto qmark = request_target.find('?');
+  std::string_view query =
+      qmark == std::string_view::npos ? std::string_view{} : request_target.substr(qmark + 1);
+  if (const auto hash = query.find('#'); hash != std::string_view::npos) query = query.substr(0, hash);
+  hc_target t;
+  if (auto bad = parse_target_path(request_target.substr(0, qmark), t)) return std::move(*bad);
+  target_query q;
+  if (auto bad = parse_target_query(query, t, q)) return std::move(*bad);
+  auto action = parse_action(q.action);
+  if (!action) return action.error();
+  t.action = *action;
+  if (auto bad = parse_reject(q, t)) return std::move(*bad);
   return t;
 }
 

@@ -60,16 +60,8 @@ net::task<> run_accept(relay_context& ctx, incoming in) {
     pending->deliver(rejection(in.target.reject_status, in.target.reject_description));
     co_return;
   }
-  auto key = std::string(in.request.header("Sec-WebSocket-Key"));
-  if (!in.request.is_websocket_upgrade() || key.empty()) {
-    pending->deliver(rejection(502, "The listener's accept was not a WebSocket upgrade"));
-    co_await refuse(in.stream,
-                    proto::error::bad_request("An accept must be a WebSocket upgrade with Sec-WebSocket-Key"),
-                    ns.host(), in.target.path, in.tracking_id);
-    co_return;
-  }
-  rendezvous_outcome accepted;
-  accepted.listener_key = std::move(key);
+  rendezvous_outcome accepted;  // connection.cpp has checked the upgrade and its key
+  accepted.listener_key = std::string(in.request.header("Sec-WebSocket-Key"));
   accepted.subprotocol = first_token(in.request.header("Sec-WebSocket-Protocol"));
   accepted.listener_leg.emplace(std::move(in.stream), net::ws_role::server, std::move(in.leftover));
   pending->deliver(std::move(accepted));

@@ -171,7 +171,7 @@ net::task<std::optional<sender_plan>> admit(relay_context& ctx, incoming& in) {
   plan.accept.address =
       accept_address(ctx, in, plan.id, std::string(32, '0'));  // every key has 32 hex digits
   if (auto size = proto::serialize(plan.accept).size(); size > net::limits::max_accept_message_bytes) {
-    // Named, not a braced temporary inside co_await: g++ 12 destroys such temporaries twice.
+    // Named, not a braced temporary inside co_await: net/types.hpp.
     const proto::error too_large{431, proto::errc::too_large,
                                  "The request's headers and id make an accept message of " +
                                      std::to_string(size) + " bytes; listeners take at most " +
@@ -200,12 +200,14 @@ std::string rejection_response(const rendezvous_outcome& r) {
 net::task<> refuse_unplaced(relay_context& ctx, incoming& in, const sender_plan& plan, std::size_t offered,
                             bool timed_out) {
   if (timed_out) {
-    plan.entity->live->record(listener_set::outcome::timed_out, "no listener answered within 30 s");
-    spdlog::info("sender {} hc={}: no listener answered within 30 s ({} offered)", plan.id,
-                 plan.entity->name(), offered);
-    // Named, not a braced temporary inside co_await: g++ 12 destroys such temporaries twice.
+    auto window = std::to_string(
+        std::chrono::duration_cast<std::chrono::seconds>(net::limits::rendezvous_timeout).count());
+    plan.entity->live->record(listener_set::outcome::timed_out, "no listener answered within " + window + " s");
+    spdlog::info("sender {} hc={}: no listener answered within {} s ({} offered)", plan.id, plan.entity->name(),
+                 window, offered);
+    // Named, not a braced temporary inside co_await net/types.hpp.
     const proto::error too_late{504, proto::errc::timeout,
-                                "The listener did not accept the connection within 30 seconds"};
+                                "The listener did not accept the connection within " + window + " seconds"};
     co_await refuse_sender(ctx, in, "timeout", too_late);
     co_return;
   }
@@ -254,7 +256,7 @@ net::task<std::optional<accepted_offer>> offer(relay_context& ctx, incoming& in,
     }
     listener_load load(chosen);
     // A silent listener keeps the sender listener_answer_timeout when another one could take it,
-    // else the whole window (as with Azure: 504 after 30 s).
+    // else the whole window (as with Azure: 504 after limits::rendezvous_timeout).
     auto move_on = std::chrono::steady_clock::now() + net::limits::listener_answer_timeout;
     auto elsewhere = [&] { return entity.live->pick(plan.allowed, plan.disallowed, tried) != nullptr; };
     auto outcome = co_await pending->wait(move_on, until, elsewhere, ctx.rendezvous, key);
@@ -289,6 +291,26 @@ net::task<std::optional<accepted_offer>> offer(relay_context& ctx, incoming& in,
   co_return std::nullopt;
 }
 
+// Accepted: answers the listener, then the sender, with the same subprotocol and no extension.
+// False (with both legs answered or closed) when either went away meanwhile.
+net::task<bool> answer_both(incoming& in, accepted_offer& accepted) {
+  auto& agent_leg = *accepted.outcome.listener_leg;
+  const auto& subprotocol = accepted.outcome.subprotocol;
+  auto to_listener = net::format_upgrade_response(accepted.outcome.listener_key, subprotocol);
+  auto to_sender = net::format_upgrade_response(in.request.header("Sec-WebSocket-Key"), subprotocol);
+  if (auto w = co_await agent_leg.stream().write(net::asio::buffer(to_listener)); w.ec) {
+    const proto::error dropped{502, proto::errc::bad_gateway, "The listener dropped the rendezvous connection"};
+    co_await refuse(in.stream, dropped, in.ns->host(), in.target.path, in.tracking_id);
+    co_return false;
+  }
+  if (auto w = co_await in.stream.write(net::asio::buffer(to_sender)); w.ec) {
+    co_await agent_leg.write_close(1001, "The sender disconnected before the tunnel opened");
+    agent_leg.stream().close();
+    co_return false;
+  }
+  co_return true;
+}
+
 }  // namespace
 
 net::task<> run_sender(relay_context& ctx, incoming in) {
@@ -297,23 +319,9 @@ net::task<> run_sender(relay_context& ctx, incoming in) {
   if (!plan) co_return;
   auto accepted = co_await offer(ctx, in, *plan);
   if (!accepted) co_return;
+  bool open = co_await answer_both(in, *accepted);
+  if (!open) co_return;
 
-  // Accepted: answer the listener, then the sender, with the same subprotocol and no extension.
-  auto& agent_leg = *accepted->outcome.listener_leg;
-  const auto& subprotocol = accepted->outcome.subprotocol;
-  auto to_listener = net::format_upgrade_response(accepted->outcome.listener_key, subprotocol);
-  auto to_sender = net::format_upgrade_response(in.request.header("Sec-WebSocket-Key"), subprotocol);
-  if (auto w = co_await agent_leg.stream().write(net::asio::buffer(to_listener)); w.ec) {
-    const proto::error dropped{502, proto::errc::bad_gateway,
-                               "The listener dropped the rendezvous connection"};
-    co_await refuse(in.stream, dropped, in.ns->host(), in.target.path, in.tracking_id);
-    co_return;
-  }
-  if (auto w = co_await in.stream.write(net::asio::buffer(to_sender)); w.ec) {
-    co_await agent_leg.write_close(1001, "The sender disconnected before the tunnel opened");
-    agent_leg.stream().close();
-    co_return;
-  }
   const auto& entity = *plan->entity;
   entity.live->record(listener_set::outcome::accepted);
   ctx.metrics.sender_outcome("accepted");
@@ -326,7 +334,7 @@ net::task<> run_sender(relay_context& ctx, incoming in) {
   auto ex = co_await net::asio::this_coro::executor;
   auto tunnel = std::make_shared<open_tunnel>(
       net::ws_connection(std::move(in.stream), net::ws_role::server, std::move(in.leftover)),
-      std::move(agent_leg), plan->id, entity.name(), std::move(accepted->load));
+      std::move(*accepted->outcome.listener_leg), plan->id, entity.name(), std::move(accepted->load));
   net::asio::co_spawn(ex, carry_tunnel(ctx, std::move(tunnel)), net::log_failure("tunnel " + plan->id));
 }
 

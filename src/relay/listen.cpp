@@ -9,6 +9,7 @@
 // recheck_listeners closes listeners whose token a key or rule change has made invalid.
 #include "net/clock.hpp"
 #include "net/limits.hpp"
+#include "net/ws_channel.hpp"
 #include "proto/control_messages.hpp"
 #include "relay/model/authorizer.hpp"
 #include "relay/gestures.hpp"
@@ -44,34 +45,6 @@ proto::result<authorization> authorize_listener(const namespace_entry& ns, const
   return authorize(ns, &entity, entity.name(), proto::rights::listen, token, net::unix_now() - grace_seconds);
 }
 
-// Reads one whole text message (continuation frames joined), at most max_control_text_bytes.
-// Returns false (and starts a 1009 close) when it is too large.
-net::task<std::pair<net::error_code, bool>> read_text_message(listener& me, const proto::frame_header& first,
-                                                              std::string& out) {
-  auto& ch = *me.channel;
-  out.clear();
-  proto::frame_header h = first;
-  for (;;) {
-    if (out.size() + h.payload_length > net::limits::max_control_text_bytes) {
-      me.begin_close(1009, "Control messages are limited to 64 KiB");
-      co_return std::pair{net::error_code{}, false};
-    }
-    std::size_t at = out.size();
-    out.resize(at + std::size_t(h.payload_length));
-    while (ch.payload_remaining() > 0) {
-      auto r = co_await ch.read_payload(net::asio::buffer(out.data() + at, out.size() - at));
-      if (r.ec) co_return std::pair{r.ec, false};
-      at += r.bytes;
-    }
-    if (h.fin) co_return std::pair{net::error_code{}, true};
-    auto [ec, next] = co_await ch.read_header();
-    if (ec) co_return std::pair{ec, false};
-    if (next.op != proto::opcode::continuation)
-      co_return std::pair{proto::make_error_code(proto::errc::bad_request), false};
-    h = next;
-  }
-}
-
 // One control channel from 101 to its end.
 class control_channel {
  public:
@@ -95,51 +68,25 @@ class control_channel {
   }
 
   net::task<std::string> read_loop() {
-    auto& ch = *me_->channel;
-    std::string message;
-    bool skipped_message = false;  // a message without FIN is being skipped: its continuations follow
     for (;;) {
-      auto [ec, h] = co_await ch.read_header();
-      if (ec == proto::errc::bad_request)
-        co_return co_await protocol_error(1002, "WebSocket protocol error", "protocol error");
-      if (ec) co_return "connection lost";
-      me_->unanswered_pings = 0;                                     // any frame proves the listener alive
-      if (h.op == proto::opcode::continuation && skipped_message) {  // the rest of a skipped message
-        skipped_message = !h.fin;
-        continue;
-      }
-      if (h.op == proto::opcode::continuation)  // a continuation with no message started
-        co_return co_await protocol_error(1002, "WebSocket protocol error", "protocol error");
-      if (h.op == proto::opcode::text) {
-        auto [rec, complete] = co_await read_text_message(*me_, h, message);
-        if (rec == proto::errc::bad_request)
+      auto read = co_await reader_.read_message();
+      switch (read.what) {
+        case net::channel_read::kind::lost:
+          co_return "connection lost";
+        case net::channel_read::kind::protocol_error:
           co_return co_await protocol_error(1002, "WebSocket protocol error", "protocol error");
-        if (rec) co_return "connection lost";
-        skipped_message = !complete;  // too large: 1009 is on its way, the rest is skipped
-        if (!complete) continue;
-        if (!proto::is_utf8(message))  // RFC 6455 §8.1: the relay is this message's endpoint
-          co_return co_await protocol_error(1007, "Control messages must be UTF-8 text", "invalid UTF-8");
-        on_command(message);
-        continue;
-      }
-      if (proto::is_control(h.op)) {
-        std::string payload;
-        if (co_await ch.read_control_payload(payload)) co_return "connection lost";
-        if (h.op == proto::opcode::ping) {
-          co_await ch.write_frame(proto::opcode::pong, true,
-                                  std::span(reinterpret_cast<std::uint8_t*>(payload.data()), payload.size()));
-        } else if (h.op == proto::opcode::close) {
-          auto info = proto::parse_close_payload(
-              std::span(reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size()));
-          if (!info)  // a bad code or a reason that is not UTF-8 (RFC 6455 §7.4, §8.1)
-            co_return co_await protocol_error(1002, "WebSocket protocol error", "protocol error");
-          co_await ch.write_close_raw(std::move(payload));
+        case net::channel_read::kind::closed:
+          co_await me_->channel->write_close_raw(std::move(read.close_payload));
           co_return "closed by listener";
-        }
-        continue;
+        case net::channel_read::kind::too_big:  // the rest of it is skipped while 1009 goes out
+          me_->begin_close(1009, "Control messages are limited to 64 KiB");
+          continue;
+        case net::channel_read::kind::message:
+          if (!proto::is_utf8(read.data))  // RFC 6455 §8.1: the relay is this message's endpoint
+            co_return co_await protocol_error(1007, "Control messages must be UTF-8 text", "invalid UTF-8");
+          on_command(read.data);
+          continue;
       }
-      // Binary frames (HTTP-mode response bodies) are not used by this relay yet: skip them.
-      skipped_message = !h.fin;
     }
   }
 
@@ -183,11 +130,10 @@ class control_channel {
       auto [ec] = co_await every.async_wait(net::use_tuple);
       if (ec) co_return "stopped";
       if (me_->closing) continue;  // a Close is out: its own deadline ends the channel
-      if (me_->unanswered_pings >= 2) {
+      if (reader_.pings_unanswered() >= 2) {
         me_->channel->stream().close();
         co_return "no answer to 2 keep-alive pings";
       }
-      ++me_->unanswered_pings;
       bool sent = co_await me_->send(proto::opcode::ping, no_payload);
       if (!sent && !me_->closing) co_return "a keep-alive ping could not be sent";
     }
@@ -197,6 +143,9 @@ class control_channel {
   std::string ns_name_;
   std::string entity_name_;
   std::shared_ptr<listener> me_;
+  // Binary frames (HTTP-mode response bodies) are not used by this relay yet: skipped.
+  net::ws_channel reader_{*me_->channel, proto::max_control_message_bytes,
+                          net::ws_channel::binary_messages::skip};
   std::optional<net::deadline> token_deadline_;
 };
 
@@ -225,15 +174,22 @@ void pass_on_unanswered(relay_context& ctx, listener& me) {
   }
 }
 
-}  // namespace
+// A listener past admit: in its hybrid connection's set, 101 sent, its channel open.
+struct admitted_listener {
+  std::shared_ptr<const hybrid_connection> entity;
+  std::shared_ptr<listener> me;
+  std::int64_t token_expiry = 0;
+};
 
-net::task<> run_listener(relay_context& ctx, incoming in) {
+// The hybrid connection, Listen, one of its listener places, 101. Answers the listener itself
+// (nullopt) when it is refused.
+net::task<std::optional<admitted_listener>> admit(relay_context& ctx, incoming& in) {
   const auto& ns = *in.ns;
   auto resolved = catalog::resolve(ns, in.target.path);
   if (!resolved || !resolved->suffix.empty()) {
     co_await refuse(in.stream, proto::error::not_found("Endpoint does not exist"), ns.host(), in.target.path,
                     in.tracking_id);
-    co_return;
+    co_return std::nullopt;
   }
   auto entity = resolved->entity;
   auto token = token_from(in.request, in.target.token);
@@ -244,13 +200,11 @@ net::task<> run_listener(relay_context& ctx, incoming in) {
     spdlog::info("listener refused: {} {} {}: {}", in.tracking_id, entity->name(), in.stream.remote_address(),
                  auth.error().message);
     co_await refuse(in.stream, auth.error(), ns.host(), entity->name(), in.tracking_id);
-    co_return;
+    co_return std::nullopt;
   }
   auto agent = in.request.header("Relay-User-Agent");
   if (agent.empty()) agent = in.request.header("User-Agent");
-  // co_await gets its own statement: g++ 12 destroys string temporaries that share a full
-  // expression with a co_await twice (double free; GCC PR 99576).
-  auto strand = co_await net::asio::this_coro::executor;
+  auto strand = co_await net::asio::this_coro::executor;  // own statement: net/types.hpp
   std::string listener_id = in.target.id.empty() ? proto::new_tracking_id() : in.target.id;
   auto me = std::make_shared<listener>(strand, std::move(listener_id), in.stream.remote_address(),
                                        std::string(agent));
@@ -262,38 +216,53 @@ net::task<> run_listener(relay_context& ctx, incoming in) {
                                 std::to_string(net::limits::max_listeners_per_hc) +
                                 " listeners, the maximum; stop one before adding another"),
         ns.host(), entity->name(), in.tracking_id);
-    co_return;
+    co_return std::nullopt;
   }
   auto still = authorize_after_joining(ctx, ns.record.name, *entity, me->token());
   if (!still) {
     entity->live->remove(me.get());
     co_await refuse(in.stream, still.error(), ns.host(), entity->name(), in.tracking_id);
-    co_return;
+    co_return std::nullopt;
   }
   auto upgrade = net::format_upgrade_response(in.request.header("Sec-WebSocket-Key"), {});
   if (auto w = co_await in.stream.write(net::asio::buffer(upgrade)); w.ec) {
     entity->live->remove(me.get());
-    co_return;
+    co_return std::nullopt;
   }
   me->channel.emplace(std::move(in.stream), net::ws_role::server, std::move(in.leftover));
-  ctx.metrics.listener_connected();
-  spdlog::info("listener connected: {} hc={} id={} from={} agent=\"{}\"", in.tracking_id, entity->name(),
-               me->id(), me->remote_address(), me->agent());
+  co_return admitted_listener{std::move(entity), std::move(me), auth->expiry};
+}
 
-  auto member = ctx.sessions.join(strand, [weak = std::weak_ptr(me)] {
+// The channel has ended: out of the set, its unanswered senders passed on, its socket closed.
+void leave(relay_context& ctx, admitted_listener& a) {
+  a.entity->live->remove(a.me.get());
+  pass_on_unanswered(ctx, *a.me);
+  a.me->closing.reset();
+  // The channel object stays with the listener (a send queued on its strand may still hold it);
+  // its socket closes now.
+  a.me->channel->stream().close();
+  ctx.metrics.listener_disconnected();
+}
+
+}  // namespace
+
+net::task<> run_listener(relay_context& ctx, incoming in) {
+  auto admitted = co_await admit(ctx, in);
+  if (!admitted) co_return;
+  const auto& me = admitted->me;
+  const auto& hc_name = admitted->entity->name();
+  ctx.metrics.listener_connected();
+  spdlog::info("listener connected: {} hc={} id={} from={} agent=\"{}\"", in.tracking_id, hc_name, me->id(),
+               me->remote_address(), me->agent());
+
+  auto member = ctx.sessions.join(me->executor(), [weak = std::weak_ptr(me)] {
     if (auto l = weak.lock()) l->begin_close(1001, "The relay is shutting down");
   });
-  control_channel channel(ctx, ns.record.name, entity->name(), me);
-  auto ending = co_await channel.serve(auth->expiry);
+  control_channel channel(ctx, in.ns->record.name, hc_name, me);
+  auto ending = co_await channel.serve(admitted->token_expiry);
 
-  entity->live->remove(me.get());
-  pass_on_unanswered(ctx, *me);
-  me->closing.reset();
-  // The channel object stays with the listener (a send queued on this strand may still hold
-  // it); its socket closes now.
-  me->channel->stream().close();
-  ctx.metrics.listener_disconnected();
-  spdlog::info("listener disconnected: {} hc={} id={}: {}", in.tracking_id, entity->name(), me->id(), ending);
+  leave(ctx, *admitted);
+  spdlog::info("listener disconnected: {} hc={} id={}: {}", in.tracking_id, hc_name, me->id(), ending);
 }
 
 void recheck_listeners(const namespace_entry* before, const namespace_entry& after) {

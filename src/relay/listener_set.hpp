@@ -68,8 +68,6 @@ class listener : public std::enable_shared_from_this<listener> {
   std::optional<net::ws_connection> channel;
   // strand: armed once we have sent Close.
   std::optional<net::deadline> closing;
-  // strand: keep-alive pings sent since the listener last sent any frame.
-  int unanswered_pings = 0;
 
   // Accepts sent to this listener and not yet answered (any thread). When the listener goes
   // away they are passed on at once rather than left to the 30 s accept window. expect_answer

@@ -15,8 +15,8 @@ namespace json = boost::json;
 
 class management_api_test : public relay_test {};
 
-// g++ 12 cannot compile braced lists of string literals inside coroutines ("array used as
-// initializer"): bodies and word lists are made by these plain functions.
+// Bodies and word lists are made by these plain functions: no braced lists of string literals
+// inside coroutines (net/types.hpp).
 std::string hc_body(const std::string& endpoint) {
   return json::serialize(json::object{{"endpoint", endpoint}});
 }

@@ -1,5 +1,5 @@
 // tests/integration/diagnose_test: `hcctl diagnose` against real processes: each failure the
-// seed's troubleshooting section names is produced on purpose (wrong key, deleted hybrid
+// Hybrid Connections troubleshooting guide names is produced on purpose (wrong key, deleted hybrid
 // connection, no hcm, endpoint name that does not resolve on the hcm host, endpoint port closed,
 // endpoint given as an IP) and diagnose must name that cause; a working path reports success
 // with timings and exit code 0. Also /metrics of the relay is scraped and its counters move.

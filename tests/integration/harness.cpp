@@ -436,7 +436,7 @@ task<std::pair<proto::accept_message, net::dial_result>> accept_next(const relay
 
 task<tunnel> open_tunnel(const relay_process& relay, net::ws_connection& control, std::string path,
                          std::string send_token, header_list sender_headers, header_list listener_headers) {
-  // No structured bindings of co_await results here: g++ 12 miscompiles nested ones in coroutines.
+  // No structured bindings of co_await results here (net/types.hpp).
   auto legs = co_await both(open_sender(relay, path, send_token, std::move(sender_headers)),
                             accept_next(relay, control, std::move(listener_headers)));
   auto& sender = std::get<0>(legs);

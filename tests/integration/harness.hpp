@@ -59,9 +59,8 @@ void require_eq(const A& actual, const B& expected, std::string_view what,
                      ::testing::PrintToString(actual));
 }
 
-// g++ 12 miscompiles some coroutine expressions (double frees at run time): give every co_await
-// result a name before using it inside a GoogleTest macro, a braced initializer or a member
-// access, e.g. `auto frame = co_await read_frame(ws); EXPECT_EQ(frame.payload, "x");`.
+// g++ 12 and co_await (net/types.hpp): give every co_await result a name before using it inside
+// a GoogleTest macro, a braced initializer or a member access, e.g. `auto frame = co_await read_frame(ws); EXPECT_EQ(frame.payload, "x");`.
 
 // Runs `body` on a fresh io_context until it finishes or `timeout` passes (then the test fails
 // and the coroutine is destroyed with the io_context, closing whatever sockets it held).
@@ -283,7 +282,7 @@ struct boxed {
 };
 template <class T>
 task<boxed<T>> box(task<T> t) {
-  T value = co_await std::move(t);  // not inside the braces: g++ 12 mishandles co_await there
+  T value = co_await std::move(t);  // not inside the braces: net/types.hpp
   co_return boxed<T>{std::move(value)};
 }
 template <class A, class B>

@@ -137,7 +137,7 @@ class test_listener {
     accepted_.fetch_add(1);
     auto tcp = net::byte_stream::plain(std::move(socket));
     net::tunnel_counters counters;
-    co_await net::splice(*dial.connection, tcp, counters, false);
+    co_await net::splice(*dial.connection, tcp, counters, net::tunnel_side::agent_side);
     dial.connection->stream().close();
     tcp.close();
   }

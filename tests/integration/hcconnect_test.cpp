@@ -450,8 +450,8 @@ task<bool> checksummed_echo(net::tcp::endpoint at, std::uint32_t seed, std::size
   std::string out(size, '\0');
   std::mt19937 rng(seed);
   for (auto& c : out) c = char(rng());
-  // Both directions at once; results land in locals (no tuple results across co_await: g++ 12
-  // mis-destroys them in coroutine frames).
+  // Both directions at once; results land in locals (no tuple results across co_await:
+  // net/types.hpp).
   bool wrote = false;
   std::string in;
   auto writer = [&]() -> task<> {

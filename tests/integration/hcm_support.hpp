@@ -130,7 +130,7 @@ class hcm_instance {
   std::optional<child_process> process_;
 };
 
-// The sender side: every TCP connection to port() becomes relay connect + splice (tcp_is_app).
+// The sender side: every TCP connection to port() becomes relay connect + splice (TCP is the app side).
 // Failed connects are counted and their status kept; the TCP connection is then closed.
 class sender_forwarder {
  public:
@@ -164,7 +164,7 @@ class sender_forwarder {
       co_return;
     }
     net::tunnel_counters counters;
-    co_await net::splice(*dial.connection, tcp, counters, true);
+    co_await net::splice(*dial.connection, tcp, counters, net::tunnel_side::app_side);
     dial.connection->stream().close();
     tcp.close();
   }

@@ -355,7 +355,7 @@ TEST_F(RelayDataPath, AcceptCarriesSenderHeadersButNotItsToken) {
     auto listener_side = [&]() -> task<std::pair<proto::accept_message, net::dial_result>> {
       auto accept = co_await read_accept(control);
       header_list chosen{
-          {"Sec-WebSocket-Protocol", "p2"}};  // named: g++ 12 rejects a braced list in co_await
+          {"Sec-WebSocket-Protocol", "p2"}};  // named: net/types.hpp
       auto leg = co_await dial_address(relay(), accept.address, chosen);
       co_return std::pair{std::move(accept), std::move(leg)};
     };

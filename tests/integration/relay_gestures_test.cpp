@@ -279,7 +279,7 @@ TEST_F(RelayGestures, AllowedListenersSelectsByListenerId) {
     auto hc = co_await make_hc(relay(), "select");
     auto a = co_await connect_listener(relay(), hc.name, hc.listen_token, "listener-a");
     auto b = co_await connect_listener(relay(), hc.name, hc.listen_token, "listener-b");
-    // Header lists are named: g++ 12 rejects a braced list of string literals inside co_await.
+    // Header lists are named: net/types.hpp.
     const header_list only_b{{"Microsoft-Relay-AllowedListeners", "listener-z, listener-b"}};
     const header_list not_b{{"Microsoft-Relay-DisallowedListeners", "listener-b"}};
     // Each sender names b; b rejects with a status that says it was b. a must see nothing.

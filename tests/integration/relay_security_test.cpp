@@ -1,4 +1,4 @@
-// tests/integration/relay_security_test: the security properties of issue 8 that are not
+// tests/integration/relay_security_test: the relay security properties that are not
 // hostile input as such: TLS 1.0/1.1 refused (openssl s_client), the certificate reloaded on
 // SIGHUP without dropping tunnels, keys only in 0600 files and never in logs, metrics, error
 // texts or hcctl output, and accept addresses that carry 128 random bits. Related checks live

@@ -1,4 +1,4 @@
-// tests/unit/manager_tunnel_test: hcm dials only its own relay (issue 8, security): an accept
+// tests/unit/manager_tunnel_test: hcm dials only its own relay: an accept
 // message names the address to dial back to, and foreign_accept_address refuses any host or
 // port other than the connection string's (Azure gateways in the namespace's domain excepted).
 // runner -> spawn_tunnel -> run_tunnel checks it before dialing anything (manager/tunnel.cpp).

@@ -208,7 +208,7 @@ net::task<std::string> create_link(api_call& call) {
   hc_ref wanted{ns->record.name, **name};
   if (auto room = check_plan_room(*state, *a, wanted); !room) co_return error_response(room.error());
   std::string app_name = a->record.name;
-  // Named arguments only around co_await: g++ 12 destroys some call temporaries twice.
+  // Named arguments only around co_await: net/types.hpp.
   hc_settings settings{true, proto::user_metadata_for(*ep)};
   auto created = co_await put_hybrid_connection(call.ctx, *ns, **name, settings);
   if (!created) co_return error_response(created.error());

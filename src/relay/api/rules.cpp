@@ -87,7 +87,7 @@ net::task<std::string> create_or_update(api_call& call) {
 }
 
 net::task<std::string> delete_route(api_call& call) {
-  auto scope = scope_of(call);  // named: no temporaries around co_await (g++ 12)
+  auto scope = scope_of(call);  // named: net/types.hpp
   auto done = co_await delete_rule(call.ctx, scope, call.param("rule"));
   if (!done) co_return error_response(done.error());
   co_return no_content();

@@ -13,7 +13,7 @@ struct sku_info {
   std::string_view name;
   std::size_t limit;
 };
-// The seed's table of hybrid connections usable per plan; Free has none.
+// App Service's hybrid connections per plan, by pricing tier; Free has none.
 constexpr sku_info skus[] = {{sku::free, "Free", 0},
                              {sku::basic, "Basic", 5},
                              {sku::standard, "Standard", 25},
