@@ -85,6 +85,10 @@ byte_stream byte_stream::tls(tcp::socket socket, asio::ssl::context& ctx) {
   return byte_stream(make_tls_impl(std::move(socket), ctx));
 }
 
+byte_stream byte_stream::adopt(std::unique_ptr<impl> implementation) {
+  return byte_stream(std::move(implementation));
+}
+
 task<error_code> byte_stream::tls_accept() {
   return impl_->handshake(true, {});
 }
@@ -122,6 +126,7 @@ void byte_stream::reset_on_abandon() {
 void byte_stream::close() {
   if (!impl_) return;
   impl_->mark_orderly_end();
+  impl_->on_close(false);
   error_code ignored;  // closing an already-closed socket is not an error worth reporting
   impl_->socket().set_option(asio::socket_base::linger(false, 0), ignored);  // undo reset_on_abandon
   impl_->socket().shutdown(tcp::socket::shutdown_both, ignored);
@@ -135,6 +140,7 @@ void byte_stream::attach(std::shared_ptr<void> resource) {
 
 void byte_stream::reset() {
   if (!impl_) return;
+  impl_->on_close(true);
   error_code ignored;  // as in close()
   impl_->socket().set_option(asio::socket_base::linger(true, 0), ignored);
   impl_->socket().close(ignored);

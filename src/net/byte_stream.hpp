@@ -28,6 +28,9 @@ class byte_stream {
   static byte_stream plain(tcp::socket socket);
   // Wraps the socket in TLS; call tls_accept or tls_connect before any read or write.
   static byte_stream tls(tcp::socket socket, asio::ssl::context& ctx);
+  struct impl;
+  // Wraps an implementation of byte_stream_impl.hpp: for in-memory test streams.
+  static byte_stream adopt(std::unique_ptr<impl> implementation);
 
   task<error_code> tls_accept();
   // SNI and host-name verification (DNS name or IP literal) against `host`.
@@ -66,8 +69,6 @@ class byte_stream {
   std::string remote_address() const;
   tcp::endpoint remote_endpoint() const;
   tcp::socket& socket();
-
-  struct impl;
 
  private:
   explicit byte_stream(std::unique_ptr<impl> p);

@@ -1,5 +1,6 @@
 // net/byte_stream_impl: the interface behind byte_stream, shared by its two implementations
-// (plain TCP in byte_stream.cpp, TLS in tls_stream.cpp). Private to net/.
+// (plain TCP in byte_stream.cpp, TLS in tls_stream.cpp) and by the unit tests' in-memory stream
+// (byte_stream::adopt). Private to net/ otherwise.
 #pragma once
 #include "net/byte_stream.hpp"
 
@@ -19,6 +20,10 @@ struct byte_stream::impl {
   // Called before an orderly close: the application protocol (WebSocket Close, HTTP response)
   // has ended the conversation, so the TLS session stays resumable.
   virtual void mark_orderly_end() {}
+  // Called by close() (orderly) and reset() (`with_reset`) before they close socket(): the TCP
+  // implementations need nothing more; an in-memory test stream tells its peer and wakes its
+  // pending operations, as closing a socket does.
+  virtual void on_close(bool with_reset) {}
 
   std::shared_ptr<void> attachment;  // byte_stream::attach: released on close or destruction
 };

@@ -53,7 +53,7 @@ class frame_tunnel {
     tunnel_result r;
     r.app_to_agent = up.end;
     r.agent_to_app = down.end;
-    r.error = up.ec ? up.ec : down.ec;
+    r.error = first_cause(up.ec, down.ec);
     co_return r;
   }
 

@@ -32,9 +32,16 @@ struct tunnel_counters {
 struct tunnel_result {
   pump_end app_to_agent = pump_end::closed;  // how the app -> agent direction ended
   pump_end agent_to_app = pump_end::closed;
-  error_code error;  // first error seen, if any
+  error_code error;  // first error seen, if any (see first_cause)
   bool clean() const { return app_to_agent == pump_end::closed && agent_to_app == pump_end::closed; }
 };
+
+// The error a tunnel reports from its two directions' errors: an operation_aborted is what one
+// direction's close or reset did to the other, so the other's error, when it has one, is the cause.
+inline error_code first_cause(error_code a, error_code b) {
+  if (!a || (a == asio::error::operation_aborted && b)) return b;
+  return a;
+}
 
 // In the relay: both legs are server-role connections that have completed their upgrades.
 // Returns when both directions have ended; the caller then closes both streams.

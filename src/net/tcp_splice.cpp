@@ -49,7 +49,7 @@ class tcp_tunnel {
     tunnel_result r;
     r.app_to_agent = tcp_is_app_ ? from_tcp.end : from_ws.end;
     r.agent_to_app = tcp_is_app_ ? from_ws.end : from_tcp.end;
-    r.error = from_tcp.ec ? from_tcp.ec : from_ws.ec;
+    r.error = first_cause(from_tcp.ec, from_ws.ec);
     co_return r;
   }
 
