@@ -387,15 +387,6 @@ TEST_F(NetPumpRelayTunnel, ByteCountersCountEveryPayloadByteOfLargeFrames) {
 
 // ---------------------------------------------------------------- splice
 
-// Which side of the tunnel the TCP connection is (hcconnect: the app; hcm: the agent). The one
-// place that turns it into splice's argument.
-enum class tcp_side { app, agent };
-
-task<tunnel_result> splice_with(ws_connection& ws, byte_stream& tcp, tunnel_counters& counters,
-                                tcp_side side) {
-  return splice(ws, tcp, counters, side == tcp_side::app);
-}
-
 // The WebSocket leg is client-role: its peer sends unmasked frames and reads masked ones.
 class NetPumpSplice : public ::testing::Test {
  protected:
@@ -418,22 +409,22 @@ class NetPumpSplice : public ::testing::Test {
     for (const auto& f : frames) EXPECT_TRUE(f.masked) << "a client's frame went out unmasked";
     return describe(frames);
   }
-  void start(tcp_side tcp_is = tcp_side::agent) {
+  void start(tunnel_side tcp_is = tunnel_side::agent_side) {
     side = tcp_is;
-    driver.start(splice_with(ws, tcp, counters, side));
+    driver.start(splice(ws, tcp, counters, side));
   }
   // How each direction ended and what it carried, whichever side the TCP connection is.
   pump_end from_tcp(const tunnel_result& r) const {
-    return side == tcp_side::app ? r.app_to_agent : r.agent_to_app;
+    return side == tunnel_side::app_side ? r.app_to_agent : r.agent_to_app;
   }
   pump_end from_ws(const tunnel_result& r) const {
-    return side == tcp_side::app ? r.agent_to_app : r.app_to_agent;
+    return side == tunnel_side::app_side ? r.agent_to_app : r.app_to_agent;
   }
   std::uint64_t bytes_from_tcp() const {
-    return side == tcp_side::app ? counters.app_to_agent : counters.agent_to_app;
+    return side == tunnel_side::app_side ? counters.app_to_agent : counters.agent_to_app;
   }
   std::uint64_t bytes_from_ws() const {
-    return side == tcp_side::app ? counters.agent_to_app : counters.app_to_agent;
+    return side == tunnel_side::app_side ? counters.agent_to_app : counters.app_to_agent;
   }
 
   asio::io_context io;
@@ -445,7 +436,7 @@ class NetPumpSplice : public ::testing::Test {
   byte_stream& tcp = tcp_pair.stream;
   tunnel_counters counters;
   tunnel_driver driver{io};
-  tcp_side side = tcp_side::agent;
+  tunnel_side side = tunnel_side::agent_side;
 };
 
 TEST_F(NetPumpSplice, TcpEofBecomesClose1000AndBothDirectionsEndClosed) {
@@ -593,7 +584,7 @@ TEST_F(NetPumpSplice, APingIsAnsweredWithAPongAndNothingReachesTcp) {
 
 // Each direction's counter and ending land on the right side for both orientations: TCP bytes
 // (3000, over the first 1024-byte read: one frame) go one way, a 70000-byte frame the other.
-class NetPumpSpliceSides : public NetPumpSplice, public ::testing::WithParamInterface<tcp_side> {};
+class NetPumpSpliceSides : public NetPumpSplice, public ::testing::WithParamInterface<tunnel_side> {};
 
 TEST_P(NetPumpSpliceSides, CountersAndEndingsFollowWhichSideTheTcpConnectionIs) {
   auto from_tcp = patterned(3000);
@@ -610,7 +601,7 @@ TEST_P(NetPumpSpliceSides, CountersAndEndingsFollowWhichSideTheTcpConnectionIs) 
   auto r = driver.finish();
   EXPECT_TRUE(tcp_peer.received() == from_ws) << "the payload changed on its way";
   EXPECT_TRUE(tcp_peer.saw_reset());
-  bool tcp_is_app = GetParam() == tcp_side::app;
+  bool tcp_is_app = GetParam() == tunnel_side::app_side;
   EXPECT_EQ(counters.app_to_agent, tcp_is_app ? 3000u : 70'000u);
   EXPECT_EQ(counters.agent_to_app, tcp_is_app ? 70'000u : 3000u);
   EXPECT_EQ(r.app_to_agent, tcp_is_app ? pump_end::closed : pump_end::closed_error);
@@ -618,8 +609,8 @@ TEST_P(NetPumpSpliceSides, CountersAndEndingsFollowWhichSideTheTcpConnectionIs) 
 }
 
 INSTANTIATE_TEST_SUITE_P(TcpIsAppOrAgent, NetPumpSpliceSides,
-                         ::testing::Values(tcp_side::app, tcp_side::agent), [](const auto& info) {
-                           return info.param == tcp_side::app ? "tcp_is_app" : "tcp_is_agent";
+                         ::testing::Values(tunnel_side::app_side, tunnel_side::agent_side), [](const auto& info) {
+                           return info.param == tunnel_side::app_side ? "tcp_is_app" : "tcp_is_agent";
                          });
 
 }  // namespace
