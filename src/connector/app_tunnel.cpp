@@ -5,23 +5,18 @@
 #include "proto/error.hpp"
 
 #include <spdlog/spdlog.h>
+#include <boost/asio/this_coro.hpp>
 
 #include <chrono>
 
 namespace hc::connector {
 
-namespace {
-// Keeps the live-session count right on every way out of the coroutine.
-struct session_guard {
-  session_count& sessions;
-  explicit session_guard(session_count& s) : sessions(s) { sessions.active.fetch_add(1); }
-  ~session_guard() { sessions.active.fetch_sub(1); }
-};
-}  // namespace
-
 net::task<> serve_app_connection(std::shared_ptr<const tunnel_target> target, net::tcp::socket app_socket,
-                                 std::uint64_t id, connector_metrics& metrics, session_count& sessions) {
-  session_guard guard(sessions);
+                                 std::uint64_t id, connector_metrics& metrics, net::task_group& sessions) {
+  // Nothing to ask of a tunnel when hcconnect stops: the app and the endpoint end it, the drain
+  // only waits for it. Leaving the group is the membership's destruction, on every way out.
+  auto ex = co_await net::asio::this_coro::executor;
+  auto member = sessions.join(ex, [] {});
   auto started = std::chrono::steady_clock::now();
   auto app_side = net::byte_stream::plain(std::move(app_socket));
   app_side.reset_on_abandon();  // from now on, hcconnect dying shows the app an error, not an EOF
@@ -36,20 +31,21 @@ net::task<> serve_app_connection(std::shared_ptr<const tunnel_target> target, ne
     app_side.reset();
     if (dial.status != 0) {
       metrics.connection("rejected");
-      spdlog::warn("conn {} [{}] {} ({}) from {}: relay refused the tunnel: {} {}", id, tracking, target->name,
-                   target->endpoint, app, dial.status, dial.reason.empty() ? dial.error : dial.reason);
+      spdlog::warn("conn {} [{}] {} ({}) from {}: relay refused the tunnel: {} {}", id, tracking,
+                   target->name, target->endpoint, app, dial.status,
+                   dial.reason.empty() ? dial.error : dial.reason);
     } else {
       metrics.connection("failed");
-      spdlog::warn("conn {} [{}] {} ({}) from {}: cannot reach the relay: {}", id, tracking, target->name, target->endpoint,
-                   app, dial.error);
+      spdlog::warn("conn {} [{}] {} ({}) from {}: cannot reach the relay: {}", id, tracking, target->name,
+                   target->endpoint, app, dial.error);
     }
     co_return;
   }
   double setup = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   metrics.connection("tunnelled");
   metrics.tunnel_started(setup);
-  spdlog::debug("conn {} [{}] {} ({}) from {}: tunnel open in {:.1f} ms", id, tracking, target->name, target->endpoint, app,
-                setup * 1000);
+  spdlog::debug("conn {} [{}] {} ({}) from {}: tunnel open in {:.1f} ms", id, tracking, target->name,
+                target->endpoint, app, setup * 1000);
 
   auto& agent_side = *dial.connection;
   net::tunnel_counters counters;
@@ -67,8 +63,8 @@ net::task<> serve_app_connection(std::shared_ptr<const tunnel_target> target, ne
     spdlog::warn(
         "conn {} [{}] {} ({}) from {}: ended after {:.3f} s, {} bytes up, {} bytes down; app->agent {}, "
         "agent->app {}{}{}",
-        id, tracking, target->name, target->endpoint, app, lasted, up, down, net::to_string(result.app_to_agent),
-        net::to_string(result.agent_to_app), result.error ? ": " : "",
+        id, tracking, target->name, target->endpoint, app, lasted, up, down,
+        net::to_string(result.app_to_agent), net::to_string(result.agent_to_app), result.error ? ": " : "",
         result.error ? result.error.message() : "");
 }
 

@@ -5,8 +5,8 @@
 #pragma once
 #include "connector/connector_metrics.hpp"
 #include "net/relay_client.hpp"
+#include "net/task_group.hpp"
 
-#include <atomic>
 #include <memory>
 #include <string>
 
@@ -19,14 +19,10 @@ struct tunnel_target {
   net::relay_client client;
 };
 
-// Counts live sessions so shutdown can drain them (see connector_service::stop).
-struct session_count {
-  std::atomic<int> active{0};
-};
-
 // `id` numbers connections in logs. `metrics` and `sessions` outlive every session (the
-// service owns them and joins its threads before destroying them).
+// service owns them and destroys its io_context first); the session is a member of `sessions`
+// while it runs, so shutdown can drain it (see connector_service::stop).
 net::task<> serve_app_connection(std::shared_ptr<const tunnel_target> target, net::tcp::socket app_socket,
-                                 std::uint64_t id, connector_metrics& metrics, session_count& sessions);
+                                 std::uint64_t id, connector_metrics& metrics, net::task_group& sessions);
 
 }  // namespace hc::connector

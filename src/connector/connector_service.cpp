@@ -4,20 +4,21 @@
 #include "connector/app_tunnel.hpp"
 #include "connector/endpoint_config.hpp"
 #include "net/accept_backoff.hpp"
-#include "util/file_watch.hpp"
 #include "net/http_server.hpp"
 #include "net/io_threads.hpp"
 #include "net/limits.hpp"
 #include "net/spawn.hpp"
+#include "net/task_group.hpp"
+#include "util/file_watch.hpp"
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/use_future.hpp>
 
 #include <future>
 #include <map>
@@ -66,7 +67,7 @@ struct connector_service::impl {
   explicit impl(service_options o) : options(std::move(o)), io(net::agent_io_threads(options.threads)) {}
   service_options options;
   connector_metrics metrics;  // outlives the io_context: session frames refer to it
-  session_count sessions;
+  net::task_group sessions;   // every app tunnel, for the drain on stop(); outlives the io_context too
   asio::io_context io;
   asio::strand<asio::io_context::executor_type> control{io.get_executor()};
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
@@ -80,7 +81,7 @@ struct connector_service::impl {
   std::optional<asio::steady_timer> poll_timer;
   std::unique_ptr<net::http_server> http;
   endpoint_config applied;  // what the listeners were last reconciled to
-  bool stopping = false;    // set by stop(): a poll whose answer arrives later must not reopen listeners
+  bool stopping = false;    // set by drain(): a poll whose answer arrives later must not reopen listeners
   // --- owner thread ---
   std::vector<std::thread> threads;
   enum class state { idle, running, stopped } phase = state::idle;
@@ -201,6 +202,20 @@ struct connector_service::impl {
     }
   }
 
+  // stop()'s first two steps, on the control strand (which owns the listeners): stop accepting and
+  // polling, then give the open tunnels until the drain deadline to finish.
+  net::task<> drain() {
+    stopping = true;
+    listeners.clear();
+    if (poll_timer) poll_timer->cancel();
+    if (http) http->stop();
+    listening = 0;
+    sessions.end_all();
+    auto deadline = std::chrono::steady_clock::now() + net::limits::agent_drain_timeout;
+    bool drained = co_await sessions.wait_empty(deadline);
+    if (!drained) spdlog::warn("stopping with {} tunnel(s) still open: they are cut", sessions.size());
+  }
+
   net::task<std::string> serve_http(const net::http_request& request) {
     if (request.target == "/metrics")
       co_return net::format_response(200, "OK", {{"Content-Type", "text/plain; version=0.0.4"}},
@@ -278,23 +293,8 @@ void connector_service::stop() {
   auto& s = *impl_;
   if (s.phase != impl::state::running) return;
   s.phase = impl::state::stopped;
-  // 1. Stop accepting (on the control strand, which owns the listeners).
-  std::promise<void> closed;
-  asio::post(s.control, [&] {
-    s.stopping = true;
-    s.listeners.clear();
-    if (s.poll_timer) s.poll_timer->cancel();
-    if (s.http) s.http->stop();
-    s.listening = 0;
-    closed.set_value();
-  });
-  closed.get_future().wait();
-  // 2. Drain: tunnels whose apps are finishing get a moment to close cleanly.
-  auto until = std::chrono::steady_clock::now() + net::limits::connector_drain_timeout;
-  while (s.sessions.active.load() > 0 && std::chrono::steady_clock::now() < until)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  if (int left = s.sessions.active.load(); left > 0)
-    spdlog::warn("stopping with {} tunnel(s) still open: they are cut", left);
+  // 1. Stop accepting, 2. drain: tunnels whose apps are finishing get a moment to close cleanly.
+  asio::co_spawn(s.control, s.drain(), asio::use_future).get();
   // 3. Force: stopping the io_context ends the rest; their frames (and sockets) go with it.
   s.work.reset();
   s.io.stop();

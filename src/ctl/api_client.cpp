@@ -1,6 +1,7 @@
 // ctl/api_client: synchronous management calls (see api_client.hpp).
 #include "ctl/api_client.hpp"
 
+#include "net/clock.hpp"
 #include "net/spawn.hpp"
 #include "net/ws_client.hpp"
 #include "proto/encoding.hpp"
@@ -14,19 +15,18 @@ namespace hc::ctl {
 api_client::api_client(proto::connection_string cs, net::tls_context tls, bool plaintext)
     : cs_(std::move(cs)), tls_(std::move(tls)), plaintext_(plaintext) {
   if (cs_.key.empty())
-    throw api_failure("the connection string has no SharedAccessKeyName/SharedAccessKey: hcctl needs a Manage key");
+    throw api_failure(
+        "the connection string has no SharedAccessKeyName/SharedAccessKey: hcctl needs a Manage key");
 }
 
 api_response api_client::call(const std::string& method, const std::string& path, const std::string& body) {
-  auto expiry = std::chrono::duration_cast<std::chrono::seconds>(
-                    (std::chrono::system_clock::now() + std::chrono::hours(1)).time_since_epoch())
-                    .count();
+  auto expiry = net::unix_now() + std::chrono::seconds(std::chrono::hours(1)).count();
   net::http_call request;
   request.method = method;
   request.url = std::string(plaintext_ ? "http://" : "https://") + cs_.authority() + path;
   request.tls = tls_;
-  request.headers = {{"Authorization", proto::make_sas_token("http://" + proto::to_lower(cs_.host) + "/", cs_.key_name,
-                                                             cs_.key, expiry)},
+  request.headers = {{"Authorization", proto::make_sas_token("http://" + proto::to_lower(cs_.host) + "/",
+                                                             cs_.key_name, cs_.key, expiry)},
                      {"Accept", "application/json"}};
   if (!body.empty()) request.headers.emplace_back("Content-Type", "application/json");
   request.body = body;
@@ -45,7 +45,8 @@ api_response api_client::call(const std::string& method, const std::string& path
     std::string message = out.raw.empty() ? result.response->reason : out.raw;
     if (out.body.is_object() && out.body.as_object().contains("error")) {
       const auto& err = out.body.at("error");
-      if (err.is_object() && err.as_object().contains("message")) message = boost::json::value_to<std::string>(err.at("message"));
+      if (err.is_object() && err.as_object().contains("message"))
+        message = boost::json::value_to<std::string>(err.at("message"));
     }
     throw api_failure("relay refused (" + std::to_string(out.status) + "): " + message);
   }
@@ -55,7 +56,8 @@ api_response api_client::call(const std::string& method, const std::string& path
 const std::string& api_client::namespace_name() {
   if (namespace_.empty()) {
     auto r = call("GET", "/api/v1/namespaces");
-    if (!r.body.is_array() || r.body.as_array().empty()) throw api_failure("the relay serves no namespace at " + cs_.host);
+    if (!r.body.is_array() || r.body.as_array().empty())
+      throw api_failure("the relay serves no namespace at " + cs_.host);
     // A relay administrator sees every namespace: take the one served at this host.
     const auto& list = r.body.as_array();
     const boost::json::value* mine = &list.front();
@@ -72,7 +74,8 @@ std::string api_client::hc_path(const std::string& name) {
   std::string p = "/api/v1/namespaces/" + proto::percent_encode(namespace_name()) + "/hybridConnections";
   if (!name.empty()) {
     std::string encoded = proto::percent_encode(name);  // the relay validates the name itself
-    for (auto at = encoded.find("%2F"); at != std::string::npos; at = encoded.find("%2F", at)) encoded.replace(at, 3, "/");
+    for (auto at = encoded.find("%2F"); at != std::string::npos; at = encoded.find("%2F", at))
+      encoded.replace(at, 3, "/");
     p += "/" + encoded;
   }
   return p;

@@ -1,6 +1,7 @@
 // ctl/hc_commands: the `hc` verbs (see hc_commands.hpp).
 #include "ctl/hc_commands.hpp"
 
+#include "ctl/table.hpp"
 #include "proto/endpoint.hpp"
 
 #include <CLI/CLI.hpp>
@@ -19,19 +20,11 @@ std::string str(const json::value& v, std::string_view key) {
   return json::serialize(*f);
 }
 
-void print_table(const json::array& rows) {
-  std::vector<std::array<std::string, 4>> lines{{"NAME", "STATUS", "LISTENERS", "ENDPOINT"}};
-  for (const auto& r : rows) lines.push_back({str(r, "name"), str(r, "status"), str(r, "listenerCount"), str(r, "endpoint")});
-  std::array<std::size_t, 4> width{};
-  for (const auto& l : lines)
-    for (std::size_t i = 0; i < 4; ++i) width[i] = std::max(width[i], l[i].size());
-  for (const auto& l : lines) {
-    for (std::size_t i = 0; i < 4; ++i) {
-      std::cout << l[i];
-      if (i < 3) std::cout << std::string(width[i] - l[i].size() + 2, ' ');
-    }
-    std::cout << "\n";
-  }
+void print_hc_table(const json::array& hcs) {
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& h : hcs)
+    rows.push_back({str(h, "name"), str(h, "status"), str(h, "listenerCount"), str(h, "endpoint")});
+  print_table({"NAME", "STATUS", "LISTENERS", "ENDPOINT"}, rows);
 }
 
 void print_details(const json::value& h) {
@@ -58,9 +51,10 @@ void print_details(const json::value& h) {
   if (tunnels && tunnels->is_object()) {
     std::cout << "Tunnels:                       accepted " << str(*tunnels, "accepted") << ", rejected "
               << str(*tunnels, "rejected") << ", timed out " << str(*tunnels, "timedOut") << "\n";
-    if (const auto* last = tunnels->as_object().if_contains("last"); last && str(*last, "outcome") != "accepted")
-      std::cout << "Last connection:               " << str(*last, "outcome") << " at " << str(*last, "at") << ": "
-                << str(*last, "detail") << "\n";
+    if (const auto* last = tunnels->as_object().if_contains("last");
+        last && str(*last, "outcome") != "accepted")
+      std::cout << "Last connection:               " << str(*last, "outcome") << " at " << str(*last, "at")
+                << ": " << str(*last, "detail") << "\n";
   }
 }
 
@@ -75,15 +69,19 @@ void add_hc_commands(CLI::App& app, options& opts) {
     bool no_client_authorization = false;
   };
   auto create = std::make_shared<create_args>();
-  auto* c = hc->add_subcommand("create", "Create a hybrid connection whose endpoint is HOST:PORT")->fallthrough();
+  auto* c =
+      hc->add_subcommand("create", "Create a hybrid connection whose endpoint is HOST:PORT")->fallthrough();
   c->add_option("NAME", create->name, "Hybrid connection name")->required();
-  c->add_option("--endpoint", create->endpoint, "HOST:PORT of the service it reaches (use a DNS name)")->required();
-  c->add_flag("--no-client-authorization", create->no_client_authorization, "Let senders connect without a token");
+  c->add_option("--endpoint", create->endpoint, "HOST:PORT of the service it reaches (use a DNS name)")
+      ->required();
+  c->add_flag("--no-client-authorization", create->no_client_authorization,
+              "Let senders connect without a token");
   c->callback([&opts, create] {
     auto ep = proto::parse_endpoint(create->endpoint);
     if (!ep) throw api_failure("--endpoint: " + ep.error().message);
     if (auto w = proto::endpoint_host_warning(ep->host); !w.empty()) std::cerr << "warning: " << w << "\n";
-    json::object body{{"endpoint", ep->to_string()}, {"requiresClientAuthorization", !create->no_client_authorization}};
+    json::object body{{"endpoint", ep->to_string()},
+                      {"requiresClientAuthorization", !create->no_client_authorization}};
     auto& api = opts.client();
     auto r = api.call("PUT", api.hc_path(create->name), json::serialize(body));
     if (opts.json()) return print_json(r.body);
@@ -95,7 +93,7 @@ void add_hc_commands(CLI::App& app, options& opts) {
     auto& api = opts.client();
     auto r = api.call("GET", api.hc_path());
     if (opts.json()) return print_json(r.body);
-    print_table(r.body.is_array() ? r.body.as_array() : json::array{});
+    print_hc_table(rows_of(r.body));
   });
 
   auto show_name = std::make_shared<std::string>();
@@ -109,7 +107,8 @@ void add_hc_commands(CLI::App& app, options& opts) {
   });
 
   auto delete_name = std::make_shared<std::string>();
-  auto* d = hc->add_subcommand("delete", "Delete a hybrid connection (its listeners are disconnected)")->fallthrough();
+  auto* d = hc->add_subcommand("delete", "Delete a hybrid connection (its listeners are disconnected)")
+                ->fallthrough();
   d->add_option("NAME", *delete_name, "Hybrid connection name")->required();
   d->callback([&opts, delete_name] {
     auto& api = opts.client();
@@ -123,9 +122,11 @@ void add_hc_commands(CLI::App& app, options& opts) {
     bool secondary = false;
   };
   auto cs = std::make_shared<cs_args>();
-  auto* k = hc->add_subcommand("connection-string", "Print a connection string with EntityPath for a rule")->fallthrough();
+  auto* k = hc->add_subcommand("connection-string", "Print a connection string with EntityPath for a rule")
+                ->fallthrough();
   k->add_option("NAME", cs->name, "Hybrid connection name")->required();
-  k->add_option("--rule", cs->rule, "defaultListener (for hcm) or defaultSender (for hcconnect)")->capture_default_str();
+  k->add_option("--rule", cs->rule, "defaultListener (for hcm) or defaultSender (for hcconnect)")
+      ->capture_default_str();
   k->add_flag("--secondary", cs->secondary, "Use the secondary key");
   k->callback([&opts, cs] {
     auto& api = opts.client();

@@ -2,6 +2,7 @@
 #include "ctl/table.hpp"
 
 #include "proto/utf8.hpp"
+#include "util/table.hpp"
 
 #include <boost/json.hpp>
 #include <iostream>
@@ -34,19 +35,7 @@ std::string field(const json::value& v, std::string_view key) {
 }
 
 void print_table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows) {
-  std::vector<std::size_t> width(header.size());
-  for (std::size_t i = 0; i < header.size(); ++i) width[i] = header[i].size();
-  for (const auto& r : rows)
-    for (std::size_t i = 0; i < r.size() && i < width.size(); ++i) width[i] = std::max(width[i], r[i].size());
-  auto line = [&](const std::vector<std::string>& cells) {
-    for (std::size_t i = 0; i < cells.size(); ++i) {
-      std::cout << cells[i];
-      if (i + 1 < cells.size()) std::cout << std::string(width[i] - cells[i].size() + 2, ' ');
-    }
-    std::cout << "\n";
-  };
-  line(header);
-  for (const auto& r : rows) line(r);
+  std::cout << util::format_table(header, rows);
 }
 
 void print_details(const std::vector<std::pair<std::string, std::string>>& lines) {

@@ -15,7 +15,7 @@ namespace hc::ctl {
 // joined with ", ", absent or null as "-"; control characters escaped (proto::printable).
 std::string field(const boost::json::value& v, std::string_view key);
 
-// Columns separated by two spaces, each as wide as its widest cell.
+// The table on stdout, laid out by util::format_table.
 void print_table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows);
 
 // "Label:  value" lines with the values aligned.

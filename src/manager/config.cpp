@@ -1,6 +1,7 @@
 // manager/config: connections.json and the instance id (see config.hpp).
 #include "manager/config.hpp"
 
+#include "net/clock.hpp"
 #include "util/private_file.hpp"
 
 #include <boost/json.hpp>
@@ -130,7 +131,7 @@ std::string listener_id(const std::string& instance, const connection_entry& ent
 }
 
 std::string now_iso8601() {
-  std::time_t t = std::time(nullptr);
+  std::time_t t = net::unix_now();
   std::tm tm{};
   gmtime_r(&t, &tm);
   char buf[32];

@@ -8,6 +8,7 @@
 #include "manager/config.hpp"
 #include "manager/metrics.hpp"
 #include "manager/status.hpp"
+#include "net/task_group.hpp"
 #include "net/tls.hpp"
 
 #include <chrono>
@@ -26,6 +27,7 @@ struct runner_settings {
   std::chrono::seconds keepalive{30};         // Ping interval; dead after 2 unanswered
   std::chrono::seconds refresh{60};           // runtime-info refresh while connected
   hcm_metrics* metrics = nullptr;             // outlives the runner and its tunnels
+  net::task_group* tunnels = nullptr;         // the service's drain group (outlives the tunnels)
 };
 
 class runner_handle {

@@ -9,11 +9,14 @@
 #include "manager/status.hpp"
 #include "manager/views.hpp"
 #include "manager/web_ui.hpp"
+#include "net/clock.hpp"
 #include "net/http_server.hpp"
 #include "net/io_threads.hpp"
 #include "net/limits.hpp"
-#include "util/private_file.hpp"
+#include "net/task_group.hpp"
 #include "net/tls.hpp"
+#include "util/file_watch.hpp"
+#include "util/private_file.hpp"
 
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/rotating_file_sink.h>
@@ -25,7 +28,6 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/this_coro.hpp>
 
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -86,8 +88,12 @@ std::function<void(std::exception_ptr)> log_end(std::string what) {
 
 class service {
  public:
-  service(const service_options& o, asio::io_context& io, net::tls_context tls)
-      : options_(o), io_(io), strand_(asio::make_strand(io.get_executor())), tls_(std::move(tls)) {
+  service(const service_options& o, asio::io_context& io, net::task_group& tunnels, net::tls_context tls)
+      : options_(o),
+        io_(io),
+        tunnels_(tunnels),
+        strand_(asio::make_strand(io.get_executor())),
+        tls_(std::move(tls)) {
     instance_ = instance_id(o.config_dir);
     machine_ = machine_name();
     token_lifetime_ = env_seconds("HCM_TOKEN_LIFETIME_SECONDS", 3600s);
@@ -113,7 +119,8 @@ class service {
   void request_stop() { asio::co_spawn(strand_, shutdown(), log_end("shutdown")); }
 
  private:
-  // Runners stop at once; the io_context is stopped when the tunnels are done or after 5 s.
+  // Runners stop at once (no new tunnels); the io_context is stopped when the open tunnels are
+  // done or after limits::agent_drain_timeout.
   net::task<void> shutdown() {
     spdlog::info("stopping: {} connection(s)", runner_count());
     stopping_ = true;
@@ -124,11 +131,9 @@ class service {
       old.swap(runners_);
     }
     old.clear();  // each handle's destructor stops its runner
-    asio::steady_timer t(co_await asio::this_coro::executor);
-    for (int i = 0; i < 50 && active_tunnels() > 0; ++i) {
-      t.expires_after(100ms);
-      co_await t.async_wait(net::use_tuple);
-    }
+    tunnels_.end_all();
+    auto deadline = std::chrono::steady_clock::now() + net::limits::agent_drain_timeout;
+    co_await tunnels_.wait_empty(deadline);
     std::error_code ec;
     std::filesystem::remove(status_path(options_.config_dir), ec);  // CLI: "service not running"
     io_.stop();
@@ -137,19 +142,6 @@ class service {
   std::size_t runner_count() {
     std::lock_guard lock(mutex_);
     return runners_.size();
-  }
-
-  std::uint64_t active_tunnels() {
-    std::uint64_t n = 0;
-    for (auto& s : statuses()) n += s.active_tunnels;
-    return n;
-  }
-
-  std::vector<connection_status> statuses() {
-    std::lock_guard lock(mutex_);
-    std::vector<connection_status> out;
-    for (auto& [key, r] : runners_) out.push_back(r->stats()->snapshot());
-    return out;
   }
 
   std::vector<connection_view> views() {
@@ -183,23 +175,17 @@ class service {
     return metrics_.serialize(live, to, from);
   }
 
-  // Polls connections.json (mtime + size) every second and reconciles the runners with it.
+  // Reconciles the runners with connections.json now and whenever the file changes (polled every
+  // second).
   net::task<void> watch_config() {
     asio::steady_timer t(co_await asio::this_coro::executor);
-    std::pair<std::int64_t, std::int64_t> seen{-1, -1};
-    bool first = true;
-    while (!stopping_) {
-      struct stat st {};
-      std::pair<std::int64_t, std::int64_t> now{0, -2};  // absent file: distinct from "never looked"
-      if (::stat(connections_path(options_.config_dir).c_str(), &st) == 0)
-        now = {std::int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec, std::int64_t(st.st_size)};
-      if (now != seen) {
-        seen = now;
-        reconcile(first);
-        first = false;
-      }
+    util::file_watch watch(connections_path(options_.config_dir));
+    reconcile(true);
+    for (;;) {
       t.expires_after(1s);
       co_await t.async_wait(net::use_tuple);
+      if (stopping_) co_return;
+      if (watch.changed()) reconcile(false);
     }
   }
 
@@ -243,6 +229,7 @@ class service {
       s.keepalive = keepalive_;
       s.refresh = refresh_;
       s.metrics = &metrics_;
+      s.tunnels = &tunnels_;
       try {
         runners_.emplace(key, std::make_unique<runner_handle>(io_.get_executor(), std::move(s)));
         spdlog::info("connection {}: started (listener id {})", key, listener_id(instance_, e));
@@ -267,9 +254,7 @@ class service {
       auto body = serialize_status(f);
       auto now = std::chrono::steady_clock::now();
       if (body != last || now - last_write > 10s) {
-        f.written_unix = std::chrono::duration_cast<std::chrono::seconds>(
-                             std::chrono::system_clock::now().time_since_epoch())
-                             .count();
+        f.written_unix = net::unix_now();
         try {
           util::write_private_file(status_path(options_.config_dir), serialize_status(f));
           last = body;
@@ -285,6 +270,7 @@ class service {
 
   service_options options_;
   asio::io_context& io_;
+  net::task_group& tunnels_;  // every tunnel of every runner, for the drain on shutdown
   asio::strand<asio::io_context::executor_type> strand_;
   net::tls_context tls_;
   std::string instance_, machine_;
@@ -309,10 +295,11 @@ int run_service(const service_options& options) {
     return 1;
   }
   int n = net::agent_io_threads(options.threads);
+  net::task_group tunnels;  // outlives io: the tunnels' frames, cut by io.stop(), leave it in io's destructor
   asio::io_context io(n);
   std::optional<service> svc;
   try {
-    svc.emplace(options, io, tls);
+    svc.emplace(options, io, tunnels, tls);
     svc->start();
   } catch (const std::exception& e) {
     spdlog::error("cannot start: {}", e.what());

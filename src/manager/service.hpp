@@ -2,8 +2,8 @@
 // one runner per configured connection (added, removed and restarted as connections.json
 // changes: the file is polled every second), status.json (rewritten when something changed and
 // at least every 10 s as a heartbeat), the log file CONFIG_DIR/hcm.log (rotated at 5 MB), and the
-// optional local web UI + /metrics. SIGINT/SIGTERM stop it: runners first, then up to 5 s for
-// tunnels to finish.
+// optional local web UI + /metrics. SIGINT/SIGTERM stop it: runners first, then up to
+// limits::agent_drain_timeout for the open tunnels (a net::task_group) to finish.
 #pragma once
 #include <cstdint>
 #include <string>

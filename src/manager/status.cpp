@@ -2,6 +2,7 @@
 #include "manager/status.hpp"
 
 #include "manager/config.hpp"
+#include "net/clock.hpp"
 #include "util/private_file.hpp"
 
 #include <boost/json.hpp>
@@ -127,10 +128,8 @@ std::optional<status_file> read_status(const std::string& config_dir) {
 
 bool status_is_live(const status_file& f) {
   if (f.pid <= 0 || ::kill(pid_t(f.pid), 0) != 0) return false;
-  auto now =
-      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
   // The service rewrites the file at least every 10 s (heartbeat).
-  return now.count() - f.written_unix < 30;
+  return net::unix_now() - f.written_unix < 30;
 }
 
 }  // namespace hc::manager

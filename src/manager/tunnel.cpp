@@ -15,6 +15,7 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/this_coro.hpp>
 
 #include <chrono>
 
@@ -82,6 +83,9 @@ net::task<std::string> run_tunnel(tunnel_context ctx, proto::accept_message acce
   ctx.metrics->tunnel_outcome("ok");
   ctx.stats->tunnels_total.fetch_add(1);
   ctx.stats->active_tunnels.fetch_add(1);
+  // Nothing to ask of a tunnel when hcm stops: its two sides end it, the drain only waits for it.
+  auto ex = co_await asio::this_coro::executor;
+  auto member = ctx.tunnels ? ctx.tunnels->join(ex, [] {}) : net::task_group::membership();
   auto tcp = net::byte_stream::plain(std::move(dialed_endpoint.socket));
   auto result = co_await net::splice(*rendezvous.connection, tcp, ctx.stats->bytes, net::tunnel_side::agent_side);
   ctx.stats->active_tunnels.fetch_sub(1);

@@ -3,12 +3,13 @@
 // 502 and a reason naming the endpoint, this host and the error; then splices TCP <-> WebSocket
 // until both directions end (half-close, net/pump.hpp). Each tunnel is its own coroutine on its
 // own strand; its completion handler logs the outcome under the accept id. The tunnel owns its
-// sockets; it shares only connection_stats (thread-safe) and the service's metrics (which
-// outlive every tunnel: the service drains its io_context before destroying them).
+// sockets; it shares only connection_stats (thread-safe), the service's metrics and its drain
+// group (which outlive every tunnel: the service drains its io_context before destroying them).
 #pragma once
 #include "manager/metrics.hpp"
 #include "manager/status.hpp"
 #include "net/relay_client.hpp"
+#include "net/task_group.hpp"
 #include "proto/control_messages.hpp"
 #include "proto/endpoint.hpp"
 
@@ -22,6 +23,9 @@ struct tunnel_context {
   std::shared_ptr<connection_stats> stats;
   hcm_metrics* metrics;  // outlives the tunnel (see above)
   std::string machine;   // this host's name, for reject reasons
+  // The service's drain group (outlives the tunnel, like metrics): a spliced tunnel is a member
+  // until it ends, so shutdown waits for it. Null: the tunnel is not waited for.
+  net::task_group* tunnels = nullptr;
 };
 
 // hcm dials only its own relay: an accept address must name the connection string's host and

@@ -3,6 +3,7 @@
 
 #include "proto/connection_string.hpp"
 #include "proto/endpoint.hpp"
+#include "util/table.hpp"
 
 #include <algorithm>
 #include <sstream>
@@ -69,22 +70,11 @@ std::string status_text(const connection_view& v) {
 }
 
 std::string format_table(const std::vector<connection_view>& views) {
-  std::vector<std::array<std::string, 5>> rows{{"NAMESPACE", "NAME", "ENDPOINT", "STATUS", "LISTENERS"}};
+  std::vector<std::vector<std::string>> rows;
   for (auto& v : views)
     rows.push_back({v.entry.ns, v.entry.name, v.live.endpoint.empty() ? "-" : v.live.endpoint, status_text(v),
                     v.live.listeners < 0 ? "-" : std::to_string(v.live.listeners)});
-  std::array<std::size_t, 5> width{};
-  for (auto& r : rows)
-    for (std::size_t i = 0; i < 4; ++i) width[i] = std::max(width[i], r[i].size());
-  std::ostringstream out;
-  for (auto& r : rows) {
-    for (std::size_t i = 0; i < 5; ++i) {
-      out << r[i];
-      if (i < 4) out << std::string(width[i] - r[i].size() + 2, ' ');
-    }
-    out << "\n";
-  }
-  return out.str();
+  return util::format_table({"NAMESPACE", "NAME", "ENDPOINT", "STATUS", "LISTENERS"}, rows);
 }
 
 std::string format_details(const connection_view& v) {

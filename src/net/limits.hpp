@@ -26,6 +26,9 @@ inline constexpr auto relay_keepalive_interval = 30s;
 // On SIGTERM the relay sends Close 1001 on every control channel and tunnel leg and gives them
 // this long to finish before it exits (hcrelay --drain-timeout).
 inline constexpr auto relay_drain_timeout = 10s;
+// On SIGTERM (and when hcconnect's `run --` command exits) hcm and hcconnect stop taking new
+// tunnels and give open ones this long to finish before they are cut.
+inline constexpr auto agent_drain_timeout = 5s;
 // A control message (accept, ping) that has the connection and is not taken from it in this time
 // drops the listener: a listener that stops reading cannot hold its senders.
 inline constexpr auto control_write_timeout = 5s;
@@ -106,7 +109,4 @@ inline constexpr std::size_t max_handshakes_per_source = 4096;
 // Sources remembered by the limiter; above this, sources with a full allowance and no
 // handshake in flight are forgotten (memory stays bounded under a spoofed-source scan).
 inline constexpr std::size_t max_tracked_sources = 64 * 1024;
-// hcconnect shutdown: open tunnels get this long to finish before they are cut (an app that
-// exited has closed its sockets already, so `run --` normally waits not at all).
-inline constexpr auto connector_drain_timeout = 5s;
 }  // namespace hc::net::limits

@@ -2,6 +2,7 @@
 // relay_client.hpp).
 #include "net/relay_client.hpp"
 
+#include "net/clock.hpp"
 #include "net/limits.hpp"
 #include "net/warm_pool.hpp"
 #include "proto/encoding.hpp"
@@ -14,9 +15,7 @@ relay_client::relay_client(proto::connection_string cs, tls_context tls, bool pl
     : cs_(std::move(cs)), tls_(std::move(tls)), plaintext_(plaintext) {}
 
 std::int64_t relay_client::token_expiry(std::chrono::seconds lifetime) const {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             (std::chrono::system_clock::now() + lifetime).time_since_epoch())
-      .count();
+  return unix_now() + lifetime.count();
 }
 
 std::string relay_client::token(std::chrono::seconds lifetime) const {

@@ -1,7 +1,7 @@
-// util/file_watch: notices that a configuration file changed (hcconnect's endpoints.json; hcm's
-// configuration can use it too) by comparing its modification time and size between polls, so
-// it works on any filesystem, through bind mounts and across atomic renames. The caller owns the
-// polling timer (a 1 s steady_timer in its own coroutine). One owner; not thread-safe.
+// util/file_watch: notices that a configuration file changed (hcconnect's endpoints.json, hcm's
+// connections.json) by comparing its modification time, size and inode between polls, so it works
+// on any filesystem, through bind mounts and across atomic renames. The caller owns the polling
+// timer (a 1 s steady_timer in its own coroutine). One owner; not thread-safe.
 #pragma once
 #include <cstdint>
 #include <string>

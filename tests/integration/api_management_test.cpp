@@ -6,6 +6,7 @@
 // credential, and the OpenAPI document matching the server.
 #include "api_support.hpp"
 
+#include "net/clock.hpp"
 #include "proto/encoding.hpp"
 #include "proto/sas.hpp"
 
@@ -492,9 +493,7 @@ TEST_F(management_api_test, another_namespaces_manage_key_manages_that_namespace
                                 "/namespaces/loopback/authorizationRules/RootManageSharedAccessKey/listKeys");
     auto token =
         proto::make_sas_token("http://127.0.0.1/", "RootManageSharedAccessKey", json_text(keys, "primaryKey"),
-                              std::chrono::duration_cast<std::chrono::seconds>(
-                                  std::chrono::system_clock::now().time_since_epoch() + 1h)
-                                  .count());
+                              net::unix_now() + std::chrono::seconds(1h).count());
     auto mine = co_await call_at_loopback(relay(), "GET", "/namespaces", token);
     require_eq(mine.status, 200, "list namespaces: " + mine.body);
     auto list = boost::json::parse(mine.body).as_array();

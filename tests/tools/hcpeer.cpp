@@ -5,6 +5,7 @@
 // "text:PAYLOAD" or "binary:HEX"; diagnostics go to stderr. Exit 0 ok, 1 bad options, 2 refused
 // or failed (relay status and reason on stderr), 3 timeout. One io_context on the main thread:
 // every coroutine runs on it, so nothing is shared across threads.
+#include "net/clock.hpp"
 #include "net/tls.hpp"
 #include "net/ws_client.hpp"
 #include "proto/connection_string.hpp"
@@ -116,11 +117,8 @@ std::optional<peer_target> make_target(const peer_options& o) {
   if (!cs->sas_token.empty()) {
     t.token = cs->sas_token;
   } else {
-    auto expiry = std::chrono::duration_cast<std::chrono::seconds>(
-                      std::chrono::system_clock::now().time_since_epoch()) +
-                  std::chrono::hours(1);
-    t.token =
-        hc::proto::make_sas_token("http://" + t.host + "/" + t.entity, cs->key_name, cs->key, expiry.count());
+    auto expiry = hc::net::unix_now() + std::chrono::seconds(std::chrono::hours(1)).count();
+    t.token = hc::proto::make_sas_token("http://" + t.host + "/" + t.entity, cs->key_name, cs->key, expiry);
   }
   try {
     t.tls = hc::net::make_client_tls(hc::net::ca_file_from(o.ca_file));
