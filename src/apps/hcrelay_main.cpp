@@ -1,6 +1,6 @@
 // apps/hcrelay_main: the hcrelay command line. Everything else lives in relay/.
-#include "util/log.hpp"
 #include "relay/server.hpp"
+#include "util/log.hpp"
 
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>

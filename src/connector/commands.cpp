@@ -5,13 +5,13 @@
 #include "connector/endpoint_config.hpp"
 #include "connector/hosts_file.hpp"
 #include "connector/run_command.hpp"
-#include "util/log.hpp"
-#include "util/private_file.hpp"
 #include "net/relay_client.hpp"
 #include "net/spawn.hpp"
 #include "net/tls.hpp"
 #include "proto/encoding.hpp"
 #include "proto/endpoint.hpp"
+#include "util/log.hpp"
+#include "util/private_file.hpp"
 
 #include <spdlog/spdlog.h>
 #include <boost/json.hpp>

@@ -1,8 +1,8 @@
 // connector/endpoint_config: endpoints.json and loopback addresses (see endpoint_config.hpp).
 #include "connector/endpoint_config.hpp"
 
-#include "util/private_file.hpp"
 #include "proto/endpoint.hpp"
+#include "util/private_file.hpp"
 
 #include <boost/asio/ip/address_v4.hpp>
 #include <boost/json.hpp>

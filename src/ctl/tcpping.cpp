@@ -6,9 +6,9 @@
 #include "proto/endpoint.hpp"
 
 #include <CLI/CLI.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/json.hpp>
 #include <chrono>
 #include <iomanip>
@@ -50,7 +50,8 @@ void add_tcpping_command(CLI::App& app, options& opts) {
     int timeout_ms = 3000;
   };
   auto a = std::make_shared<args>();
-  auto* cmd = app.add_subcommand("tcpping", "Time TCP connects to HOST:PORT from this host (DNS shown)")->fallthrough();
+  auto* cmd = app.add_subcommand("tcpping", "Time TCP connects to HOST:PORT from this host (DNS shown)")
+                  ->fallthrough();
   cmd->add_option("TARGET", a->target, "HOST:PORT")->required();
   cmd->add_option("-n,--count", a->count, "Attempts")->capture_default_str()->check(CLI::Range(1, 1000));
   cmd->add_option("--timeout-ms", a->timeout_ms, "Per-attempt timeout")->capture_default_str();
@@ -72,7 +73,8 @@ void add_tcpping_command(CLI::App& app, options& opts) {
       throw api_failure("cannot resolve " + ep->host);
     }
     boost::json::array addresses;
-    for (const auto& r : resolved) addresses.push_back(boost::json::value(r.endpoint().address().to_string()));
+    for (const auto& r : resolved)
+      addresses.push_back(boost::json::value(r.endpoint().address().to_string()));
     if (!opts.json()) {
       std::cout << "DNS: " << ep->host << " ->";
       for (const auto& v : addresses) std::cout << " " << v.as_string().c_str();
@@ -85,8 +87,8 @@ void add_tcpping_command(CLI::App& app, options& opts) {
       for (int i = 0; i < a->count; ++i) {
         auto r = co_await connect_once(first, std::chrono::milliseconds(a->timeout_ms));
         if (!opts.json())
-          std::cout << "Connect to " << r.address << ": " << (r.error.empty() ? "" : r.error + " ") << "time=" << r.ms
-                    << " ms\n";
+          std::cout << "Connect to " << r.address << ": " << (r.error.empty() ? "" : r.error + " ")
+                    << "time=" << r.ms << " ms\n";
         attempts.push_back(std::move(r));
       }
     }());
@@ -112,7 +114,8 @@ void add_tcpping_command(CLI::App& app, options& opts) {
       if (ok) std::cout << ", min/avg/max = " << lo << "/" << sum / ok << "/" << hi << " ms";
       std::cout << "\n";
     }
-    if (ok == 0) throw api_failure("no TCP connection to " + ep->to_string() + " could be opened from this host");
+    if (ok == 0)
+      throw api_failure("no TCP connection to " + ep->to_string() + " could be opened from this host");
   });
 }
 

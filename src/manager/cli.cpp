@@ -5,11 +5,11 @@
 #include "manager/endpoint_dial.hpp"
 #include "manager/service.hpp"
 #include "manager/views.hpp"
-#include "util/log.hpp"
-#include "util/private_file.hpp"
 #include "net/spawn.hpp"
 #include "net/tls.hpp"
 #include "proto/endpoint.hpp"
+#include "util/log.hpp"
+#include "util/private_file.hpp"
 
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>

@@ -104,9 +104,8 @@ net::task<std::optional<std::chrono::milliseconds>> runner::learn_endpoint(net::
   auto info = co_await client_.runtime_info();
   if (!info.info) {
     if (info.status == 404) {
-      set_state("NotFound",
-                "the relay does not know hybrid connection '" + name() + "' (404); retrying every " +
-                    slow_retry_text);
+      set_state("NotFound", "the relay does not know hybrid connection '" + name() +
+                                "' (404); retrying every " + slow_retry_text);
       co_return slow_retry;
     }
     if (info.status == 401 || info.status == 403) {
@@ -182,7 +181,8 @@ net::task<std::string> runner::serve(ws_connection& ws) {
   using namespace asio::experimental::awaitable_operators;
   st_->control = &ws;
   net::ws_channel channel(ws, proto::max_control_message_bytes, net::ws_channel::binary_messages::deliver);
-  auto ended = co_await (read_loop(channel) || keepalive_loop(ws, channel) || renew_loop(ws) || refresh_loop());
+  auto ended =
+      co_await (read_loop(channel) || keepalive_loop(ws, channel) || renew_loop(ws) || refresh_loop());
   st_->control = nullptr;
   co_return std::visit([](std::string& s) { return std::move(s); }, ended);
 }
@@ -221,7 +221,7 @@ net::task<std::string> runner::read_loop(net::ws_channel& channel) {
 
 void runner::on_accept(proto::accept_message accept) {
   if (!endpoint_) return;  // cannot happen: we listen only after learning the endpoint
-  tunnel_context ctx{client_, *endpoint_, stats_, settings_.metrics, settings_.machine};
+  tunnel_context ctx{client_, *endpoint_, stats_, settings_.metrics, settings_.machine, settings_.tunnels};
   spdlog::debug("connection {}: accept {}", name(), accept.id);
   spawn_tunnel(io_, std::move(ctx), std::move(accept));
 }

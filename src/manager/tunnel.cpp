@@ -87,7 +87,8 @@ net::task<std::string> run_tunnel(tunnel_context ctx, proto::accept_message acce
   auto ex = co_await asio::this_coro::executor;
   auto member = ctx.tunnels ? ctx.tunnels->join(ex, [] {}) : net::task_group::membership();
   auto tcp = net::byte_stream::plain(std::move(dialed_endpoint.socket));
-  auto result = co_await net::splice(*rendezvous.connection, tcp, ctx.stats->bytes, net::tunnel_side::agent_side);
+  auto result =
+      co_await net::splice(*rendezvous.connection, tcp, ctx.stats->bytes, net::tunnel_side::agent_side);
   ctx.stats->active_tunnels.fetch_sub(1);
   tcp.close();
   rendezvous.connection->stream().close();

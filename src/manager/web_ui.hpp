@@ -1,5 +1,5 @@
-// manager/web_ui: the local web UI (what Microsoft's HCM window shows) and /metrics, served by net::http_server
-// on 127.0.0.1: GET / (table), GET /connections/NS/NAME (details), POST /connections ("Enter
+// manager/web_ui: the local web UI (what Microsoft's HCM window shows) and /metrics, served by
+// net::http_server on 127.0.0.1: GET / (table), GET /connections/NS/NAME (details), POST /connections ("Enter
 // manually": form field connectionString, same checks as `hcm add`), GET /api/connections
 // (JSON), GET /metrics. Requests whose Host is not a loopback name, and POSTs from another
 // origin, are refused (DNS rebinding and cross-site form posts could otherwise add a relay).

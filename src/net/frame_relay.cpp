@@ -66,11 +66,12 @@ class frame_tunnel {
   }
 
   // The source is gone without a Close: tell the destination (1001) and give it
-  // limits::close_echo_timeout to answer before both connections are closed.
+  // limits::close_echo_timeout to answer before both connections are closed. The deadline runs
+  // from before the write: a destination that takes nothing cannot hold the tunnel.
   task<> abandon(ws_connection& to, std::uint16_t code, std::string_view reason) {
-    co_await to.write_close(code, reason);
     auto ex = co_await asio::this_coro::executor;  // own statement: net/types.hpp
     if (!abort_) abort_.emplace(ex, limits::close_echo_timeout, [this] { close_both(); });
+    co_await to.write_close(code, reason);
   }
 
   // Close 1002 to the leg that broke the protocol, 1001 to the other.

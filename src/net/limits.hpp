@@ -43,7 +43,8 @@ inline constexpr auto listener_answer_grace = 2s;
 // (within the sender's rendezvous_timeout); a late answer finds the address withdrawn.
 inline constexpr auto listener_answer_timeout = 10s;
 // An accept message, serialized, stays under this (.NET listeners read control messages into a
-// fixed buffer of proto::max_control_message_bytes; hcm refuses bigger ones): a sender whose headers make more gets 431.
+// fixed buffer of proto::max_control_message_bytes; hcm refuses bigger ones): a sender whose headers make
+// more gets 431.
 inline constexpr std::size_t max_accept_message_bytes = 60 * 1024;
 
 // After a failed accept (out of file descriptors): pause this long before the next one.

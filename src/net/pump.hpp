@@ -54,6 +54,7 @@ task<tunnel_result> relay_tunnel(ws_connection& app_side, ws_connection& agent_s
 // `tcp_side` says which side of the tunnel the TCP connection is, so which counter each
 // direction feeds: the app (hcconnect) or the agent's endpoint (hcm).
 enum class tunnel_side { app_side, agent_side };
-task<tunnel_result> splice(ws_connection& ws, byte_stream& tcp, tunnel_counters& counters, tunnel_side tcp_side);
+task<tunnel_result> splice(ws_connection& ws, byte_stream& tcp, tunnel_counters& counters,
+                           tunnel_side tcp_side);
 
 }  // namespace hc::net

@@ -8,15 +8,14 @@
 #include <boost/asio/io_context.hpp>
 #include <exception>
 #include <functional>
-#include <string>
 #include <optional>
+#include <string>
 
 namespace hc::net {
 
 // The completion handler for a co_spawn'd session or loop: the one place its unexpected
 // failure (an exception; expected endings are values) is caught and logged with `what`.
 std::function<void(std::exception_ptr)> log_failure(std::string what);
-
 
 template <class T>
 T run_sync(task<T> work) {

@@ -54,14 +54,16 @@ class tcp_tunnel {
   }
 
  private:
-  // Gives the WebSocket peer limits::close_echo_timeout to answer our error Close.
-  task<> arm_abort() {
+  // Sends Close 1011 and gives the WebSocket peer limits::close_echo_timeout to answer it. The
+  // deadline runs from before the write: a peer that takes nothing cannot hold the tunnel.
+  task<> close_failed(const error_code& tcp_error) {
     auto ex = co_await asio::this_coro::executor;  // own statement: net/types.hpp
     if (!abort_)
       abort_.emplace(ex, limits::close_echo_timeout, [this] {
         ws_.stream().close();
         tcp_.reset();
       });
+    co_await ws_.write_close(1011, "TCP connection failed: " + tcp_error.message());
   }
 
   // A quiet connection waits in a small read held by this frame (asio tries it at once and parks
@@ -104,8 +106,7 @@ class tcp_tunnel {
       co_return direction_result{pump_end::closed, {}};
     }
     if (!ws_.close_sent()) {
-      co_await ws_.write_close(1011, "TCP connection failed: " + ec.message());
-      co_await arm_abort();
+      co_await close_failed(ec);
     }
     co_return direction_result{pump_end::source_lost, ec};
   }
@@ -130,7 +131,8 @@ class tcp_tunnel {
           case control_answer::kind::protocol_error:
             tcp_.reset();
             co_await ws_.write_close(1002, "WebSocket protocol error");
-            co_return direction_result{pump_end::source_lost, proto::make_error_code(proto::errc::bad_request)};
+            co_return direction_result{pump_end::source_lost,
+                                       proto::make_error_code(proto::errc::bad_request)};
           case control_answer::kind::closed:
             if (answer.normal_close()) {
               tcp_.shutdown_send();
@@ -150,8 +152,7 @@ class tcp_tunnel {
         }
         auto w = co_await tcp_.write(asio::buffer(buffer.data(), r.bytes));
         if (w.ec) {
-          co_await ws_.write_close(1011, "TCP connection failed: " + w.ec.message());
-          co_await arm_abort();
+          co_await close_failed(w.ec);
           co_return direction_result{pump_end::dest_lost, w.ec};
         }
         ws_to_tcp_bytes_.fetch_add(r.bytes, std::memory_order_relaxed);
@@ -169,7 +170,8 @@ class tcp_tunnel {
 
 }  // namespace
 
-task<tunnel_result> splice(ws_connection& ws, byte_stream& tcp, tunnel_counters& counters, tunnel_side tcp_side) {
+task<tunnel_result> splice(ws_connection& ws, byte_stream& tcp, tunnel_counters& counters,
+                           tunnel_side tcp_side) {
   tcp_tunnel t(ws, tcp, counters, tcp_side);
   co_return co_await t.run();
 }

@@ -34,7 +34,8 @@ task<channel_read> ws_channel::read_message() {
   for (;;) {
     auto [ec, h] = co_await ws_.read_header();
     if (ec) {
-      out.what = ec == proto::errc::bad_request ? channel_read::kind::protocol_error : channel_read::kind::lost;
+      out.what =
+          ec == proto::errc::bad_request ? channel_read::kind::protocol_error : channel_read::kind::lost;
       out.ec = ec;
       co_return out;
     }

@@ -96,7 +96,8 @@ namespace {
 
 // The path part: "/$hc/{path}" or "/{path}", decoded and checked.
 std::optional<error> parse_target_path(std::string_view path_part, hc_target& t) {
-  if (path_part.empty() || path_part.front() != '/') return target_error("path must start with '/'", path_part);
+  if (path_part.empty() || path_part.front() != '/')
+    return target_error("path must start with '/'", path_part);
   std::string_view raw = path_part.substr(1);
   if (istarts_with(raw, "$hc/")) {
     t.websocket_path = true;
@@ -181,8 +182,9 @@ result<hc_action> parse_action(std::optional<std::string_view> action) {
   if (iequals(*action, "listen")) return hc_action::listen;
   if (iequals(*action, "accept")) return hc_action::accept;
   if (iequals(*action, "request")) return hc_action::request;
-  return error::bad_request("query parameter sb-hc-action: expected connect, listen, accept or request, got " +
-                            quote_for_message(*action) + "; leave it out to connect");
+  return error::bad_request(
+      "query parameter sb-hc-action: expected connect, listen, accept or request, got " +
+      quote_for_message(*action) + "; leave it out to connect");
 }
 
 // The reject of an accept: sb-hc-* wins; the bare spelling only counts on an accept (a sender's
@@ -190,7 +192,8 @@ result<hc_action> parse_action(std::optional<std::string_view> action) {
 std::optional<error> parse_reject(const target_query& q, hc_target& t) {
   const bool use_bare = !q.hc_status && t.action == hc_action::accept;
   const auto status = q.hc_status ? q.hc_status : (use_bare ? q.bare_status : std::nullopt);
-  const auto description = q.hc_status ? q.hc_description : (use_bare ? q.bare_description : q.hc_description);
+  const auto description =
+      q.hc_status ? q.hc_description : (use_bare ? q.bare_description : q.hc_description);
   if (status) {
     auto s = parse_reject_status(q.hc_status ? "sb-hc-statusCode" : "statusCode", *status);
     if (!s) return s.error();

@@ -8,13 +8,13 @@
 // that owns both legs for the tunnel's whole life.
 #include "net/clock.hpp"
 #include "net/limits.hpp"
-#include "net/spawn.hpp"
 #include "net/pump.hpp"
+#include "net/spawn.hpp"
 #include "proto/control_messages.hpp"
 #include "proto/encoding.hpp"
-#include "relay/model/authorizer.hpp"
 #include "relay/gestures.hpp"
 #include "relay/listener_set.hpp"
+#include "relay/model/authorizer.hpp"
 #include "relay/refuse.hpp"
 
 #include <spdlog/spdlog.h>
@@ -202,9 +202,10 @@ net::task<> refuse_unplaced(relay_context& ctx, incoming& in, const sender_plan&
   if (timed_out) {
     auto window = std::to_string(
         std::chrono::duration_cast<std::chrono::seconds>(net::limits::rendezvous_timeout).count());
-    plan.entity->live->record(listener_set::outcome::timed_out, "no listener answered within " + window + " s");
-    spdlog::info("sender {} hc={}: no listener answered within {} s ({} offered)", plan.id, plan.entity->name(),
-                 window, offered);
+    plan.entity->live->record(listener_set::outcome::timed_out,
+                              "no listener answered within " + window + " s");
+    spdlog::info("sender {} hc={}: no listener answered within {} s ({} offered)", plan.id,
+                 plan.entity->name(), window, offered);
     // Named, not a braced temporary inside co_await net/types.hpp.
     const proto::error too_late{504, proto::errc::timeout,
                                 "The listener did not accept the connection within " + window + " seconds"};
@@ -299,7 +300,8 @@ net::task<bool> answer_both(incoming& in, accepted_offer& accepted) {
   auto to_listener = net::format_upgrade_response(accepted.outcome.listener_key, subprotocol);
   auto to_sender = net::format_upgrade_response(in.request.header("Sec-WebSocket-Key"), subprotocol);
   if (auto w = co_await agent_leg.stream().write(net::asio::buffer(to_listener)); w.ec) {
-    const proto::error dropped{502, proto::errc::bad_gateway, "The listener dropped the rendezvous connection"};
+    const proto::error dropped{502, proto::errc::bad_gateway,
+                               "The listener dropped the rendezvous connection"};
     co_await refuse(in.stream, dropped, in.ns->host(), in.target.path, in.tracking_id);
     co_return false;
   }

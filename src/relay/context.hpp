@@ -4,9 +4,9 @@
 #pragma once
 #include "net/task_group.hpp"
 #include "net/tls.hpp"
+#include "relay/metrics.hpp"
 #include "relay/model/app_directory.hpp"
 #include "relay/model/catalog.hpp"
-#include "relay/metrics.hpp"
 #include "relay/rendezvous.hpp"
 #include "relay/settings.hpp"
 #include "relay/source_limits.hpp"

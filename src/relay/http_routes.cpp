@@ -7,10 +7,10 @@
 #include "proto/encoding.hpp"
 #include "proto/hc_address.hpp"
 #include "proto/runtime_info.hpp"
-#include "relay/model/authorizer.hpp"
+#include "relay/api/portal.hpp"
 #include "relay/gestures.hpp"
 #include "relay/listener_set.hpp"
-#include "relay/api/portal.hpp"
+#include "relay/model/authorizer.hpp"
 
 namespace hc::relay {
 namespace {

@@ -11,11 +11,11 @@
 #include "net/limits.hpp"
 #include "net/ws_channel.hpp"
 #include "proto/control_messages.hpp"
-#include "relay/model/authorizer.hpp"
 #include "relay/gestures.hpp"
 #include "relay/listener_set.hpp"
-#include "relay/rendezvous.hpp"
+#include "relay/model/authorizer.hpp"
 #include "relay/refuse.hpp"
+#include "relay/rendezvous.hpp"
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/experimental/awaitable_operators.hpp>

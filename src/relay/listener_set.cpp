@@ -36,8 +36,8 @@ std::vector<std::shared_ptr<listener>> listener_set::snapshot() const {
 }
 
 std::shared_ptr<listener> listener_set::pick(const std::vector<std::string>& allowed,
-                                        const std::vector<std::string>& disallowed,
-                                        const std::vector<std::shared_ptr<listener>>& exclude) const {
+                                             const std::vector<std::string>& disallowed,
+                                             const std::vector<std::shared_ptr<listener>>& exclude) const {
   auto listed = [](const std::vector<std::string>& ids, const std::string& id) {
     return std::find(ids.begin(), ids.end(), id) != ids.end();
   };

@@ -2,8 +2,8 @@
 // the Azure-style tracking description as reason phrase and body, then the connection closed.
 // Used by connection.cpp and every gesture; stateless.
 #pragma once
-#include "net/types.hpp"
 #include "net/byte_stream.hpp"
+#include "net/types.hpp"
 #include "proto/error.hpp"
 
 #include <string>

@@ -5,12 +5,12 @@
 #include "net/io_threads.hpp"
 #include "net/limits.hpp"
 #include "net/spawn.hpp"
-#include "util/private_file.hpp"
 #include "relay/connection.hpp"
 #include "relay/context.hpp"
-#include "relay/tls/server_certificate.hpp"
 #include "relay/gestures.hpp"
 #include "relay/model/hc_operations.hpp"
+#include "relay/tls/server_certificate.hpp"
+#include "util/private_file.hpp"
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
@@ -112,8 +112,8 @@ net::task<> accept_loop(relay_server::impl& s) {
       continue;
     }
     net::asio::co_spawn(strand,
-                        serve_connection(s.ctx, s.certificate.current(), std::move(socket), std::move(handshake),
-                                         std::move(connection)),
+                        serve_connection(s.ctx, s.certificate.current(), std::move(socket),
+                                         std::move(handshake), std::move(connection)),
                         net::log_failure("connection"));
   }
 }

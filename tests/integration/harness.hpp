@@ -60,7 +60,8 @@ void require_eq(const A& actual, const B& expected, std::string_view what,
 }
 
 // g++ 12 and co_await (net/types.hpp): give every co_await result a name before using it inside
-// a GoogleTest macro, a braced initializer or a member access, e.g. `auto frame = co_await read_frame(ws); EXPECT_EQ(frame.payload, "x");`.
+// a GoogleTest macro, a braced initializer or a member access, e.g. `auto frame = co_await read_frame(ws);
+// EXPECT_EQ(frame.payload, "x");`.
 
 // Runs `body` on a fresh io_context until it finishes or `timeout` passes (then the test fails
 // and the coroutine is destroyed with the io_context, closing whatever sockets it held).

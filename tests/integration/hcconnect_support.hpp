@@ -57,7 +57,6 @@ inline bool port_bound(const std::string& address, std::uint16_t port) {
   return bound;
 }
 
-
 class test_listener {
  public:
   // Listens on the hybrid connection; every accepted sender is joined to target_host:target_port

@@ -354,8 +354,7 @@ TEST_F(RelayDataPath, AcceptCarriesSenderHeadersButNotItsToken) {
     header_list sender_headers{{"X-Custom", "a;b-c/d.e"}, {"Sec-WebSocket-Protocol", "p1, p2"}};
     auto listener_side = [&]() -> task<std::pair<proto::accept_message, net::dial_result>> {
       auto accept = co_await read_accept(control);
-      header_list chosen{
-          {"Sec-WebSocket-Protocol", "p2"}};  // named: net/types.hpp
+      header_list chosen{{"Sec-WebSocket-Protocol", "p2"}};  // named: net/types.hpp
       auto leg = co_await dial_address(relay(), accept.address, chosen);
       co_return std::pair{std::move(accept), std::move(leg)};
     };

@@ -5,6 +5,7 @@
 // drive the tunnel step by step (settle: run what is ready) and end within a deadline of seconds;
 // most take a millisecond.
 #include "memory_stream.hpp"
+#include "net/limits.hpp"
 #include "net/pump.hpp"
 
 #include <gtest/gtest.h>
@@ -276,6 +277,19 @@ TEST_F(NetPumpRelayTunnel, ClosingAStalledLegEndsBothDirections) {
   EXPECT_EQ(agent.received(), "");
 }
 
+// The 1001 to a leg that takes nothing cannot be written; the echo deadline still ends the
+// tunnel (it runs from before the write). Takes limits::close_echo_timeout of real time.
+TEST_F(NetPumpRelayTunnel, ALostSourceEndsTheTunnelAtTheEchoDeadlineWhenTheOtherLegTakesNothing) {
+  agent.stall();
+  start();
+  app.reset_now();
+  auto r = driver.finish(limits::close_echo_timeout + 3s);
+  EXPECT_EQ(r.app_to_agent, pump_end::source_lost);
+  EXPECT_EQ(r.error, asio::error::connection_reset) << r.error.message();
+  EXPECT_TRUE(app.stream_closed());
+  EXPECT_TRUE(agent.stream_closed());
+}
+
 TEST_F(NetPumpRelayTunnel, AContinuationWithoutAStartGetsClose1002AndTheOtherLeg1001) {
   start();
   app.send(masked(opcode::continuation, "orphan"));
@@ -524,6 +538,19 @@ TEST_F(NetPumpSplice, ATcpReadErrorSendsClose1011AndTheEchoResetsTcp) {
   EXPECT_EQ(frames_to_ws(), "close:1011 TCP connection failed: Connection reset by peer");
 }
 
+// The Close 1011 to a WebSocket peer that takes nothing cannot be written; the echo deadline
+// still ends the tunnel and resets TCP. Takes limits::close_echo_timeout of real time.
+TEST_F(NetPumpSplice, ATcpReadErrorEndsTheTunnelAtTheEchoDeadlineWhenTheWebSocketTakesNothing) {
+  ws_peer.stall();
+  tcp_peer.fail_read(1);
+  start();
+  auto r = driver.finish(limits::close_echo_timeout + 3s);
+  EXPECT_EQ(from_tcp(r), pump_end::source_lost);
+  EXPECT_EQ(r.error, asio::error::connection_reset) << r.error.message();
+  EXPECT_TRUE(tcp_peer.saw_reset());
+  EXPECT_TRUE(ws_peer.stream_closed());
+}
+
 TEST_F(NetPumpSplice, ATcpWriteFailureSendsClose1011AndIsDestLost) {
   tcp_peer.fail_write(1);
   start();
@@ -609,7 +636,8 @@ TEST_P(NetPumpSpliceSides, CountersAndEndingsFollowWhichSideTheTcpConnectionIs) 
 }
 
 INSTANTIATE_TEST_SUITE_P(TcpIsAppOrAgent, NetPumpSpliceSides,
-                         ::testing::Values(tunnel_side::app_side, tunnel_side::agent_side), [](const auto& info) {
+                         ::testing::Values(tunnel_side::app_side, tunnel_side::agent_side),
+                         [](const auto& info) {
                            return info.param == tunnel_side::app_side ? "tcp_is_app" : "tcp_is_agent";
                          });
 

@@ -11,8 +11,8 @@
 #include "proto/encoding.hpp"
 #include "proto/sas.hpp"
 #include "relay/api/route.hpp"
-#include "relay/model/authorizer.hpp"
 #include "relay/http_routes.hpp"
+#include "relay/model/authorizer.hpp"
 
 #include <boost/json.hpp>
 

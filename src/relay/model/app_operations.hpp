@@ -6,8 +6,8 @@
 // JSON views live in the API files (api/plans.cpp, api/apps.cpp).
 #pragma once
 #include "proto/error.hpp"
-#include "relay/model/app_directory.hpp"
 #include "relay/context.hpp"
+#include "relay/model/app_directory.hpp"
 
 #include <optional>
 #include <string>

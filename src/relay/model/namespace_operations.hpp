@@ -9,8 +9,8 @@
 #pragma once
 #include "proto/error.hpp"
 #include "proto/sas.hpp"
-#include "relay/model/app_operations.hpp"
 #include "relay/context.hpp"
+#include "relay/model/app_operations.hpp"
 
 #include <string>
 #include <vector>
