@@ -134,6 +134,22 @@ class NetPumpRelayTunnel : public ::testing::Test {
   tunnel_driver driver{io};
 
   void start() { driver.start(relay_tunnel(app_ws, agent_ws, counters)); }
+
+  // After `offender` broke the protocol: it got Close 1002, the other leg `to_other` ending in
+  // Close 1001; the other leg's `echo` ends the tunnel.
+  tunnel_result expect_protocol_error(memory_peer& offender, const std::string& to_other,
+                                      std::uint16_t echo) {
+    driver.settle();
+    memory_peer& other = &offender == &app ? agent : app;
+    EXPECT_EQ(frames_to(offender), "close:1002 " + protocol_reason);
+    EXPECT_EQ(frames_to(other), to_other + "close:1001 " + lost_reason);
+    other.send(masked_close(echo));
+    auto r = driver.finish();
+    EXPECT_EQ(&offender == &app ? r.app_to_agent : r.agent_to_app, pump_end::source_lost);
+    EXPECT_EQ(r.error, proto::make_error_code(proto::errc::bad_request)) << r.error.message();
+    EXPECT_EQ(frames_to(offender), "close:1002 " + protocol_reason) << "nothing follows our Close";
+    return r;
+  }
 };
 
 TEST_F(NetPumpRelayTunnel, BothSidesClose1000EndBothDirectionsClosedWithTheCloseForwardedUntouched) {
@@ -293,15 +309,8 @@ TEST_F(NetPumpRelayTunnel, ALostSourceEndsTheTunnelAtTheEchoDeadlineWhenTheOther
 TEST_F(NetPumpRelayTunnel, AContinuationWithoutAStartGetsClose1002AndTheOtherLeg1001) {
   start();
   app.send(masked(opcode::continuation, "orphan"));
-  driver.settle();
-  EXPECT_EQ(frames_to(app), "close:1002 " + protocol_reason);
-  EXPECT_EQ(frames_to(agent), "close:1001 " + lost_reason);
-  agent.send(masked_close(1001));
-  auto r = driver.finish();
-  EXPECT_EQ(r.app_to_agent, pump_end::source_lost);
+  auto r = expect_protocol_error(app, "", 1001);
   EXPECT_EQ(r.agent_to_app, pump_end::closed_error);
-  EXPECT_EQ(r.error, proto::make_error_code(proto::errc::bad_request)) << r.error.message();
-  EXPECT_EQ(frames_to(app), "close:1002 " + protocol_reason) << "nothing follows our Close";
   EXPECT_EQ(counters.app_to_agent, 0u);
 }
 
@@ -309,37 +318,21 @@ TEST_F(NetPumpRelayTunnel, ANewMessageInsideAFragmentedOneGetsClose1002AndTheOth
   start();
   app.send(masked(opcode::text, "first", false));
   app.send(masked(opcode::text, "second"));
-  driver.settle();
-  EXPECT_EQ(frames_to(app), "close:1002 " + protocol_reason);
-  EXPECT_EQ(frames_to(agent), "text(more):first | close:1001 " + lost_reason);
-  agent.send(masked_close(1000));
-  auto r = driver.finish();
-  EXPECT_EQ(r.app_to_agent, pump_end::source_lost);
+  auto r = expect_protocol_error(app, "text(more):first | ", 1000);
   EXPECT_EQ(r.agent_to_app, pump_end::closed);
 }
 
 TEST_F(NetPumpRelayTunnel, ACloseWithACodeThatMayNotBeSentGetsClose1002AndTheOtherLeg1001) {
   start();
   agent.send(masked_close(1005));  // "no status" is for reports, never for the wire
-  driver.settle();
-  EXPECT_EQ(frames_to(agent), "close:1002 " + protocol_reason);
-  EXPECT_EQ(frames_to(app), "close:1001 " + lost_reason);
-  app.send(masked_close(1001));
-  auto r = driver.finish();
-  EXPECT_EQ(r.agent_to_app, pump_end::source_lost);
+  auto r = expect_protocol_error(agent, "", 1001);
   EXPECT_EQ(r.app_to_agent, pump_end::closed_error);
-  EXPECT_EQ(r.error, proto::make_error_code(proto::errc::bad_request)) << r.error.message();
 }
 
 TEST_F(NetPumpRelayTunnel, AnUnmaskedFrameFromAClientGetsClose1002) {
   start();
   app.send(frame_bytes(opcode::binary, true, "bare", false));
-  driver.settle();
-  EXPECT_EQ(frames_to(app), "close:1002 " + protocol_reason);
-  EXPECT_EQ(frames_to(agent), "close:1001 " + lost_reason);
-  agent.send(masked_close(1001));
-  auto r = driver.finish();
-  EXPECT_EQ(r.app_to_agent, pump_end::source_lost);
+  auto r = expect_protocol_error(app, "", 1001);
   EXPECT_EQ(r.agent_to_app, pump_end::closed_error);
 }
 
