@@ -231,7 +231,7 @@ net::task<std::string> runner::keepalive_loop(ws_connection& ws, net::ws_channel
   for (;;) {
     timer.expires_after(settings_.keepalive);
     if (auto [ec] = co_await timer.async_wait(net::use_tuple); ec) co_return "stopped";
-    if (channel.pings_unanswered() >= 2) {
+    if (channel.count_ping() >= 2) {
       ws.stream().close();
       co_return "the relay did not answer 2 keep-alive pings";
     }

@@ -65,19 +65,25 @@ class frame_tunnel {
     agent_.stream().close();
   }
 
-  // The source is gone without a Close: tell the destination (1001) and give it
-  // limits::close_echo_timeout to answer before both connections are closed. The deadline runs
-  // from before the write: a destination that takes nothing cannot hold the tunnel.
-  task<> abandon(ws_connection& to, std::uint16_t code, std::string_view reason) {
+  // From the first Close we write for an error, both connections are closed after
+  // limits::close_echo_timeout whatever the peers do. Armed before that Close is written: a leg
+  // that takes nothing cannot hold the tunnel.
+  task<> arm_deadline() {
     auto ex = co_await asio::this_coro::executor;  // own statement: net/types.hpp
     if (!abort_) abort_.emplace(ex, limits::close_echo_timeout, [this] { close_both(); });
-    co_await to.write_close(code, reason);
+  }
+
+  // The source is gone without a Close: the destination gets 1001 and the deadline to answer.
+  task<> abandon(ws_connection& to) {
+    co_await arm_deadline();
+    co_await to.write_close(1001, "the other side of the tunnel disconnected");
   }
 
   // Close 1002 to the leg that broke the protocol, 1001 to the other.
   task<direction_result> protocol_error(ws_connection& from, ws_connection& to) {
+    co_await arm_deadline();
     co_await from.write_close(1002, "WebSocket protocol error");
-    co_await abandon(to, 1001, "the other side of the tunnel disconnected");
+    co_await abandon(to);
     co_return direction_result{pump_end::source_lost, proto::make_error_code(proto::errc::bad_request)};
   }
 
@@ -89,7 +95,7 @@ class frame_tunnel {
       auto [ec, h] = co_await from.read_header();
       if (ec == proto::errc::bad_request) co_return co_await protocol_error(from, to);
       if (ec) {
-        co_await abandon(to, 1001, "the other side of the tunnel disconnected");
+        co_await abandon(to);
         co_return direction_result{pump_end::source_lost, ec};
       }
       if (proto::is_control(h.op)) {
@@ -97,7 +103,7 @@ class frame_tunnel {
         if (answer.what == control_answer::kind::answered) continue;
         if (answer.what == control_answer::kind::protocol_error) co_return co_await protocol_error(from, to);
         if (answer.what == control_answer::kind::lost) {
-          co_await abandon(to, 1001, "the other side of the tunnel disconnected");
+          co_await abandon(to);
           co_return direction_result{pump_end::source_lost, answer.ec};
         }
         bool normal = answer.normal_close();

@@ -54,16 +54,26 @@ class tcp_tunnel {
   }
 
  private:
-  // Sends Close 1011 and gives the WebSocket peer limits::close_echo_timeout to answer it. The
-  // deadline runs from before the write: a peer that takes nothing cannot hold the tunnel.
-  task<> close_failed(const error_code& tcp_error) {
+  // Sends an error Close and gives the WebSocket peer limits::close_echo_timeout to answer it.
+  // The deadline runs from before the write: a peer that takes nothing cannot hold the tunnel.
+  task<> close_with_error(std::uint16_t code, std::string reason) {
     auto ex = co_await asio::this_coro::executor;  // own statement: net/types.hpp
     if (!abort_)
       abort_.emplace(ex, limits::close_echo_timeout, [this] {
         ws_.stream().close();
         tcp_.reset();
       });
-    co_await ws_.write_close(1011, "TCP connection failed: " + tcp_error.message());
+    co_await ws_.write_close(code, reason);
+  }
+  task<> tcp_failed(const error_code& ec) {
+    return close_with_error(1011, "TCP connection failed: " + ec.message());
+  }
+
+  // The WebSocket peer broke the protocol: TCP is reset, the peer gets 1002.
+  task<direction_result> protocol_error() {
+    tcp_.reset();
+    co_await close_with_error(1002, "WebSocket protocol error");
+    co_return direction_result{pump_end::source_lost, proto::make_error_code(proto::errc::bad_request)};
   }
 
   // A quiet connection waits in a small read held by this frame (asio tries it at once and parks
@@ -106,7 +116,7 @@ class tcp_tunnel {
       co_return direction_result{pump_end::closed, {}};
     }
     if (!ws_.close_sent()) {
-      co_await close_failed(ec);
+      co_await tcp_failed(ec);
     }
     co_return direction_result{pump_end::source_lost, ec};
   }
@@ -115,8 +125,8 @@ class tcp_tunnel {
     for (;;) {
       // The header is read into a small buffer; the pooled one is taken only for a payload.
       auto [ec, h] = co_await ws_.read_header();
+      if (ec == proto::errc::bad_request) co_return co_await protocol_error();
       if (ec) {
-        if (ec == proto::errc::bad_request) co_await ws_.write_close(1002, "WebSocket protocol error");
         tcp_.reset();
         co_return direction_result{pump_end::source_lost, ec};
       }
@@ -129,10 +139,7 @@ class tcp_tunnel {
             tcp_.reset();
             co_return direction_result{pump_end::source_lost, answer.ec};
           case control_answer::kind::protocol_error:
-            tcp_.reset();
-            co_await ws_.write_close(1002, "WebSocket protocol error");
-            co_return direction_result{pump_end::source_lost,
-                                       proto::make_error_code(proto::errc::bad_request)};
+            co_return co_await protocol_error();
           case control_answer::kind::closed:
             if (answer.normal_close()) {
               tcp_.shutdown_send();
@@ -152,7 +159,7 @@ class tcp_tunnel {
         }
         auto w = co_await tcp_.write(asio::buffer(buffer.data(), r.bytes));
         if (w.ec) {
-          co_await close_failed(w.ec);
+          co_await tcp_failed(w.ec);
           co_return direction_result{pump_end::dest_lost, w.ec};
         }
         ws_to_tcp_bytes_.fetch_add(r.bytes, std::memory_order_relaxed);

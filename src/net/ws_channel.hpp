@@ -58,9 +58,9 @@ class ws_channel {
 
   // Reads until a whole data message, a Close or an error; Pings on the way are answered.
   task<channel_read> read_message();
-  // For a keep-alive loop, once per interval before it sends a Ping: how many Pings in a row
-  // went by with no frame at all from the peer (any frame proves it alive).
-  int pings_unanswered() {
+  // For a keep-alive loop: counts the Ping it is about to send and returns how many Pings before
+  // it went by with no frame at all from the peer (any frame proves it alive). Call once per Ping.
+  int count_ping() {
     if (frames_read_ != frames_at_last_ping_) {
       frames_at_last_ping_ = frames_read_;
       unanswered_pings_ = 0;

@@ -130,7 +130,7 @@ class control_channel {
       auto [ec] = co_await every.async_wait(net::use_tuple);
       if (ec) co_return "stopped";
       if (me_->closing) continue;  // a Close is out: its own deadline ends the channel
-      if (reader_.pings_unanswered() >= 2) {
+      if (reader_.count_ping() >= 2) {
         me_->channel->stream().close();
         co_return "no answer to 2 keep-alive pings";
       }

@@ -23,18 +23,19 @@ struct memory_link {
       : io(io), wake_stream(io, std::chrono::steady_clock::time_point::max()) {}
 
   asio::io_context& io;
-  std::string to_stream;       // sent by the peer, not yet read by the stream
-  std::string from_stream;     // everything the stream wrote (the peer keeps it all)
-  bool peer_fin = false;       // the peer half-closed: the stream reads eof once to_stream is empty
-  bool peer_reset = false;     // the peer reset: the stream's reads and writes fail
-  bool stream_fin = false;     // the stream half-closed or closed orderly
-  bool stream_reset = false;   // the stream ended with RST (byte_stream::reset)
-  bool stream_closed = false;  // close() or reset(): pending and later operations are aborted
-  bool stalled = false;        // the stream's reads and writes wait until it is closed
-  int reads = 0;               // read_some calls so far
-  int writes = 0;              // write calls so far
-  int fail_read_at = 0;        // read_some call (1-based) that fails with read_error; 0 = none
-  int fail_write_at = 0;       // write call (1-based) that fails with write_error; 0 = none
+  std::string to_stream;          // sent by the peer, not yet read by the stream
+  std::string from_stream;        // everything the stream wrote (the peer keeps it all)
+  bool peer_fin = false;          // the peer half-closed: the stream reads eof once to_stream is empty
+  bool peer_reset = false;        // the peer reset: the stream's reads and writes fail
+  bool stream_fin = false;        // the stream half-closed or closed orderly
+  bool stream_reset = false;      // the stream ended with RST (byte_stream::reset)
+  bool stream_closed = false;     // close() or reset(): pending and later operations are aborted
+  bool stalled = false;           // the stream's reads and writes wait until it is closed
+  bool peer_not_reading = false;  // the stream's writes wait until it is closed; reads go on
+  int reads = 0;                  // read_some calls so far
+  int writes = 0;                 // write calls so far
+  int fail_read_at = 0;           // read_some call (1-based) that fails with read_error; 0 = none
+  int fail_write_at = 0;          // write call (1-based) that fails with write_error; 0 = none
   error_code read_error;
   error_code write_error;
   // Never expires: cancel() wakes every operation of the stream waiting on it (at most one read
@@ -67,7 +68,8 @@ class memory_stream_impl final : public byte_stream::impl {
   task<io_result> write(std::span<const asio::const_buffer> bufs) override {
     auto& l = *link_;
     if (++l.writes == l.fail_write_at) co_return io_result{l.write_error, 0};
-    while (l.stalled && !l.stream_closed) co_await l.wake_stream.async_wait(use_tuple);
+    while ((l.stalled || l.peer_not_reading) && !l.stream_closed)
+      co_await l.wake_stream.async_wait(use_tuple);
     if (l.stream_closed) co_return io_result{asio::error::operation_aborted, 0};
     if (l.peer_reset) co_return io_result{asio::error::connection_reset, 0};
     if (l.stream_fin) co_return io_result{asio::error::broken_pipe, 0};
@@ -137,6 +139,9 @@ class memory_peer {
   }
   // The stream's reads and writes from now on wait until the stream is closed.
   void stall() { link_->stalled = true; }
+  // The peer sends (what it sent and sends is read) but takes nothing: the stream's writes wait
+  // until it is closed.
+  void stop_reading() { link_->peer_not_reading = true; }
   // The stream's nth read_some (counted from 1; read_available does not count) fails with `ec`.
   void fail_read(int nth, error_code ec = asio::error::connection_reset) {
     link_->fail_read_at = nth;

@@ -314,6 +314,19 @@ TEST_F(NetPumpRelayTunnel, AContinuationWithoutAStartGetsClose1002AndTheOtherLeg
   EXPECT_EQ(counters.app_to_agent, 0u);
 }
 
+// A leg that breaks the protocol and then takes nothing (not even our Close 1002) cannot hold the
+// tunnel: the echo deadline runs from before that Close. Takes limits::close_echo_timeout.
+TEST_F(NetPumpRelayTunnel, AProtocolErrorFromALegThatTakesNothingEndsTheTunnelAtTheEchoDeadline) {
+  app.stop_reading();
+  start();
+  app.send(masked(opcode::continuation, "orphan"));
+  auto r = driver.finish(limits::close_echo_timeout + 3s);
+  EXPECT_EQ(r.app_to_agent, pump_end::source_lost);
+  EXPECT_EQ(r.error, proto::make_error_code(proto::errc::bad_request)) << r.error.message();
+  EXPECT_TRUE(app.stream_closed());
+  EXPECT_TRUE(agent.stream_closed());
+}
+
 TEST_F(NetPumpRelayTunnel, ANewMessageInsideAFragmentedOneGetsClose1002AndTheOtherLeg1001) {
   start();
   app.send(masked(opcode::text, "first", false));
@@ -540,6 +553,17 @@ TEST_F(NetPumpSplice, ATcpReadErrorEndsTheTunnelAtTheEchoDeadlineWhenTheWebSocke
   auto r = driver.finish(limits::close_echo_timeout + 3s);
   EXPECT_EQ(from_tcp(r), pump_end::source_lost);
   EXPECT_EQ(r.error, asio::error::connection_reset) << r.error.message();
+  EXPECT_TRUE(tcp_peer.saw_reset());
+  EXPECT_TRUE(ws_peer.stream_closed());
+}
+
+// A WebSocket peer that breaks the protocol and then takes nothing cannot hold the tunnel either.
+TEST_F(NetPumpSplice, AProtocolErrorFromAWebSocketThatTakesNothingEndsTheTunnelAtTheEchoDeadline) {
+  ws_peer.stop_reading();
+  start();
+  ws_peer.send(bare_close(1005));  // "no status" may not be sent
+  auto r = driver.finish(limits::close_echo_timeout + 3s);
+  EXPECT_EQ(from_ws(r), pump_end::source_lost);
   EXPECT_TRUE(tcp_peer.saw_reset());
   EXPECT_TRUE(ws_peer.stream_closed());
 }
