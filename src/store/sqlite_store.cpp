@@ -1,9 +1,11 @@
 // store/sqlite_store: the SQLite implementation of store::store — file creation (mode 0600), WAL
-// pragmas, the versioned schema and its migrations, and one prepared statement per operation.
-// Owns one sqlite3 connection for its whole life. Not the in-memory model (that is the relay's
-// cache) nor timestamps (callers fill created_at/updated_at). Calls are serialised by a mutex;
-// callers still run it off the I/O threads (store.hpp).
+// pragmas, the versioned schema and its migrations, one prepared statement per operation, and the
+// catalog revision every write raises. Owns one sqlite3 connection for its whole life. Not the in-memory
+// model (that is the relay's cache) nor timestamps (callers fill created_at/updated_at). Calls are serialised
+// by a mutex; callers still run it off the I/O threads (store.hpp).
+#include "store/record_rows.hpp"
 #include "store/store.hpp"
+#include "store/store_support.hpp"
 
 #include <fcntl.h>
 #include <sqlite3.h>
@@ -75,6 +77,14 @@ constexpr std::string_view migrations[] = {
           ON DELETE CASCADE
       );
       CREATE INDEX app_links_by_hc ON app_links(namespace_name, hc_name);
+    )sql",
+    // 2 -> 3: the catalog revision (store::revision), one row that every write raises.
+    R"sql(
+      CREATE TABLE catalog_revision (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        value INTEGER NOT NULL
+      );
+      INSERT INTO catalog_revision(id, value) VALUES(1, 0);
     )sql",
 };
 constexpr int current_schema_version = static_cast<int>(std::size(migrations));
@@ -161,6 +171,7 @@ class statement {
       return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(s_.stmt_.get(), col))) : "";
     }
     std::int64_t integer(int col) const { return sqlite3_column_int64(s_.stmt_.get(), col); }
+    bool flag(int col) const { return integer(col) != 0; }
 
    private:
     void check(int rc) {
@@ -183,10 +194,14 @@ void exec(sqlite3* db, std::string_view sql, std::string_view op) {
   }
 }
 
-// BEGIN IMMEDIATE on construction; rolls back unless commit() was reached.
+// `begin` on construction (BEGIN IMMEDIATE for writes: the write lock up front, so no deadlock
+// upgrading a read; plain BEGIN for a read snapshot); rolls back unless commit() was reached.
 class transaction {
  public:
-  transaction(sqlite3* db, std::string_view op) : db_(db), op_(op) { exec(db_, "BEGIN IMMEDIATE", op_); }
+  transaction(sqlite3* db, std::string_view op, std::string_view begin = "BEGIN IMMEDIATE")
+      : db_(db), op_(op) {
+    exec(db_, begin, op_);
+  }
   transaction(const transaction&) = delete;
   transaction& operator=(const transaction&) = delete;
   ~transaction() {
@@ -203,10 +218,6 @@ class transaction {
   bool committed_ = false;  // set only after COMMIT succeeded
 };
 
-std::string qualified(const std::string& ns, const std::string& name) {
-  return ns + "/" + name;
-}
-
 class sqlite_store final : public store {
  public:
   explicit sqlite_store(const std::string& path) : path_(path), db_(open(path)) {
@@ -217,47 +228,51 @@ class sqlite_store final : public store {
 
   snapshot load() override {
     std::lock_guard lock(mutex_);
+    transaction tx(db_.get(), "load " + path_, "BEGIN");
     snapshot s;
-    {
-      statement::use q(*select_namespaces_);
-      while (q.step("load namespaces from", path_))
-        s.namespaces.push_back({q.text(0), q.text(1), q.text(2), q.text(3)});
-    }
-    {
-      statement::use q(*select_hybrid_connections_);
-      while (q.step("load hybrid connections from", path_))
-        s.hybrid_connections.push_back(
-            {q.text(0), q.text(1), q.integer(2) != 0, q.text(3), q.text(4), q.text(5)});
-    }
-    {
-      statement::use q(*select_rules_);
-      while (q.step("load rules from", path_))
-        s.rules.push_back(
-            {q.text(0), q.text(1), q.text(2), static_cast<unsigned>(q.integer(3)), q.text(4), q.text(5)});
-    }
-    {
-      statement::use q(*select_plans_);
-      while (q.step("load plans from", path_))
-        s.plans.push_back({q.text(0), q.text(1), q.text(2), q.text(3)});
-    }
-    {
-      statement::use q(*select_apps_);
-      while (q.step("load apps from", path_))
-        s.apps.push_back({q.text(0), q.text(1), q.text(2), q.text(3), q.text(4)});
-    }
-    {
-      statement::use q(*select_app_links_);
-      while (q.step("load app links from", path_))
-        s.app_links.push_back({q.text(0), q.text(1), q.text(2), q.text(3)});
-    }
+    s.revision = read_revision();
+    read_all(*select_namespaces_, "namespaces", s.namespaces, rows::read_namespace<statement::use>);
+    read_all(*select_hybrid_connections_, "hybrid connections", s.hybrid_connections,
+             rows::read_hybrid_connection<statement::use>);
+    read_all(*select_rules_, "rules", s.rules, rows::read_rule<statement::use>);
+    read_all(*select_plans_, "plans", s.plans, rows::read_plan<statement::use>);
+    read_all(*select_apps_, "apps", s.apps, rows::read_app<statement::use>);
+    read_all(*select_app_links_, "app links", s.app_links, rows::read_app_link<statement::use>);
+    tx.commit();
     return s;
   }
 
-  // One write statement under the lock: binds `args` to ?1, ?2, ... and runs it; throws with
-  // `op` and `object` on failure.
+  // Every row `select` returns, built by `read` (record_rows.hpp), appended to `out`.
+  template <class Record, class Read>
+  void read_all(statement& select, std::string_view what, std::vector<Record>& out, Read read) {
+    statement::use q(select);
+    while (q.step("load " + std::string(what) + " from", path_)) out.push_back(read(q));
+  }
+
+  std::int64_t revision() override {
+    std::lock_guard lock(mutex_);
+    return read_revision();
+  }
+
+  // One write statement: binds `args` to ?1, ?2, ... and runs it in a write transaction.
   template <class... Args>
   void write(statement& st, std::string_view op, std::string_view object, const Args&... args) {
+    in_write_transaction(op, object, [&] { run(st, op, object, args...); });
+  }
+
+  // Under the lock, in one transaction: `steps`, then the revision raised (store::revision).
+  template <class Steps>
+  void in_write_transaction(std::string_view op, std::string_view object, Steps steps) {
     std::lock_guard lock(mutex_);
+    transaction tx(db_.get(), std::string(op) + " " + std::string(object));
+    steps();
+    run(*raise_revision_, op, object);
+    tx.commit();
+  }
+
+  // Binds `args` to ?1, ?2, ... and steps once; throws with `op` and `object` on failure.
+  template <class... Args>
+  static void run(statement& st, std::string_view op, std::string_view object, const Args&... args) {
     statement::use q(st);
     int index = 0;
     (q.bind(++index, args), ...);
@@ -287,21 +302,12 @@ class sqlite_store final : public store {
   // rules.entity cannot reference hybrid_connections (namespace rules use ''), so its rules are
   // deleted here, in the same transaction.
   void delete_hybrid_connection(const std::string& namespace_name, const std::string& name) override {
-    std::lock_guard lock(mutex_);
     const std::string object = qualified(namespace_name, name);
     if (name.empty()) throw store_error("sqlite store: delete hybrid connection " + object + ": empty name");
-    transaction tx(db_.get(), "delete hybrid connection " + object);
-    {
-      statement::use q(*delete_entity_rules_);
-      q.bind(1, namespace_name).bind(2, name);
-      q.step("delete rules of hybrid connection", object);
-    }
-    {
-      statement::use q(*delete_hybrid_connection_);
-      q.bind(1, namespace_name).bind(2, name);
-      q.step("delete hybrid connection", object);
-    }
-    tx.commit();
+    in_write_transaction("delete hybrid connection", object, [&] {
+      run(*delete_entity_rules_, "delete rules of hybrid connection", object, namespace_name, name);
+      run(*delete_hybrid_connection_, "delete hybrid connection", object, namespace_name, name);
+    });
   }
 
   void delete_rule(const std::string& namespace_name, const std::string& entity,
@@ -368,11 +374,8 @@ class sqlite_store final : public store {
     sqlite3* db = db_.get();
     exec(db, "CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL)",
          "create settings table in " + path_);
-    int version = read_schema_version();
-    if (version > current_schema_version)
-      throw store_error("sqlite store: open " + path_ + ": schema version " + std::to_string(version) +
-                        " is newer than this build's " + std::to_string(current_schema_version) +
-                        "; run a newer hcrelay");
+    int version = checked_schema_version(read_stored_schema_version(), current_schema_version,
+                                         "sqlite store: open " + path_);
     for (; version < current_schema_version; ++version) {
       std::string op = "migrate " + path_ + " to schema version " + std::to_string(version + 1);
       transaction tx(db, op);
@@ -389,30 +392,27 @@ class sqlite_store final : public store {
     }
   }
 
-  int read_schema_version() {
+  std::int64_t read_revision() {
+    statement::use q(*select_revision_);
+    if (!q.step("read revision of", path_))
+      throw store_error("sqlite store: read revision of " + path_ + ": the catalog_revision row is missing");
+    return q.integer(0);
+  }
+
+  std::optional<std::string> read_stored_schema_version() {
     statement get(db_.get(), "SELECT value FROM settings WHERE key = 'schema_version'");
     statement::use q(get);
-    if (!q.step("read schema version of", path_)) return 0;
-    std::string v = q.text(0);
-    try {
-      std::size_t end = 0;
-      int n = std::stoi(v, &end);
-      if (end == v.size() && n >= 0) return n;
-    } catch (const std::exception&) {
-    }
-    throw store_error("sqlite store: read schema version of " + path_ + ": expected a number, found '" + v +
-                      "'");
+    if (!q.step("read schema version of", path_)) return std::nullopt;
+    return q.text(0);
   }
 
   void prepare_statements() {
     auto prep = [this](std::string_view sql) { return std::make_unique<statement>(db_.get(), sql); };
-    select_namespaces_ = prep("SELECT name, host, created_at, updated_at FROM namespaces ORDER BY name");
-    select_hybrid_connections_ = prep(
-        "SELECT namespace_name, name, requires_client_authorization, user_metadata, created_at, "
-        "updated_at FROM hybrid_connections ORDER BY namespace_name, name");
-    select_rules_ = prep(
-        "SELECT namespace_name, entity, name, rights, primary_key, secondary_key FROM rules "
-        "ORDER BY namespace_name, entity, name");
+    select_namespaces_ = prep(rows::select(rows::namespace_columns, "FROM namespaces ORDER BY name"));
+    select_hybrid_connections_ = prep(rows::select(rows::hybrid_connection_columns,
+                                                   "FROM hybrid_connections ORDER BY namespace_name, name"));
+    select_rules_ =
+        prep(rows::select(rows::rule_columns, "FROM rules ORDER BY namespace_name, entity, name"));
     // Upserts rather than INSERT OR REPLACE: REPLACE deletes the old row first, which would fire
     // ON DELETE CASCADE and take a namespace's children with it.
     upsert_namespace_ = prep(
@@ -436,11 +436,10 @@ class sqlite_store final : public store {
         prep("DELETE FROM hybrid_connections WHERE namespace_name = ?1 AND name = ?2");
     delete_entity_rules_ = prep("DELETE FROM rules WHERE namespace_name = ?1 AND entity = ?2");
     delete_rule_ = prep("DELETE FROM rules WHERE namespace_name = ?1 AND entity = ?2 AND name = ?3");
-    select_plans_ = prep("SELECT name, sku, created_at, updated_at FROM plans ORDER BY name");
-    select_apps_ = prep("SELECT name, plan_name, send_key, created_at, updated_at FROM apps ORDER BY name");
+    select_plans_ = prep(rows::select(rows::plan_columns, "FROM plans ORDER BY name"));
+    select_apps_ = prep(rows::select(rows::app_columns, "FROM apps ORDER BY name"));
     select_app_links_ = prep(
-        "SELECT app_name, namespace_name, hc_name, created_at FROM app_links "
-        "ORDER BY app_name, namespace_name, hc_name");
+        rows::select(rows::app_link_columns, "FROM app_links ORDER BY app_name, namespace_name, hc_name"));
     upsert_plan_ = prep(
         "INSERT INTO plans(name, sku, created_at, updated_at) VALUES(?1, ?2, ?3, ?4) "
         "ON CONFLICT(name) DO UPDATE SET sku = excluded.sku, updated_at = excluded.updated_at");
@@ -455,6 +454,8 @@ class sqlite_store final : public store {
         "ON CONFLICT(app_name, namespace_name, hc_name) DO NOTHING");
     delete_app_link_ =
         prep("DELETE FROM app_links WHERE app_name = ?1 AND namespace_name = ?2 AND hc_name = ?3");
+    select_revision_ = prep("SELECT value FROM catalog_revision WHERE id = 1");
+    raise_revision_ = prep("UPDATE catalog_revision SET value = value + 1 WHERE id = 1");
     select_setting_ = prep("SELECT value FROM settings WHERE key = ?1");
     upsert_setting_ = prep(
         "INSERT INTO settings(key, value) VALUES(?1, ?2) "
@@ -471,6 +472,7 @@ class sqlite_store final : public store {
   std::unique_ptr<statement> upsert_plan_, delete_plan_, upsert_app_, delete_app_, upsert_app_link_,
       delete_app_link_;
   std::unique_ptr<statement> select_setting_, upsert_setting_;
+  std::unique_ptr<statement> select_revision_, raise_revision_;
 };
 
 }  // namespace

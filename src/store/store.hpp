@@ -1,7 +1,8 @@
 // store/store: persistence of the management model behind a small interface (SQLite is the
-// embedded default: sqlite_store.cpp). Synchronous: callers run it off the I/O threads (the
-// relay uses one store worker thread). The relay caches everything in memory; the store is read
-// in full at start-up and written on every management change, never on the connection path.
+// embedded default: sqlite_store.cpp; PostgreSQL is shared by the nodes of a cluster:
+// postgres_store.cpp). Synchronous: callers run it off the I/O threads (the relay uses one store
+// worker thread). The relay caches everything in memory; the store is read in full at start-up
+// and written on every management change, never on the connection path.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -66,6 +67,7 @@ struct app_link_record {
 };
 
 struct snapshot {
+  std::int64_t revision = 0;  // store::revision() as of the transaction that read these rows
   std::vector<namespace_record> namespaces;
   std::vector<hybrid_connection_record> hybrid_connections;
   std::vector<rule_record> rules;
@@ -82,7 +84,16 @@ struct store_error : std::runtime_error {
 class store {
  public:
   virtual ~store() = default;
+  // Every row, read in one transaction (a consistent snapshot) together with its revision.
   virtual snapshot load() = 0;
+  // Change detection. A counter kept in the database: every write below (put_*, delete_*,
+  // put_setting) raises it in the same transaction as its change, whichever store object, process
+  // or relay node made the write; reads never raise it. It only grows (by at least one per write;
+  // a write that changed nothing, such as deleting an absent rule, may raise it too) and is
+  // comparable only within one database. A node that polls revision() and finds it above its
+  // snapshot's revision calls load() and then knows the revision its new snapshot reflects.
+  // A fresh database is at revision 0.
+  virtual std::int64_t revision() = 0;
   // Insert or replace by key (namespace name / (namespace, name) / (namespace, entity, name)).
   virtual void put_namespace(const namespace_record& r) = 0;
   virtual void put_hybrid_connection(const hybrid_connection_record& r) = 0;
@@ -109,5 +120,13 @@ class store {
 // Opens (creating when absent) an SQLite database in WAL mode with the schema migrated to the
 // current version; the file is created with mode 0600 (it holds keys).
 std::unique_ptr<store> open_sqlite_store(const std::string& path);
+
+// Connects to PostgreSQL at `url`, a libpq URI (postgres://user[:password]@host:port/db?...,
+// or postgresql://...), and migrates the schema to the current version; several nodes may do so
+// at the same moment. A lost session is re-established once per call; when PostgreSQL cannot be
+// reached the call (or this function) throws store_error naming host:port/db, never the password.
+// Each write also sends NOTIFY hcrelay_catalog (payload: the new revision) for nodes that LISTEN;
+// polling revision() is enough without it.
+std::unique_ptr<store> open_postgres_store(const std::string& url);
 
 }  // namespace hc::store

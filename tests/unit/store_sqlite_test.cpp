@@ -1,7 +1,8 @@
-// Unit tests for store/sqlite_store: every record type round-trips, puts replace by key, deletes
-// cascade (namespace -> hybrid connections and rules; hybrid connection -> its rules), hybrid
-// connection names are case-insensitive, the file is 0600 and data survives a reopen. Each test
-// works on its own database in a fresh temporary directory.
+// Unit tests for what only store/sqlite_store has: the file (created 0600, a loose one tightened,
+// WAL mode, an unopenable path named), SQLite's own error text, and the schema versions: the
+// current one, a newer one refused, older files migrated keeping their data. What every store
+// must do (records, cascades, case, settings, revision) is the contract in
+// tests/engines/store_contract_test.cpp, run against SQLite too. Each test has its own database.
 #include "store/store.hpp"
 
 #include <gtest/gtest.h>
@@ -15,6 +16,7 @@ namespace hc::store {
 namespace {
 
 namespace fs = std::filesystem;
+constexpr const char* when = "2026-11-29T09:00:00Z";
 
 class SqliteStoreTest : public ::testing::Test {
  protected:
@@ -26,180 +28,22 @@ class SqliteStoreTest : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  static namespace_record ns(std::string name, std::string host) {
-    return {std::move(name), std::move(host), "2026-11-29T09:00:00Z", "2026-11-29T09:00:00Z"};
-  }
-  static hybrid_connection_record hc(std::string ns_name, std::string name, bool auth = true,
-                                     std::string metadata = "") {
-    return {std::move(ns_name),  std::move(name),        auth,
-            std::move(metadata), "2026-11-29T09:01:00Z", "2026-11-29T09:02:00Z"};
-  }
-  static rule_record rule(std::string ns_name, std::string entity, std::string name, unsigned rights) {
-    return {std::move(ns_name),
-            std::move(entity),
-            std::move(name),
-            rights,
-            "pk-" + std::to_string(rights),
-            "sk-" + std::to_string(rights)};
+  // Runs `sql` on the file directly, as an older release would have left it.
+  void rewrite(const char* sql) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    EXPECT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+    sqlite3_close(db);
   }
 
   fs::path dir_;
   std::string path_;
 };
 
-TEST_F(SqliteStoreTest, EmptyDatabaseLoadsEmptySnapshot) {
-  auto s = open_sqlite_store(path_);
-  auto snap = s->load();
-  EXPECT_TRUE(snap.namespaces.empty());
-  EXPECT_TRUE(snap.hybrid_connections.empty());
-  EXPECT_TRUE(snap.rules.empty());
-}
-
-TEST_F(SqliteStoreTest, RoundTripsEveryRecordType) {
-  auto s = open_sqlite_store(path_);
-  s->put_namespace(ns("contoso", "contoso.example.com"));
-  s->put_hybrid_connection(hc("contoso", "Orders", false, R"([{"key":"endpoint","value":"db:5432"}])"));
-  s->put_rule(rule("contoso", "", "RootManageSharedAccessKey", 7));
-  s->put_rule(rule("contoso", "Orders", "defaultListener", 1));
-
-  auto snap = s->load();
-  ASSERT_EQ(snap.namespaces.size(), 1u);
-  EXPECT_EQ(snap.namespaces[0].name, "contoso");
-  EXPECT_EQ(snap.namespaces[0].host, "contoso.example.com");
-  EXPECT_EQ(snap.namespaces[0].created_at, "2026-11-29T09:00:00Z");
-  EXPECT_EQ(snap.namespaces[0].updated_at, "2026-11-29T09:00:00Z");
-
-  ASSERT_EQ(snap.hybrid_connections.size(), 1u);
-  const auto& h = snap.hybrid_connections[0];
-  EXPECT_EQ(h.namespace_name, "contoso");
-  EXPECT_EQ(h.name, "Orders");
-  EXPECT_FALSE(h.requires_client_authorization);
-  EXPECT_EQ(h.user_metadata, R"([{"key":"endpoint","value":"db:5432"}])");
-  EXPECT_EQ(h.created_at, "2026-11-29T09:01:00Z");
-  EXPECT_EQ(h.updated_at, "2026-11-29T09:02:00Z");
-
-  ASSERT_EQ(snap.rules.size(), 2u);  // ordered by (namespace, entity, name): "" first
-  EXPECT_EQ(snap.rules[0].entity, "");
-  EXPECT_EQ(snap.rules[0].name, "RootManageSharedAccessKey");
-  EXPECT_EQ(snap.rules[0].rights, 7u);
-  EXPECT_EQ(snap.rules[0].primary_key, "pk-7");
-  EXPECT_EQ(snap.rules[0].secondary_key, "sk-7");
-  EXPECT_EQ(snap.rules[1].namespace_name, "contoso");
-  EXPECT_EQ(snap.rules[1].entity, "Orders");
-  EXPECT_EQ(snap.rules[1].name, "defaultListener");
-  EXPECT_EQ(snap.rules[1].rights, 1u);
-}
-
-TEST_F(SqliteStoreTest, PutReplacesByKey) {
-  auto s = open_sqlite_store(path_);
-  s->put_namespace(ns("contoso", "old.example.com"));
-  s->put_hybrid_connection(hc("contoso", "orders", true, "v1"));
-  s->put_rule(rule("contoso", "orders", "listen", 1));
-
-  auto changed = ns("contoso", "new.example.com");
-  changed.updated_at = "2026-12-01T00:00:00Z";
-  s->put_namespace(changed);
-  s->put_hybrid_connection(hc("contoso", "orders", false, "v2"));
-  auto r = rule("contoso", "orders", "listen", 3);
-  r.primary_key = "rotated";
-  s->put_rule(r);
-
-  auto snap = s->load();
-  ASSERT_EQ(snap.namespaces.size(), 1u);
-  EXPECT_EQ(snap.namespaces[0].host, "new.example.com");
-  EXPECT_EQ(snap.namespaces[0].updated_at, "2026-12-01T00:00:00Z");
-  // Replacing a namespace must not cascade to its children.
-  ASSERT_EQ(snap.hybrid_connections.size(), 1u);
-  EXPECT_FALSE(snap.hybrid_connections[0].requires_client_authorization);
-  EXPECT_EQ(snap.hybrid_connections[0].user_metadata, "v2");
-  ASSERT_EQ(snap.rules.size(), 1u);
-  EXPECT_EQ(snap.rules[0].rights, 3u);
-  EXPECT_EQ(snap.rules[0].primary_key, "rotated");
-}
-
-TEST_F(SqliteStoreTest, HostIsUniqueCaseInsensitively) {
-  auto s = open_sqlite_store(path_);
-  s->put_namespace(ns("a", "relay.example.com"));
-  EXPECT_THROW(s->put_namespace(ns("b", "Relay.Example.com")), store_error);
-  EXPECT_EQ(s->load().namespaces.size(), 1u);
-}
-
-TEST_F(SqliteStoreTest, HybridConnectionNamesAreCaseInsensitive) {
-  auto s = open_sqlite_store(path_);
-  s->put_namespace(ns("contoso", "contoso.example.com"));
-  s->put_hybrid_connection(hc("contoso", "Orders", true, "first"));
-  s->put_hybrid_connection(hc("contoso", "ORDERS", true, "second"));
-  s->put_rule(rule("contoso", "orders", "send", 2));
-  s->put_rule(rule("contoso", "ORDERS", "send", 3));
-
-  auto snap = s->load();
-  ASSERT_EQ(snap.hybrid_connections.size(), 1u);
-  EXPECT_EQ(snap.hybrid_connections[0].user_metadata, "second");
-  ASSERT_EQ(snap.rules.size(), 1u);
-  EXPECT_EQ(snap.rules[0].rights, 3u);
-
-  s->delete_hybrid_connection("contoso", "oRdErS");
-  snap = s->load();
-  EXPECT_TRUE(snap.hybrid_connections.empty());
-  EXPECT_TRUE(snap.rules.empty());
-}
-
-TEST_F(SqliteStoreTest, DeletingHybridConnectionDeletesOnlyItsRules) {
-  auto s = open_sqlite_store(path_);
-  s->put_namespace(ns("contoso", "contoso.example.com"));
-  s->put_hybrid_connection(hc("contoso", "orders"));
-  s->put_hybrid_connection(hc("contoso", "billing"));
-  s->put_rule(rule("contoso", "", "RootManageSharedAccessKey", 7));
-  s->put_rule(rule("contoso", "orders", "listen", 1));
-  s->put_rule(rule("contoso", "billing", "listen", 1));
-
-  s->delete_hybrid_connection("contoso", "orders");
-
-  auto snap = s->load();
-  ASSERT_EQ(snap.hybrid_connections.size(), 1u);
-  EXPECT_EQ(snap.hybrid_connections[0].name, "billing");
-  ASSERT_EQ(snap.rules.size(), 2u);
-  EXPECT_EQ(snap.rules[0].entity, "");
-  EXPECT_EQ(snap.rules[1].entity, "billing");
-}
-
-TEST_F(SqliteStoreTest, DeletingNamespaceCascades) {
-  auto s = open_sqlite_store(path_);
-  s->put_namespace(ns("contoso", "contoso.example.com"));
-  s->put_namespace(ns("fabrikam", "fabrikam.example.com"));
-  for (const char* n : {"contoso", "fabrikam"}) {
-    s->put_hybrid_connection(hc(n, "orders"));
-    s->put_rule(rule(n, "", "root", 7));
-    s->put_rule(rule(n, "orders", "listen", 1));
-  }
-
-  s->delete_namespace("contoso");
-
-  auto snap = s->load();
-  ASSERT_EQ(snap.namespaces.size(), 1u);
-  EXPECT_EQ(snap.namespaces[0].name, "fabrikam");
-  ASSERT_EQ(snap.hybrid_connections.size(), 1u);
-  EXPECT_EQ(snap.hybrid_connections[0].namespace_name, "fabrikam");
-  ASSERT_EQ(snap.rules.size(), 2u);
-  for (const auto& r : snap.rules) EXPECT_EQ(r.namespace_name, "fabrikam");
-}
-
-TEST_F(SqliteStoreTest, DeleteRuleRemovesOneRule) {
-  auto s = open_sqlite_store(path_);
-  s->put_namespace(ns("contoso", "contoso.example.com"));
-  s->put_rule(rule("contoso", "", "a", 1));
-  s->put_rule(rule("contoso", "", "b", 2));
-  s->delete_rule("contoso", "", "a");
-  s->delete_rule("contoso", "", "missing");  // deleting what is absent is not an error
-  auto snap = s->load();
-  ASSERT_EQ(snap.rules.size(), 1u);
-  EXPECT_EQ(snap.rules[0].name, "b");
-}
-
 TEST_F(SqliteStoreTest, HybridConnectionInUnknownNamespaceThrowsNamingIt) {
   auto s = open_sqlite_store(path_);
   try {
-    s->put_hybrid_connection(hc("nowhere", "orders"));
+    s->put_hybrid_connection({"nowhere", "orders", true, "", when, when});
     FAIL() << "expected store_error";
   } catch (const store_error& e) {
     EXPECT_NE(std::string(e.what()).find("nowhere/orders"), std::string::npos) << e.what();
@@ -207,13 +51,10 @@ TEST_F(SqliteStoreTest, HybridConnectionInUnknownNamespaceThrowsNamingIt) {
   }
 }
 
-TEST_F(SqliteStoreTest, Settings) {
+TEST_F(SqliteStoreTest, SchemaVersionIsThree) {
   auto s = open_sqlite_store(path_);
-  EXPECT_EQ(s->get_setting("data_version"), std::nullopt);
-  s->put_setting("data_version", "1");
-  s->put_setting("data_version", "2");
-  EXPECT_EQ(s->get_setting("data_version"), "2");
-  EXPECT_EQ(s->get_setting("schema_version"), "2");  // version 2 added App Service plans and apps
+  // 2 added App Service plans and apps, 3 the catalog revision.
+  EXPECT_EQ(s->get_setting("schema_version"), "3");
 }
 
 TEST_F(SqliteStoreTest, FileIsCreatedWithMode0600) {
@@ -248,27 +89,6 @@ TEST_F(SqliteStoreTest, UsesWalMode) {
   sqlite3_close(db);
 }
 
-TEST_F(SqliteStoreTest, ReopenKeepsData) {
-  {
-    auto s = open_sqlite_store(path_);
-    s->put_namespace(ns("contoso", "contoso.example.com"));
-    s->put_hybrid_connection(hc("contoso", "orders"));
-    s->put_rule(rule("contoso", "orders", "listen", 1));
-    s->put_setting("data_version", "42");
-  }
-  auto s = open_sqlite_store(path_);
-  auto snap = s->load();
-  EXPECT_EQ(snap.namespaces.size(), 1u);
-  EXPECT_EQ(snap.hybrid_connections.size(), 1u);
-  EXPECT_EQ(snap.rules.size(), 1u);
-  EXPECT_EQ(s->get_setting("data_version"), "42");
-  // Foreign keys are per connection: a reopened store must still cascade.
-  s->delete_namespace("contoso");
-  snap = s->load();
-  EXPECT_TRUE(snap.hybrid_connections.empty());
-  EXPECT_TRUE(snap.rules.empty());
-}
-
 TEST_F(SqliteStoreTest, NewerSchemaVersionIsRefused) {
   {
     auto s = open_sqlite_store(path_);
@@ -285,6 +105,30 @@ TEST_F(SqliteStoreTest, UnopenablePathThrowsNamingIt) {
   } catch (const store_error& e) {
     EXPECT_NE(std::string(e.what()).find(bad), std::string::npos) << e.what();
   }
+}
+
+TEST_F(SqliteStoreTest, VersionOneDatabaseMigratesKeepingItsData) {
+  { open_sqlite_store(path_)->put_namespace({"contoso", "contoso.example.com", when, when}); }
+  // Pretend the file was written by a release that knew only schema version 1.
+  rewrite(
+      "DROP TABLE catalog_revision; DROP TABLE app_links; DROP TABLE apps; DROP TABLE plans; "
+      "UPDATE settings SET value = '1' WHERE key = 'schema_version'");
+  auto s = open_sqlite_store(path_);
+  EXPECT_EQ(s->get_setting("schema_version"), "3");
+  s->put_plan({"p1", "Free", when, when});
+  auto snap = s->load();
+  EXPECT_EQ(snap.namespaces.size(), 1u);
+  EXPECT_EQ(snap.plans.size(), 1u);
+}
+
+TEST_F(SqliteStoreTest, VersionTwoDatabaseGainsTheRevision) {
+  { open_sqlite_store(path_)->put_namespace({"contoso", "contoso.example.com", when, when}); }
+  rewrite("DROP TABLE catalog_revision; UPDATE settings SET value = '2' WHERE key = 'schema_version'");
+  auto s = open_sqlite_store(path_);
+  EXPECT_EQ(s->revision(), 0);
+  s->delete_namespace("contoso");
+  EXPECT_EQ(s->revision(), 1);
+  EXPECT_TRUE(s->load().namespaces.empty());
 }
 
 }  // namespace
