@@ -1,24 +1,33 @@
-// net/backoff: the reconnect schedule of every agent that holds a long-lived connection to a
-// relay (hcm's control channels; hcconnect if it keeps one): 0, 1, 2, 5, 10, 30 s and then 30 s
-// forever, as .NET and hyco-https do (protocol doc §3.5), plus up to 20 % random jitter so a
-// fleet of agents does not reconnect in lock-step after a relay restart. Reset after a connection
-// stayed up long enough (the caller decides; hcm uses limits::backoff_reset_after).
+// net/backoff: the reconnect schedule of every client that holds a long-lived connection. The
+// agents' default (hcm's control channels; hcconnect if it keeps one) is 0, 1, 2, 5, 10, 30 s and
+// then 30 s forever, as .NET and hyco-https do (protocol doc §3.5); the Redis client passes its
+// own (limits::redis_reconnect_schedule). Every delay gets up to 20 % random jitter so a fleet
+// does not reconnect in lock-step after a restart. Reset after a connection stayed up long enough
+// (the caller decides; hcm and the Redis client use backoff_reset_after).
 // A plain value owned by one coroutine; not thread-safe.
 #pragma once
 #include <array>
 #include <chrono>
 #include <cstddef>
 #include <random>
+#include <span>
 
 namespace hc::net {
 
 class backoff {
  public:
-  // The delay before the next attempt; advances the schedule.
+  using schedule = std::span<const std::chrono::milliseconds>;
+  static constexpr std::array<std::chrono::milliseconds, 6> agent_schedule{
+      std::chrono::seconds(0), std::chrono::seconds(1),  std::chrono::seconds(2),
+      std::chrono::seconds(5), std::chrono::seconds(10), std::chrono::seconds(30)};
+
+  // `steps` must outlive the backoff (a constant) and hold at least one delay.
+  explicit backoff(schedule steps = agent_schedule) : steps_(steps) {}
+
+  // The delay before the next attempt; advances the schedule (the last step repeats).
   std::chrono::milliseconds next() {
-    static constexpr std::array<int, 6> steps_s{0, 1, 2, 5, 10, 30};
-    auto base = std::chrono::milliseconds(steps_s[step_] * 1000);
-    if (step_ + 1 < steps_s.size()) ++step_;
+    auto base = steps_[step_];
+    if (step_ + 1 < steps_.size()) ++step_;
     if (base.count() == 0) return base;
     std::uniform_int_distribution<long> jitter(0, base.count() / 5);
     return base + std::chrono::milliseconds(jitter(rng_));
@@ -28,11 +37,13 @@ class backoff {
   std::size_t step() const { return step_; }
 
  private:
-  std::size_t step_ = 0;  // index into the schedule of the next delay
+  schedule steps_;
+  std::size_t step_ = 0;  // index into steps_ of the next delay
   std::minstd_rand rng_{std::random_device{}()};
 };
 
-// After a connection stayed up this long, the next failure starts the schedule again at 0 s.
+// After a connection stayed up this long, the next failure starts the schedule again at its
+// first step.
 inline constexpr auto backoff_reset_after = std::chrono::seconds(60);
 
 }  // namespace hc::net

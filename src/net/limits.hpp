@@ -1,5 +1,6 @@
 // net/limits: every duration and size the programs use, in one place, each with why.
 #pragma once
+#include <array>
 #include <chrono>
 #include <cstddef>
 
@@ -110,4 +111,15 @@ inline constexpr std::size_t max_handshakes_per_source = 4096;
 // Sources remembered by the limiter; above this, sources with a full allowance and no
 // handshake in flight are forgotten (memory stays bounded under a spoofed-source scan).
 inline constexpr std::size_t max_tracked_sources = 64 * 1024;
+
+// Redis (cluster/redis_client). Redis answers in microseconds, so a connect or a reply that takes
+// this long means the server or the path is broken: the connection is dropped and opened again
+// (replies come in order, so a lost one would shift every later reply onto the wrong command).
+// 2 s stays clear of a slow EVAL; blocking commands (BLPOP ...) must wait less than this.
+inline constexpr auto redis_connect_timeout = 2s;
+inline constexpr auto redis_reply_timeout = 2s;
+// Reconnect delays (net/backoff adds 0..20 % jitter): a restarted Redis is found again within
+// a fraction of a second, and one that stays away is tried every 2 s.
+inline constexpr std::array<std::chrono::milliseconds, 6> redis_reconnect_schedule{0ms,   100ms, 250ms,
+                                                                                   500ms, 1s,    2s};
 }  // namespace hc::net::limits
