@@ -37,6 +37,11 @@ int main(int argc, char** argv) {
   app.add_flag("--insecure-plaintext", o.insecure_plaintext,
                "Serve ws:// without TLS (tests and trusted networks only)");
   app.add_option("--threads", o.threads, "I/O threads (default: one per core)");
+  app.add_option("--store", o.store,
+                 "Catalog store shared by every relay of a cluster: postgres://USER@HOST:PORT/DB, without a "
+                 "password (default: DATA_DIR/relay.db, SQLite, this relay alone)");
+  app.add_option("--store-password-file", o.store_password_file,
+                 "File holding the PostgreSQL password (mode 0600); or use PGPASSFILE");
   auto& limits = o.settings;
   double keepalive_s = seconds_of(limits.listener_keepalive), drain_s = seconds_of(limits.drain_timeout),
          idle_s = seconds_of(limits.http_idle_timeout);

@@ -18,6 +18,10 @@ inline constexpr auto rendezvous_timeout = 30s;
 inline constexpr auto close_echo_timeout = 10s;
 // SAS grace after `se` (Azure drops at about se + 5 min, protocol doc §3.3).
 inline constexpr auto token_grace = 5min;
+// A relay whose catalog store other relays write too (PostgreSQL) reads the store's revision this
+// often and reloads when it moved: a change made through one relay holds on every relay within
+// about this long (docs/scale-out.md promises 1 s).
+inline constexpr auto catalog_poll_interval = 500ms;
 // hcm / hcconnect keep-alive Ping on control channels; dead after two missed Pongs.
 inline constexpr auto keepalive_interval = 30s;
 

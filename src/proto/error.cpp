@@ -38,6 +38,8 @@ class proto_category_impl final : public std::error_category {
         return "bad gateway";
       case errc::timeout:
         return "timeout";
+      case errc::unavailable:
+        return "unavailable";
     }
     return "unknown hc.proto error " + std::to_string(ev);
   }

@@ -22,6 +22,7 @@ enum class errc {
   internal,         // 500
   bad_gateway,      // 502
   timeout,          // 504
+  unavailable,      // 503: a back end (the catalog store) cannot be reached for now
 };
 
 const std::error_category& proto_category() noexcept;
@@ -38,6 +39,7 @@ struct error {
   static error not_found(std::string msg) { return {404, errc::not_found, std::move(msg)}; }
   static error conflict(std::string msg) { return {409, errc::conflict, std::move(msg)}; }
   static error internal(std::string msg) { return {500, errc::internal, std::move(msg)}; }
+  static error unavailable(std::string msg) { return {503, errc::unavailable, std::move(msg)}; }
 };
 
 // boost::system::result::value() calls this (found by ADL) when it holds an error.

@@ -7,6 +7,7 @@
 #include "relay/metrics.hpp"
 #include "relay/model/app_directory.hpp"
 #include "relay/model/catalog.hpp"
+#include "relay/model/catalog_sync.hpp"
 #include "relay/rendezvous.hpp"
 #include "relay/settings.hpp"
 #include "relay/source_limits.hpp"
@@ -33,7 +34,8 @@ struct relay_context {
   // waits for them up to settings.drain_timeout.
   net::task_group sessions;
   std::unique_ptr<store::store> db;
-  net::asio::thread_pool store_worker{1};  // SQLite writes never run on an I/O thread
+  net::asio::thread_pool store_worker{1};  // store calls never run on an I/O thread
+  store_health store_state;                // for /healthz (a shared store can be down)
   std::string public_host;                 // host name put in accept addresses
   std::uint16_t public_port = 443;         // port put in accept addresses
   bool tls = true;                         // wss:// (false only with --insecure-plaintext)

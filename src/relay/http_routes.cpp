@@ -19,6 +19,15 @@ std::string text_response(int status, std::string body, std::string_view type = 
   return net::format_response(status, {}, {{"Content-Type", std::string(type)}}, body);
 }
 
+// 200 while this relay serves tunnels (a load balancer keeps it); the body says "ok", or
+// "degraded" and what is down.
+std::string health_response(const relay_context& ctx) {
+  auto store_problem = ctx.store_state.problem();
+  if (!store_problem) return text_response(200, "ok\n");
+  return text_response(200, "degraded: tunnels are served, management calls answer 503\nstore: " +
+                                *store_problem + "\n");
+}
+
 bool has_query_param(std::string_view target, std::string_view name) {
   auto q = target.find('?');
   if (q == std::string_view::npos) return false;
@@ -84,7 +93,7 @@ net::task<std::string> handle_http(relay_context& ctx, http_exchange& x) {
   const auto& request = x.request;
   std::string_view path = request.target;
   path = path.substr(0, path.find('?'));
-  if (path == "/healthz") co_return text_response(200, "ok\n");
+  if (path == "/healthz") co_return health_response(ctx);
   if (path == "/metrics") co_return text_response(200, ctx.metrics.serialize(), "text/plain; version=0.0.4");
   if (!x.ns) co_return text_response(404, no_namespace_text(request.header("Host")) + "\n");
   if (path.starts_with("/api/v1/") || path == "/api/v1") co_return co_await handle_management(ctx, x);

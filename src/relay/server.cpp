@@ -8,7 +8,9 @@
 #include "relay/connection.hpp"
 #include "relay/context.hpp"
 #include "relay/gestures.hpp"
+#include "relay/model/catalog_sync.hpp"
 #include "relay/model/hc_operations.hpp"
+#include "relay/model/store_location.hpp"
 #include "relay/tls/server_certificate.hpp"
 #include "util/private_file.hpp"
 
@@ -185,8 +187,10 @@ void relay_server::run() {
   s.ctx.sources.set_connection_caps(s.ctx.settings.max_connections_per_source,
                                     s.ctx.settings.max_connections);
   s.ctx.entities.on_change(recheck_listeners);
-  s.ctx.db = store::open_sqlite_store((fs::path(o.data_dir) / "relay.db").string());
-  bootstrap(s.ctx, o.public_host);
+  auto opened = open_catalog_store(o.store, o.store_password_file, o.data_dir);
+  s.ctx.db = std::move(opened.db);
+  auto revision = bootstrap(s.ctx, o.public_host);
+  spdlog::info("catalog store: {} (revision {})", opened.description, revision);
 
   std::string ca_path;
   if (o.dev_tls) {
@@ -239,6 +243,7 @@ void relay_server::run() {
   net::asio::signal_set hangup(s.io, SIGHUP);
   if (s.ctx.tls) watch_reload(s, hangup);
   net::asio::co_spawn(s.io, return_free_memory(s.io), net::log_failure("memory trim"));
+  if (opened.shared) net::asio::co_spawn(s.io, follow_store(s.ctx, revision), net::log_failure("catalog sync"));
   net::asio::co_spawn(s.io, accept_loop(s), [](std::exception_ptr e) {
     if (e) std::rethrow_exception(e);
   });

@@ -19,6 +19,8 @@ struct relay_options {
   bool dev_tls = false;
   bool insecure_plaintext = false;
   int threads = 0;  // 0 = one per core
+  std::string store;                // "" = DATA_DIR/relay.db; postgres://... shared by a cluster
+  std::string store_password_file;  // the PostgreSQL password, never on the command line
   relay_settings settings;
 };
 

@@ -18,6 +18,7 @@ struct namespace_record {
   std::string host;        // host name clients use (the relay routes by Host header), lower-case, unique
   std::string created_at;  // ISO 8601 UTC, e.g. 2026-11-29T09:00:00Z
   std::string updated_at;
+  bool operator==(const namespace_record&) const = default;
 };
 
 struct hybrid_connection_record {
@@ -27,6 +28,7 @@ struct hybrid_connection_record {
   std::string user_metadata;  // raw string, e.g. [{"key":"endpoint","value":"db:5432"}]
   std::string created_at;
   std::string updated_at;
+  bool operator==(const hybrid_connection_record&) const = default;
 };
 
 // An authorization rule on a namespace (entity empty) or on one hybrid connection.

@@ -14,6 +14,7 @@
 #include "relay/http_routes.hpp"
 #include "relay/model/authorizer.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/json.hpp>
 
 namespace hc::relay {
@@ -148,7 +149,17 @@ net::task<std::string> handle_management(relay_context& ctx, http_exchange& x) {
   bool takes_body = route->method == "PUT" || route->method == "POST" || route->method == "PATCH";
   auto unreadable = co_await x.read_body(takes_body ? net::limits::max_api_body_bytes : 0);
   if (unreadable) co_return error_response(*unreadable);
-  co_return co_await route->handler(call);
+  std::string store_failure;
+  try {
+    auto answer = co_await route->handler(call);
+    co_return answer;
+  } catch (const store::store_error& e) {
+    store_failure = e.what();  // no co_await in a handler
+  }
+  spdlog::warn("{} {}: {}", request.method, path, store_failure);
+  co_return error_response(proto::error::unavailable(
+      store_failure + "; the change was not completed. Tunnels keep running on the catalog this relay "
+                      "holds; retry the call when the store is back (GET /healthz says when)"));
 }
 
 }  // namespace hc::relay

@@ -4,6 +4,7 @@
 #include "proto/encoding.hpp"
 
 #include <algorithm>
+#include <utility>
 
 namespace hc::relay {
 namespace {
@@ -93,13 +94,16 @@ void app_directory::load(const store::snapshot& s, catalog& entities) {
     auto it = fresh->apps.find(proto::to_lower(l.app));
     if (it != fresh->apps.end()) it->second.links.push_back({l.namespace_name, l.hc_name});
   }
+  std::shared_ptr<const app_state> before;
   {
     std::lock_guard lock(mutex_);
-    state_ = fresh;
+    before = std::exchange(state_, fresh);
   }
+  // Every hybrid connection linked before or now: one whose last link went loses those keys.
   std::map<std::string, hc_ref> linked;
-  for (const auto& [k, a] : fresh->apps)
-    for (const auto& l : a.links) linked.emplace(l.key(), l);
+  for (const auto* state : {before.get(), fresh.get()})
+    for (const auto& [k, a] : state->apps)
+      for (const auto& l : a.links) linked.emplace(l.key(), l);
   for (const auto& [k, h] : linked) sync_app_rules(*fresh, h, entities);
 }
 

@@ -58,7 +58,8 @@ struct app_state {
 
 class app_directory {
  public:
-  // Replaces everything from the store and sets every entity's app credentials in `entities`.
+  // Replaces everything from the store (at start-up, and when another relay changed it) and sets
+  // the app credentials in `entities` of every hybrid connection linked before or now.
   void load(const store::snapshot& s, catalog& entities);
   std::shared_ptr<const app_state> current() const;
 

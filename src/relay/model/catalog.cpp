@@ -24,42 +24,91 @@ void replace_rule(std::vector<auth_rule>& rules, const store::rule_record& r) {
   rules.push_back(make_auth_rule(r));
 }
 
-}  // namespace
+bool same_rules(const std::vector<auth_rule>& a, const std::vector<auth_rule>& b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(),
+                    [](const auth_rule& x, const auth_rule& y) { return x.record == y.record; });
+}
 
-void catalog::load(const store::snapshot& s) {
-  std::map<std::string, std::shared_ptr<namespace_entry>> fresh;
-  std::map<std::string, std::string> hosts;
-  for (const auto& n : s.namespaces) {
-    auto e = std::make_shared<namespace_entry>();
-    e->record = n;
-    hosts[proto::to_lower(n.host)] = n.name;
-    fresh[n.name] = e;
-  }
+bool same_entity(const hybrid_connection& a, const hybrid_connection& b) {
+  return a.record == b.record && same_rules(a.rules, b.rules) && same_rules(a.app_rules, b.app_rules);
+}
+
+bool same_namespace(const namespace_entry& a, const namespace_entry& b) {
+  return a.record == b.record && same_rules(a.rules, b.rules) &&
+         std::equal(a.hybrid_connections.begin(), a.hybrid_connections.end(), b.hybrid_connections.begin(),
+                    b.hybrid_connections.end(),
+                    [](const auto& x, const auto& y) { return x.first == y.first && x.second == y.second; });
+}
+
+// One namespace as `s` has it. An entity that existed keeps its listener set and app credentials
+// (app_directory re-derives those) and, when nothing of it changed, its very object.
+std::shared_ptr<namespace_entry> build_namespace(const store::snapshot& s, const store::namespace_record& n,
+                                                 const namespace_entry* before) {
+  auto ns = std::make_shared<namespace_entry>();
+  ns->record = n;
+  std::map<std::string, std::shared_ptr<hybrid_connection>> entities;
   for (const auto& h : s.hybrid_connections) {
-    auto it = fresh.find(h.namespace_name);
-    if (it == fresh.end()) continue;
-    auto entity = std::make_shared<hybrid_connection>();
-    entity->record = h;
-    entity->live = std::make_shared<listener_set>();
-    it->second->hybrid_connections[proto::to_lower(h.name)] = entity;
+    if (h.namespace_name != n.name) continue;
+    auto e = std::make_shared<hybrid_connection>();
+    e->record = h;
+    entities[proto::to_lower(h.name)] = e;
   }
   for (const auto& r : s.rules) {
-    auto it = fresh.find(r.namespace_name);
-    if (it == fresh.end()) continue;
+    if (r.namespace_name != n.name) continue;
     if (r.entity.empty()) {
+      ns->rules.push_back(make_auth_rule(r));
+    } else if (auto it = entities.find(proto::to_lower(r.entity)); it != entities.end()) {
       it->second->rules.push_back(make_auth_rule(r));
+    }
+  }
+  for (auto& [key, e] : entities) {
+    std::shared_ptr<const hybrid_connection> old;
+    if (before)
+      if (auto it = before->hybrid_connections.find(key); it != before->hybrid_connections.end()) old = it->second;
+    if (!old) {
+      e->live = std::make_shared<listener_set>();
+      ns->hybrid_connections[key] = e;
       continue;
     }
-    auto hc_it = it->second->hybrid_connections.find(proto::to_lower(r.entity));
-    if (hc_it == it->second->hybrid_connections.end()) continue;
-    auto copy = std::make_shared<hybrid_connection>(*hc_it->second);
-    copy->rules.push_back(make_auth_rule(r));
-    hc_it->second = copy;
+    e->live = old->live;
+    e->app_rules = old->app_rules;
+    ns->hybrid_connections[key] = same_entity(*e, *old) ? old : e;
   }
-  std::unique_lock lock(mutex_);
-  by_name_.clear();
-  for (auto& [k, v] : fresh) by_name_[k] = v;
-  name_by_host_ = std::move(hosts);
+  return ns;
+}
+
+}  // namespace
+
+void catalog::reconcile(const store::snapshot& s) {
+  std::vector<std::pair<std::shared_ptr<const namespace_entry>, std::shared_ptr<const namespace_entry>>> changed;
+  {
+    // Under the lock throughout: a change made meanwhile through this relay (already in the
+    // store, so in `s` too) cannot be lost between reading and replacing.
+    std::unique_lock lock(mutex_);
+    std::map<std::string, std::shared_ptr<const namespace_entry>> fresh;
+    std::map<std::string, std::string> hosts;
+    for (const auto& n : s.namespaces) {
+      auto old = by_name_.find(n.name);
+      const namespace_entry* before = old == by_name_.end() ? nullptr : old->second.get();
+      auto ns = build_namespace(s, n, before);
+      hosts[proto::to_lower(n.host)] = n.name;
+      if (before && same_namespace(*before, *ns)) {
+        fresh[n.name] = old->second;
+        continue;
+      }
+      fresh[n.name] = ns;
+      changed.emplace_back(before ? old->second : nullptr, ns);
+    }
+    for (const auto& [name, old] : by_name_) {
+      if (fresh.contains(name)) continue;
+      auto emptied = std::make_shared<namespace_entry>();  // its listeners hear the entities are gone
+      emptied->record = old->record;
+      changed.emplace_back(old, emptied);
+    }
+    by_name_ = std::move(fresh);
+    name_by_host_ = std::move(hosts);
+  }
+  for (const auto& [before, after] : changed) notify(before, *after);
 }
 
 std::shared_ptr<const namespace_entry> catalog::by_host(std::string_view host) const {
@@ -191,7 +240,7 @@ void catalog::remove_rule(std::string_view ns_name, std::string_view entity, std
 void catalog::set_app_rules(std::string_view ns_name, std::string_view entity, std::vector<auth_rule> rules) {
   modify(ns_name, [&](namespace_entry& ns) {
     auto it = ns.hybrid_connections.find(proto::to_lower(entity));
-    if (it == ns.hybrid_connections.end()) return;
+    if (it == ns.hybrid_connections.end() || same_rules(it->second->app_rules, rules)) return;
     auto e = std::make_shared<hybrid_connection>(*it->second);
     e->app_rules = std::move(rules);
     it->second = e;

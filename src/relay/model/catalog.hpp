@@ -55,7 +55,11 @@ auth_rule make_auth_rule(store::rule_record r);
 
 class catalog {
  public:
-  void load(const store::snapshot& s);
+  // Makes the catalog what the store says (at start-up, and when another relay changed it). An
+  // entity that still exists keeps its listener set and app credentials (app_directory::load
+  // re-derives those), and its very object when nothing of it changed; the observer hears of
+  // every namespace that changed (one that is gone: as emptied, before it is dropped).
+  void reconcile(const store::snapshot& s);
 
   std::shared_ptr<const namespace_entry> by_host(std::string_view host) const;
   std::shared_ptr<const namespace_entry> by_name(std::string_view name) const;

@@ -30,7 +30,7 @@ std::string utc_now_iso() {
   return iso_utc(std::chrono::system_clock::now());
 }
 
-void bootstrap(relay_context& ctx, const std::string& public_host) {
+std::int64_t bootstrap(relay_context& ctx, const std::string& public_host) {
   auto snap = ctx.db->load();
   if (snap.namespaces.empty()) {
     auto now = utc_now_iso();
@@ -41,8 +41,9 @@ void bootstrap(relay_context& ctx, const std::string& public_host) {
     spdlog::info("created namespace '{}' with rule RootManageSharedAccessKey", ns.name);
     snap = ctx.db->load();
   }
-  ctx.entities.load(snap);
+  ctx.entities.reconcile(snap);
   ctx.apps.load(snap, ctx.entities);
+  return snap.revision;
 }
 
 proto::result<std::string> validate_entity_name(std::string_view name) {

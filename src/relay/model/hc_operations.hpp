@@ -18,9 +18,10 @@ std::string new_sas_key();
 std::string utc_now_iso();
 std::string iso_utc(std::chrono::system_clock::time_point when);
 
-// First start: the namespace named after the public host with RootManageSharedAccessKey
-// (Manage, Listen, Send). Synchronous; runs before the server accepts connections.
-void bootstrap(relay_context& ctx, const std::string& public_host);
+// Loads the catalog from the store; on a first start creates the namespace named after the public
+// host with RootManageSharedAccessKey (Manage, Listen, Send). Synchronous; runs before the server
+// accepts connections. Returns the store revision the catalog reflects.
+std::int64_t bootstrap(relay_context& ctx, const std::string& public_host);
 
 // 400 for a name that cannot be an entity path (allowed: letters, digits, . _ - and / between
 // segments, 1..260 characters).
