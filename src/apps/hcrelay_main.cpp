@@ -42,6 +42,13 @@ int main(int argc, char** argv) {
                  "password (default: DATA_DIR/relay.db, SQLite, this relay alone)");
   app.add_option("--store-password-file", o.store_password_file,
                  "File holding the PostgreSQL password (mode 0600); or use PGPASSFILE");
+  app.add_option("--cluster", o.cluster,
+                 "Redis of a relay cluster (presence, cross-node accepts): redis://[USER@]HOST:PORT[/DB], without "
+                 "a password; needs --store postgres://...");
+  app.add_option("--cluster-password-file", o.cluster_password_file, "File holding the Redis password (mode 0600)");
+  app.add_option("--advertise", o.advertise,
+                 "This node's address in the accept addresses it hands out: HOST:PORT, or PORT for the "
+                 "namespace's host on this port (default: the public address)");
   auto& limits = o.settings;
   double keepalive_s = seconds_of(limits.listener_keepalive), drain_s = seconds_of(limits.drain_timeout),
          idle_s = seconds_of(limits.http_idle_timeout);

@@ -44,9 +44,16 @@ std::string reject_reason(const tunnel_context& ctx, const std::string& error) {
   return text;
 }
 
-bool is_azure_relay_host(std::string_view host) {
-  constexpr std::string_view domain = ".servicebus.windows.net";
-  return host.size() > domain.size() && proto::iequals(host.substr(host.size() - domain.size()), domain);
+// The relay host's parent domain ("servicebus.windows.net" for "ns.servicebus.windows.net"), or
+// "" when it has none a sibling could share: a single label, a two-label name (no siblings
+// under a public suffix), or an IP literal.
+std::string_view parent_domain(std::string_view host) {
+  bool ip_literal = host.find(':') != std::string_view::npos ||
+                    host.find_first_not_of("0123456789.") == std::string_view::npos;
+  auto dot = host.find('.');
+  if (ip_literal || dot == std::string_view::npos) return {};
+  auto parent = host.substr(dot + 1);
+  return parent.find('.') == std::string_view::npos ? std::string_view{} : parent;
 }
 
 // Returns a one-line summary for the completion handler's log line.
@@ -105,9 +112,16 @@ std::string foreign_accept_address(const proto::connection_string& relay, std::s
   auto url = proto::parse_ws_url(address);
   if (!url) return "the accept address is not a ws:// or wss:// URL";
   auto shown = proto::quote_for_message(url->host, 100);
-  if (proto::iequals(url->host, relay.host) && url->port == relay.port) return {};
-  if (is_azure_relay_host(relay.host) && is_azure_relay_host(url->host) && url->port == 443) return {};
-  return "the accept address names " + shown + ":" + std::to_string(url->port) + ", not the relay";
+  if (proto::iequals(url->host, relay.host)) return {};  // this relay, or a node on its own port
+  auto parent = parent_domain(relay.host);
+  const auto& host = url->host;
+  bool sibling = !parent.empty() && host.size() > parent.size() + 1 &&
+                 host[host.size() - parent.size() - 1] == '.' &&
+                 proto::iequals(std::string_view(host).substr(host.size() - parent.size()), parent);
+  if (sibling && url->port == relay.port) return {};  // a gateway or node host beside the relay's
+  return "the accept address names " + shown + ":" + std::to_string(url->port) +
+         ", which is neither the relay " + relay.host + " nor a host under " +
+         (parent.empty() ? relay.host : std::string(parent)) + " on port " + std::to_string(relay.port);
 }
 
 void spawn_tunnel(asio::any_io_executor io, tunnel_context ctx, proto::accept_message accept) {

@@ -28,11 +28,13 @@ struct tunnel_context {
   net::task_group* tunnels = nullptr;
 };
 
-// hcm dials only its own relay: an accept address must name the connection string's host and
-// port (case-insensitive host). For an Azure namespace (*.servicebus.windows.net) Azure's gateway
-// hosts on port 443 in the same domain are allowed too (protocol doc §1: accepts come from
-// g{N}-prod-...-sb.servicebus.windows.net). Returns why the address is refused, or "" when
-// allowed. Without this a forged accept would make hcm open connections to any host (SSRF).
+// hcm dials only its own relay. An accept address must name the connection string's host on any
+// port (a relay cluster's nodes behind one name, a port each), or a host under that host's
+// parent domain on the connection string's port (Azure's gateways, g{N}-prod-....servicebus.
+// windows.net:443 and their kin in other clouds; a cluster's nodes with names of their own).
+// Host names compare case-insensitively; IP literals and two-label hosts have no siblings.
+// Returns why the address is refused, or "" when allowed. Without this a forged accept would
+// make hcm open connections to any host (SSRF).
 std::string foreign_accept_address(const proto::connection_string& relay, std::string_view address);
 
 // Starts the tunnel on a new strand of `io` and returns at once. An accept whose address fails

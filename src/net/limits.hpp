@@ -126,4 +126,9 @@ inline constexpr auto redis_reply_timeout = 2s;
 // a fraction of a second, and one that stays away is tried every 2 s.
 inline constexpr std::array<std::chrono::milliseconds, 6> redis_reconnect_schedule{0ms,   100ms, 250ms,
                                                                                    500ms, 1s,    2s};
+// Cluster presence (relay/cluster). A node refreshes its key (and the loads of its listeners)
+// every node_heartbeat_interval; the key lives node_ttl, so a node that stops (kill -9, lost
+// link) stops being picked within node_ttl plus one refresh of the live-node list.
+inline constexpr auto node_heartbeat_interval = 1s;
+inline constexpr auto node_ttl = 3s;
 }  // namespace hc::net::limits

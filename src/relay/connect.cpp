@@ -12,6 +12,7 @@
 #include "net/spawn.hpp"
 #include "proto/control_messages.hpp"
 #include "proto/encoding.hpp"
+#include "relay/cluster/cluster_link.hpp"
 #include "relay/gestures.hpp"
 #include "relay/listener_set.hpp"
 #include "relay/model/authorizer.hpp"
@@ -53,10 +54,11 @@ proto::header_list connect_headers(const net::http_request& request, bool author
 }
 
 // Counts a tunnel, pending or open, in its listener's load (listener choice) until destroyed.
+// A listener on another node (null) counts there, in its own node's heartbeat.
 class listener_load {
  public:
   explicit listener_load(std::shared_ptr<listener> l) : listener_(std::move(l)) {
-    listener_->active_tunnels.fetch_add(1);
+    if (listener_) listener_->active_tunnels.fetch_add(1);
   }
   listener_load(listener_load&&) noexcept = default;  // the moved-from one holds nothing
   ~listener_load() {
@@ -70,12 +72,58 @@ class listener_load {
 // What admission decided about a sender.
 struct sender_plan {
   std::shared_ptr<const hybrid_connection> entity;
-  std::string id;                       // sb-hc-id, or the tracking id
-  std::vector<std::string> allowed;     // Microsoft-Relay-AllowedListeners
-  std::vector<std::string> disallowed;  // Microsoft-Relay-DisallowedListeners
-  bool authorization_consumed = false;  // the Authorization header carried the token
-  proto::accept_message accept;         // what each listener is offered (its address per offer)
+  std::string id;                           // sb-hc-id, or the tracking id
+  std::vector<std::string> allowed;         // Microsoft-Relay-AllowedListeners
+  std::vector<std::string> disallowed;      // Microsoft-Relay-DisallowedListeners
+  bool authorization_consumed = false;      // the Authorization header carried the token
+  proto::accept_message accept;             // what each listener is offered (its address per offer)
+  std::vector<cluster_listener> elsewhere;  // the entity's listeners on other nodes (--cluster)
 };
+
+// Listeners offered this sender already: ours (held, so a new listener cannot reuse a tried
+// one's address) and those of other nodes ("{node}|{id}").
+struct tried_listeners {
+  std::vector<std::shared_ptr<listener>> local;
+  std::vector<std::string> remote;
+  std::size_t size() const { return local.size() + remote.size(); }
+};
+
+// The listener the sender is offered to next: ours, or one on another node.
+struct offer_target {
+  std::shared_ptr<listener> local;
+  cluster_listener remote;
+  const std::string& id() const { return local ? local->id() : remote.id; }
+};
+
+bool listed(const std::vector<std::string>& ids, const std::string& id) {
+  return std::find(ids.begin(), ids.end(), id) != ids.end();
+}
+
+// Power of two choices over our eligible listeners and those of other nodes (loads from their
+// last heartbeat); backed-up listeners of ours only when nothing else is left.
+std::optional<offer_target> choose(const sender_plan& plan, const tried_listeners& tried) {
+  auto mine = plan.entity->live->eligible(plan.allowed, plan.disallowed, tried.local);
+  std::vector<offer_target> pool;
+  std::vector<int> loads;
+  for (auto& l : mine.ready) {
+    loads.push_back(l->active_tunnels.load());
+    pool.push_back({std::move(l), {}});
+  }
+  for (const auto& r : plan.elsewhere) {
+    if (!plan.allowed.empty() && !listed(plan.allowed, r.id)) continue;
+    if (listed(plan.disallowed, r.id) || listed(tried.remote, r.node + "|" + r.id)) continue;
+    loads.push_back(r.load);
+    pool.push_back({nullptr, r});
+  }
+  if (pool.empty())
+    for (auto& l : mine.busy) {
+      loads.push_back(l->active_tunnels.load());
+      pool.push_back({std::move(l), {}});
+    }
+  auto at = pick_less_loaded(loads);
+  if (!at) return std::nullopt;
+  return std::move(pool[*at]);
+}
 
 // The listener that accepted, its rendezvous leg and what to answer it.
 struct accepted_offer {
@@ -123,11 +171,12 @@ net::task<> refuse_sender(relay_context& ctx, incoming& in, std::string_view out
   co_await refuse(in.stream, e, in.ns->host(), in.target.path, in.tracking_id);
 }
 
-// The one-shot address of one offer; it names the host the sender used (the namespace's own).
+// The one-shot address of one offer: this node (--advertise), by default the namespace's host.
 std::string accept_address(const relay_context& ctx, const incoming& in, std::string_view id,
                            std::string_view key) {
-  auto address = proto::build_accept_address(in.ns->host(), ctx.public_port, in.target.raw_path,
-                                             in.target.app_query, id, key);
+  const auto& host = ctx.advertise_host.empty() ? in.ns->host() : ctx.advertise_host;
+  auto address =
+      proto::build_accept_address(host, ctx.advertise_port, in.target.raw_path, in.target.app_query, id, key);
   if (!ctx.tls) address.replace(0, 3, "ws");  // wss:// -> ws:// with --insecure-plaintext
   return address;
 }
@@ -156,7 +205,11 @@ net::task<std::optional<sender_plan>> admit(relay_context& ctx, incoming& in) {
     }
     plan.authorization_consumed = token_source_of(in.request, in.target.token) == token_source::authorization;
   }
-  if (plan.entity->live->count() == 0) {
+  if (ctx.cluster) {
+    auto others = co_await ctx.cluster->listeners(cluster_entity(ns.record.name, plan.entity->name()));
+    if (others) plan.elsewhere = std::move(*others);  // Redis away: our own listeners only
+  }
+  if (plan.entity->live->count() == 0 && plan.elsewhere.empty()) {
     co_await refuse_sender(ctx, in, "no_listener",
                            proto::error::not_found("There are no listeners connected for the endpoint"));
     co_return std::nullopt;
@@ -226,6 +279,30 @@ net::task<> refuse_unplaced(relay_context& ctx, incoming& in, const sender_plan&
   co_await refuse_sender(ctx, in, "no_listener", none);
 }
 
+// Sends the accept for rendezvous `key` to the target: written to our listener, or forwarded to
+// the node that holds it. False when it could not be sent (the sender goes to another listener).
+net::task<bool> send_offer(relay_context& ctx, const incoming& in, const sender_plan& plan,
+                           const offer_target& target, const std::string& key,
+                           const std::shared_ptr<pending_rendezvous>& pending) {
+  auto accept = plan.accept;
+  accept.address = accept_address(ctx, in, plan.id, key);
+  auto message = proto::serialize(accept);
+  if (!target.local) {
+    const forwarded_accept forwarded{
+        ctx.cluster->node_id(), in.ns->record.name, plan.entity->name(), target.remote.id, key,
+        std::move(message)};
+    bool taken = co_await ctx.cluster->forward(target.remote.node, forwarded);
+    if (taken) ctx.metrics.cluster_accept("sent");
+    co_return taken;
+  }
+  // From here on a listener that goes away passes the sender on.
+  if (!target.local->expect_answer(key, pending)) co_return false;
+  bool sent = co_await net::asio::co_spawn(target.local->executor(),
+                                           target.local->send(proto::opcode::text, std::move(message)),
+                                           net::asio::use_awaitable);
+  co_return sent;
+}
+
 // Offers the sender to listeners until one accepts or rejects it, all within
 // limits::rendezvous_timeout. Answers the sender itself (nullopt) unless a listener accepted.
 net::task<std::optional<accepted_offer>> offer(relay_context& ctx, incoming& in, const sender_plan& plan) {
@@ -233,33 +310,27 @@ net::task<std::optional<accepted_offer>> offer(relay_context& ctx, incoming& in,
   auto ex = co_await net::asio::this_coro::executor;
   auto until = std::chrono::steady_clock::now() + net::limits::rendezvous_timeout;
 
-  std::vector<std::shared_ptr<listener>> tried;
+  tried_listeners tried;
   while (std::chrono::steady_clock::now() < until) {
-    auto chosen = entity.live->pick(plan.allowed, plan.disallowed, tried);
+    auto chosen = choose(plan, tried);
     if (!chosen) break;
-    tried.push_back(chosen);
+    if (chosen->local)
+      tried.local.push_back(chosen->local);
+    else
+      tried.remote.push_back(chosen->remote.node + "|" + chosen->remote.id);
     std::string key = proto::random_hex(16);  // 128-bit capability in the accept address
     auto pending = std::make_shared<pending_rendezvous>(ex, entity.name());
     ctx.rendezvous.add(key, pending);
-    // From here on a listener that goes away passes the sender on.
-    if (!chosen->expect_answer(key, pending)) {
-      ctx.rendezvous.withdraw(key);
-      continue;
-    }
-    auto accept = plan.accept;
-    accept.address = accept_address(ctx, in, plan.id, key);
-    auto message = proto::serialize(accept);
-    bool sent = co_await net::asio::co_spawn(
-        chosen->executor(), chosen->send(proto::opcode::text, std::move(message)), net::asio::use_awaitable);
+    bool sent = co_await send_offer(ctx, in, plan, *chosen, key, pending);
     if (!sent) {
       ctx.rendezvous.withdraw(key);
       continue;
     }
-    listener_load load(chosen);
+    listener_load load(chosen->local);
     // A silent listener keeps the sender listener_answer_timeout when another one could take it,
     // else the whole window (as with Azure: 504 after limits::rendezvous_timeout).
     auto move_on = std::chrono::steady_clock::now() + net::limits::listener_answer_timeout;
-    auto elsewhere = [&] { return entity.live->pick(plan.allowed, plan.disallowed, tried) != nullptr; };
+    auto elsewhere = [&] { return choose(plan, tried).has_value(); };
     auto outcome = co_await pending->wait(move_on, until, elsewhere, ctx.rendezvous, key);
     if (!outcome && std::chrono::steady_clock::now() < until) {
       spdlog::info(

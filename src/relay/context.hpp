@@ -4,6 +4,7 @@
 #pragma once
 #include "net/task_group.hpp"
 #include "net/tls.hpp"
+#include "relay/cluster/cluster_link.hpp"
 #include "relay/metrics.hpp"
 #include "relay/model/app_directory.hpp"
 #include "relay/model/catalog.hpp"
@@ -36,9 +37,16 @@ struct relay_context {
   std::unique_ptr<store::store> db;
   net::asio::thread_pool store_worker{1};  // store calls never run on an I/O thread
   store_health store_state;                // for /healthz (a shared store can be down)
-  std::string public_host;                 // host name put in accept addresses
-  std::uint16_t public_port = 443;         // port put in accept addresses
-  bool tls = true;                         // wss:// (false only with --insecure-plaintext)
+  bool shared_store = false;               // other relays write the store too (PostgreSQL)
+  std::int64_t applied_revision = 0;       // store worker only: the revision the catalog reflects
+  std::unique_ptr<cluster_link> cluster;   // --cluster: presence and cross-node accepts
+  std::string public_host;                 // host name of the root namespace
+  std::uint16_t public_port = 443;         // port put in connection strings
+  // This node's own address in accept addresses (--advertise): the host ("" = the namespace's
+  // host, a port per node behind one name) and port (public_port without --advertise).
+  std::string advertise_host;
+  std::uint16_t advertise_port = 443;
+  bool tls = true;  // wss:// (false only with --insecure-plaintext)
   // Makes the server certificate cover a new namespace host, or returns a warning that says why
   // it cannot (relay_server). Blocking (--dev-tls issues a certificate): call on the store worker.
   std::function<std::optional<std::string>(const std::string& host)> serve_host;

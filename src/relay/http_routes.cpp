@@ -23,9 +23,15 @@ std::string text_response(int status, std::string body, std::string_view type = 
 // "degraded" and what is down.
 std::string health_response(const relay_context& ctx) {
   auto store_problem = ctx.store_state.problem();
-  if (!store_problem) return text_response(200, "ok\n");
-  return text_response(200, "degraded: tunnels are served, management calls answer 503\nstore: " +
-                                *store_problem + "\n");
+  auto cluster_problem = ctx.cluster ? ctx.cluster->problem() : std::nullopt;
+  if (!store_problem && !cluster_problem) return text_response(200, "ok\n");
+  std::string body = "degraded: tunnels are served";
+  if (store_problem) body += ", management calls answer 503";
+  if (cluster_problem) body += ", senders reach this node's listeners only";
+  body += "\n";
+  if (store_problem) body += "store: " + *store_problem + "\n";
+  if (cluster_problem) body += "cluster: " + *cluster_problem + "\n";
+  return text_response(200, body);
 }
 
 bool has_query_param(std::string_view target, std::string_view name) {

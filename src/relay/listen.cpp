@@ -11,6 +11,7 @@
 #include "net/limits.hpp"
 #include "net/ws_channel.hpp"
 #include "proto/control_messages.hpp"
+#include "relay/cluster/cluster_link.hpp"
 #include "relay/gestures.hpp"
 #include "relay/listener_set.hpp"
 #include "relay/model/authorizer.hpp"
@@ -167,6 +168,10 @@ proto::result<authorization> authorize_after_joining(relay_context& ctx, const s
 void pass_on_unanswered(relay_context& ctx, listener& me) {
   for (auto& [key, weak] : me.take_unanswered()) {
     auto pending = weak.lock();
+    if (pending && !pending->forwarded_from().empty() && ctx.cluster) {  // a sender on another node
+      ctx.cluster->report_lost(pending->forwarded_from(), key, "listener " + me.id() + " went away");
+      continue;
+    }
     if (!pending || !ctx.rendezvous.withdraw(key)) continue;  // answered, or already timed out
     rendezvous_outcome gone;
     gone.listener_lost = true;
@@ -209,24 +214,38 @@ net::task<std::optional<admitted_listener>> admit(relay_context& ctx, incoming& 
   auto me = std::make_shared<listener>(strand, std::move(listener_id), in.stream.remote_address(),
                                        std::string(agent));
   me->set_token(std::move(token));
+  const auto quota_exceeded =
+      proto::error::forbidden("Quota exceeded: hybrid connection '" + entity->name() + "' already has " +
+                              std::to_string(net::limits::max_listeners_per_hc) +
+                              " listeners, the maximum; stop one before adding another");
   if (!entity->live->add(me, net::limits::max_listeners_per_hc)) {
-    co_await refuse(
-        in.stream,
-        proto::error::forbidden("Quota exceeded: hybrid connection '" + entity->name() + "' already has " +
-                                std::to_string(net::limits::max_listeners_per_hc) +
-                                " listeners, the maximum; stop one before adding another"),
-        ns.host(), entity->name(), in.tracking_id);
+    co_await refuse(in.stream, quota_exceeded, ns.host(), entity->name(), in.tracking_id);
     co_return std::nullopt;
+  }
+  // The limit holds across the cluster; while Redis is away, per node (the heartbeat enters the
+  // listener when it is back).
+  const auto cluster_name = cluster_entity(ns.record.name, entity->name());
+  auto withdraw = [&] {
+    entity->live->remove(me.get());
+    if (ctx.cluster) ctx.cluster->leave(cluster_name, me->id());
+  };
+  if (ctx.cluster) {
+    auto joined = co_await ctx.cluster->join(cluster_name, me->id(), net::limits::max_listeners_per_hc);
+    if (joined == cluster_link::join_result::full) {
+      entity->live->remove(me.get());
+      co_await refuse(in.stream, quota_exceeded, ns.host(), entity->name(), in.tracking_id);
+      co_return std::nullopt;
+    }
   }
   auto still = authorize_after_joining(ctx, ns.record.name, *entity, me->token());
   if (!still) {
-    entity->live->remove(me.get());
+    withdraw();
     co_await refuse(in.stream, still.error(), ns.host(), entity->name(), in.tracking_id);
     co_return std::nullopt;
   }
   auto upgrade = net::format_upgrade_response(in.request.header("Sec-WebSocket-Key"), {});
   if (auto w = co_await in.stream.write(net::asio::buffer(upgrade)); w.ec) {
-    entity->live->remove(me.get());
+    withdraw();
     co_return std::nullopt;
   }
   me->channel.emplace(std::move(in.stream), net::ws_role::server, std::move(in.leftover));
@@ -234,8 +253,9 @@ net::task<std::optional<admitted_listener>> admit(relay_context& ctx, incoming& 
 }
 
 // The channel has ended: out of the set, its unanswered senders passed on, its socket closed.
-void leave(relay_context& ctx, admitted_listener& a) {
+void leave(relay_context& ctx, const std::string& ns_name, admitted_listener& a) {
   a.entity->live->remove(a.me.get());
+  if (ctx.cluster) ctx.cluster->leave(cluster_entity(ns_name, a.entity->name()), a.me->id());
   pass_on_unanswered(ctx, *a.me);
   a.me->closing.reset();
   // The channel object stays with the listener (a send queued on its strand may still hold it);
@@ -261,7 +281,7 @@ net::task<> run_listener(relay_context& ctx, incoming in) {
   control_channel channel(ctx, in.ns->record.name, hc_name, me);
   auto ending = co_await channel.serve(admitted->token_expiry);
 
-  leave(ctx, *admitted);
+  leave(ctx, in.ns->record.name, *admitted);
   spdlog::info("listener disconnected: {} hc={} id={}: {}", in.tracking_id, hc_name, me->id(), ending);
 }
 

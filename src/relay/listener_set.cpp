@@ -35,32 +35,31 @@ std::vector<std::shared_ptr<listener>> listener_set::snapshot() const {
   return listeners_;
 }
 
-std::shared_ptr<listener> listener_set::pick(const std::vector<std::string>& allowed,
-                                             const std::vector<std::string>& disallowed,
-                                             const std::vector<std::shared_ptr<listener>>& exclude) const {
+std::optional<std::size_t> pick_less_loaded(const std::vector<int>& loads) {
+  if (loads.empty()) return std::nullopt;
+  thread_local std::minstd_rand rng{std::random_device{}()};
+  std::uniform_int_distribution<std::size_t> any(0, loads.size() - 1);
+  auto a = any(rng);
+  auto b = any(rng);
+  return loads[b] < loads[a] ? b : a;
+}
+
+listener_set::candidates listener_set::eligible(const std::vector<std::string>& allowed,
+                                                const std::vector<std::string>& disallowed,
+                                                const std::vector<std::shared_ptr<listener>>& exclude) const {
   auto listed = [](const std::vector<std::string>& ids, const std::string& id) {
     return std::find(ids.begin(), ids.end(), id) != ids.end();
   };
-  std::vector<std::shared_ptr<listener>> ready, busy;
-  {
-    std::lock_guard lock(mutex_);
-    for (const auto& e : listeners_) {
-      if (!allowed.empty() && !listed(allowed, e->id())) continue;
-      if (listed(disallowed, e->id())) continue;
-      if (std::find(exclude.begin(), exclude.end(), e) != exclude.end()) continue;
-      if (e->close_begun()) continue;
-      (e->backed_up() ? busy : ready).push_back(e);
-    }
+  candidates out;
+  std::lock_guard lock(mutex_);
+  for (const auto& e : listeners_) {
+    if (!allowed.empty() && !listed(allowed, e->id())) continue;
+    if (listed(disallowed, e->id())) continue;
+    if (std::find(exclude.begin(), exclude.end(), e) != exclude.end()) continue;
+    if (e->close_begun()) continue;
+    (e->backed_up() ? out.busy : out.ready).push_back(e);
   }
-  // A backed-up listener only when no other is left: its write deadline and the answer timeout
-  // still bound what it can cost the sender.
-  auto& eligible = ready.empty() ? busy : ready;
-  if (eligible.empty()) return nullptr;
-  thread_local std::minstd_rand rng{std::random_device{}()};
-  std::uniform_int_distribution<std::size_t> any(0, eligible.size() - 1);
-  auto a = eligible[any(rng)];
-  auto b = eligible[any(rng)];
-  return b->active_tunnels.load() < a->active_tunnels.load() ? b : a;
+  return out;
 }
 
 void listener_set::close_all(std::uint16_t code, const std::string& reason) {

@@ -100,6 +100,10 @@ class listener : public std::enable_shared_from_this<listener> {
   std::chrono::system_clock::time_point connected_since_;
 };
 
+// "Power of two choices": the index of the lower of two random loads (random like Azure, but
+// steering away from a listener that is already busy); nullopt when there are none.
+std::optional<std::size_t> pick_less_loaded(const std::vector<int>& loads);
+
 class listener_set {
  public:
   // False when the hybrid connection already has max_listeners.
@@ -108,15 +112,16 @@ class listener_set {
   std::size_t count() const;
   std::vector<std::shared_ptr<listener>> snapshot() const;
 
-  // The less loaded of two random eligible listeners ("power of two choices"): random like
-  // Azure, but steers away from a listener that is already busy. `allowed` / `disallowed`
-  // are listener ids from Microsoft-Relay-AllowedListeners / DisallowedListeners (empty = no
-  // constraint). `exclude` skips listeners already tried for this sender (held, so a new
-  // listener cannot reuse a tried one's address); closing ones are skipped, backed-up ones are
-  // taken only when nothing else is left.
-  std::shared_ptr<listener> pick(const std::vector<std::string>& allowed,
-                                 const std::vector<std::string>& disallowed,
-                                 const std::vector<std::shared_ptr<listener>>& exclude) const;
+  // The listeners a sender may be offered to: `allowed` / `disallowed` are listener ids from
+  // Microsoft-Relay-AllowedListeners / DisallowedListeners (empty = no constraint); `exclude`
+  // are listeners already tried for this sender (held, so a new listener cannot reuse a tried
+  // one's address); closing ones are left out. Backed-up ones are apart: a sender goes to one
+  // only when nothing else is left (relay/connect chooses, by pick_less_loaded).
+  struct candidates {
+    std::vector<std::shared_ptr<listener>> ready, busy;
+  };
+  candidates eligible(const std::vector<std::string>& allowed, const std::vector<std::string>& disallowed,
+                      const std::vector<std::shared_ptr<listener>>& exclude) const;
 
   // Closes every listener (1001 when the entity is deleted).
   void close_all(std::uint16_t code, const std::string& reason);

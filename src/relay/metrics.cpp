@@ -42,6 +42,18 @@ struct relay_metrics::impl {
           .Register(*registry)
           .Add({}, prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05,
                                                            0.1, 0.5, 1, 5});
+  prometheus::Gauge& cluster_link = prometheus::BuildGauge()
+                                        .Name("hcrelay_cluster_link_up")
+                                        .Help(
+                                            "1 while the cluster's Redis answers; 0 while this node "
+                                            "pairs senders with its own listeners only")
+                                        .Register(*registry)
+                                        .Add({});
+  prometheus::Family<prometheus::Counter>& cluster_accepts =
+      prometheus::BuildCounter()
+          .Name("hcrelay_cluster_accepts_total")
+          .Help("Accepts forwarded between cluster nodes: sent to another node's listener, received for ours")
+          .Register(*registry);
 };
 
 relay_metrics::relay_metrics() : impl_(std::make_unique<impl>()) {}
@@ -70,6 +82,13 @@ void relay_metrics::tunnel_ended(std::uint64_t up, std::uint64_t down) {
 }
 void relay_metrics::setup_latency(double seconds) {
   impl_->setup.Observe(seconds);
+}
+
+void relay_metrics::cluster_link_up(bool up) {
+  impl_->cluster_link.Set(up ? 1 : 0);
+}
+void relay_metrics::cluster_accept(std::string_view direction) {
+  impl_->cluster_accepts.Add({{"direction", std::string(direction)}}).Increment();
 }
 
 std::string relay_metrics::serialize() const {

@@ -22,6 +22,10 @@ class relay_metrics {
   void tunnel_ended(std::uint64_t app_to_agent_bytes, std::uint64_t agent_to_app_bytes);
   // Sender upgrade received -> both legs answered 101.
   void setup_latency(double seconds);
+  // Cluster: whether the Redis link is up (1) or the node pairs only its own listeners (0), and
+  // accepts forwarded between nodes ("sent" to another node's listener, "received" for ours).
+  void cluster_link_up(bool up);
+  void cluster_accept(std::string_view direction);
 
   std::string serialize() const;
 

@@ -36,10 +36,14 @@ struct rendezvous_outcome {
 // wake-up queued on the sender's strand keeps the object alive.
 class pending_rendezvous : public std::enable_shared_from_this<pending_rendezvous> {
  public:
-  pending_rendezvous(net::asio::any_io_executor sender_executor, std::string entity_path)
+  // forwarded_from: the node whose sender this stands in for (relay/cluster/forwarding), "" for
+  // a sender of this node.
+  pending_rendezvous(net::asio::any_io_executor sender_executor, std::string entity_path,
+                     std::string forwarded_from = {})
       : sender_executor_(std::move(sender_executor)),
         wake_(sender_executor_),
-        entity_path_(std::move(entity_path)) {}
+        entity_path_(std::move(entity_path)),
+        forwarded_from_(std::move(forwarded_from)) {}
 
   // Called by the claiming accept session, on any strand.
   void deliver(rendezvous_outcome outcome);
@@ -51,11 +55,13 @@ class pending_rendezvous : public std::enable_shared_from_this<pending_rendezvou
                                                     const std::function<bool()>& elsewhere,
                                                     class rendezvous_table& table, const std::string& key);
   const std::string& entity_path() const { return entity_path_; }
+  const std::string& forwarded_from() const { return forwarded_from_; }
 
  private:
   net::asio::any_io_executor sender_executor_;
   net::asio::steady_timer wake_;  // touched only on the sender's executor
   std::string entity_path_;       // the accept address must name the same entity
+  std::string forwarded_from_;
   std::mutex mutex_;
   std::optional<rendezvous_outcome> outcome_;
 };

@@ -5,6 +5,9 @@
 #include "net/io_threads.hpp"
 #include "net/limits.hpp"
 #include "net/spawn.hpp"
+#include "proto/encoding.hpp"
+#include "relay/cluster/cluster_options.hpp"
+#include "relay/cluster/forwarding.hpp"
 #include "relay/connection.hpp"
 #include "relay/context.hpp"
 #include "relay/gestures.hpp"
@@ -163,6 +166,7 @@ net::task<> drain_and_stop(relay_server::impl& s, int sig) {
       co_await s.ctx.sessions.wait_empty(std::chrono::steady_clock::now() + s.ctx.settings.drain_timeout);
   if (!drained)
     spdlog::warn("drain timeout: {} control channels and tunnels still open are cut", s.ctx.sessions.size());
+  if (s.ctx.cluster) co_await s.ctx.cluster->close();
   s.io.stop();
 }
 
@@ -187,10 +191,14 @@ void relay_server::run() {
   s.ctx.sources.set_connection_caps(s.ctx.settings.max_connections_per_source,
                                     s.ctx.settings.max_connections);
   s.ctx.entities.on_change(recheck_listeners);
+  if (!o.cluster.empty() && o.store.empty())
+    throw std::runtime_error(
+        "--cluster needs --store postgres://...: the nodes of a cluster share one catalog");
   auto opened = open_catalog_store(o.store, o.store_password_file, o.data_dir);
   s.ctx.db = std::move(opened.db);
-  auto revision = bootstrap(s.ctx, o.public_host);
-  spdlog::info("catalog store: {} (revision {})", opened.description, revision);
+  s.ctx.shared_store = opened.shared;
+  s.ctx.applied_revision = bootstrap(s.ctx, o.public_host);
+  spdlog::info("catalog store: {} (revision {})", opened.description, s.ctx.applied_revision);
 
   std::string ca_path;
   if (o.dev_tls) {
@@ -220,6 +228,22 @@ void relay_server::run() {
   auto bound = s.acceptor->local_endpoint();
   s.ctx.public_host = o.public_host;
   s.ctx.public_port = o.public_port ? std::uint16_t(o.public_port) : bound.port();
+  s.ctx.advertise_port = s.ctx.public_port;
+  if (!o.advertise.empty()) {
+    auto own = parse_advertise(o.advertise);
+    s.ctx.advertise_host = own.host;
+    s.ctx.advertise_port = own.port;
+  }
+  if (!o.cluster.empty()) {
+    auto node = proto::random_hex(6);
+    auto authority = (s.ctx.advertise_host.empty() ? o.public_host : s.ctx.advertise_host) + ":" +
+                     std::to_string(s.ctx.advertise_port);
+    auto endpoint = cluster_endpoint(o.cluster, o.cluster_password_file);
+    spdlog::info("cluster: node {} ({}) joins through Redis at {}", node, authority, endpoint.address());
+    s.ctx.cluster = std::make_unique<cluster_link>(s.io.get_executor(), std::move(endpoint), node, authority);
+    s.ctx.metrics.cluster_link_up(false);
+    join_cluster(s.ctx);
+  }
 
   auto ns = s.ctx.entities.by_host(o.public_host);
   if (ns) {
@@ -243,7 +267,7 @@ void relay_server::run() {
   net::asio::signal_set hangup(s.io, SIGHUP);
   if (s.ctx.tls) watch_reload(s, hangup);
   net::asio::co_spawn(s.io, return_free_memory(s.io), net::log_failure("memory trim"));
-  if (opened.shared) net::asio::co_spawn(s.io, follow_store(s.ctx, revision), net::log_failure("catalog sync"));
+  if (opened.shared) net::asio::co_spawn(s.io, follow_store(s.ctx), net::log_failure("catalog sync"));
   net::asio::co_spawn(s.io, accept_loop(s), [](std::exception_ptr e) {
     if (e) std::rethrow_exception(e);
   });

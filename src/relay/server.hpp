@@ -18,9 +18,12 @@ struct relay_options {
   std::string tls_key;
   bool dev_tls = false;
   bool insecure_plaintext = false;
-  int threads = 0;  // 0 = one per core
-  std::string store;                // "" = DATA_DIR/relay.db; postgres://... shared by a cluster
-  std::string store_password_file;  // the PostgreSQL password, never on the command line
+  int threads = 0;                    // 0 = one per core
+  std::string store;                  // "" = DATA_DIR/relay.db; postgres://... shared by a cluster
+  std::string store_password_file;    // the PostgreSQL password, never on the command line
+  std::string cluster;                // redis://HOST:PORT/DB: presence and signals of a cluster
+  std::string cluster_password_file;  // the Redis password, never on the command line
+  std::string advertise;              // this node in accept addresses: HOST:PORT or PORT
   relay_settings settings;
 };
 

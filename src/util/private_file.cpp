@@ -47,4 +47,12 @@ std::optional<std::string> read_file(const std::string& path) {
   return out.str();
 }
 
+std::string read_secret_file(const std::string& path, const std::string& option) {
+  auto content = read_file(path);
+  if (!content) throw std::runtime_error(option + " " + path + " does not exist");
+  while (!content->empty() && (content->back() == '\n' || content->back() == '\r')) content->pop_back();
+  if (content->empty()) throw std::runtime_error(option + " " + path + " is empty");
+  return *content;
+}
+
 }  // namespace hc::util

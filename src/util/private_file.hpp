@@ -10,5 +10,8 @@ namespace hc::util {
 void write_private_file(const std::string& path, const std::string& content);
 // nullopt when the file does not exist; throws when it exists but cannot be read.
 std::optional<std::string> read_file(const std::string& path);
+// A password file given with `option` (such as --store-password-file): its content without the
+// final line break. Throws std::runtime_error naming the option when missing or empty.
+std::string read_secret_file(const std::string& path, const std::string& option);
 
 }  // namespace hc::util

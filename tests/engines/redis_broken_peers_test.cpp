@@ -78,7 +78,7 @@ TEST(RedisBrokenPeers, TearingDownTheLoopWhileLoggingInIsSafe) {
 }
 
 TEST(RedisBrokenPeers, AClosedPortIsDownWithASentence) {
-  const auto port = test::free_loopback_port();
+  const auto port = test::pick_free_loopback_port();
   recorder<redis_state> states;
   io_thread loop;
   redis_client client(loop.io.get_executor(),

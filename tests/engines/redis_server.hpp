@@ -6,6 +6,7 @@
 // Used from the test's own thread; not thread-safe.
 #pragma once
 #include "cluster/redis_url.hpp"
+#include "postgres_server.hpp"  // pick_free_loopback_port
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -28,19 +29,11 @@
 
 namespace hc::test {
 
-// A port nothing listens on right now (bound to port 0, read back, closed).
-inline std::uint16_t free_loopback_port() {
-  namespace asio = boost::asio;
-  asio::io_context io;
-  asio::ip::tcp::acceptor probe(io, {asio::ip::make_address("127.0.0.1"), 0});
-  return probe.local_endpoint().port();
-}
-
 class redis_server {
  public:
   // Starts the server; with a password, clients must AUTH (--requirepass).
   explicit redis_server(std::string password = {})
-      : port_(free_loopback_port()), password_(std::move(password)) {
+      : port_(pick_free_loopback_port()), password_(std::move(password)) {
     const char* tmp = std::getenv("TMPDIR");
     std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/hc-redis-XXXXXX";
     if (!mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed for " + pattern);

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -35,16 +36,16 @@ std::string where_text(const std::source_location& where) {
   return std::string(where.file_name()) + ":" + std::to_string(where.line());
 }
 
-std::string last_lines(const std::string& text, std::size_t max_chars = 4000) {
-  return text.size() <= max_chars ? text : "..." + text.substr(text.size() - max_chars);
-}
-
 std::string trim(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
   return s;
 }
 
 }  // namespace
+
+std::string last_lines(const std::string& text, std::size_t max_chars) {
+  return text.size() <= max_chars ? text : "..." + text.substr(text.size() - max_chars);
+}
 
 void require(bool condition, std::string_view what, std::source_location where) {
   if (!condition) throw test_failure(where_text(where) + ": " + std::string(what));
@@ -249,9 +250,9 @@ program_result run_program(const fs::path& dir, const std::string& program,
 relay_process::relay_process(const fs::path& dir, const std::vector<std::string>& extra_args)
     : dir_(dir / "relay"), process_([&] {
         fs::create_directories(dir / "relay");
-        std::vector<std::string> args{
-            "--data-dir", (dir / "relay").string(), "--listen", "127.0.0.1:0", "--dev-tls", "--log-level",
-            "debug"};
+        std::vector<std::string> args{"--data-dir", (dir / "relay").string(), "--dev-tls", "--log-level", "debug"};
+        if (std::find(extra_args.begin(), extra_args.end(), "--listen") == extra_args.end())
+          args.insert(args.end(), {"--listen", "127.0.0.1:0"});
         args.insert(args.end(), extra_args.begin(), extra_args.end());
         return child_process(bin_path("hcrelay"), args, dir / "hcrelay.log");
       }()) {

@@ -88,6 +88,8 @@ bool wait_for_file(const fs::path& path, std::chrono::steady_clock::duration tim
 // Polls `ready` the same way; true when it returned true before the deadline.
 bool wait_until(const std::function<bool()>& ready, std::chrono::steady_clock::duration timeout);
 std::string read_text_file(const fs::path& path);
+// The end of a log for a failure message: at most `max_chars`, "..." in front when cut.
+std::string last_lines(const std::string& text, std::size_t max_chars = 4000);
 // HC_BIN_DIR/program: where the build puts hcrelay, hcm, hcconnect, hcctl. The environment
 // variable HC_BIN_DIR, when set, wins over the compiled-in directory.
 std::string bin_path(std::string_view program);
@@ -140,6 +142,7 @@ program_result run_program(const fs::path& dir, const std::string& program,
 // ---------------------------------------------------------------- the relay
 // hcrelay --data-dir DIR --listen 127.0.0.1:0 --dev-tls, started by the constructor, which returns
 // once DIR/root.connection-string exists (written after the port is bound) or throws.
+// extra_args may carry --listen ADDR:PORT (default 127.0.0.1:0).
 class relay_process {
  public:
   explicit relay_process(const fs::path& dir, const std::vector<std::string>& extra_args = {});

@@ -1,6 +1,7 @@
 // tests/unit/manager_tunnel_test: hcm dials only its own relay: an accept
-// message names the address to dial back to, and foreign_accept_address refuses any host or
-// port other than the connection string's (Azure gateways in the namespace's domain excepted).
+// message names the address to dial back to, and foreign_accept_address allows only the
+// connection string's host (any port: the nodes of a cluster behind one name) and hosts beside it
+// under its parent domain on its port (Azure's gateways, a cluster's named nodes).
 // runner -> spawn_tunnel -> run_tunnel checks it before dialing anything (manager/tunnel.cpp).
 #include "manager/tunnel.hpp"
 
@@ -37,10 +38,29 @@ TEST(ManagerTunnel, AcceptNamingAnotherHostIsRefused) {
   EXPECT_NE(foreign_accept_address(cs, "wss://localhost/$hc/db"), "");
 }
 
-TEST(ManagerTunnel, AcceptOnAnotherPortOfTheRelayHostIsRefused) {
+TEST(ManagerTunnel, AcceptOnAnotherPortOfTheRelayHostIsDialed) {
+  // A cluster on one name: each node's accept addresses carry its own port.
   auto cs = relay_at("relay.example", 8443);
-  EXPECT_NE(foreign_accept_address(cs, "wss://relay.example:22/$hc/db"), "");
-  EXPECT_NE(foreign_accept_address(cs, "wss://relay.example/$hc/db"), "");
+  EXPECT_EQ(foreign_accept_address(cs, "wss://relay.example:9443/$hc/db"), "");
+  EXPECT_EQ(foreign_accept_address(cs, "wss://relay.example/$hc/db"), "");
+  EXPECT_EQ(foreign_accept_address(relay_at("127.0.0.1", 8443), "wss://127.0.0.1:9443/$hc/db"), "");
+}
+
+TEST(ManagerTunnel, HostsBesideTheRelayAreDialedOnItsPortOnly) {
+  auto cs = relay_at("ns.relay.example", 443);
+  EXPECT_EQ(foreign_accept_address(cs, "wss://node-2.relay.example:443/$hc/db"), "");
+  EXPECT_EQ(foreign_accept_address(cs, "wss://NODE-2.Relay.Example/$hc/db"), "");
+  auto why = foreign_accept_address(cs, "wss://node-2.relay.example:8443/$hc/db");
+  EXPECT_NE(why.find("node-2.relay.example"), std::string::npos) << why;
+  EXPECT_NE(why.find("relay.example on port 443"), std::string::npos) << why;
+  EXPECT_NE(foreign_accept_address(cs, "wss://xrelay.example/$hc/db"), "");
+  EXPECT_NE(foreign_accept_address(cs, "wss://relay.example.attacker.test/$hc/db"), "");
+  EXPECT_NE(foreign_accept_address(cs, "wss://example/$hc/db"), "");
+  // Two labels: the parent would be a public suffix, so nothing is beside it.
+  EXPECT_NE(foreign_accept_address(relay_at("relay.example", 443), "wss://other.example/$hc/db"), "");
+  // IP literals have no siblings.
+  EXPECT_NE(foreign_accept_address(relay_at("10.0.0.1", 443), "wss://10.0.0.2/$hc/db"), "");
+  EXPECT_NE(foreign_accept_address(relay_at("10.0.0.1", 443), "wss://0.0.1/$hc/db"), "");
 }
 
 TEST(ManagerTunnel, AcceptThatIsNotAWebSocketUrlIsRefused) {
@@ -50,7 +70,7 @@ TEST(ManagerTunnel, AcceptThatIsNotAWebSocketUrlIsRefused) {
   EXPECT_NE(foreign_accept_address(cs, ""), "");
 }
 
-TEST(ManagerTunnel, AzureGatewaysOfTheSameDomainAreAllowedOn443) {
+TEST(ManagerTunnel, AzureGatewaysOfEveryCloudAreAllowedOn443) {
   auto cs = relay_at("contoso.servicebus.windows.net", 443);
   EXPECT_EQ(
       foreign_accept_address(
@@ -58,7 +78,13 @@ TEST(ManagerTunnel, AzureGatewaysOfTheSameDomainAreAllowedOn443) {
       "");
   EXPECT_NE(foreign_accept_address(cs, "wss://g63-prod-am3-001-sb.servicebus.windows.net:8443/$hc/db"), "");
   EXPECT_NE(foreign_accept_address(cs, "wss://servicebus.windows.net.evil.test/$hc/db"), "");
-  // A non-Azure relay gets no such allowance.
+  EXPECT_EQ(foreign_accept_address(relay_at("contoso.servicebus.chinacloudapi.cn", 443),
+                                   "wss://g1-prod-sha-001-sb.servicebus.chinacloudapi.cn/$hc/db"),
+            "");
+  EXPECT_EQ(foreign_accept_address(relay_at("contoso.servicebus.usgovcloudapi.net", 443),
+                                   "wss://g2-prod-bn1-001-sb.servicebus.usgovcloudapi.net/$hc/db"),
+            "");
+  // A relay elsewhere gets no allowance for Azure's hosts.
   EXPECT_NE(
       foreign_accept_address(relay_at("relay.example", 443), "wss://g1-prod-x-sb.servicebus.windows.net/"),
       "");

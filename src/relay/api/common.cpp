@@ -6,6 +6,7 @@
 #include "relay/model/hc_operations.hpp"
 
 #include <boost/json.hpp>
+#include <iterator>
 
 namespace hc::relay {
 namespace json = boost::json;
@@ -25,9 +26,11 @@ proto::result<json::object> body_object(const api_call& call) {
 }
 
 std::string error_response(const proto::error& e) {
+  // One per proto::errc, in its order (the static_assert keeps them in step).
   static constexpr std::string_view codes[] = {
       "",         "BadRequest", "Unauthorized",  "Forbidden",  "NotFound", "Gone",
-      "Conflict", "TooLarge",   "InternalError", "BadGateway", "Timeout"};
+      "Conflict", "TooLarge",   "InternalError", "BadGateway", "Timeout",  "ServiceUnavailable"};
+  static_assert(std::size(codes) == std::size_t(proto::errc::unavailable) + 1);
   return json_response(e.status, {{"error", {{"code", codes[int(e.code)]}, {"message", e.message}}}});
 }
 

@@ -13,6 +13,7 @@
 #include "relay/api/route.hpp"
 #include "relay/http_routes.hpp"
 #include "relay/model/authorizer.hpp"
+#include "relay/model/catalog_sync.hpp"
 
 #include <spdlog/spdlog.h>
 #include <boost/json.hpp>
@@ -101,6 +102,7 @@ net::task<std::string> handle_management(relay_context& ctx, http_exchange& x) {
   auto parts = split_path(path);
   parts.erase(parts.begin(), parts.begin() + std::min<std::size_t>(2, parts.size()));  // "api", "v1"
 
+  co_await read_latest(ctx);  // what another relay of a cluster changed a moment ago holds here too
   api_call call{ctx, request, ctx.entities.by_name(x.ns->record.name), false, {}};
   const api_route* route = nullptr;
   std::string allowed;
@@ -158,8 +160,9 @@ net::task<std::string> handle_management(relay_context& ctx, http_exchange& x) {
   }
   spdlog::warn("{} {}: {}", request.method, path, store_failure);
   co_return error_response(proto::error::unavailable(
-      store_failure + "; the change was not completed. Tunnels keep running on the catalog this relay "
-                      "holds; retry the call when the store is back (GET /healthz says when)"));
+      store_failure +
+      "; the change was not completed. Tunnels keep running on the catalog this relay "
+      "holds; retry the call when the store is back (GET /healthz says when)"));
 }
 
 }  // namespace hc::relay

@@ -4,6 +4,7 @@
 #include "proto/encoding.hpp"
 
 #include <algorithm>
+#include <array>
 #include <utility>
 
 namespace hc::relay {
@@ -101,9 +102,12 @@ void app_directory::load(const store::snapshot& s, catalog& entities) {
   }
   // Every hybrid connection linked before or now: one whose last link went loses those keys.
   std::map<std::string, hc_ref> linked;
-  for (const auto* state : {before.get(), fresh.get()})
+  const std::array<const app_state*, 2> states{before.get(), fresh.get()};
+  for (const auto* state : states) {
+    if (!state) continue;
     for (const auto& [k, a] : state->apps)
       for (const auto& l : a.links) linked.emplace(l.key(), l);
+  }
   for (const auto& [k, h] : linked) sync_app_rules(*fresh, h, entities);
 }
 

@@ -64,7 +64,8 @@ std::shared_ptr<namespace_entry> build_namespace(const store::snapshot& s, const
   for (auto& [key, e] : entities) {
     std::shared_ptr<const hybrid_connection> old;
     if (before)
-      if (auto it = before->hybrid_connections.find(key); it != before->hybrid_connections.end()) old = it->second;
+      if (auto it = before->hybrid_connections.find(key); it != before->hybrid_connections.end())
+        old = it->second;
     if (!old) {
       e->live = std::make_shared<listener_set>();
       ns->hybrid_connections[key] = e;
@@ -80,7 +81,8 @@ std::shared_ptr<namespace_entry> build_namespace(const store::snapshot& s, const
 }  // namespace
 
 void catalog::reconcile(const store::snapshot& s) {
-  std::vector<std::pair<std::shared_ptr<const namespace_entry>, std::shared_ptr<const namespace_entry>>> changed;
+  std::vector<std::pair<std::shared_ptr<const namespace_entry>, std::shared_ptr<const namespace_entry>>>
+      changed;
   {
     // Under the lock throughout: a change made meanwhile through this relay (already in the
     // store, so in `s` too) cannot be lost between reading and replacing.

@@ -28,20 +28,20 @@ std::optional<std::string> store_health::problem() const {
 
 namespace {
 
-// On the store worker: the revision, and when it moved the reconciled catalog. Returns the
-// revision now applied.
-std::int64_t catch_up(relay_context& ctx, std::int64_t applied) {
-  if (ctx.db->revision() == applied) return applied;
+// On the store worker: the revision, and when it moved the reconciled catalog.
+void catch_up(relay_context& ctx) {
+  auto applied = ctx.applied_revision;
+  if (ctx.db->revision() == applied) return;
   auto snap = ctx.db->load();
   ctx.entities.reconcile(snap);
   ctx.apps.load(snap, ctx.entities);
+  ctx.applied_revision = snap.revision;
   spdlog::debug("catalog reloaded at store revision {} (was {})", snap.revision, applied);
-  return snap.revision;
 }
 
 }  // namespace
 
-net::task<> follow_store(relay_context& ctx, std::int64_t applied) {
+net::task<> follow_store(relay_context& ctx) {
   auto ex = co_await net::asio::this_coro::executor;  // own statement: net/types.hpp
   net::asio::steady_timer every(ex);
   for (;;) {
@@ -50,17 +50,27 @@ net::task<> follow_store(relay_context& ctx, std::int64_t applied) {
     if (ec) co_return;
     std::string failure;
     try {
-      applied = co_await ctx.on_store([&ctx, applied] { return catch_up(ctx, applied); });
+      co_await ctx.on_store([&ctx] { catch_up(ctx); });
     } catch (const store::store_error& e) {
       failure = e.what();
     }
     if (failure.empty()) {
       if (ctx.store_state.answered()) spdlog::info("catalog store answers again; management calls work");
     } else if (ctx.store_state.failed(failure)) {
-      spdlog::error("{}: management calls answer 503 and tunnels go on with the catalog held in memory "
-                    "until it answers again",
-                    failure);
+      spdlog::error(
+          "{}: management calls answer 503 and tunnels go on with the catalog held in memory "
+          "until it answers again",
+          failure);
     }
+  }
+}
+
+net::task<> read_latest(relay_context& ctx) {
+  if (!ctx.shared_store) co_return;
+  try {
+    co_await ctx.on_store([&ctx] { catch_up(ctx); });
+  } catch (const store::store_error&) {
+    // The call itself reaches the store next and answers 503 with the reason.
   }
 }
 

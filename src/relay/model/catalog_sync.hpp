@@ -28,7 +28,11 @@ class store_health {
   std::optional<std::string> problem_;
 };
 
-// Runs until the relay's io_context stops. `applied` is the revision the catalog reflects now.
-net::task<> follow_store(relay_context& ctx, std::int64_t applied);
+// Runs until the relay's io_context stops, from ctx.applied_revision.
+net::task<> follow_store(relay_context& ctx);
+// Before a management call on a shared store: the catalog as the store has it now, so a change
+// made through another relay a moment ago is seen here (one revision read; a reload when it
+// moved). Does nothing for a store of this relay's own.
+net::task<> read_latest(relay_context& ctx);
 
 }  // namespace hc::relay

@@ -1,0 +1,325 @@
+// relay/cluster/cluster_link: presence and signals on Redis (see cluster_link.hpp).
+#include "relay/cluster/cluster_link.hpp"
+
+#include "cluster/redis_client.hpp"
+#include "net/limits.hpp"
+#include "net/spawn.hpp"
+#include "proto/encoding.hpp"
+
+#include <spdlog/spdlog.h>
+#include <atomic>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/json.hpp>
+#include <map>
+#include <mutex>
+
+namespace hc::relay {
+namespace {
+
+using cluster::redis_reply;
+
+std::string node_key(std::string_view node) {
+  return "hc:node:" + std::string(node);
+}
+std::string listeners_key(std::string_view entity) {
+  return "hc:listeners:" + std::string(entity);
+}
+std::string field(std::string_view node, std::string_view listener) {
+  return std::string(node) + "|" + std::string(listener);
+}
+// Counts the listeners of live nodes in the hash (dropping those of nodes whose key expired)
+// and adds ARGV[1] with load ARGV[3] unless ARGV[2] are there already. 1 joined, 0 full.
+constexpr const char* join_script = R"lua(
+local n = 0
+for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
+  local node = string.match(f, '^([^|]*)|')
+  if f == ARGV[1] then
+  elseif node and redis.call('EXISTS', 'hc:node:' .. node) == 1 then n = n + 1
+  else redis.call('HDEL', KEYS[1], f) end
+end
+if n >= tonumber(ARGV[2]) then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+return 1)lua";
+
+// The listeners of live nodes in the hash, as a flat field, load, field, load ... list; the
+// fields of nodes whose key expired are dropped on the way.
+constexpr const char* listeners_script = R"lua(
+local out, alive = {}, {}
+local all = redis.call('HGETALL', KEYS[1])
+for i = 1, #all, 2 do
+  local node = string.match(all[i], '^([^|]*)|')
+  if node and alive[node] == nil then alive[node] = redis.call('EXISTS', 'hc:node:' .. node) == 1 end
+  if node and alive[node] then
+    out[#out + 1] = all[i]
+    out[#out + 1] = all[i + 1]
+  else
+    redis.call('HDEL', KEYS[1], all[i])
+  end
+end
+return out)lua";
+
+// HSET KEYS[i] ARGV[2i-1] ARGV[2i] for every i: the loads of a beat in one round trip.
+constexpr const char* refresh_script = R"lua(
+for i = 1, #KEYS do redis.call('HSET', KEYS[i], ARGV[2 * i - 1], ARGV[2 * i]) end
+return #KEYS)lua";
+
+std::string encode(const forwarded_accept& a) {
+  boost::json::object o{{"type", "accept"},       {"from", a.from}, {"ns", a.ns},          {"hc", a.hc},
+                        {"listener", a.listener}, {"key", a.key},   {"message", a.message}};
+  return boost::json::serialize(o);
+}
+
+std::string text_of(const boost::json::object& o, std::string_view name) {
+  auto* v = o.if_contains(name);
+  return v && v->is_string() ? std::string(v->as_string()) : std::string();
+}
+
+}  // namespace
+
+class cluster_link::core : public std::enable_shared_from_this<core> {
+ public:
+  core(net::asio::any_io_executor ex, cluster::redis_endpoint endpoint, std::string node_id,
+       std::string authority)
+      : strand_(net::asio::make_strand(ex)),
+        node_id_(std::move(node_id)),
+        authority_(std::move(authority)),
+        endpoint_(std::move(endpoint)) {}
+
+  void start(handlers h) {
+    handlers_ = std::move(h);
+    client_ = std::make_unique<cluster::redis_client>(
+        strand_, endpoint_, [self = shared_from_this()](const cluster::redis_state& s) {
+          if (!s.up)
+            self->went_down("Redis at " + self->endpoint_.address() + " does not answer: " + s.last_error);
+        });
+    net::asio::co_spawn(strand_, beat_loop(shared_from_this()), net::log_failure("cluster heartbeat"));
+  }
+
+  net::task<redis_reply> call(std::vector<std::string> args) {
+    auto reply = co_await client_->command(std::move(args));
+    co_return reply;
+  }
+
+  void spawn_call(std::vector<std::string> args) {
+    net::asio::co_spawn(
+        strand_,
+        [self = shared_from_this(), args = std::move(args)]() mutable -> net::task<> {
+          auto reply = co_await self->call(std::move(args));
+          if (reply.failed())
+            spdlog::debug("cluster: {} failed: {}", args.empty() ? "" : args[0], reply.text);
+        },
+        net::asio::detached);
+  }
+
+  // The node's key, its channel (once: the client subscribes again after every reconnect), the
+  // loads that changed (all of them after a gap: a restarted Redis is empty).
+  net::task<bool> beat() {
+    std::vector<std::string> set{"SET", node_key(node_id_), authority_, "PX",
+                                 std::to_string(std::chrono::milliseconds(net::limits::node_ttl).count())};
+    auto r = co_await call(std::move(set));
+    if (r.failed()) co_return fail(r.text);
+    if (!subscribed_) {
+      std::weak_ptr<core> weak = shared_from_this();
+      auto sub = co_await client_->subscribe(node_key(node_id_), [weak](std::string payload) {
+        if (auto self = weak.lock()) self->on_message(payload);
+      });
+      if (sub.failed()) co_return fail(sub.text);
+      subscribed_ = true;
+    }
+    auto present = handlers_.local_listeners ? handlers_.local_listeners() : std::vector<local_presence>{};
+    std::map<std::string, int> now;
+    std::vector<std::string> keys, values;
+    for (const auto& l : present) {
+      auto f = field(node_id_, l.id);
+      auto at = l.entity + "\n" + f;
+      now[at] = l.load;
+      auto before = published_.find(at);
+      if (!full_refresh_ && before != published_.end() && before->second == l.load) continue;
+      keys.push_back(listeners_key(l.entity));
+      values.push_back(f);
+      values.push_back(std::to_string(l.load));
+    }
+    if (!keys.empty()) {
+      std::vector<std::string> eval{"EVAL", refresh_script, std::to_string(keys.size())};
+      eval.insert(eval.end(), keys.begin(), keys.end());
+      eval.insert(eval.end(), values.begin(), values.end());
+      r = co_await call(std::move(eval));
+      if (r.failed()) co_return fail(r.text);
+    }
+    published_ = std::move(now);
+
+    if (full_refresh_)
+      spdlog::info("cluster: node {} is present in Redis at {} ({} listeners written)", node_id_,
+                   endpoint_.address(), present.size());
+    full_refresh_ = false;
+    set_up();
+    co_return true;
+  }
+
+  // A failed beat is tried again soon (while Redis is down the client answers at once).
+  static net::task<> beat_loop(std::shared_ptr<core> self) {
+    net::asio::steady_timer every(self->strand_);
+    while (!self->closed_) {
+      bool present = co_await self->beat();
+      every.expires_after(present ? net::limits::node_heartbeat_interval
+                                  : net::limits::node_heartbeat_interval / 5);
+      co_await every.async_wait(net::use_tuple);
+    }
+  }
+
+  bool fail(const std::string& why) {
+    went_down("Redis at " + endpoint_.address() + " does not answer: " + why);
+    return false;
+  }
+
+  void went_down(const std::string& why) {
+    full_refresh_ = true;
+    bool was_up = false;
+    {
+      std::lock_guard lock(mutex_);
+      was_up = !problem_;
+      problem_ = why;
+    }
+    if (was_up) {
+      spdlog::warn("cluster: {}; pairing senders with this node's listeners only until it is back", why);
+      if (handlers_.changed) handlers_.changed(false, why);
+    }
+  }
+
+  void set_up() {
+    bool was_down = false;
+    {
+      std::lock_guard lock(mutex_);
+      was_down = problem_.has_value();
+      problem_.reset();
+    }
+    if (was_down && handlers_.changed) handlers_.changed(true, {});
+  }
+
+  void on_message(const std::string& payload) {
+    boost::system::error_code ec;
+    auto v = boost::json::parse(payload, ec);
+    if (ec || !v.is_object()) return;
+    const auto& o = v.as_object();
+    auto type = text_of(o, "type");
+    if (type == "accept" && handlers_.accept) {
+      handlers_.accept(forwarded_accept{text_of(o, "from"), text_of(o, "ns"), text_of(o, "hc"),
+                                        text_of(o, "listener"), text_of(o, "key"), text_of(o, "message")});
+    } else if (type == "lost" && handlers_.lost) {
+      handlers_.lost(text_of(o, "key"), text_of(o, "why"));
+    }
+  }
+
+  net::asio::any_io_executor strand_;
+  std::string node_id_;
+  std::string authority_;
+  cluster::redis_endpoint endpoint_;
+  handlers handlers_;
+  std::unique_ptr<cluster::redis_client> client_;
+  // strand only
+  std::map<std::string, int> published_;  // "{entity}\n{field}" -> load written
+  std::atomic<bool> full_refresh_{true};  // set from the Redis client's strand too
+  bool subscribed_ = false;
+  std::atomic<bool> closed_{false};
+  mutable std::mutex mutex_;
+  std::optional<std::string> problem_ = std::string("not connected to Redis yet");
+};
+
+cluster_link::cluster_link(net::asio::any_io_executor ex, cluster::redis_endpoint endpoint,
+                           std::string node_id, std::string accept_authority)
+    : core_(std::make_shared<core>(std::move(ex), std::move(endpoint), node_id, std::move(accept_authority))),
+      node_id_(std::move(node_id)) {}
+
+cluster_link::~cluster_link() = default;
+
+void cluster_link::start(handlers h) {
+  core_->start(std::move(h));
+}
+
+bool cluster_link::up() const {
+  return !problem();
+}
+
+std::optional<std::string> cluster_link::problem() const {
+  std::lock_guard lock(core_->mutex_);
+  return core_->problem_;
+}
+
+net::task<cluster_link::join_result> cluster_link::join(const std::string& entity,
+                                                        const std::string& listener, std::size_t max) {
+  if (!up()) co_return join_result::unavailable;
+  std::vector<std::string> eval{
+      "EVAL", join_script, "1", listeners_key(entity), field(node_id_, listener), std::to_string(max), "0"};
+  auto r =
+      co_await net::asio::co_spawn(core_->strand_, core_->call(std::move(eval)), net::asio::use_awaitable);
+  if (r.failed() || r.type != redis_reply::kind::integer) co_return join_result::unavailable;
+  co_return r.integer == 1 ? join_result::joined : join_result::full;
+}
+
+void cluster_link::leave(const std::string& entity, const std::string& listener) {
+  net::asio::post(core_->strand_, [c = core_, entity, f = field(node_id_, listener)] {
+    c->published_.erase(entity + "\n" + f);
+    c->spawn_call({"HDEL", listeners_key(entity), f});
+  });
+}
+
+net::task<std::optional<std::vector<cluster_listener>>> cluster_link::listeners(const std::string& entity) {
+  if (!up()) co_return std::nullopt;
+  std::vector<std::string> eval{"EVAL", listeners_script, "1", listeners_key(entity)};
+  auto r =
+      co_await net::asio::co_spawn(core_->strand_, core_->call(std::move(eval)), net::asio::use_awaitable);
+  if (r.failed()) co_return std::nullopt;
+  std::vector<cluster_listener> out;
+  for (std::size_t i = 0; i + 1 < r.elements.size(); i += 2) {
+    const auto& f = r.elements[i].text;
+    auto bar = f.find('|');
+    if (bar == std::string::npos) continue;
+    cluster_listener l{f.substr(0, bar), f.substr(bar + 1), 0};
+    if (l.node == node_id_) continue;
+    l.load = std::atoi(r.elements[i + 1].text.c_str());
+    out.push_back(std::move(l));
+  }
+  co_return out;
+}
+
+net::task<bool> cluster_link::forward(const std::string& node, const forwarded_accept& accept) {
+  std::vector<std::string> publish{"PUBLISH", node_key(node), encode(accept)};
+  auto r =
+      co_await net::asio::co_spawn(core_->strand_, core_->call(std::move(publish)), net::asio::use_awaitable);
+  co_return !r.failed() && r.type == redis_reply::kind::integer && r.integer > 0;
+}
+
+void cluster_link::report_lost(const std::string& node, const std::string& key, const std::string& why) {
+  boost::json::object o{{"type", "lost"}, {"key", key}, {"why", why}};
+  net::asio::post(core_->strand_, [c = core_, node, payload = boost::json::serialize(o)] {
+    c->spawn_call({"PUBLISH", node_key(node), payload});
+  });
+}
+
+net::task<> cluster_link::close() {
+  auto c = core_;
+  if (c->closed_.exchange(true)) co_return;
+  co_await net::asio::co_spawn(
+      c->strand_,
+      [c]() -> net::task<> {
+        if (!c->client_) co_return;
+        std::vector<std::string> del{"DEL", node_key(c->node_id_)};
+        co_await c->call(std::move(del));
+        for (const auto& [at, load] : c->published_) {
+          auto cut = at.find('\n');
+          std::vector<std::string> hdel{"HDEL", listeners_key(at.substr(0, cut)), at.substr(cut + 1)};
+          co_await c->call(std::move(hdel));
+        }
+        co_await c->client_->close();
+      },
+      net::asio::use_awaitable);
+}
+
+std::string cluster_entity(std::string_view ns, std::string_view hc_name) {
+  return std::string(ns) + "/" + proto::to_lower(hc_name);
+}
+
+}  // namespace hc::relay

@@ -1,0 +1,149 @@
+// Three relay nodes behind a real HAProxy (deploy/haproxy/hcrelay.cfg.in: TCP, TLS passed through,
+// /healthz checks), every client on HAProxy's port as users would configure it: Microsoft's
+// hyco-ws listener and senders (the accept addresses name the sender's node, on its own port),
+// and two hcm services pinned to different nodes sharing one hybrid connection's traffic.
+#include "../integration/hcm_support.hpp"
+#include "cluster_support.hpp"
+#include "haproxy_server.hpp"
+
+#include <boost/asio/read.hpp>
+#include <fstream>
+
+namespace hc::test {
+namespace {
+
+// GET /metrics from the node on `port` (not through HAProxy).
+task<std::string> scrape(const relay_process& any, std::uint16_t port) {
+  net::http_call call;
+  call.method = "GET";
+  call.url = "https://localhost:" + std::to_string(port) + "/metrics";
+  call.tls = any.tls();
+  call.timeout = 5s;
+  auto r = co_await net::call_http(std::move(call));
+  require(r.response.has_value(), "GET /metrics on port " + std::to_string(port) + ": " + r.error);
+  co_return r.response->body;
+}
+
+class ClusterBehindHAProxy : public cluster_test {
+ protected:
+  // Three nodes on ports of their own, HAProxy in front; connection strings name HAProxy.
+  void start_cluster() {
+    front = pick_free_loopback_port();
+    for (int i = 0; i < 3; ++i) {
+      auto port = std::to_string(node_ports.emplace_back(pick_free_loopback_port()));
+      start_node("node" + std::to_string(i + 1), {"--listen", "127.0.0.1:" + port, "--public-port",
+                                                  std::to_string(front), "--advertise", port});
+    }
+    proxy.emplace(dir_.path() / "haproxy", front, node_ports);
+  }
+
+  // A Node.js child with Microsoft's SDK that trusts the cluster's development CA.
+  child_process node_script(const std::string& name, const std::string& script,
+                            std::vector<std::string> args) {
+    args.insert(args.begin(), std::string(HC_SOURCE_DIR) + "/tests/interop/lib/" + script);
+    return child_process("/usr/bin/node", args, dir_.path() / (name + ".log"),
+                         {{"NODE_EXTRA_CA_CERTS", nodes.front().ca_file().string()},
+                          {"NODE_PATH", std::string(HC_SOURCE_DIR) + "/tests/node/node_modules"}});
+  }
+
+  std::uint16_t front = 0;
+  std::vector<std::uint16_t> node_ports;
+  std::optional<haproxy_server> proxy;
+};
+
+TEST_F(ClusterBehindHAProxy, HycoWsListenerAndSendersThroughHAProxy) {
+  start_cluster();
+  auto& any = nodes.front();  // its connection string names HAProxy
+  auto hc = hcm::sync(make_hc(any, "echo"));
+  const std::string base = "wss://localhost:" + std::to_string(front) + "/$hc/echo";
+  const std::string token_uri = "http://localhost:" + std::to_string(front) + "/echo";
+  auto listener = node_script("listener", "hyco_echo_listener.cjs",
+                              {base + "?sb-hc-action=listen", token_uri, "defaultListener", hc.listen_key});
+  ASSERT_TRUE(wait_until(
+      [&] { return listener.log().find("ready") != std::string::npos || !listener.running(); }, 30s))
+      << listener.log();
+  ASSERT_TRUE(listener.running()) << listener.log();
+
+  auto messages = dir_.path() / "messages.json";
+  std::ofstream(messages) << R"([{"type":"text","base64":"aGVsbG8gdGhyb3VnaCB0aGUgY2x1c3Rlcg=="},)"
+                          << R"({"type":"binary","base64":"AAECAwQFBgcICQ=="}])";
+  // Least connections: the listener's node has one more connection than the others, so senders
+  // land on other nodes and their accepts cross the cluster.
+  for (int i = 0; i < 3; ++i) {
+    auto sender = node_script("sender" + std::to_string(i), "hyco_sender.cjs",
+                              {base + "?sb-hc-action=connect", token_uri, "defaultSender", hc.send_key,
+                               messages.string(), "30000"});
+    ASSERT_TRUE(sender.wait_exit(45s)) << sender.log();
+    auto out = sender.log();
+    EXPECT_EQ(sender.exit_status(), 0) << out << "\nlistener:\n" << listener.log();
+    EXPECT_NE(out.find(R"({"type":"text","base64":"aGVsbG8gdGhyb3VnaCB0aGUgY2x1c3Rlcg=="})"),
+              std::string::npos)
+        << out;
+    EXPECT_NE(out.find(R"({"type":"binary","base64":"AAECAwQFBgcICQ=="})"), std::string::npos) << out;
+    EXPECT_NE(out.find(R"({"event":"close","code":1000,"reason":"done"})"), std::string::npos) << out;
+  }
+  // At least one sender landed on another node than the listener: its accept crossed the cluster.
+  int forwarded = 0;
+  for (auto port : node_ports) {
+    auto metrics = hcm::sync(scrape(nodes.front(), port));
+    const std::string sent = "hcrelay_cluster_accepts_total{direction=\"sent\"} ";
+    auto at = metrics.find(sent);
+    if (at != std::string::npos) forwarded += std::atoi(metrics.c_str() + at + sent.size());
+  }
+  EXPECT_GE(forwarded, 1) << "no accept crossed nodes: the test did not test the cluster";
+}
+
+TEST_F(ClusterBehindHAProxy, TwoHcmOnDifferentNodesShareTheTraffic) {
+  start_cluster();
+  hcm::tcp_echo_server endpoint;
+  auto& any = nodes.front();
+  auto hc = hcm::sync(
+      make_hc(any, "shared", R"({"endpoint":"localhost:)" + std::to_string(endpoint.port()) + "\"}"));
+  auto pinned = [&](std::uint16_t port) {
+    return "Endpoint=sb://localhost:" + std::to_string(port) +
+           "/;SharedAccessKeyName=defaultListener;SharedAccessKey=" + hc.listen_key + ";EntityPath=shared";
+  };
+  hcm::hcm_instance one(dir_.path() / "hcm-one", any.ca_file());
+  hcm::hcm_instance two(dir_.path() / "hcm-two", any.ca_file());
+  auto added_one = one.cli("add " + hcm::quote(pinned(node_ports[0])));
+  ASSERT_EQ(added_one.rc, 0) << added_one.output;
+  auto added_two = two.cli("add " + hcm::quote(pinned(node_ports[1])));
+  ASSERT_EQ(added_two.rc, 0) << added_two.output;
+  one.start();
+  two.start();
+  ASSERT_TRUE(one.wait_status("localhost", "shared", "Connected")) << one.log();
+  ASSERT_TRUE(two.wait_status("localhost", "shared", "Connected")) << two.log();
+
+  // The app side connects through HAProxy.
+  hcm::sender_forwarder app(hc_connection_string(any, "shared", "defaultSender", hc.send_key), any.tls());
+  constexpr int tunnels = 20;
+  for (int i = 0; i < tunnels; ++i) {
+    run([&]() -> task<> {
+      auto c = co_await net::connect_tcp("127.0.0.1", app.port());
+      require(!c.first, "connect to the app side: " + c.first.message());
+      auto& socket = c.second;
+      const std::string line = "ping " + std::to_string(i) + "\n";
+      auto [wec, wn] = co_await asio::async_write(socket, asio::buffer(line), net::use_tuple);
+      require(!wec, "write: " + wec.message());
+      std::string back(line.size(), '\0');
+      auto [rec, rn] = co_await asio::async_read(socket, asio::buffer(back), net::use_tuple);
+      require(!rec, "read the echo: " + rec.message());
+      EXPECT_EQ(back, line);
+    });
+  }
+  EXPECT_EQ(app.failed(), 0);
+  std::int64_t through_one = 0, through_two = 0;  // hcm writes its status every second or so
+  EXPECT_TRUE(wait_until(
+      [&] {
+        through_one = one.number("localhost", "shared", "TunnelsTotal");
+        through_two = two.number("localhost", "shared", "TunnelsTotal");
+        return through_one + through_two == tunnels;
+      },
+      10s))
+      << through_one << " + " << through_two;
+  EXPECT_GT(through_one, 0) << "hcm on node 1 carried none of the tunnels";
+  EXPECT_GT(through_two, 0) << "hcm on node 2 carried none of the tunnels";
+}
+
+}  // namespace
+}  // namespace hc::test
