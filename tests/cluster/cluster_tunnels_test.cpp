@@ -192,6 +192,8 @@ TEST_F(ClusterTunnels, WhileRedisIsDownEachNodeServesItsOwnListenersAndPresenceC
         bool known = co_await wait_hc_status(b, "orders", 200);
         require(known, "node b never learned of the hybrid connection");
         auto on_b = co_await connect_listener(b, "orders", hc.listen_token);
+        // A tunnel across nodes, open while Redis goes away and comes back: its bytes never touch Redis.
+        auto across = co_await open_tunnel(a, on_b, "orders", hc.send_token);
 
         redis->stop();
         redis_stopped = true;
@@ -222,6 +224,9 @@ TEST_F(ClusterTunnels, WhileRedisIsDownEachNodeServesItsOwnListenersAndPresenceC
           co_await pause_for(100ms);
         }
         EXPECT_TRUE(listed.starts_with("1")) << "b's listener is not listed again: " << listed;
+        co_await send_frame(across.sender, opcode::binary, true, "across the outage");
+        auto kept = co_await read_frame(across.listener, "listener leg on b");
+        EXPECT_EQ(kept.payload, "across the outage") << "a tunnel across nodes outlived the Redis restart";
         auto back = co_await open_tunnel(a, on_b, "orders", hc.send_token);
         co_await send_frame(back.sender, opcode::text, true, "through a again");
         auto again = co_await read_frame(back.listener, "listener leg on b");
