@@ -14,16 +14,8 @@
 namespace hc::test {
 namespace {
 
-// GET /metrics from the node on `port` (not through HAProxy).
-task<std::string> scrape(const relay_process& any, std::uint16_t port) {
-  net::http_call call;
-  call.method = "GET";
-  call.url = "https://localhost:" + std::to_string(port) + "/metrics";
-  call.tls = any.tls();
-  call.timeout = 5s;
-  auto r = co_await net::call_http(std::move(call));
-  require(r.response.has_value(), "GET /metrics on port " + std::to_string(port) + ": " + r.error);
-  co_return r.response->body;
+std::string endpoint_body(std::uint16_t port) {
+  return R"({"endpoint":"localhost:)" + std::to_string(port) + "\"}";
 }
 
 // One line through the app side of a tunnel (a new tunnel) and its echo; false when any step fails.
@@ -67,7 +59,7 @@ class ClusterBehindHAProxy : public cluster_test {
 TEST_F(ClusterBehindHAProxy, HycoWsListenerAndSendersThroughHAProxy) {
   start_cluster();
   auto& any = nodes.front();  // its connection string names HAProxy
-  auto hc = hcm::sync(make_hc(any, "echo"));
+  auto hc = hcm::sync(ready_hc("echo"));
   const std::string base = "wss://localhost:" + std::to_string(front) + "/$hc/echo";
   const std::string token_uri = "http://localhost:" + std::to_string(front) + "/echo";
   auto listener = node_script("listener", "hyco_echo_listener.cjs",
@@ -98,7 +90,7 @@ TEST_F(ClusterBehindHAProxy, HycoWsListenerAndSendersThroughHAProxy) {
   // At least one sender landed on another node than the listener: its accept crossed the cluster.
   int forwarded = 0;
   for (auto port : node_ports) {
-    auto metrics = hcm::sync(scrape(nodes.front(), port));
+    auto metrics = hcm::sync(get_page(nodes.front(), "/metrics", port)).body;
     const std::string sent = "hcrelay_cluster_accepts_total{direction=\"sent\"} ";
     auto at = metrics.find(sent);
     if (at != std::string::npos) forwarded += std::atoi(metrics.c_str() + at + sent.size());
@@ -110,8 +102,7 @@ TEST_F(ClusterBehindHAProxy, TwoHcmOnDifferentNodesShareTheTraffic) {
   start_cluster();
   hcm::tcp_echo_server endpoint;
   auto& any = nodes.front();
-  auto hc = hcm::sync(
-      make_hc(any, "shared", R"({"endpoint":"localhost:)" + std::to_string(endpoint.port()) + "\"}"));
+  auto hc = hcm::sync(ready_hc("shared", endpoint_body(endpoint.port())));
   auto pinned = [&](std::uint16_t port) {
     return "Endpoint=sb://localhost:" + std::to_string(port) +
            "/;SharedAccessKeyName=defaultListener;SharedAccessKey=" + hc.listen_key + ";EntityPath=shared";
@@ -156,8 +147,7 @@ TEST_F(ClusterBehindHAProxy, HcmReHomesWhenItsNodeIsKilled) {
   start_cluster();
   hcm::tcp_echo_server endpoint;
   auto& any = nodes.front();
-  auto hc = hcm::sync(
-      make_hc(any, "rehome", R"({"endpoint":"localhost:)" + std::to_string(endpoint.port()) + "\"}"));
+  auto hc = hcm::sync(ready_hc("rehome", endpoint_body(endpoint.port())));
   hcm::hcm_instance agent(dir_.path() / "hcm", any.ca_file());
   auto added =
       agent.cli("add " + hcm::quote(hc_connection_string(any, "rehome", "defaultListener", hc.listen_key)));

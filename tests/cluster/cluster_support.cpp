@@ -49,10 +49,11 @@ relay_process& cluster_test::start_node(const std::string& name, std::vector<std
   return nodes.emplace_back(dir, args);
 }
 
-task<net::http_response> cluster_test::health(const relay_process& node) {
+task<net::http_response> cluster_test::get_page(const relay_process& node, std::string path,
+                                                std::uint16_t port) {
   net::http_call call;
   call.method = "GET";
-  call.url = node.https_url("/healthz");
+  call.url = "https://localhost:" + std::to_string(port ? port : node.port()) + path;
   call.tls = node.tls();
   call.timeout = 5s;
   auto r = co_await net::call_http(std::move(call));
@@ -79,6 +80,19 @@ task<bool> cluster_test::wait_hc_status(const relay_process& node, std::string n
     co_await pause_for(100ms);
   }
   co_return false;
+}
+
+task<hc_fixture> cluster_test::ready_hc(std::string name, std::string json_body) {
+  for (auto& node : nodes) {
+    auto body = co_await wait_health(node, "ok");
+    require_eq(body, std::string("ok\n"), "a node's /healthz");
+  }
+  auto hc = co_await make_hc(nodes.front(), name, json_body);
+  for (auto& node : nodes) {
+    bool known = co_await wait_hc_status(node, name, 200);
+    require(known, "a node never learned of the hybrid connection " + name);
+  }
+  co_return hc;
 }
 
 std::string cluster_test::redis_cli(const std::vector<std::string>& args) {

@@ -26,13 +26,19 @@ class cluster_test : public ::testing::Test {
   // Starts a node: --store (and --cluster unless `with_cluster` is false) plus `extra`.
   relay_process& start_node(const std::string& name, std::vector<std::string> extra = {},
                             bool with_cluster = true);
-  // GET /healthz on a node: the response (status 0 when it did not answer).
-  static task<net::http_response> health(const relay_process& node);
+  // GET `path` from the node on `port` (default: the node's own), trusting the cluster's CA; the
+  // response (status 0 when it did not answer).
+  static task<net::http_response> get_page(const relay_process& node, std::string path,
+                                           std::uint16_t port = 0);
+  static task<net::http_response> health(const relay_process& node) { return get_page(node, "/healthz"); }
   // Polls /healthz until its body starts with `prefix` (bounded); the last body seen.
   static task<std::string> wait_health(const relay_process& node, std::string prefix,
                                        std::chrono::steady_clock::duration timeout = 10s);
   // Polls GET of the hybrid connection on a node until it answers `status` (bounded).
   static task<bool> wait_hc_status(const relay_process& node, std::string name, int status);
+  // Every node healthy ("ok"), then a hybrid connection made through the first node and known to
+  // every other one; `json_body` as make_hc takes it.
+  task<hc_fixture> ready_hc(std::string name, std::string json_body = R"({"endpoint":"localhost:9"})");
   // `redis-cli` against this test's Redis database; its output.
   std::string redis_cli(const std::vector<std::string>& args);
 

@@ -7,7 +7,6 @@
 // back by itself.
 #include "cluster_support.hpp"
 
-#include <array>
 #include <csignal>
 #include <regex>
 
@@ -55,13 +54,7 @@ TEST_F(ClusterTunnels, ASenderOnOneNodeReachesAListenerOnAnother) {
   auto& b = start_node("b");
   run(
       [&]() -> task<> {
-        auto ready_a = co_await wait_health(a, "ok");
-        auto ready_b = co_await wait_health(b, "ok");
-        require_eq(ready_a, std::string("ok\n"), "node a's health");
-        require_eq(ready_b, std::string("ok\n"), "node b's health");
-        auto hc = co_await make_hc(a, "orders");
-        bool known = co_await wait_hc_status(b, "orders", 200);
-        require(known, "node b never learned of the hybrid connection");
+        auto hc = co_await ready_hc("orders");
         auto control = co_await connect_listener(a, "orders", hc.listen_token);
 
         auto t = co_await open_tunnel(b, control, "orders", hc.send_token);
@@ -69,17 +62,10 @@ TEST_F(ClusterTunnels, ASenderOnOneNodeReachesAListenerOnAnother) {
             << "the accept address names the sender's node: " << t.accept.address;
         co_await expect_carries_everything(t);
 
-        net::http_call call;
-        call.method = "GET";
-        call.url = b.https_url("/metrics");
-        call.tls = b.tls();
-        call.timeout = 5s;
-        auto scraped = co_await net::call_http(std::move(call));
-        require(scraped.response.has_value(), "GET /metrics on b failed");
-        EXPECT_NE(scraped.response->body.find("hcrelay_cluster_accepts_total{direction=\"sent\"} 1"),
-                  std::string::npos)
-            << scraped.response->body;
-        EXPECT_NE(scraped.response->body.find("hcrelay_cluster_link_up 1"), std::string::npos);
+        auto scraped = co_await get_page(b, "/metrics");
+        EXPECT_NE(scraped.body.find("hcrelay_cluster_accepts_total{direction=\"sent\"} 1"), std::string::npos)
+            << scraped.body;
+        EXPECT_NE(scraped.body.find("hcrelay_cluster_link_up 1"), std::string::npos);
       },
       60s);
 }
@@ -89,11 +75,7 @@ TEST_F(ClusterTunnels, TheListenerLimitHoldsAcrossNodes) {
   auto& b = start_node("b");
   run(
       [&]() -> task<> {
-        co_await wait_health(a, "ok");
-        co_await wait_health(b, "ok");
-        auto hc = co_await make_hc(a, "orders");
-        bool known = co_await wait_hc_status(b, "orders", 200);
-        require(known, "node b never learned of the hybrid connection");
+        auto hc = co_await ready_hc("orders");
         std::vector<net::ws_connection> on_a, on_b;
         for (int i = 0; i < 13; ++i) on_a.push_back(co_await connect_listener(a, "orders", hc.listen_token));
         for (int i = 0; i < 12; ++i) on_b.push_back(co_await connect_listener(b, "orders", hc.listen_token));
@@ -120,11 +102,7 @@ TEST_F(ClusterTunnels, AnAcceptForAListenerThatIsGoneComesBackAtOnce) {
   auto& b = start_node("b");
   run(
       [&]() -> task<> {
-        co_await wait_health(a, "ok");
-        co_await wait_health(b, "ok");
-        auto hc = co_await make_hc(a, "orders");
-        bool known = co_await wait_hc_status(b, "orders", 200);
-        require(known, "node b never learned of the hybrid connection");
+        auto hc = co_await ready_hc("orders");
         auto node_a = node_id_of(a);
         require(!node_a.empty(), "node a logged no node id");
         // Redis still lists a listener of a that a no longer has (it left while Redis was away).
@@ -148,13 +126,7 @@ TEST_F(ClusterTunnels, ANodeKilledCostsOnlyItsOwnTunnels) {
   auto& c = start_node("c");
   run(
       [&]() -> task<> {
-        const std::array<relay_process*, 3> all{&a, &b, &c};
-        for (auto* node : all) co_await wait_health(*node, "ok");
-        auto hc = co_await make_hc(a, "orders");
-        for (auto* node : all) {
-          bool known = co_await wait_hc_status(*node, "orders", 200);
-          require(known, "a node never learned of the hybrid connection");
-        }
+        auto hc = co_await ready_hc("orders");
         auto on_a = co_await connect_listener(a, "orders", hc.listen_token, "on-a");
         auto on_b = co_await connect_listener(b, "orders", hc.listen_token, "on-b");
         // A tunnel from c to the listener on b, open while a dies.
@@ -186,11 +158,7 @@ TEST_F(ClusterTunnels, WhileRedisIsDownEachNodeServesItsOwnListenersAndPresenceC
   bool redis_stopped = false;
   run(
       [&]() -> task<> {
-        co_await wait_health(a, "ok");
-        co_await wait_health(b, "ok");
-        auto hc = co_await make_hc(a, "orders");
-        bool known = co_await wait_hc_status(b, "orders", 200);
-        require(known, "node b never learned of the hybrid connection");
+        auto hc = co_await ready_hc("orders");
         auto on_b = co_await connect_listener(b, "orders", hc.listen_token);
         // A tunnel across nodes, open while Redis goes away and comes back: its bytes never touch Redis.
         auto across = co_await open_tunnel(a, on_b, "orders", hc.send_token);
