@@ -2,12 +2,13 @@
 // a sender on one node reaches a listener on another (the accept travels through Redis, the
 // listener dials the sender's node, bytes never cross nodes): echo, 4 MiB each way, the closing
 // handshake; the 25-listener limit counted across nodes; an accept for a listener that is gone
-// comes back at once; a node killed with SIGKILL costs only its own tunnels; Redis stopped and
-// started: each node serves its own listeners meanwhile, /healthz says degraded, presence comes
-// back by itself.
+// comes back at once; a node killed with SIGKILL under checked traffic costs only its own
+// tunnels; Redis stopped and started: each node serves its own listeners meanwhile, /healthz says
+// degraded, presence comes back by itself.
 #include "cluster_support.hpp"
 
 #include <csignal>
+#include <functional>
 #include <regex>
 
 namespace hc::test {
@@ -120,6 +121,32 @@ TEST_F(ClusterTunnels, AnAcceptForAListenerThatIsGoneComesBackAtOnce) {
       60s);
 }
 
+// Frame i of a checked stream: 64 KiB that only frame i has.
+std::string checked_frame(int i) {
+  std::string f(64 * 1024, '\0');
+  for (std::size_t k = 0; k < f.size(); ++k) f[k] = char((k * 7 + std::size_t(i) * 131) ^ (k >> 9));
+  return f;
+}
+
+// Sends `frames` checked frames, calling `midway` after the first third.
+task<int> send_checked(net::ws_connection& ws, int frames, std::function<void()> midway) {
+  for (int i = 0; i < frames; ++i) {
+    if (i == frames / 3) midway();
+    co_await send_frame(ws, opcode::binary, true, checked_frame(i));
+  }
+  co_return frames;
+}
+
+// Reads `frames` frames; how many arrived whole, in order and unchanged.
+task<int> receive_checked(net::ws_connection& ws, int frames) {
+  int intact = 0;
+  for (int i = 0; i < frames; ++i) {
+    auto f = co_await read_frame(ws, "checked stream");
+    if (f.op == opcode::binary && f.payload == checked_frame(i)) ++intact;
+  }
+  co_return intact;
+}
+
 TEST_F(ClusterTunnels, ANodeKilledCostsOnlyItsOwnTunnels) {
   auto& a = start_node("a");
   auto& b = start_node("b");
@@ -133,8 +160,15 @@ TEST_F(ClusterTunnels, ANodeKilledCostsOnlyItsOwnTunnels) {
         header_list only_b{{"Microsoft-Relay-AllowedListeners", "on-b"}};
         auto kept = co_await open_tunnel(c, on_b, "orders", hc.send_token, only_b);
 
-        ::kill(a.process().pid(), SIGKILL);
-        killed.push_back(&a);
+        // 16 MiB of checked frames through the tunnel between c and b while a is killed.
+        constexpr int frames = 256;
+        auto streamed = co_await both(send_checked(kept.sender, frames,
+                                                   [&] {
+                                                     ::kill(a.process().pid(), SIGKILL);
+                                                     killed.push_back(&a);
+                                                   }),
+                                      receive_checked(kept.listener, frames));
+        EXPECT_EQ(std::get<1>(streamed), frames) << "frames that crossed the kill changed or were lost";
         a.process().wait_exit(5s);
 
         // New senders on c: none may fail, even before a's presence has expired (node_ttl).
