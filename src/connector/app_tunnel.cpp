@@ -49,7 +49,8 @@ net::task<> serve_app_connection(std::shared_ptr<const tunnel_target> target, ne
 
   auto& agent_side = *dial.connection;
   net::tunnel_counters counters;
-  auto result = co_await net::splice(agent_side, app_side, counters, net::tunnel_side::app_side);
+  auto result =
+      co_await net::splice(agent_side, app_side, counters, net::tunnel_side::app_side, target->keepalive);
   agent_side.stream().close();
   app_side.close();
 

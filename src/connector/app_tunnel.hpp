@@ -17,6 +17,7 @@ struct tunnel_target {
   std::string name;      // the hybrid connection
   std::string endpoint;  // host:port, for logs
   net::relay_client client;
+  std::chrono::seconds keepalive{60};  // Ping interval on the tunnel leg (net::splice)
 };
 
 // `id` numbers connections in logs. `metrics` and `sessions` outlive every session (the

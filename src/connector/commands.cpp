@@ -5,6 +5,7 @@
 #include "connector/endpoint_config.hpp"
 #include "connector/hosts_file.hpp"
 #include "connector/run_command.hpp"
+#include "net/limits.hpp"
 #include "net/relay_client.hpp"
 #include "net/spawn.hpp"
 #include "net/tls.hpp"
@@ -160,14 +161,23 @@ void run_service_verb(CLI::App& app, cli_options& o) {
   auto* cmd = app.add_subcommand("run-service", "Run the daemon in the foreground until SIGINT or SIGTERM");
   auto metrics_port = std::make_shared<int>(0);
   auto threads = std::make_shared<int>(0);
+  auto keepalive = std::make_shared<int>(
+      int(std::chrono::duration_cast<std::chrono::seconds>(net::limits::tunnel_keepalive_interval).count()));
   cmd->add_option("--metrics-port", *metrics_port, "Serve /metrics on 127.0.0.1:PORT (0: off)")
       ->capture_default_str();
   cmd->add_option("--threads", *threads, "I/O threads (0: one)")->capture_default_str();
-  cmd->callback([&o, metrics_port, threads] {
+  cmd->add_option(
+         "--tunnel-keepalive", *keepalive,
+         "Seconds between Pings on each tunnel leg; a leg silent for a whole interval after one is lost "
+         "(Azure cuts connections idle for about 4 minutes)")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
+  cmd->callback([&o, metrics_port, threads, keepalive] {
     init_logs(o, "info");
     auto options = service_from(o);
     options.metrics_port = *metrics_port;
     options.threads = *threads;
+    options.tunnel_keepalive = std::chrono::seconds(*keepalive);
     std::filesystem::create_directories(o.config_dir);
     connector_service service(options);
     service.start();

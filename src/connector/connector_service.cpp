@@ -139,7 +139,8 @@ struct connector_service::impl {
     net::relay_client client(*cs, tls, options.insecure_plaintext);
     client.keep_warm(io.get_executor());  // new app connections skip TCP connect and TLS handshake
     auto target = std::make_shared<const tunnel_target>(
-        tunnel_target{e.name, e.endpoint_host + ":" + std::to_string(e.endpoint_port), std::move(client)});
+        tunnel_target{e.name, e.endpoint_host + ":" + std::to_string(e.endpoint_port), std::move(client),
+                      options.tunnel_keepalive});
     auto l = std::make_shared<endpoint_listener>(e, std::move(target), control);
     net::error_code ec;
     auto address = asio::ip::make_address(e.loopback_address, ec);

@@ -7,6 +7,7 @@
 // listeners live on one control strand; sessions each on their own strand.
 #pragma once
 #include "connector/app_source.hpp"
+#include "net/limits.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 
@@ -23,6 +24,9 @@ struct service_options {
   bool insecure_plaintext = false;     // ws:// to a relay run with --insecure-plaintext
   int metrics_port = 0;                // 0: no /metrics
   int threads = 0;                     // I/O threads; 0: one (net::agent_io_threads)
+  // Ping interval on tunnel legs (run-service --tunnel-keepalive).
+  std::chrono::seconds tunnel_keepalive =
+      std::chrono::duration_cast<std::chrono::seconds>(net::limits::tunnel_keepalive_interval);
   std::chrono::milliseconds config_poll{1000};
   // App Service mode: the endpoints are the app's hybrid connections, polled from the relay
   // every app->poll (endpoints.json is not read).

@@ -5,6 +5,7 @@
 #include "manager/endpoint_dial.hpp"
 #include "manager/service.hpp"
 #include "manager/views.hpp"
+#include "net/limits.hpp"
 #include "net/spawn.hpp"
 #include "net/tls.hpp"
 #include "proto/endpoint.hpp"
@@ -175,6 +176,8 @@ int cli_main(int argc, char** argv) {
 
   std::string text, ns, name, target, log_format = "text", log_level = "info";
   int ui_port = 0, timeout_s = 5, threads = 0;
+  int tunnel_keepalive_s =
+      int(std::chrono::duration_cast<std::chrono::seconds>(net::limits::tunnel_keepalive_interval).count());
   std::size_t lines = 100;
   auto* add =
       app.add_subcommand("add", "Add (or update) a hybrid connection from its listener connection string");
@@ -205,6 +208,12 @@ int cli_main(int argc, char** argv) {
       ->capture_default_str();
   run->add_option("--log-format", log_format, "text or json")->capture_default_str();
   run->add_option("--log-level", log_level, "debug, info, warn or error")->capture_default_str();
+  run->add_option(
+         "--tunnel-keepalive", tunnel_keepalive_s,
+         "Seconds between Pings on each tunnel leg; a leg silent for a whole interval after one is lost "
+         "(Azure cuts connections idle for about 4 minutes)")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
 
   try {
     app.parse(argc, argv);
@@ -227,7 +236,8 @@ int cli_main(int argc, char** argv) {
     if (run->parsed()) {
       util::init_logging(log_format, log_level);
       util::raise_file_limit();
-      return run_service({o.config_dir, std::uint16_t(ui_port), o.ca_file, o.plaintext, threads});
+      return run_service({o.config_dir, std::uint16_t(ui_port), o.ca_file, o.plaintext, threads,
+                          std::chrono::seconds(tunnel_keepalive_s)});
     }
   } catch (const std::exception& e) {
     std::cerr << "hcm: " << e.what() << "\n";

@@ -68,6 +68,7 @@ class runner {
   net::task<std::string> serve(ws_connection& ws);
   net::task<std::string> read_loop(net::ws_channel& channel);
   net::task<std::string> keepalive_loop(ws_connection& ws, net::ws_channel& channel);
+  net::task<error_code> answer_request(ws_connection& ws, const proto::request_message& request);
   net::task<std::string> renew_loop(ws_connection& ws);
   net::task<std::string> refresh_loop();
   void on_accept(proto::accept_message accept);
@@ -207,21 +208,46 @@ net::task<std::string> runner::read_loop(net::ws_channel& channel) {
       case net::channel_read::kind::message:
         break;
     }
-    if (read.op != opcode::text) continue;
+    if (read.op != opcode::text) continue;  // a request body that follows a request: dropped
     auto command = proto::parse_relay_command(read.data);
     if (!command)
       spdlog::warn("connection {}: ignoring a bad control message: {}", name(), command.error().message);
     else if (auto* accept = std::get_if<proto::accept_message>(&*command))
       on_accept(std::move(*accept));
-    else
+    else if (auto* request = std::get_if<proto::request_message>(&*command)) {
+      if (auto ec = co_await answer_request(ws, *request)) {
+        ws.stream().close();
+        co_return "answering an HTTP request failed: " + ec.message();
+      }
+    } else
       spdlog::debug("connection {}: ignoring control command {}", name(),
                     std::get<proto::unknown_command>(*command).name);
   }
 }
 
+// HTTP mode (a relay's `request`, as Azure sends to any listener): hcm carries TCP tunnels only,
+// so it answers 501 at once rather than leaving the relay waiting 60 s for each request.
+net::task<error_code> runner::answer_request(ws_connection& ws, const proto::request_message& request) {
+  spdlog::info("connection {}: HTTP request {} {} answered 501: hcm carries TCP tunnels, not HTTP requests",
+               name(), request.method, request.target);
+  proto::response_message response;
+  response.request_id = request.id;
+  response.status = 501;
+  response.description = "Not Implemented";
+  response.headers.emplace_back("Content-Type", "text/plain");
+  auto ec = co_await ws.write_text(proto::serialize(response));
+  co_return ec;
+}
+
 void runner::on_accept(proto::accept_message accept) {
   if (!endpoint_) return;  // cannot happen: we listen only after learning the endpoint
-  tunnel_context ctx{client_, *endpoint_, stats_, settings_.metrics, settings_.machine, settings_.tunnels};
+  tunnel_context ctx{client_,
+                     *endpoint_,
+                     stats_,
+                     settings_.metrics,
+                     settings_.machine,
+                     settings_.tunnels,
+                     settings_.tunnel_keepalive};
   spdlog::debug("connection {}: accept {}", name(), accept.id);
   spawn_tunnel(io_, std::move(ctx), std::move(accept));
 }

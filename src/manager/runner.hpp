@@ -25,7 +25,8 @@ struct runner_settings {
   std::string machine;                        // this host's name (reject reasons)
   std::chrono::seconds token_lifetime{3600};  // renewed at 3/4 of it
   std::chrono::seconds keepalive{30};         // Ping interval; dead after 2 unanswered
-  std::chrono::seconds refresh{60};           // runtime-info refresh while connected
+  std::chrono::seconds tunnel_keepalive{60};  // Ping interval on tunnel legs
+  std::chrono::seconds refresh{180};          // runtime-info refresh while connected
   hcm_metrics* metrics = nullptr;             // outlives the runner and its tunnels
   net::task_group* tunnels = nullptr;         // the service's drain group (outlives the tunnels)
 };

@@ -100,7 +100,7 @@ class service {
     keepalive_ =
         env_seconds("HCM_KEEPALIVE_SECONDS",
                     std::chrono::duration_cast<std::chrono::seconds>(net::limits::keepalive_interval));
-    refresh_ = env_seconds("HCM_REFRESH_SECONDS", 60s);
+    refresh_ = env_seconds("HCM_REFRESH_SECONDS", 180s);  // runtime info: a few minutes, not every minute
   }
 
   void start() {
@@ -227,6 +227,7 @@ class service {
       s.machine = machine_;
       s.token_lifetime = token_lifetime_;
       s.keepalive = keepalive_;
+      s.tunnel_keepalive = options_.tunnel_keepalive;
       s.refresh = refresh_;
       s.metrics = &metrics_;
       s.tunnels = &tunnels_;
@@ -274,7 +275,7 @@ class service {
   asio::strand<asio::io_context::executor_type> strand_;
   net::tls_context tls_;
   std::string instance_, machine_;
-  std::chrono::seconds token_lifetime_{3600}, keepalive_{30}, refresh_{60};
+  std::chrono::seconds token_lifetime_{3600}, keepalive_{30}, refresh_{180};
   hcm_metrics metrics_;
   std::mutex mutex_;  // guards runners_ and retired_*
   std::map<std::string, std::unique_ptr<runner_handle>> runners_;

@@ -5,6 +5,9 @@
 // optional local web UI + /metrics. SIGINT/SIGTERM stop it: runners first, then up to
 // limits::agent_drain_timeout for the open tunnels (a net::task_group) to finish.
 #pragma once
+#include "net/limits.hpp"
+
+#include <chrono>
 #include <cstdint>
 #include <string>
 
@@ -16,6 +19,9 @@ struct service_options {
   std::string ca_file;        // extra CA for the relay (else HCRELAY_CA_FILE / system store)
   bool plaintext = false;     // ws:// to a relay run with --insecure-plaintext
   int threads = 0;            // I/O threads; 0: net::agent_io_threads' default
+  // Ping interval on tunnel legs (hcm run --tunnel-keepalive).
+  std::chrono::seconds tunnel_keepalive =
+      std::chrono::duration_cast<std::chrono::seconds>(net::limits::tunnel_keepalive_interval);
 };
 
 // Returns the process exit code. Logging must be initialised (util::init_logging) first.

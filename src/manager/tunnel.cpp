@@ -34,14 +34,17 @@ std::string first_subprotocol(const proto::header_list& headers) {
   return std::string(first);
 }
 
-// The sender's status line carries this; keep it one short ASCII line.
-std::string reject_reason(const tunnel_context& ctx, const std::string& error) {
-  std::string text =
-      "endpoint " + ctx.endpoint.to_string() + " unreachable from hcm on " + ctx.machine + ": " + error;
+// The sender's status line carries a reject's reason: one short printable ASCII line.
+std::string status_line_text(std::string text) {
   for (auto& c : text)
     if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7e) c = ' ';
   if (text.size() > 200) text.resize(200);
   return text;
+}
+
+std::string reject_reason(const tunnel_context& ctx, const std::string& error) {
+  return status_line_text("endpoint " + ctx.endpoint.to_string() + " unreachable from hcm on " + ctx.machine +
+                          ": " + error);
 }
 
 // The relay host's parent domain ("servicebus.windows.net" for "ns.servicebus.windows.net"), or
@@ -59,10 +62,20 @@ std::string_view parent_domain(std::string_view host) {
 // Returns a one-line summary for the completion handler's log line.
 net::task<std::string> run_tunnel(tunnel_context ctx, proto::accept_message accept) {
   if (auto why = foreign_accept_address(ctx.client.connection(), accept.address); !why.empty()) {
-    spdlog::warn("accept {} refused: {} (hcm dials only its relay {}:{})", accept.id, why,
-                 ctx.client.connection().host, ctx.client.connection().port);
+    const auto& relay = ctx.client.connection();
+    spdlog::warn("accept {} refused: {} (hcm dials only its relay {}:{})", accept.id, why, relay.host,
+                 relay.port);
     ctx.metrics->tunnel_outcome("foreign_address");
-    co_return "not dialed: " + why;
+    // Never silence: the reject goes to the relay's own host with the accept's path and query
+    // (its rendezvous key), so a relay that did send it answers its sender at once.
+    auto url = proto::parse_ws_url(accept.address);
+    if (!url) co_return "not dialed: " + why;
+    auto own = std::string(url->tls ? "wss://" : "ws://") + relay.host + ":" + std::to_string(relay.port) +
+               url->target;
+    auto rejected = co_await ctx.client.dial_address(
+        proto::build_reject_url(own, 502, status_line_text("hcm refused: " + why)));
+    co_return "not dialed: " + why + "; rejected through the relay (" +
+        (rejected.status ? std::to_string(rejected.status) : rejected.error) + ")";
   }
   auto started = clock::now();
   auto dialed_endpoint = co_await dial_endpoint(ctx.endpoint.host, ctx.endpoint.port);
@@ -94,8 +107,8 @@ net::task<std::string> run_tunnel(tunnel_context ctx, proto::accept_message acce
   auto ex = co_await asio::this_coro::executor;
   auto member = ctx.tunnels ? ctx.tunnels->join(ex, [] {}) : net::task_group::membership();
   auto tcp = net::byte_stream::plain(std::move(dialed_endpoint.socket));
-  auto result =
-      co_await net::splice(*rendezvous.connection, tcp, ctx.stats->bytes, net::tunnel_side::agent_side);
+  auto result = co_await net::splice(*rendezvous.connection, tcp, ctx.stats->bytes,
+                                     net::tunnel_side::agent_side, ctx.keepalive);
   ctx.stats->active_tunnels.fetch_sub(1);
   tcp.close();
   rendezvous.connection->stream().close();

@@ -26,6 +26,7 @@ struct tunnel_context {
   // The service's drain group (outlives the tunnel, like metrics): a spliced tunnel is a member
   // until it ends, so shutdown waits for it. Null: the tunnel is not waited for.
   net::task_group* tunnels = nullptr;
+  std::chrono::seconds keepalive{60};  // Ping interval on the tunnel leg (net::splice)
 };
 
 // hcm dials only its own relay. An accept address must name the connection string's host on any

@@ -24,6 +24,11 @@ inline constexpr auto token_grace = 5min;
 inline constexpr auto catalog_poll_interval = 500ms;
 // hcm / hcconnect keep-alive Ping on control channels; dead after two missed Pongs.
 inline constexpr auto keepalive_interval = 30s;
+// hcm / hcconnect Ping every tunnel leg this often (--tunnel-keepalive): Azure's load balancers
+// cut connections idle for about 4 minutes, which would cut an idle pooled database connection.
+// A leg that sends nothing back (no Pong) for a whole interval after a Ping is lost: the TCP
+// side is reset.
+inline constexpr auto tunnel_keepalive_interval = 60s;
 
 // The relay pings every listener control channel this often (hcrelay --listener-keepalive) and
 // drops a listener that has sent nothing for two pings.
@@ -71,6 +76,10 @@ inline constexpr auto warm_retry_delay = 2s;
 inline constexpr auto warm_refill_delay = 5ms;
 // Pre-opened connections an agent keeps per relay: one in use, one ready, for bursts.
 inline constexpr std::size_t warm_pool_size = 2;
+// A warm pool whose host no tunnel has used for this long stops refilling until one does again:
+// toward Azure (accepts go to gateway hosts, never the namespace host) and on an idle hybrid
+// connection no handshake is made ahead of time for nothing.
+inline constexpr auto warm_idle_after = 60s;
 
 // Request head (request line + headers) limit, protocol doc §6.2 (32 kB header metadata).
 inline constexpr std::size_t max_request_head_bytes = 32 * 1024;

@@ -6,6 +6,7 @@
 // a TCP RST), never with a clean close. Memory is bounded: each write finishes before the next
 // read, and buffers are held only while bytes flow.
 #pragma once
+#include "net/limits.hpp"
 #include "net/websocket.hpp"
 
 #include <atomic>
@@ -52,9 +53,12 @@ task<tunnel_result> relay_tunnel(ws_connection& app_side, ws_connection& agent_s
 // with byte_stream::reset_on_abandon: if the process dies mid-stream its peer sees RST; the
 // caller ends with tcp.close() (orderly) once splice returned.
 // `tcp_side` says which side of the tunnel the TCP connection is, so which counter each
-// direction feeds: the app (hcconnect) or the agent's endpoint (hcm).
+// direction feeds: the app (hcconnect) or the agent's endpoint (hcm). The leg is pinged every
+// `keepalive`; when nothing (not even the Pong) came back by the next one the leg is lost: the
+// TCP side is reset and the tunnel ends with timed_out.
 enum class tunnel_side { app_side, agent_side };
 task<tunnel_result> splice(ws_connection& ws, byte_stream& tcp, tunnel_counters& counters,
-                           tunnel_side tcp_side);
+                           tunnel_side tcp_side,
+                           std::chrono::steady_clock::duration keepalive = limits::tunnel_keepalive_interval);
 
 }  // namespace hc::net

@@ -3,7 +3,8 @@
 // opcode become TCP bytes. A normal Close (1000/1005) becomes a TCP half-close and TCP EOF a
 // Close 1000; an error Close or a lost leg resets the TCP connection and sends Close 1011, so a
 // cut stream is never mistaken for a complete one, not even when this process is killed (the
-// TCP side is armed with SO_LINGER 0 until the caller's close()).
+// TCP side is armed with SO_LINGER 0 until the caller's close()). The leg is pinged on a timer
+// (Azure's load balancers cut idle connections) and a leg that stops answering is lost.
 #include "net/buffer_pool.hpp"
 #include "net/deadline.hpp"
 #include "net/limits.hpp"
@@ -11,11 +12,13 @@
 #include "net/ws_channel.hpp"
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 
 #include <array>
 #include <cstring>
 #include <optional>
+#include <tuple>
 
 namespace hc::net {
 using proto::opcode;
@@ -32,9 +35,11 @@ struct direction_result {
 
 class tcp_tunnel {
  public:
-  tcp_tunnel(ws_connection& ws, byte_stream& tcp, tunnel_counters& counters, tunnel_side tcp_side)
+  tcp_tunnel(ws_connection& ws, byte_stream& tcp, tunnel_counters& counters, tunnel_side tcp_side,
+             std::chrono::steady_clock::duration keepalive)
       : ws_(ws),
         tcp_(tcp),
+        keepalive_(keepalive),
         tcp_is_app_(tcp_side == tunnel_side::app_side),
         tcp_to_ws_bytes_(tcp_is_app_ ? counters.app_to_agent : counters.agent_to_app),
         ws_to_tcp_bytes_(tcp_is_app_ ? counters.agent_to_app : counters.app_to_agent) {}
@@ -44,16 +49,49 @@ class tcp_tunnel {
     // Should this process die mid-stream, the TCP peer sees RST rather than the FIN the kernel
     // would otherwise send for us; the caller's close() after a clean end restores the FIN.
     tcp_.reset_on_abandon();
-    auto [from_tcp, from_ws] = co_await (tcp_to_ws() && ws_to_tcp());
+    auto ex = co_await asio::this_coro::executor;  // own statement: net/types.hpp
+    pinger_.emplace(ex);
+    auto ended = co_await (carry() && keep_alive());  // flattened: (from_tcp, from_ws, keep-alive)
+    const auto& from_tcp = std::get<0>(ended);
+    const auto& from_ws = std::get<1>(ended);
     if (abort_) abort_->disarm();
     tunnel_result r;
     r.app_to_agent = tcp_is_app_ ? from_tcp.end : from_ws.end;
     r.agent_to_app = tcp_is_app_ ? from_ws.end : from_tcp.end;
-    r.error = first_cause(from_tcp.ec, from_ws.ec);
+    r.error = std::get<2>(ended) ? std::get<2>(ended) : first_cause(from_tcp.ec, from_ws.ec);
     co_return r;
   }
 
  private:
+  // Both directions; the keep-alive stops once they have ended.
+  task<std::tuple<direction_result, direction_result>> carry() {
+    using namespace asio::experimental::awaitable_operators;
+    auto both = co_await (tcp_to_ws() && ws_to_tcp());
+    carried_ = true;
+    pinger_->cancel();
+    co_return both;
+  }
+
+  // Pings the leg every keepalive_ while it is open. When nothing at all came back between one
+  // Ping and the next tick, the leg is lost: the TCP side is reset and the WebSocket closed, which
+  // ends both directions; returns timed_out then.
+  task<error_code> keep_alive() {
+    bool pinged = false;
+    for (;;) {
+      pinger_->expires_after(keepalive_);
+      co_await pinger_->async_wait(use_tuple);
+      if (carried_) co_return error_code{};
+      if (pinged && !heard_) {
+        tcp_.reset();
+        ws_.stream().close();
+        co_return make_error_code(asio::error::timed_out);
+      }
+      heard_ = false;
+      pinged = !ws_.close_sent();  // after our Close, its echo deadline owns the end
+      if (pinged) co_await ws_.write_frame(opcode::ping, true, {});
+    }
+  }
+
   // Sends an error Close and gives the WebSocket peer limits::close_echo_timeout to answer it.
   // The deadline runs from before the write: a peer that takes nothing cannot hold the tunnel.
   task<> close_with_error(std::uint16_t code, std::string reason) {
@@ -125,6 +163,7 @@ class tcp_tunnel {
     for (;;) {
       // The header is read into a small buffer; the pooled one is taken only for a payload.
       auto [ec, h] = co_await ws_.read_header();
+      heard_ = true;
       if (ec == proto::errc::bad_request) co_return co_await protocol_error();
       if (ec) {
         tcp_.reset();
@@ -169,6 +208,10 @@ class tcp_tunnel {
 
   ws_connection& ws_;
   byte_stream& tcp_;
+  std::chrono::steady_clock::duration keepalive_;
+  std::optional<asio::steady_timer> pinger_;  // keep_alive's timer; carry() cancels it
+  bool carried_ = false;                      // both directions have ended
+  bool heard_ = false;                        // a frame came from the leg since the last Ping
   bool tcp_is_app_;  // the TCP side is the app (hcconnect), not the agent's endpoint (hcm)
   std::atomic<std::uint64_t>& tcp_to_ws_bytes_;
   std::atomic<std::uint64_t>& ws_to_tcp_bytes_;
@@ -178,8 +221,8 @@ class tcp_tunnel {
 }  // namespace
 
 task<tunnel_result> splice(ws_connection& ws, byte_stream& tcp, tunnel_counters& counters,
-                           tunnel_side tcp_side) {
-  tcp_tunnel t(ws, tcp, counters, tcp_side);
+                           tunnel_side tcp_side, std::chrono::steady_clock::duration keepalive) {
+  tcp_tunnel t(ws, tcp, counters, tcp_side, keepalive);
   co_return co_await t.run();
 }
 

@@ -39,11 +39,12 @@ void warm_pool::stop() {
 }
 
 std::optional<byte_stream> warm_pool::take(std::string_view host, std::uint16_t port) {
-  if (host != host_ || port != port_) return std::nullopt;
+  if (host != host_ || port != port_) return std::nullopt;  // used elsewhere: not a use of the pool
   std::optional<byte_stream> out;
   {
     std::lock_guard lock(mutex_);
     auto now = std::chrono::steady_clock::now();
+    last_take_ = now;  // a use, even when none is ready: the pool fills again
     while (!ready_.empty() && now - ready_.front().opened > limits::warm_max_age) {
       ready_.front().stream.close();
       ready_.pop_front();
@@ -51,7 +52,6 @@ std::optional<byte_stream> warm_pool::take(std::string_view host, std::uint16_t 
     if (!ready_.empty()) {
       out.emplace(std::move(ready_.back().stream));
       ready_.pop_back();
-      last_take_ = now;
     }
   }
   // Wake the loop to open a replacement (the timer belongs to the loop's executor).
@@ -63,6 +63,7 @@ task<> warm_pool::keep_filled() {
   auto self = shared_from_this();  // the loop keeps the pool alive until stop()
   for (;;) {
     std::size_t have = 0;
+    bool idle = false;
     std::chrono::steady_clock::time_point last_take;
     {
       std::lock_guard lock(mutex_);
@@ -72,8 +73,18 @@ task<> warm_pool::keep_filled() {
         ready_.front().stream.close();
         ready_.pop_front();
       }
+      idle = now - last_take_ > limits::warm_idle_after;
+      if (idle) {  // unused: hold nothing until the next take
+        for (auto& r : ready_) r.stream.close();
+        ready_.clear();
+      }
       have = ready_.size();
       last_take = last_take_;
+    }
+    if (idle) {  // a take() wakes the loop; it also looks again now and then (a missed wake-up)
+      wake_->expires_after(limits::warm_idle_after);
+      co_await wake_->async_wait(use_tuple);
+      continue;
     }
     // A connection was just taken by a tunnel that is being set up now. While another one is
     // still ready, its replacement waits a moment, so that the handshake (on this process and on

@@ -3,7 +3,9 @@
 // TCP connect and a TLS handshake ("nothing per connection that can be done once"). A pooled
 // connection is used once and only while younger than limits::warm_max_age (the relay closes a
 // silent connection after limits::handshake_timeout). Thread-safe; a background loop on the
-// given executor keeps `size` connections ready and ends with stop() (or the destructor).
+// given executor keeps `size` connections ready and ends with stop() (or the destructor). The
+// pool idles (holds none) once no take() for its host has come for limits::warm_idle_after, and
+// fills again at the next one.
 #pragma once
 #include "net/byte_stream.hpp"
 #include "net/tls.hpp"
@@ -43,8 +45,9 @@ class warm_pool : public std::enable_shared_from_this<warm_pool> {
   std::size_t size_;
   std::mutex mutex_;
   std::deque<ready> ready_;
-  std::chrono::steady_clock::time_point last_take_;  // guarded by mutex_
-  std::unique_ptr<asio::steady_timer> wake_;         // touched only from the refill loop and stop()
+  // guarded by mutex_; the start counts as a use, so a new client is warm at once
+  std::chrono::steady_clock::time_point last_take_ = std::chrono::steady_clock::now();
+  std::unique_ptr<asio::steady_timer> wake_;  // touched only from the refill loop and stop()
   bool stopped_ = false;
 };
 

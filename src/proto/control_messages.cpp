@@ -158,6 +158,20 @@ std::string serialize(const accept_message& m) {
   return json::serialize(root);
 }
 
+std::string serialize(const response_message& m) {
+  json::object headers;
+  for (const auto& [k, v] : m.headers) headers[k] = v;
+  json::object body;
+  body.emplace("requestId", m.request_id);
+  body.emplace("statusCode", m.status);
+  body.emplace("statusDescription", m.description);
+  body.emplace("responseHeaders", std::move(headers));
+  body.emplace("body", m.body);
+  json::object root;
+  root.emplace("response", std::move(body));
+  return json::serialize(root);
+}
+
 std::string serialize(const renew_token_message& m) {
   json::object body;
   body.emplace("token", m.token);
@@ -188,6 +202,23 @@ result<relay_command> parse_relay_command(std::string_view text) {
     auto m = parse_accept(*body);
     if (!m) return m.error();
     return std::move(*m);
+  }
+  if (const json::value* body = root->if_contains("request")) {
+    if (!body->is_object())
+      return message_error("request: expected an object, got " + quote_for_message(json::serialize(*body)));
+    const auto& o = body->get_object();
+    request_message m;
+    for (auto [field, out, required] : {std::tuple{"id", &m.id, true},
+                                        {"address", &m.address, false},
+                                        {"method", &m.method, false},
+                                        {"requestTarget", &m.target, false}}) {
+      auto value = string_field(o, "request", field, required);
+      if (!value) return value.error();
+      *out = std::move(*value);
+    }
+    const json::value* has_body = o.if_contains("body");
+    m.body = has_body && has_body->is_bool() && has_body->get_bool();
+    return m;
   }
   return unknown_command{std::string(root->begin()->key())};
 }

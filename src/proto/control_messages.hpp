@@ -35,18 +35,39 @@ struct renew_token_message {
   std::string token;
 };
 
+// {"request":{"address":..,"id":..,"requestTarget":..,"method":..,"body":bool,...}}: an HTTP-mode
+// request (protocol doc §6). Only what a listener needs to answer it is kept here; with `body`
+// true a binary frame with the body follows on the control channel.
+struct request_message {
+  std::string id;
+  std::string address;  // the rendezvous address for a large request ("" when small)
+  std::string method;
+  std::string target;
+  bool body = false;
+};
+
+// {"response":{"requestId":..,"statusCode":..,"statusDescription":..,"responseHeaders":{..},"body":bool}}
+struct response_message {
+  std::string request_id;
+  int status = 200;
+  std::string description;
+  header_list headers;
+  bool body = false;
+};
+
 // A listener command this relay does not know (ignored, as .NET does); keeps the command name.
 struct unknown_command {
   std::string name;
 };
 
 using listener_command = std::variant<renew_token_message, unknown_command>;
-using relay_command = std::variant<accept_message, unknown_command>;
+using relay_command = std::variant<accept_message, request_message, unknown_command>;
 
 // Header names and values that are not UTF-8 are written as their ISO-8859-1 characters, so the
 // message is always valid UTF-8 (a listener's text frame must be).
 std::string serialize(const accept_message& m);
 std::string serialize(const renew_token_message& m);
+std::string serialize(const response_message& m);
 
 // Parses what a listener sends. 400 with a clear message for non-JSON, a non-object, a known
 // command with missing or mistyped fields. Input over max_control_message_bytes is 413.

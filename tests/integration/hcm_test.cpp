@@ -1,12 +1,17 @@
 // tests/integration/hcm_test: hcm end to end on loopback: hcrelay over TLS, the hcm service and
 // CLI as real processes, real endpoints (redis-server, python's http.server) reached through
 // relay + hcm from an in-test sender. One test per behaviour the issue asks for: tunnels,
-// redundancy, reconnect after a relay restart, endpoint down -> 502 with a reason, config changes
+// redundancy, reconnect after a relay restart, endpoint down -> 502 with a reason, an accept for a
+// foreign host rejected through the relay, config changes
 // while running, refused connection strings, token renewal, the web UI and /metrics.
 #include "hcm_support.hpp"
 
+#include <boost/asio/read.hpp>
+#include <boost/asio/steady_timer.hpp>
+
 #include <signal.h>
 
+#include <array>
 #include <fstream>
 
 namespace hc::test {
@@ -169,6 +174,62 @@ TEST_F(hcm_test, EndpointDownRejectsWith502AndShowSaysWhy) {
       5s));
   auto shown = h.cli("show localhost nowhere");
   EXPECT_NE(shown.output.find("endpoint " + endpoint + " unreachable"), std::string::npos) << shown.output;
+}
+
+// A relay whose accept addresses name a host hcm must not dial (here one advertised as
+// evil.example): hcm dials nothing there and rejects through its own relay, so the sender gets
+// 502 with the reason at once instead of waiting out the 30 s accept window.
+TEST_F(hcm_test, AnAcceptForAForeignHostIsRejectedThroughTheRelayNotIgnored) {
+  relay_.reset();
+  relay_.emplace(dir_.path() / "advertising", std::vector<std::string>{"--advertise", "evil.example:443"});
+  tcp_echo_server endpoint;
+  auto hc = make("guarded", endpoint.port());
+  auto h = make_hcm("hcm");
+  add(h, hc);
+  h.start();
+  ASSERT_TRUE(h.wait_status("localhost", hc.name, "Connected")) << h.log();
+  net::relay_client sender(*proto::parse_connection_string(send_string(hc)), relay().tls());
+  auto started = std::chrono::steady_clock::now();
+  auto dialed = sync(sender.connect());
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 10s) << "the sender waited for an accept hcm ignored";
+  EXPECT_EQ(dialed.status, 502) << dialed.reason;
+  EXPECT_NE(dialed.reason.find("hcm refused"), std::string::npos) << dialed.reason;
+  EXPECT_NE(dialed.reason.find("evil.example"), std::string::npos) << dialed.reason;
+  EXPECT_EQ(endpoint.accepted(), 0) << "nothing may be dialed for a foreign accept";
+}
+
+// hcm pings its tunnel legs (--tunnel-keepalive; Azure cuts legs idle for about 4 minutes): an
+// idle pooled connection left silent for several intervals still carries bytes afterwards, and
+// hcm did not take the relay's Pongs for a lost leg.
+TEST_F(hcm_test, AnIdleTunnelOutlivesSeveralKeepAliveIntervals) {
+  tcp_echo_server endpoint;
+  auto hc = make("idle", endpoint.port());
+  auto h = make_hcm("hcm");
+  add(h, hc);
+  h.start({"--tunnel-keepalive", "1"});
+  ASSERT_TRUE(h.wait_status("localhost", hc.name, "Connected")) << h.log();
+  sender_forwarder app(send_string(hc), relay().tls());
+  run_bounded(
+      [&]() -> task<> {
+        auto c = co_await net::connect_tcp("127.0.0.1", app.port());
+        require(!c.first, "connect to the app side: " + c.first.message());
+        const std::array<std::string, 2> lines{"before the silence\n",
+                                               "after the silence\n"};  // net/types.hpp
+        for (const auto& line : lines) {
+          if (line.starts_with("after")) {
+            asio::steady_timer quiet(co_await asio::this_coro::executor, 3500ms);  // 3 intervals and more
+            co_await quiet.async_wait(asio::use_awaitable);
+          }
+          auto [wec, wn] = co_await asio::async_write(c.second, asio::buffer(line), net::use_tuple);
+          require(!wec, "write: " + wec.message());
+          std::string back(line.size(), '\0');
+          auto [rec, rn] = co_await asio::async_read(c.second, asio::buffer(back), net::use_tuple);
+          require(!rec, "read the echo: " + rec.message());
+          EXPECT_EQ(back, line);
+        }
+      },
+      20s);
+  EXPECT_EQ(endpoint.accepted(), 1) << "the same tunnel carried both lines";
 }
 
 TEST_F(hcm_test, ConfigChangesTakeEffectWhileRunning) {

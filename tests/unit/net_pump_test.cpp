@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 #include <boost/asio/co_spawn.hpp>
 
+#include <algorithm>
 #include <optional>
 
 namespace hc::net {
@@ -87,6 +88,11 @@ class tunnel_driver {
     io_.poll();
   }
   bool done() const { return result_.has_value(); }
+  // Runs for `d` of real time (timers fire), then returns whatever the tunnel is doing.
+  void run_for(std::chrono::milliseconds d) {
+    io_.restart();
+    io_.run_for(d);
+  }
   // Runs until the tunnel returns (at most `limit`); fails the test if it does not.
   tunnel_result finish(std::chrono::milliseconds limit = 3000ms) {
     auto until = std::chrono::steady_clock::now() + limit;
@@ -429,9 +435,15 @@ class NetPumpSplice : public ::testing::Test {
     for (const auto& f : frames) EXPECT_TRUE(f.masked) << "a client's frame went out unmasked";
     return describe(frames);
   }
-  void start(tunnel_side tcp_is = tunnel_side::agent_side) {
+  void start(tunnel_side tcp_is = tunnel_side::agent_side,
+             std::chrono::milliseconds keepalive = limits::tunnel_keepalive_interval) {
     side = tcp_is;
-    driver.start(splice(ws, tcp, counters, side));
+    driver.start(splice(ws, tcp, counters, side, keepalive));
+  }
+  std::size_t pings_to_ws() const {
+    auto frames = frames_in(ws_peer.received());
+    return std::count_if(frames.begin(), frames.end(),
+                         [](const seen_frame& f) { return f.op == opcode::ping; });
   }
   // How each direction ended and what it carried, whichever side the TCP connection is.
   pump_end from_tcp(const tunnel_result& r) const {
@@ -473,6 +485,41 @@ TEST_F(NetPumpSplice, TcpEofBecomesClose1000AndBothDirectionsEndClosed) {
   EXPECT_TRUE(tcp_peer.saw_fin());
   EXPECT_FALSE(tcp_peer.stream_closed()) << "the caller closes the TCP connection";
   EXPECT_EQ(tcp_peer.received(), "");
+}
+
+// An idle leg is pinged every interval; one that answers stays open and carries bytes after
+// several intervals of silence (Azure's load balancers cut legs idle for about 4 minutes).
+TEST_F(NetPumpSplice, AnIdleLegIsPingedAndStaysOpenWhileItAnswers) {
+  start(tunnel_side::agent_side, 100ms);
+  std::size_t answered = 0;
+  auto until = std::chrono::steady_clock::now() + 700ms;
+  while (std::chrono::steady_clock::now() < until) {
+    driver.run_for(10ms);
+    for (auto pings = pings_to_ws(); answered < pings; ++answered) ws_peer.send(bare(opcode::pong, ""));
+  }
+  EXPECT_GE(answered, 3u) << "an idle leg was not pinged every interval";
+  ASSERT_FALSE(driver.done()) << "a leg that answers every Ping was dropped";
+  ws_peer.send(bare(opcode::binary, "after the silence"));
+  tcp_peer.send("answer");
+  driver.settle();
+  EXPECT_EQ(tcp_peer.received(), "after the silence");
+  EXPECT_NE(frames_to_ws().find("binary:answer"), std::string::npos) << frames_to_ws();
+  tcp_peer.send_fin();
+  ws_peer.send(bare_close(1000));
+  auto r = driver.finish();
+  EXPECT_TRUE(r.clean()) << r.error.message();
+}
+
+// A leg that sends nothing back for a whole interval after a Ping is lost: the local TCP peer sees
+// a reset (never a clean FIN) and the tunnel ends with timed_out.
+TEST_F(NetPumpSplice, ALegThatStopsAnsweringPingsIsLostAndTcpIsReset) {
+  start(tunnel_side::app_side, 100ms);
+  auto r = driver.finish(3000ms);
+  EXPECT_GE(pings_to_ws(), 1u);
+  EXPECT_TRUE(tcp_peer.saw_reset()) << "the app must see an error, not EOF";
+  EXPECT_FALSE(tcp_peer.saw_fin());
+  EXPECT_EQ(r.error, asio::error::timed_out) << r.error.message();
+  EXPECT_FALSE(r.clean());
 }
 
 TEST_F(NetPumpSplice, ANormalCloseHalfClosesTcpAndTheOtherDirectionKeepsFlowing) {

@@ -1,5 +1,5 @@
-// Unit tests for proto/control_messages: accept and renewToken JSON, unknown commands, and the
-// bounds (size, depth, shape) that keep hostile listener input an error value.
+// Unit tests for proto/control_messages: accept, request, response and renewToken JSON, unknown commands, and
+// the bounds (size, depth, shape) that keep hostile listener input an error value.
 #include "proto/control_messages.hpp"
 
 #include <gtest/gtest.h>
@@ -63,9 +63,9 @@ TEST(ProtoControlMessages, ParseRelayCommandLenientParts) {
   auto no_headers = parse_relay_command(R"({"accept":{"address":"a","id":"i","remoteEndpoint":null}})");
   ASSERT_TRUE(no_headers) << no_headers.error().message;
   EXPECT_FALSE(std::get<accept_message>(*no_headers).remote);
-  auto request = parse_relay_command(R"({"request":{"address":"a","id":"i"}})");
-  ASSERT_TRUE(request);
-  EXPECT_EQ(std::get<unknown_command>(*request).name, "request");
+  auto other = parse_relay_command(R"({"somethingNew":{"id":"i"}})");
+  ASSERT_TRUE(other);
+  EXPECT_EQ(std::get<unknown_command>(*other).name, "somethingNew");
 }
 
 TEST(ProtoControlMessages, ParseRelayCommandErrors) {
@@ -156,6 +156,34 @@ TEST(ProtoControlMessages, DeepNestingIsAnErrorNotACrash) {
   // Depth within the bound is fine for an unknown command.
   const std::string ok = R"({"x":)" + std::string(20, '[') + std::string(20, ']') + "}";
   EXPECT_TRUE(parse_listener_command(ok));
+}
+
+// HTTP mode as Azure sends it to any listener (protocol doc §6.2): hcm answers it (501).
+TEST(ProtoControlMessages, RequestIsParsedWithWhatAListenerNeedsToAnswerIt) {
+  auto parsed = parse_relay_command(
+      R"({"request":{"address":"wss://g1.example/$hc/x?sb-hc-action=request&sb-hc-id=1","id":"42",)"
+      R"("requestTarget":"/x/status?a=1","method":"GET","remoteEndpoint":{"address":"10.0.0.1","port":5},)"
+      R"("requestHeaders":{"Accept":"*/*"},"body":true}})");
+  ASSERT_TRUE(parsed) << parsed.error().message;
+  auto* request = std::get_if<request_message>(&*parsed);
+  ASSERT_NE(request, nullptr);
+  EXPECT_EQ(request->id, "42");
+  EXPECT_EQ(request->method, "GET");
+  EXPECT_EQ(request->target, "/x/status?a=1");
+  EXPECT_TRUE(request->body);
+  auto small = parse_relay_command(R"({"request":{"id":"43"}})");
+  ASSERT_TRUE(small) << small.error().message;
+  EXPECT_FALSE(std::get<request_message>(*small).body);
+  auto no_id = parse_relay_command(R"({"request":{"method":"GET"}})");
+  ASSERT_FALSE(no_id);
+  EXPECT_NE(no_id.error().message.find("request.id"), std::string::npos) << no_id.error().message;
+}
+
+TEST(ProtoControlMessages, ResponseSerializesAsTheSdksSendIt) {
+  response_message r{"42", 501, "Not Implemented", {{"Content-Type", "text/plain"}}, false};
+  EXPECT_EQ(serialize(r),
+            R"({"response":{"requestId":"42","statusCode":501,"statusDescription":"Not Implemented",)"
+            R"("responseHeaders":{"Content-Type":"text/plain"},"body":false}})");
 }
 
 }  // namespace
