@@ -90,9 +90,11 @@ class cluster_link::core : public std::enable_shared_from_this<core> {
 
   void start(handlers h) {
     handlers_ = std::move(h);
-    client_ = std::make_unique<cluster::redis_client>(
-        strand_, endpoint_, [self = shared_from_this()](const cluster::redis_state& s) {
-          if (!s.up)
+    std::weak_ptr<core> weak = shared_from_this();  // the client is ours: no cycle through its handler
+    client_ =
+        std::make_unique<cluster::redis_client>(strand_, endpoint_, [weak](const cluster::redis_state& s) {
+          auto self = weak.lock();
+          if (self && !s.up)
             self->went_down("Redis at " + self->endpoint_.address() + " does not answer: " + s.last_error);
         });
     net::asio::co_spawn(strand_, beat_loop(shared_from_this()), net::log_failure("cluster heartbeat"));
