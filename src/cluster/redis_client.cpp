@@ -7,6 +7,7 @@
 #include "net/spawn.hpp"
 #include "proto/encoding.hpp"
 
+#include <atomic>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/execution_context.hpp>
@@ -106,6 +107,7 @@ class redis_client::core : public std::enable_shared_from_this<core> {
   // `done` (empty from the destructor) completes once both links have ended.
   void close(done_handler done) {
     closing_ = true;
+    closed_.store(true);
     commands_.stop();
     subscriber_.stop();
     if (done) close_waiters_.push_back(std::move(done));
@@ -116,6 +118,7 @@ class redis_client::core : public std::enable_shared_from_this<core> {
     std::lock_guard lock(state_mutex_);
     return state_;
   }
+  bool closed() const { return closed_.load(); }  // any thread: close() has run
 
  private:
   // Asio shuts an io_context's services down before it destroys the work still queued there.
@@ -200,7 +203,8 @@ class redis_client::core : public std::enable_shared_from_this<core> {
   redis_state state_;
   int links_running_ = 0;  // link loops not yet ended
   std::vector<done_handler> close_waiters_;
-  bool closing_ = false;  // close() began: nothing is sent and no handler runs any more
+  bool closing_ = false;             // close() began: nothing is sent and no handler runs any more
+  std::atomic<bool> closed_{false};  // the same, readable from the destructor's thread
 };
 
 redis_client::redis_client(net::asio::any_io_executor ex, redis_endpoint endpoint, state_handler on_state)
@@ -209,7 +213,8 @@ redis_client::redis_client(net::asio::any_io_executor ex, redis_endpoint endpoin
 }
 
 redis_client::~redis_client() {
-  asio::post(core_->executor(), [core = core_] { core->close(done_handler()); });
+  // After close() nothing is posted: the owner may be destroying the io_context by then.
+  if (!core_->closed()) asio::post(core_->executor(), [core = core_] { core->close(done_handler()); });
 }
 
 net::task<redis_reply> redis_client::command(std::vector<std::string> args) {

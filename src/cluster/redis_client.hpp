@@ -31,7 +31,8 @@ class redis_client {
 
   // Starts connecting at once, on a strand of `ex`; `on_state` hears every change of state().
   redis_client(net::asio::any_io_executor ex, redis_endpoint endpoint, state_handler on_state = {});
-  // Starts close() without waiting for it.
+  // Starts close() without waiting for it; posts nothing when close() has already run (so a
+  // client closed on its loop may be destroyed after that loop has stopped).
   ~redis_client();
   redis_client(const redis_client&) = delete;
   redis_client& operator=(const redis_client&) = delete;

@@ -276,6 +276,8 @@ void relay_server::run() {
   for (int i = 1; i < n; ++i) pool.emplace_back([&] { s.io.run(); });
   s.io.run();
   for (auto& t : pool) t.join();
+  // The cluster link was closed by the drain; it goes now, before the io_context it ran on.
+  s.ctx.cluster.reset();
 }
 
 }  // namespace hc::relay

@@ -79,25 +79,26 @@ std::string text_of(const boost::json::object& o, std::string_view name) {
 
 }  // namespace
 
-class cluster_link::core : public std::enable_shared_from_this<core> {
+// Owned by cluster_link alone: the relay closes the link (close() waits for every coroutine of it
+// to end) before the io_context stops and destroys it after, so its coroutines and handlers use
+// `this` and hold no reference counts.
+class cluster_link::core {
  public:
   core(net::asio::any_io_executor ex, cluster::redis_endpoint endpoint, std::string node_id,
        std::string authority)
       : strand_(net::asio::make_strand(ex)),
+        beat_timer_(strand_),
         node_id_(std::move(node_id)),
         authority_(std::move(authority)),
         endpoint_(std::move(endpoint)) {}
 
   void start(handlers h) {
     handlers_ = std::move(h);
-    std::weak_ptr<core> weak = shared_from_this();  // the client is ours: no cycle through its handler
     client_ =
-        std::make_unique<cluster::redis_client>(strand_, endpoint_, [weak](const cluster::redis_state& s) {
-          auto self = weak.lock();
-          if (self && !s.up)
-            self->went_down("Redis at " + self->endpoint_.address() + " does not answer: " + s.last_error);
+        std::make_unique<cluster::redis_client>(strand_, endpoint_, [this](const cluster::redis_state& s) {
+          if (!s.up) went_down("Redis at " + endpoint_.address() + " does not answer: " + s.last_error);
         });
-    net::asio::co_spawn(strand_, beat_loop(shared_from_this()), net::log_failure("cluster heartbeat"));
+    net::asio::co_spawn(strand_, beat_loop(), net::log_failure("cluster heartbeat"));
   }
 
   net::task<redis_reply> call(std::vector<std::string> args) {
@@ -105,15 +106,41 @@ class cluster_link::core : public std::enable_shared_from_this<core> {
     co_return reply;
   }
 
+  // strand: a command nobody waits for. close() waits for those in flight: no coroutine of the
+  // link may be left pending on its strand when the io_context goes.
   void spawn_call(std::vector<std::string> args) {
-    net::asio::co_spawn(
-        strand_,
-        [self = shared_from_this(), args = std::move(args)]() mutable -> net::task<> {
-          auto reply = co_await self->call(std::move(args));
-          if (reply.failed())
-            spdlog::debug("cluster: {} failed: {}", args.empty() ? "" : args[0], reply.text);
-        },
-        net::asio::detached);
+    if (closed_) return;
+    ++in_flight_;
+    net::asio::co_spawn(strand_, fire(std::move(args)), net::asio::detached);
+  }
+
+  net::task<> fire(std::vector<std::string> args) {
+    auto* self = this;
+    auto name = args.empty() ? std::string() : args[0];
+    auto reply = co_await self->call(std::move(args));
+    if (reply.failed()) spdlog::debug("cluster: {} failed: {}", name, reply.text);
+    --self->in_flight_;
+  }
+
+  // strand: takes this node out of Redis, closes the client and waits (bounded) for the heartbeat
+  // loop and the commands in flight to end.
+  net::task<> shut_down() {
+    auto* c = this;
+    if (!c->client_) co_return;
+    std::vector<std::string> del{"DEL", node_key(c->node_id_)};
+    co_await c->call(std::move(del));
+    for (const auto& [at, load] : c->published_) {
+      auto cut = at.find('\n');
+      std::vector<std::string> hdel{"HDEL", listeners_key(at.substr(0, cut)), at.substr(cut + 1)};
+      co_await c->call(std::move(hdel));
+    }
+    c->beat_timer_.cancel();
+    co_await c->client_->close();
+    net::asio::steady_timer settle(c->strand_);
+    for (int i = 0; i < 200 && (!c->beat_done_ || c->in_flight_ > 0); ++i) {
+      settle.expires_after(std::chrono::milliseconds(5));
+      co_await settle.async_wait(net::use_tuple);
+    }
   }
 
   // The node's key, its channel (once: the client subscribes again after every reconnect), the
@@ -124,10 +151,8 @@ class cluster_link::core : public std::enable_shared_from_this<core> {
     auto r = co_await call(std::move(set));
     if (r.failed()) co_return fail(r.text);
     if (!subscribed_) {
-      std::weak_ptr<core> weak = shared_from_this();
-      auto sub = co_await client_->subscribe(node_key(node_id_), [weak](std::string payload) {
-        if (auto self = weak.lock()) self->on_message(payload);
-      });
+      auto sub = co_await client_->subscribe(node_key(node_id_),
+                                             [this](std::string payload) { on_message(payload); });
       if (sub.failed()) co_return fail(sub.text);
       subscribed_ = true;
     }
@@ -162,14 +187,16 @@ class cluster_link::core : public std::enable_shared_from_this<core> {
   }
 
   // A failed beat is tried again soon (while Redis is down the client answers at once).
-  static net::task<> beat_loop(std::shared_ptr<core> self) {
-    net::asio::steady_timer every(self->strand_);
+  net::task<> beat_loop() {
+    auto* self = this;
     while (!self->closed_) {
       bool present = co_await self->beat();
-      every.expires_after(present ? net::limits::node_heartbeat_interval
-                                  : net::limits::node_heartbeat_interval / 5);
-      co_await every.async_wait(net::use_tuple);
+      if (self->closed_) break;
+      self->beat_timer_.expires_after(present ? net::limits::node_heartbeat_interval
+                                              : net::limits::node_heartbeat_interval / 5);
+      co_await self->beat_timer_.async_wait(net::use_tuple);
     }
+    self->beat_done_ = true;
   }
 
   bool fail(const std::string& why) {
@@ -216,11 +243,14 @@ class cluster_link::core : public std::enable_shared_from_this<core> {
   }
 
   net::asio::any_io_executor strand_;
+  net::asio::steady_timer beat_timer_;  // strand; close() cancels it
   std::string node_id_;
   std::string authority_;
   cluster::redis_endpoint endpoint_;
   handlers handlers_;
   std::unique_ptr<cluster::redis_client> client_;
+  bool beat_done_ = false;  // strand: the heartbeat loop has returned
+  int in_flight_ = 0;       // strand: spawn_call commands not answered yet
   // strand only
   std::map<std::string, int> published_;  // "{entity}\n{field}" -> load written
   std::atomic<bool> full_refresh_{true};  // set from the Redis client's strand too
@@ -232,7 +262,7 @@ class cluster_link::core : public std::enable_shared_from_this<core> {
 
 cluster_link::cluster_link(net::asio::any_io_executor ex, cluster::redis_endpoint endpoint,
                            std::string node_id, std::string accept_authority)
-    : core_(std::make_shared<core>(std::move(ex), std::move(endpoint), node_id, std::move(accept_authority))),
+    : core_(std::make_unique<core>(std::move(ex), std::move(endpoint), node_id, std::move(accept_authority))),
       node_id_(std::move(node_id)) {}
 
 cluster_link::~cluster_link() = default;
@@ -255,14 +285,14 @@ net::task<cluster_link::join_result> cluster_link::join(const std::string& entit
   if (!up()) co_return join_result::unavailable;
   std::vector<std::string> eval{
       "EVAL", join_script, "1", listeners_key(entity), field(node_id_, listener), std::to_string(max), "0"};
-  auto r =
-      co_await net::asio::co_spawn(core_->strand_, core_->call(std::move(eval)), net::asio::use_awaitable);
+  auto work = core_->call(std::move(eval));  // named: net/types.hpp
+  auto r = co_await net::asio::co_spawn(core_->strand_, std::move(work), net::asio::use_awaitable);
   if (r.failed() || r.type != redis_reply::kind::integer) co_return join_result::unavailable;
   co_return r.integer == 1 ? join_result::joined : join_result::full;
 }
 
 void cluster_link::leave(const std::string& entity, const std::string& listener) {
-  net::asio::post(core_->strand_, [c = core_, entity, f = field(node_id_, listener)] {
+  net::asio::post(core_->strand_, [c = core_.get(), entity, f = field(node_id_, listener)] {
     c->published_.erase(entity + "\n" + f);
     c->spawn_call({"HDEL", listeners_key(entity), f});
   });
@@ -271,8 +301,8 @@ void cluster_link::leave(const std::string& entity, const std::string& listener)
 net::task<std::optional<std::vector<cluster_listener>>> cluster_link::listeners(const std::string& entity) {
   if (!up()) co_return std::nullopt;
   std::vector<std::string> eval{"EVAL", listeners_script, "1", listeners_key(entity)};
-  auto r =
-      co_await net::asio::co_spawn(core_->strand_, core_->call(std::move(eval)), net::asio::use_awaitable);
+  auto work = core_->call(std::move(eval));  // named: net/types.hpp
+  auto r = co_await net::asio::co_spawn(core_->strand_, std::move(work), net::asio::use_awaitable);
   if (r.failed()) co_return std::nullopt;
   std::vector<cluster_listener> out;
   for (std::size_t i = 0; i + 1 < r.elements.size(); i += 2) {
@@ -289,35 +319,22 @@ net::task<std::optional<std::vector<cluster_listener>>> cluster_link::listeners(
 
 net::task<bool> cluster_link::forward(const std::string& node, const forwarded_accept& accept) {
   std::vector<std::string> publish{"PUBLISH", node_key(node), encode(accept)};
-  auto r =
-      co_await net::asio::co_spawn(core_->strand_, core_->call(std::move(publish)), net::asio::use_awaitable);
+  auto work = core_->call(std::move(publish));  // named: net/types.hpp
+  auto r = co_await net::asio::co_spawn(core_->strand_, std::move(work), net::asio::use_awaitable);
   co_return !r.failed() && r.type == redis_reply::kind::integer && r.integer > 0;
 }
 
 void cluster_link::report_lost(const std::string& node, const std::string& key, const std::string& why) {
   boost::json::object o{{"type", "lost"}, {"key", key}, {"why", why}};
-  net::asio::post(core_->strand_, [c = core_, node, payload = boost::json::serialize(o)] {
+  net::asio::post(core_->strand_, [c = core_.get(), node, payload = boost::json::serialize(o)] {
     c->spawn_call({"PUBLISH", node_key(node), payload});
   });
 }
 
 net::task<> cluster_link::close() {
-  auto c = core_;
-  if (c->closed_.exchange(true)) co_return;
-  co_await net::asio::co_spawn(
-      c->strand_,
-      [c]() -> net::task<> {
-        if (!c->client_) co_return;
-        std::vector<std::string> del{"DEL", node_key(c->node_id_)};
-        co_await c->call(std::move(del));
-        for (const auto& [at, load] : c->published_) {
-          auto cut = at.find('\n');
-          std::vector<std::string> hdel{"HDEL", listeners_key(at.substr(0, cut)), at.substr(cut + 1)};
-          co_await c->call(std::move(hdel));
-        }
-        co_await c->client_->close();
-      },
-      net::asio::use_awaitable);
+  if (core_->closed_.exchange(true)) co_return;
+  auto work = core_->shut_down();  // named: net/types.hpp
+  co_await net::asio::co_spawn(core_->strand_, std::move(work), net::asio::use_awaitable);
 }
 
 std::string cluster_entity(std::string_view ns, std::string_view hc_name) {

@@ -85,7 +85,7 @@ class cluster_link {
 
  private:
   class core;
-  std::shared_ptr<core> core_;
+  std::unique_ptr<core> core_;
   std::string node_id_;
 };
 

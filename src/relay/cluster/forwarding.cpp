@@ -41,9 +41,11 @@ net::task<> deliver(relay_context& ctx, std::shared_ptr<listener> target, forwar
     link.report_lost(a.from, a.key, "listener " + a.listener + " could not take the accept message");
     co_return;
   }
-  net::asio::steady_timer hold(target->executor());
-  hold.expires_after(net::limits::listener_answer_grace);
-  co_await hold.async_wait(net::use_tuple);
+  // The stand-in lives for the grace in a timer's handler, not in a pending coroutine (none of
+  // those may outlive the relay's io_context).
+  auto hold =
+      std::make_shared<net::asio::steady_timer>(target->executor(), net::limits::listener_answer_grace);
+  hold->async_wait([hold, stand_in](const net::error_code&) {});
 }
 
 std::vector<local_presence> our_listeners(relay_context& ctx) {
