@@ -61,9 +61,16 @@ for i = 1, #all, 2 do
 end
 return out)lua";
 
-// HSET KEYS[i] ARGV[2i-1] ARGV[2i] for every i: the loads of a beat in one round trip.
+// The loads of a beat in one round trip: HSET KEYS[i] ARGV[2i] ARGV[2i+1] for every i, where the
+// field still exists unless ARGV[1] is "all" (a full rewrite after Redis was away). Only existing
+// fields: a listener that left (HDEL) while the beat was on its way is not written back.
 constexpr const char* refresh_script = R"lua(
-for i = 1, #KEYS do redis.call('HSET', KEYS[i], ARGV[2 * i - 1], ARGV[2 * i]) end
+local all = ARGV[1] == 'all'
+for i = 1, #KEYS do
+  if all or redis.call('HEXISTS', KEYS[i], ARGV[2 * i]) == 1 then
+    redis.call('HSET', KEYS[i], ARGV[2 * i], ARGV[2 * i + 1])
+  end
+end
 return #KEYS)lua";
 
 std::string encode(const forwarded_accept& a) {
@@ -172,6 +179,7 @@ class cluster_link::core {
     if (!keys.empty()) {
       std::vector<std::string> eval{"EVAL", refresh_script, std::to_string(keys.size())};
       eval.insert(eval.end(), keys.begin(), keys.end());
+      eval.push_back(full_refresh_ ? "all" : "existing");
       eval.insert(eval.end(), values.begin(), values.end());
       r = co_await call(std::move(eval));
       if (r.failed()) co_return fail(r.text);
@@ -287,7 +295,10 @@ net::task<cluster_link::join_result> cluster_link::join(const std::string& entit
       "EVAL", join_script, "1", listeners_key(entity), field(node_id_, listener), std::to_string(max), "0"};
   auto work = core_->call(std::move(eval));  // named: net/types.hpp
   auto r = co_await net::asio::co_spawn(core_->strand_, std::move(work), net::asio::use_awaitable);
-  if (r.failed() || r.type != redis_reply::kind::integer) co_return join_result::unavailable;
+  if (r.failed() || r.type != redis_reply::kind::integer) {
+    core_->full_refresh_ = true;  // the next beat writes every listener, this one included
+    co_return join_result::unavailable;
+  }
   co_return r.integer == 1 ? join_result::joined : join_result::full;
 }
 
