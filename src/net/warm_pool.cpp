@@ -27,7 +27,10 @@ warm_pool::~warm_pool() {
 }
 
 void warm_pool::start() {
-  asio::co_spawn(ex_, keep_filled(), log_failure("warm connection pool"));
+  // The loop holds the pool from the moment it is spawned: a pool dropped before the loop first
+  // runs must not be gone when it does.
+  auto self = shared_from_this();
+  asio::co_spawn(ex_, keep_filled(self), log_failure("warm connection pool"));
 }
 
 void warm_pool::stop() {
@@ -59,8 +62,7 @@ std::optional<byte_stream> warm_pool::take(std::string_view host, std::uint16_t 
   return out;
 }
 
-task<> warm_pool::keep_filled() {
-  auto self = shared_from_this();  // the loop keeps the pool alive until stop()
+task<> warm_pool::keep_filled(std::shared_ptr<warm_pool> self) {  // keeps the pool alive until stop()
   for (;;) {
     std::size_t have = 0;
     bool idle = false;

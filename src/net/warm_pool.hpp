@@ -33,7 +33,7 @@ class warm_pool : public std::enable_shared_from_this<warm_pool> {
   std::optional<byte_stream> take(std::string_view host, std::uint16_t port);
 
  private:
-  task<> keep_filled();
+  task<> keep_filled(std::shared_ptr<warm_pool> self);
   struct ready {
     std::chrono::steady_clock::time_point opened;
     byte_stream stream;
