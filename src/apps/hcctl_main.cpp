@@ -6,6 +6,7 @@
 #include "ctl/options.hpp"
 #include "ctl/plan_commands.hpp"
 #include "ctl/tcpping.hpp"
+#include "net/egress_options.hpp"
 
 #include <CLI/CLI.hpp>
 #include <iostream>
@@ -17,8 +18,12 @@ int main(int argc, char** argv) {
   app.add_option("--connection-string", opts.connection_string,
                  "Manage-right connection string (default: $HCRELAY_CONNECTION_STRING)");
   app.add_option("--ca-file", opts.ca_file, "Extra CA certificate to trust (default: $HCRELAY_CA_FILE)");
-  app.add_flag("--insecure-plaintext", opts.insecure_plaintext, "Talk http:// to a relay run with --insecure-plaintext");
-  app.add_option("-o,--output", opts.output, "table or json")->check(CLI::IsMember({"table", "json"}))->capture_default_str();
+  app.add_flag("--insecure-plaintext", opts.insecure_plaintext,
+               "Talk http:// to a relay run with --insecure-plaintext");
+  app.add_option("-o,--output", opts.output, "table or json")
+      ->check(CLI::IsMember({"table", "json"}))
+      ->capture_default_str();
+  hc::net::add_egress_options(app);
   hc::ctl::add_hc_commands(app, opts);
   hc::ctl::add_namespace_commands(app, opts);
   hc::ctl::add_key_commands(app, opts);

@@ -5,6 +5,7 @@
 #include "connector/endpoint_config.hpp"
 #include "connector/hosts_file.hpp"
 #include "connector/run_command.hpp"
+#include "net/egress_options.hpp"
 #include "net/limits.hpp"
 #include "net/relay_client.hpp"
 #include "net/spawn.hpp"
@@ -240,6 +241,7 @@ void add_commands(CLI::App& app, cli_options& o) {
   app.add_option("--app", o.app, "App Service mode: follow this app's hybrid connections");
   app.add_option("--app-key", o.app_key, "App Service mode: the app's key (hcctl app key APP)")
       ->envname("HCCONNECT_APP_KEY");
+  net::add_egress_options(app);
   app.fallthrough();
   add_verb(app, o);
   list_verb(app, o);

@@ -3,6 +3,7 @@
 #include "ctl/diagnose.hpp"
 
 #include "ctl/options.hpp"
+#include "net/egress_proxy.hpp"
 #include "net/relay_client.hpp"
 #include "net/spawn.hpp"
 #include "proto/encoding.hpp"
@@ -230,6 +231,21 @@ void add_diagnose_command(CLI::App& app, options& opts) {
         return false;
       }
     };
+    bool tls = !opts.insecure_plaintext;
+    if (auto proxy = net::proxy_for(cs.host, tls)) {
+      auto hop = net::run_sync(net::check_egress(cs.host, cs.port, tls, std::chrono::seconds(10)));
+      if (!hop.error.empty()) {
+        out.add(
+            "proxy", verdict::fail, hop.error,
+            "check the proxy (--proxy, or https_proxy/all_proxy and no_proxy in the environment), its user "
+            "and --proxy-password-file, and that it allows CONNECT to " +
+                cs.authority());
+        stop("the proxy does not reach the relay");
+      }
+      out.add("proxy", verdict::ok,
+              proxy->label() + " (from " + proxy->source + ") opens a connection to " + cs.authority() +
+                  (proxy->user.empty() ? "" : " as user '" + proxy->user + "'"));
+    }
     if (!health()) stop("the relay cannot be reached");
 
     try {

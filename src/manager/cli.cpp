@@ -5,6 +5,8 @@
 #include "manager/endpoint_dial.hpp"
 #include "manager/service.hpp"
 #include "manager/views.hpp"
+#include "net/egress_options.hpp"
+#include "net/egress_proxy.hpp"
 #include "net/limits.hpp"
 #include "net/spawn.hpp"
 #include "net/tls.hpp"
@@ -113,7 +115,36 @@ int cmd_show(const cli_options& o, const std::string& ns, const std::string& nam
   return 2;
 }
 
-int cmd_test(const std::string& target, int timeout_s) {
+// The route `hcm run` takes to each configured relay (directly or through the proxy) and whether
+// it opens; true when every one does.
+bool test_relay_routes(const cli_options& o, int timeout_s) {
+  struct relay {
+    std::string host;
+    std::uint16_t port;
+    std::string used_by;  // the first connection that names it
+  };
+  std::vector<relay> relays;
+  for (const auto& e : load_connections(o.config_dir)) {
+    auto cs = proto::parse_connection_string(e.connection_string);
+    if (!cs) continue;
+    bool seen = false;
+    for (const auto& r : relays) seen = seen || (r.host == cs->host && r.port == cs->port);
+    if (!seen) relays.push_back({cs->host, cs->port, e.key()});
+  }
+  if (relays.empty()) return true;
+  std::cout << "relays (as `hcm run` reaches them):\n";
+  bool all = true;
+  for (const auto& r : relays) {
+    auto hop =
+        net::run_sync(net::check_egress(r.host, r.port, !o.plaintext, std::chrono::seconds(timeout_s)));
+    std::cout << "  " << r.host << ":" << r.port << " (" << r.used_by << "): " << hop.route << ": "
+              << (hop.error.empty() ? "reachable" : "FAILED: " + hop.error) << "\n";
+    all = all && hop.error.empty();
+  }
+  return all;
+}
+
+int cmd_test(const cli_options& o, const std::string& target, int timeout_s) {
   auto ep = proto::parse_endpoint(target);
   if (!ep) {
     std::cerr << "hcm: " << ep.error().message << "\n";
@@ -124,6 +155,7 @@ int cmd_test(const std::string& target, int timeout_s) {
   std::cout << std::fixed << std::setprecision(1);
   if (!report.resolve_error.empty()) {
     std::cout << "DNS: " << ep->host << " does not resolve on this host: " << report.resolve_error << "\n";
+    test_relay_routes(o, timeout_s);
     return 1;
   }
   std::cout << "DNS: " << ep->host << " resolved in " << report.resolve_seconds * 1000 << " ms to "
@@ -139,7 +171,8 @@ int cmd_test(const std::string& target, int timeout_s) {
     }
   }
   std::cout << (any ? "reachable\n" : "not reachable from this host\n");
-  return any ? 0 : 1;
+  bool relays_ok = test_relay_routes(o, timeout_s);
+  return any && relays_ok ? 0 : 1;
 }
 
 int cmd_logs(const cli_options& o, std::size_t n) {
@@ -173,6 +206,7 @@ int cli_main(int argc, char** argv) {
   app.add_flag("--insecure-plaintext", o.plaintext,
                "Talk ws:// and http:// to a relay run with --insecure-plaintext");
   app.add_option("-o,--output", o.output, "table or json")->check(CLI::IsMember({"table", "json"}));
+  net::add_egress_options(app);
 
   std::string text, ns, name, target, log_format = "text", log_level = "info";
   int ui_port = 0, timeout_s = 5, threads = 0;
@@ -193,7 +227,8 @@ int cli_main(int argc, char** argv) {
     sub->add_option("name", name, "Hybrid connection name")->required();
   }
   auto* list = app.add_subcommand("list", "List the configured hybrid connections and their status");
-  auto* test = app.add_subcommand("test", "Check TCP reachability of HOST:PORT from this host");
+  auto* test = app.add_subcommand(
+      "test", "Check TCP reachability of HOST:PORT from this host, and the route to each configured relay");
   test->add_option("endpoint", target, "HOST:PORT")->required();
   test->add_option("--timeout", timeout_s, "Seconds per address")->capture_default_str();
   auto* logs = app.add_subcommand("logs", "Print the service log");
@@ -227,7 +262,7 @@ int cli_main(int argc, char** argv) {
     if (restart->parsed()) return cmd_restart(o, ns, name);
     if (list->parsed()) return cmd_list(o);
     if (show->parsed()) return cmd_show(o, ns, name);
-    if (test->parsed()) return cmd_test(target, timeout_s);
+    if (test->parsed()) return cmd_test(o, target, timeout_s);
     if (logs->parsed()) return cmd_logs(o, lines);
     if (version->parsed()) {
       std::cout << "hcm " << HCM_VERSION_STRING << "\n";

@@ -2,6 +2,7 @@
 // warm_pool.hpp).
 #include "net/warm_pool.hpp"
 
+#include "net/egress_proxy.hpp"
 #include "net/limits.hpp"
 #include "net/spawn.hpp"
 #include "net/ws_client.hpp"
@@ -98,19 +99,23 @@ task<> warm_pool::keep_filled(std::shared_ptr<warm_pool> self) {  // keeps the p
       continue;
     }
     if (have < size_) {
-      auto [ec, socket] = co_await connect_tcp(host_, port_);
+      auto connected = co_await connect_egress(host_, port_, tls_ != nullptr, limits::handshake_timeout);
+      std::string why = std::move(connected.error);
       std::optional<byte_stream> stream;
-      if (!ec) {
-        stream.emplace(tls_ ? byte_stream::tls(std::move(socket), *tls_)
-                            : byte_stream::plain(std::move(socket)));
-        if (tls_) ec = co_await stream->tls_connect(host_);
+      if (why.empty()) {
+        stream.emplace(tls_ ? byte_stream::tls(std::move(connected.socket), *tls_)
+                            : byte_stream::plain(std::move(connected.socket)));
+        if (tls_) {
+          auto ec = co_await stream->tls_connect(host_);
+          if (ec) why = "TLS handshake failed: " + ec.message();
+        }
       }
-      if (!ec) {
+      if (why.empty()) {
         std::lock_guard lock(mutex_);
         ready_.push_back({std::chrono::steady_clock::now(), std::move(*stream)});
         continue;
       }
-      spdlog::debug("warm connection to {}:{} failed: {}", host_, port_, ec.message());
+      spdlog::debug("warm connection to {}:{} failed: {}", host_, port_, why);
       wake_->expires_after(limits::warm_retry_delay);  // the relay is away: do not spin
     } else {
       wake_->expires_after(limits::warm_max_age / 2);

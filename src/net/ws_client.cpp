@@ -2,6 +2,7 @@
 #include "net/ws_client.hpp"
 
 #include "net/deadline.hpp"
+#include "net/egress_proxy.hpp"
 #include "net/limits.hpp"
 #include "proto/hc_address.hpp"
 
@@ -48,13 +49,16 @@ std::string authority(const target& t) {
   return default_port ? h : h + ":" + std::to_string(t.port);
 }
 
-// TCP + optional TLS under the caller's deadline; `error` explains a failure.
-task<std::optional<byte_stream>> open_stream(const target& t, const tls_context& tls, std::string& error) {
-  auto [ec, socket] = co_await connect_tcp(t.host, t.port);
-  if (ec) {
-    error = "cannot connect to " + authority(t) + ": " + ec.message();
+// TCP (directly or through the egress proxy, within `limit`) + optional TLS under the caller's
+// deadline; `error` explains a failure and names the hop that failed.
+task<std::optional<byte_stream>> open_stream(const target& t, const tls_context& tls, std::string& error,
+                                             std::chrono::steady_clock::duration limit) {
+  auto connected = co_await connect_egress(t.host, t.port, t.tls, limit);
+  if (!connected.error.empty()) {
+    error = std::move(connected.error);
     co_return std::nullopt;
   }
+  auto socket = std::move(connected.socket);
   if (!t.tls) co_return byte_stream::plain(std::move(socket));
   if (!tls) {
     error = "no TLS context for " + authority(t);
@@ -111,7 +115,7 @@ task<std::pair<error_code, tcp::resolver::results_type>> resolve(const std::stri
 class timed_connection {
  public:
   timed_connection(const asio::any_io_executor& ex, std::chrono::steady_clock::duration limit)
-      : guard_(ex, limit, [this] {
+      : limit_(limit), guard_(ex, limit, [this] {
           timed_out_ = true;
           if (stream) stream->close();
         }) {}
@@ -121,7 +125,7 @@ class timed_connection {
     if (preopened)
       stream = std::move(preopened);
     else
-      stream = co_await open_stream(t, tls, error);
+      stream = co_await open_stream(t, tls, error, limit_);
     if (!stream && timed_out_) error = "timed out connecting to " + authority(t);
     co_return stream.has_value();
   }
@@ -133,6 +137,7 @@ class timed_connection {
 
  private:
   bool timed_out_ = false;
+  std::chrono::steady_clock::duration limit_;
   deadline guard_;
 };
 

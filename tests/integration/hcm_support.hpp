@@ -10,6 +10,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/read.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/json.hpp>
@@ -239,6 +240,16 @@ class redis_process {
   std::uint16_t port_;
   std::optional<child_process> process_;
 };
+
+// Writes `line` on `socket` and requires the same bytes back (an echo endpoint at the far end).
+inline task<> expect_echo(net::tcp::socket& socket, const std::string& line) {
+  auto [wec, wn] = co_await asio::async_write(socket, asio::buffer(line), net::use_tuple);
+  require(!wec, "write: " + wec.message());
+  std::string back(line.size(), '\0');
+  auto [rec, rn] = co_await asio::async_read(socket, asio::buffer(back), net::use_tuple);
+  require(!rec, "read the echo: " + rec.message());
+  require_eq(back, line, "the echo");
+}
 
 inline unsigned file_mode(const fs::path& p) {
   struct stat st {};

@@ -220,12 +220,7 @@ TEST_F(hcm_test, AnIdleTunnelOutlivesSeveralKeepAliveIntervals) {
             asio::steady_timer quiet(co_await asio::this_coro::executor, 3500ms);  // 3 intervals and more
             co_await quiet.async_wait(asio::use_awaitable);
           }
-          auto [wec, wn] = co_await asio::async_write(c.second, asio::buffer(line), net::use_tuple);
-          require(!wec, "write: " + wec.message());
-          std::string back(line.size(), '\0');
-          auto [rec, rn] = co_await asio::async_read(c.second, asio::buffer(back), net::use_tuple);
-          require(!rec, "read the echo: " + rec.message());
-          EXPECT_EQ(back, line);
+          co_await expect_echo(c.second, line);
         }
       },
       20s);
