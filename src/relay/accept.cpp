@@ -29,14 +29,15 @@ rendezvous_outcome rejection(int status, std::string description) {
 }  // namespace
 
 net::task<> run_accept(relay_context& ctx, incoming in) {
-  const auto& ns = *in.ns;
+  // On a gateway host in.ns is null until the claimed sender names its namespace.
+  std::string shown_host = in.ns ? in.ns->host() : ctx.advertise_host;
   auto invalid = proto::error::forbidden(
       "The accept address is not valid: it was already used or has expired (an accept address works once, "
       "within 30 "
       "seconds of the accept message)");
   if (in.target.rendezvous.empty()) {
     ctx.sources.record_failure(in.stream.remote_endpoint().address());  // guessing addresses costs allowance
-    co_await refuse(in.stream, invalid, ns.host(), in.target.path, in.tracking_id);
+    co_await refuse(in.stream, invalid, shown_host, in.target.path, in.tracking_id);
     co_return;
   }
   auto pending = ctx.rendezvous.take(in.target.rendezvous);
@@ -44,13 +45,19 @@ net::task<> run_accept(relay_context& ctx, incoming in) {
     // A listener answering after its sender went elsewhere is late, not guessing addresses.
     if (!ctx.rendezvous.was_withdrawn(in.target.rendezvous))
       ctx.sources.record_failure(in.stream.remote_endpoint().address());
-    co_await refuse(in.stream, invalid, ns.host(), in.target.path, in.tracking_id);
+    co_await refuse(in.stream, invalid, shown_host, in.target.path, in.tracking_id);
     co_return;
   }
-  auto resolved = catalog::resolve(ns, in.target.path);
+  auto ns = in.ns ? in.ns : ctx.entities.by_name(pending->namespace_name());
+  if (!ns || ns->record.name != pending->namespace_name()) {
+    pending->deliver(rejection(502, "The listener answered on an address for another namespace"));
+    co_await refuse(in.stream, invalid, shown_host, in.target.path, in.tracking_id);
+    co_return;
+  }
+  auto resolved = catalog::resolve(*ns, in.target.path);
   if (!resolved || !proto::iequals(resolved->entity->name(), pending->entity_path())) {
     pending->deliver(rejection(502, "The listener answered on an address for another hybrid connection"));
-    co_await refuse(in.stream, invalid, ns.host(), in.target.path, in.tracking_id);
+    co_await refuse(in.stream, invalid, shown_host, in.target.path, in.tracking_id);
     co_return;
   }
   if (in.target.reject_status != 0) {

@@ -319,7 +319,7 @@ net::task<std::optional<accepted_offer>> offer(relay_context& ctx, incoming& in,
     else
       tried.remote.push_back(chosen->remote.node + "|" + chosen->remote.id);
     std::string key = proto::random_hex(16);  // 128-bit capability in the accept address
-    auto pending = std::make_shared<pending_rendezvous>(ex, entity.name());
+    auto pending = std::make_shared<pending_rendezvous>(ex, in.ns->record.name, entity.name());
     ctx.rendezvous.add(key, pending);
     bool sent = co_await send_offer(ctx, in, plan, *chosen, key, pending);
     if (!sent) {

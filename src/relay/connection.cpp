@@ -77,11 +77,15 @@ net::task<> serve_gesture(relay_context& ctx, net::byte_stream& stream, std::str
                           net::http_request& request, const std::string& host,
                           const std::string& tracking_id) {
   auto ns = ctx.entities.by_host(host);
-  if (!ns) {
+  auto target = proto::parse_hc_target(request.target);
+  // The host --advertise names when it is not a namespace's (a gateway, as Azure's accept
+  // addresses name): it serves accepts for every namespace, run_accept takes the sender's.
+  bool gateway_accept = !ns && target && target->action == proto::hc_action::accept &&
+                        !ctx.advertise_host.empty() && proto::iequals(host, ctx.advertise_host);
+  if (!ns && !gateway_accept) {
     co_await refuse(stream, proto::error::not_found(no_namespace_text(host)), host, "", tracking_id);
     co_return;
   }
-  auto target = proto::parse_hc_target(request.target);
   if (!target) {
     co_await refuse(stream, target.error(), ns->host(), "", tracking_id);
     co_return;
@@ -91,8 +95,8 @@ net::task<> serve_gesture(relay_context& ctx, net::byte_stream& stream, std::str
         stream,
         proto::error::bad_request("/$hc/ addresses take WebSocket upgrades only (HTTP requests go to "
                                   "https://" +
-                                  ns->host() + "/" + target->path + ")"),
-        ns->host(), target->path, tracking_id);
+                                  host + "/" + target->path + ")"),
+        host, target->path, tracking_id);
     co_return;
   }
   if (auto bad = bad_upgrade(request); bad && !in_reject(*target)) {

@@ -38,10 +38,11 @@ class pending_rendezvous : public std::enable_shared_from_this<pending_rendezvou
  public:
   // forwarded_from: the node whose sender this stands in for (relay/cluster/forwarding), "" for
   // a sender of this node.
-  pending_rendezvous(net::asio::any_io_executor sender_executor, std::string entity_path,
-                     std::string forwarded_from = {})
+  pending_rendezvous(net::asio::any_io_executor sender_executor, std::string namespace_name,
+                     std::string entity_path, std::string forwarded_from = {})
       : sender_executor_(std::move(sender_executor)),
         wake_(sender_executor_),
+        namespace_name_(std::move(namespace_name)),
         entity_path_(std::move(entity_path)),
         forwarded_from_(std::move(forwarded_from)) {}
 
@@ -54,13 +55,17 @@ class pending_rendezvous : public std::enable_shared_from_this<pending_rendezvou
                                                     std::chrono::steady_clock::time_point give_up,
                                                     const std::function<bool()>& elsewhere,
                                                     class rendezvous_table& table, const std::string& key);
+  // The sender's namespace: an accept on a gateway host (which serves every namespace) is
+  // checked against it.
+  const std::string& namespace_name() const { return namespace_name_; }
   const std::string& entity_path() const { return entity_path_; }
   const std::string& forwarded_from() const { return forwarded_from_; }
 
  private:
   net::asio::any_io_executor sender_executor_;
   net::asio::steady_timer wake_;  // touched only on the sender's executor
-  std::string entity_path_;       // the accept address must name the same entity
+  std::string namespace_name_;
+  std::string entity_path_;  // the accept address must name the same entity
   std::string forwarded_from_;
   std::mutex mutex_;
   std::optional<rendezvous_outcome> outcome_;

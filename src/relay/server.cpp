@@ -205,6 +205,10 @@ void relay_server::run() {
     std::vector<std::string> names{o.public_host, "localhost", "127.0.0.1", "::1"};
     for (const auto& ns : s.ctx.entities.namespaces())
       if (std::find(names.begin(), names.end(), ns->host()) == names.end()) names.push_back(ns->host());
+    if (!o.advertise.empty()) {  // the host in this node's accept addresses (a gateway's name)
+      auto own = parse_advertise(o.advertise).host;
+      if (!own.empty() && std::find(names.begin(), names.end(), own) == names.end()) names.push_back(own);
+    }
     ca_path = s.certificate.load_dev((fs::path(o.data_dir) / "tls").string(), std::move(names));
   } else if (!o.tls_cert.empty()) {
     s.certificate.load(o.tls_cert, o.tls_key);

@@ -6,7 +6,9 @@
 #include "proto/sas.hpp"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -247,10 +249,33 @@ program_result run_program(const fs::path& dir, const std::string& program,
   return r;
 }
 
+private_hosts::private_hosts(const fs::path& dir, const std::vector<std::string>& names) {
+  static bool own_namespace = false;
+  if (!own_namespace) {
+    if (::unshare(CLONE_NEWNS) != 0)
+      throw test_failure(std::string("unshare(CLONE_NEWNS) failed (the suite needs root): ") +
+                         std::strerror(errno));
+    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
+      throw test_failure(std::string("making the mount namespace private failed: ") + std::strerror(errno));
+    own_namespace = true;
+  }
+  auto file = dir / "hosts";
+  std::string text = read_text_file("/etc/hosts");
+  for (const auto& n : names) text += "127.0.0.1 " + n + "\n";
+  { std::ofstream(file) << text; }
+  if (::mount(file.c_str(), "/etc/hosts", nullptr, MS_BIND, nullptr) != 0)
+    throw test_failure(std::string("binding a hosts file over /etc/hosts failed: ") + std::strerror(errno));
+}
+
+private_hosts::~private_hosts() {
+  ::umount2("/etc/hosts", MNT_DETACH);
+}
+
 relay_process::relay_process(const fs::path& dir, const std::vector<std::string>& extra_args)
     : dir_(dir / "relay"), process_([&] {
         fs::create_directories(dir / "relay");
-        std::vector<std::string> args{"--data-dir", (dir / "relay").string(), "--dev-tls", "--log-level", "debug"};
+        std::vector<std::string> args{"--data-dir", (dir / "relay").string(), "--dev-tls", "--log-level",
+                                      "debug"};
         if (std::find(extra_args.begin(), extra_args.end(), "--listen") == extra_args.end())
           args.insert(args.end(), {"--listen", "127.0.0.1:0"});
         args.insert(args.end(), extra_args.begin(), extra_args.end());

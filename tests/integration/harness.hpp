@@ -139,6 +139,19 @@ struct program_result {
 program_result run_program(const fs::path& dir, const std::string& program,
                            const std::vector<std::string>& args, std::chrono::seconds timeout = 60s);
 
+// While it lives, this test process and every program it starts from now on resolve `names` to
+// 127.0.0.1: a hosts file (the system's plus those names) bound over /etc/hosts in a mount
+// namespace of the process's own, entered on first use with private propagation, so the host's
+// /etc/hosts is never touched. Needs root (CAP_SYS_ADMIN), which the suite runs with; create it
+// before any thread that should resolve the names (asio's resolver threads start later).
+class private_hosts {
+ public:
+  private_hosts(const fs::path& dir, const std::vector<std::string>& names);
+  ~private_hosts();
+  private_hosts(const private_hosts&) = delete;
+  private_hosts& operator=(const private_hosts&) = delete;
+};
+
 // ---------------------------------------------------------------- the relay
 // hcrelay --data-dir DIR --listen 127.0.0.1:0 --dev-tls, started by the constructor, which returns
 // once DIR/root.connection-string exists (written after the port is bound) or throws.

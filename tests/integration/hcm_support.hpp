@@ -241,6 +241,36 @@ class redis_process {
   std::optional<child_process> process_;
 };
 
+// hcctl with `relay`'s root connection string and CA: `options` go before the verb (such as
+// --proxy), `env` is a "NAME=value ..." prefix for the shell.
+inline command_result hcctl(const relay_process& relay, const std::string& options, const std::string& args,
+                            const std::string& env = {}) {
+  return shell(env + " HCRELAY_CA_FILE=" + quote(relay.ca_file().string()) + " HCRELAY_CONNECTION_STRING=" +
+               quote(relay.root().to_string()) + " " + quote(bin_path("hcctl")) + " " + options + " " + args);
+}
+
+// Creates hybrid connection `name` (endpoint localhost:port) in the root connection string's
+// namespace with hcctl, and returns its listener and sender connection strings.
+struct hc_strings {
+  std::string listen;
+  std::string send;
+};
+inline hc_strings create_with_hcctl(const relay_process& relay, const std::string& options,
+                                    const std::string& name, std::uint16_t endpoint_port) {
+  auto made =
+      hcctl(relay, options, "hc create " + name + " --endpoint localhost:" + std::to_string(endpoint_port));
+  require(made.rc == 0, "hcctl hc create: " + made.output);
+  hc_strings out;
+  for (auto* s : {&out.listen, &out.send}) {
+    auto r = hcctl(relay, options,
+                   "hc connection-string " + name + " --rule " +
+                       (s == &out.listen ? "defaultListener" : "defaultSender"));
+    require(r.rc == 0, "hcctl hc connection-string: " + r.output);
+    *s = r.output.substr(0, r.output.find('\n'));
+  }
+  return out;
+}
+
 // Writes `line` on `socket` and requires the same bytes back (an echo endpoint at the far end).
 inline task<> expect_echo(net::tcp::socket& socket, const std::string& line) {
   auto [wec, wn] = co_await asio::async_write(socket, asio::buffer(line), net::use_tuple);

@@ -26,29 +26,14 @@ class proxy_egress_test : public ::testing::Test {
   void TearDown() override { net::use_egress({}); }  // the test process's own route (the sender's)
 
   // hcctl with the root connection string (whose host only the proxy resolves).
-  command_result hcctl(const std::string& proxy_args, const std::string& args, const std::string& env = {}) {
-    return shell(env + " HCRELAY_CA_FILE=" + quote(relay_->ca_file().string()) +
-                 " HCRELAY_CONNECTION_STRING=" + quote(relay_->root().to_string()) + " " +
-                 quote(bin_path("hcctl")) + " " + proxy_args + " " + args);
+  command_result hcctl(const std::string& options, const std::string& args, const std::string& env = {}) {
+    return hcm::hcctl(*relay_, options, args, env);
   }
   std::string password_file(const std::string& password) {
     auto path = dir_.path() / ("proxy-password-" + std::to_string(++files_));
     { std::ofstream(path) << password << "\n"; }
     ::chmod(path.c_str(), 0600);
     return path.string();
-  }
-  // Creates `name` (endpoint: the echo server) through the proxy; returns its listen and send
-  // connection strings.
-  std::pair<std::string, std::string> create(const std::string& proxy_args, const std::string& name) {
-    auto made =
-        hcctl(proxy_args, "hc create " + name + " --endpoint localhost:" + std::to_string(echo_->port()));
-    EXPECT_EQ(made.rc, 0) << made.output;
-    auto listen = hcctl(proxy_args, "hc connection-string " + name + " --rule defaultListener");
-    auto send = hcctl(proxy_args, "hc connection-string " + name + " --rule defaultSender");
-    EXPECT_EQ(listen.rc, 0) << listen.output;
-    EXPECT_EQ(send.rc, 0) << send.output;
-    auto line = [](const std::string& s) { return s.substr(0, s.find('\n')); };
-    return {line(listen.output), line(send.output)};
   }
   // One line through sender -> relay -> hcm -> echo and back.
   void echo_through(const std::string& send_string) {
@@ -78,7 +63,7 @@ TEST_F(proxy_egress_test, ATunnelWorksWhenTheRelayIsReachableOnlyThroughSquidWit
 
   auto pw = password_file("s3cret");
   std::string via = "--proxy http://alice@" + squid.address() + " --proxy-password-file " + quote(pw);
-  auto [listen, send] = create(via, "tunnel");
+  auto [listen, send] = create_with_hcctl(*relay_, via, "tunnel", echo_->port());
   hcm_instance h(dir_.path() / "hcm", relay_->ca_file());
   auto added = h.cli(via + " add " + quote(listen));
   ASSERT_EQ(added.rc, 0) << added.output;

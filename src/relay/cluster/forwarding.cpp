@@ -30,7 +30,7 @@ std::shared_ptr<listener> find_listener(relay_context& ctx, const forwarded_acce
 // limits::listener_answer_timeout, as with a listener that does not answer.
 net::task<> deliver(relay_context& ctx, std::shared_ptr<listener> target, forwarded_accept a) {
   auto& link = *ctx.cluster;
-  auto stand_in = std::make_shared<pending_rendezvous>(target->executor(), a.hc, a.from);
+  auto stand_in = std::make_shared<pending_rendezvous>(target->executor(), a.ns, a.hc, a.from);
   if (!target->expect_answer(a.key, stand_in)) {
     link.report_lost(a.from, a.key, "listener " + a.listener + " went away");
     co_return;
