@@ -46,7 +46,9 @@ std::string text(const json::object& o, std::string_view key) {
 proto::result<void> validate_app_source(const app_source& s) {
   if (s.app.empty()) return proto::error::bad_request("--app: the app's name is required with --relay");
   if (s.key.empty())
-    return proto::error::bad_request("--app-key: the app's key is required (hcctl app key APP)");
+    return proto::error::bad_request(
+        "the app's key is required with --app: --app-key-file PATH (a file only you can read) or "
+        "HCCONNECT_APP_KEY (hcctl app key APP prints it)");
   auto relay = parse_relay_url(s.relay_url);
   if (!relay) return relay.error();
   return {};

@@ -4,6 +4,7 @@
 #include "connector/connector_service.hpp"
 #include "connector/endpoint_config.hpp"
 #include "connector/hosts_file.hpp"
+#include "connector/listener_owner.hpp"
 #include "connector/run_command.hpp"
 #include "net/egress_options.hpp"
 #include "net/limits.hpp"
@@ -21,6 +22,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 
@@ -39,13 +41,33 @@ void init_logs(const cli_options& o, const char* default_level) {
   util::raise_file_limit();
 }
 
-service_options service_from(const cli_options& o) {
+// Whether the verb runs for long: its command line stays visible in ps all that time.
+enum class verb_lifetime { short_lived, long_running };
+
+// The app key: --app-key-file (owner-only), $HCCONNECT_APP_KEY, or --app-key on the command line of a
+// short-lived verb. Empty when none is given.
+std::string app_key_from(const cli_options& o, verb_lifetime lifetime) {
+  if (!o.app_key.empty() && lifetime == verb_lifetime::long_running)
+    throw usage_failure(
+        "--app-key: a key on the command line of run-service shows in ps to every user of this host for "
+        "as long as it runs; put the key in a file only you can read (--app-key-file PATH, chmod 600) or "
+        "in the environment (HCCONNECT_APP_KEY)");
+  if (!o.app_key.empty() && !o.app_key_file.empty())
+    throw usage_failure("--app-key and --app-key-file: give the key one way only");
+  if (!o.app_key_file.empty()) return util::read_owner_only_secret_file(o.app_key_file, "--app-key-file");
+  if (!o.app_key.empty()) return o.app_key;
+  const char* env = std::getenv("HCCONNECT_APP_KEY");
+  return env ? env : "";
+}
+
+service_options service_from(const cli_options& o, verb_lifetime lifetime) {
   service_options s;
   s.config_dir = o.config_dir;
   s.ca_file = net::ca_file_from(o.ca_file);
   s.insecure_plaintext = o.insecure_plaintext;
-  if (!o.relay_url.empty() || !o.app.empty() || !o.app_key.empty()) {
-    s.app = app_source{o.relay_url, o.app, o.app_key};
+  auto key = app_key_from(o, lifetime);
+  if (!o.relay_url.empty() || !o.app.empty() || !key.empty()) {
+    s.app = app_source{o.relay_url, o.app, key};
     if (o.relay_url.empty())
       throw usage_failure("--relay: required with --app (https://HOST[:PORT] of the relay)");
     if (auto valid = validate_app_source(*s.app); !valid) throw usage_failure(valid.error().message);
@@ -175,7 +197,7 @@ void run_service_verb(CLI::App& app, cli_options& o) {
       ->capture_default_str();
   cmd->callback([&o, metrics_port, threads, keepalive] {
     init_logs(o, "info");
-    auto options = service_from(o);
+    auto options = service_from(o, verb_lifetime::long_running);
     options.metrics_port = *metrics_port;
     options.threads = *threads;
     options.tunnel_keepalive = std::chrono::seconds(*keepalive);
@@ -197,7 +219,7 @@ void run_verb(CLI::App& app, cli_options& o) {
   cmd->add_option("command", *command, "-- COMMAND [ARGS...]")->required();
   cmd->callback([&o, command] {
     init_logs(o, "warn");
-    o.exit_code = run_command(service_from(o), *command);
+    o.exit_code = run_command(service_from(o, verb_lifetime::short_lived), *command);
   });
 }
 
@@ -215,6 +237,10 @@ void hosts_verb(CLI::App& app, cli_options& o) {
     if (*apply == *remove) throw usage_failure("hosts: choose one of --apply or --remove");
     if (*apply) {
       auto config = load_config(o.config_dir);
+      // The names will point at these addresses: none may be held by a process that is not ours.
+      if (!daemon_holds_what_is_taken(config, o.config_dir, o.config_dir) && !config.entries.empty())
+        std::cerr << "hcconnect: note: no hcconnect daemon answers for " << o.config_dir
+                  << " yet: start `hcconnect run-service` so that the names lead somewhere\n";
       apply_hosts_file(*path, config);
       std::cout << "wrote " << config.entries.size() << " endpoint(s) to " << *path << "\n";
     } else {
@@ -239,8 +265,12 @@ void add_commands(CLI::App& app, cli_options& o) {
   app.add_option("--log-level", o.log_level, "debug, info, warn or error");
   app.add_option("--relay", o.relay_url, "App Service mode: the relay, https://HOST[:PORT]");
   app.add_option("--app", o.app, "App Service mode: follow this app's hybrid connections");
-  app.add_option("--app-key", o.app_key, "App Service mode: the app's key (hcctl app key APP)")
-      ->envname("HCCONNECT_APP_KEY");
+  app.add_option(
+      "--app-key-file", o.app_key_file,
+      "App Service mode: a file only its owner can read holding the app's key (hcctl app key APP); "
+      "or set HCCONNECT_APP_KEY");
+  app.add_option("--app-key", o.app_key,
+                 "App Service mode: the app's key on the command line (not for run-service: ps shows it)");
   net::add_egress_options(app);
   app.fallthrough();
   add_verb(app, o);

@@ -1,6 +1,6 @@
 // connector/commands: hcconnect's command line: the global options (with App Service mode's
-// --relay, --app, --app-key) and the verbs add, list, remove, run-service, run and hosts. Each verb validates
-// its input and prints a message that names the problem; the work lives in endpoint_config,
+// --relay, --app, --app-key-file) and the verbs add, list, remove, run-service, run and hosts. Each verb
+// validates its input and prints a message that names the problem; the work lives in endpoint_config,
 // connector_service, run_command and hosts_file. Runs on the main thread; `add` runs one short io_context for
 // the relay query.
 #pragma once
@@ -21,7 +21,8 @@ struct cli_options {
   // App Service mode (run-service, run): follow the app's hybrid connections on the relay.
   std::string relay_url;
   std::string app;
-  std::string app_key;  // a secret: prefer $HCCONNECT_APP_KEY to the command line
+  std::string app_key;       // a secret given on the command line: refused by run-service (ps shows it)
+  std::string app_key_file;  // owner-only file holding the key; $HCCONNECT_APP_KEY otherwise
 };
 
 void add_commands(CLI::App& app, cli_options& options);

@@ -3,6 +3,8 @@
 
 #include "connector/app_tunnel.hpp"
 #include "connector/endpoint_config.hpp"
+#include "connector/listener_owner.hpp"
+#include "connector/status_socket.hpp"
 #include "net/accept_backoff.hpp"
 #include "net/http_server.hpp"
 #include "net/io_threads.hpp"
@@ -15,6 +17,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -22,6 +25,7 @@
 
 #include <future>
 #include <map>
+#include <set>
 #include <thread>
 
 namespace hc::connector {
@@ -57,10 +61,6 @@ class listener_handle {
   std::shared_ptr<endpoint_listener> listener_;
 };
 
-std::string describe(const endpoint_entry& e) {
-  return e.loopback_address + ":" + std::to_string(e.endpoint_port);
-}
-
 }  // namespace
 
 struct connector_service::impl {
@@ -80,8 +80,9 @@ struct connector_service::impl {
   std::optional<util::file_watch> watch;
   std::optional<asio::steady_timer> poll_timer;
   std::unique_ptr<net::http_server> http;
-  endpoint_config applied;  // what the listeners were last reconciled to
-  bool stopping = false;    // set by drain(): a poll whose answer arrives later must not reopen listeners
+  std::optional<status_server> status;  // CONFIG_DIR/hcconnect.sock: which addresses are ours
+  endpoint_config applied;              // what the listeners were last reconciled to
+  bool stopping = false;  // set by drain(): a poll whose answer arrives later must not reopen listeners
   // --- owner thread ---
   std::vector<std::thread> threads;
   enum class state { idle, running, stopped } phase = state::idle;
@@ -92,7 +93,8 @@ struct connector_service::impl {
       auto [ec, socket] = co_await l->acceptor.async_accept(strand, net::use_tuple);
       if (ec == asio::error::operation_aborted || !l->acceptor.is_open()) co_return;
       if (ec) {
-        auto where = "endpoint " + l->entry.name + " (" + describe(l->entry) + ")";  // named: net/types.hpp
+        auto where =
+            "endpoint " + l->entry.name + " (" + listen_address(l->entry) + ")";  // named: net/types.hpp
         co_await net::back_off_after_accept_error(ec, where);
         continue;
       }
@@ -112,8 +114,8 @@ struct connector_service::impl {
         ++it;
         continue;
       }
-      spdlog::info("endpoint {}: closing listener on {} ({})", it->first, describe(it->second.get().entry),
-                   wanted ? "configuration changed" : "removed");
+      spdlog::info("endpoint {}: closing listener on {} ({})", it->first,
+                   listen_address(it->second.get().entry), wanted ? "configuration changed" : "removed");
       it = listeners.erase(it);
     }
     std::erase_if(unbindable, [&](const auto& kv) {
@@ -148,13 +150,18 @@ struct connector_service::impl {
     if (!ec) l->acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
     if (!ec) l->acceptor.bind({address, e.endpoint_port}, ec);
     if (!ec) l->acceptor.listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) {
-      spdlog::error("endpoint {}: cannot listen on {}: {} (is another hcconnect or program using it?)",
-                    e.name, describe(e), ec.message());
+    if (ec == asio::error::address_in_use) {
+      spdlog::error("endpoint {}: cannot listen: {}", e.name,
+                    taken_by_another_process(e, options.app ? std::string() : options.config_dir));
       unbindable.emplace(e.name, e);
       return;
     }
-    spdlog::info("endpoint {}: {} -> {}:{} through relay {}", e.name, describe(e), e.endpoint_host,
+    if (ec) {
+      spdlog::error("endpoint {}: cannot listen on {}: {}", e.name, listen_address(e), ec.message());
+      unbindable.emplace(e.name, e);
+      return;
+    }
+    spdlog::info("endpoint {}: {} -> {}:{} through relay {}", e.name, listen_address(e), e.endpoint_host,
                  e.endpoint_port, cs->authority());
     asio::co_spawn(control, accept_loop(l), net::log_failure("listener " + e.name));
     listeners.emplace(e.name, listener_handle(std::move(l)));
@@ -207,6 +214,7 @@ struct connector_service::impl {
   // polling, then give the open tunnels until the drain deadline to finish.
   net::task<> drain() {
     stopping = true;
+    status.reset();
     listeners.clear();
     if (poll_timer) poll_timer->cancel();
     if (http) http->stop();
@@ -225,6 +233,13 @@ struct connector_service::impl {
       co_return net::format_response(200, "OK", {{"Content-Type", "text/plain"}},
                                      "ok: " + std::to_string(listening.load()) + " endpoint(s) listening\n");
     co_return net::format_response(404, "Not Found", {{"Content-Type", "text/plain"}}, "try /metrics\n");
+  }
+
+  // The addresses bound right now (the status socket's answer). Control strand.
+  std::set<std::string> bound_addresses() const {
+    std::set<std::string> out;
+    for (const auto& [name, l] : listeners) out.insert(listen_address(l.get().entry));
+    return out;
   }
 };
 
@@ -269,6 +284,12 @@ void connector_service::start() {
         [&s](const net::http_request& r) { return s.serve_http(r); });
     spdlog::info("metrics on http://127.0.0.1:{}/metrics", s.http->local_endpoint().port());
   }
+  if (!s.options.config_dir.empty())
+    s.status.emplace(s.control, status_socket_path(s.options.config_dir), [&s] {
+      std::string lines;
+      for (const auto& a : s.bound_addresses()) lines += a + "\n";
+      return lines;
+    });
   s.poll_timer.emplace(s.control);
   if (s.options.app)
     asio::co_spawn(s.control, s.poll_app(), net::log_failure("app " + s.options.app->app));
@@ -307,6 +328,14 @@ void connector_service::stop() {
 
 std::size_t connector_service::listening() const {
   return impl_->listening.load();
+}
+
+std::set<std::string> connector_service::bound_addresses() const {
+  auto& s = *impl_;
+  if (s.phase != impl::state::running) return {};
+  std::promise<std::set<std::string>> answer;
+  asio::post(s.control, [&] { answer.set_value(s.bound_addresses()); });
+  return answer.get_future().get();
 }
 
 std::optional<tcp::endpoint> connector_service::metrics_endpoint() const {

@@ -2,9 +2,10 @@
 // (loopbackAddress:endpointPort), one app_tunnel session per accepted connection, endpoints.json
 // re-read when it changes (polled every second) -- or, in App Service mode, the app's hybrid
 // connections polled from the relay (app_source) -- with listeners opened and closed to match,
-// and /metrics. Used by `run-service` (foreground until a signal) and by `run --` (in-process, on
-// background threads, for the lifetime of the command). Owns its io_context and threads;
-// listeners live on one control strand; sessions each on their own strand.
+// /metrics and the status socket (CONFIG_DIR/hcconnect.sock: the addresses it has bound). Used by
+// `run-service` (foreground until a signal) and by `run --` (in-process, on background threads, for the
+// lifetime of the command). Owns its io_context and threads; listeners live on one control strand; sessions
+// each on their own strand.
 #pragma once
 #include "connector/app_source.hpp"
 #include "net/limits.hpp"
@@ -14,6 +15,7 @@
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 
 namespace hc::connector {
@@ -50,6 +52,8 @@ class connector_service {
 
   // Listeners currently bound (for tests and logs).
   std::size_t listening() const;
+  // "ADDRESS:PORT" of each listener bound now (what the status socket answers). Not on an I/O thread.
+  std::set<std::string> bound_addresses() const;
   std::optional<boost::asio::ip::tcp::endpoint> metrics_endpoint() const;
 
   struct impl;

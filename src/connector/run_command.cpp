@@ -1,13 +1,11 @@
 // connector/run_command: `hcconnect run -- CMD` (see run_command.hpp).
 #include "connector/run_command.hpp"
 
-#include "util/private_file.hpp"
+#include "connector/listener_owner.hpp"
+#include "util/core_dumps.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -30,19 +28,6 @@ volatile sig_atomic_t child_pid = 0;
 
 void forward_signal(int sig) {
   if (child_pid > 0) ::kill(pid_t(child_pid), sig);
-}
-
-bool port_in_use(const std::string& address, std::uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return false;
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(port);
-  bool in_use = false;
-  if (::inet_pton(AF_INET, address.c_str(), &sa.sin_addr) == 1)
-    in_use = ::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 && errno == EADDRINUSE;
-  ::close(fd);
-  return in_use;
 }
 
 }  // namespace
@@ -73,15 +58,6 @@ std::string pid_file_path(const std::string& config_dir) {
   return (fs::path(config_dir) / "hcconnect.pid").string();
 }
 
-bool daemon_running(const std::string& config_dir, const endpoint_config& config) {
-  if (auto text = util::read_file(pid_file_path(config_dir))) {
-    long pid = std::strtol(text->c_str(), nullptr, 10);
-    if (pid > 0 && (::kill(pid_t(pid), 0) == 0 || errno == EPERM)) return true;
-  }
-  if (config.entries.empty()) return false;
-  return port_in_use(config.entries.front().loopback_address, config.entries.front().endpoint_port);
-}
-
 int run_command(service_options options, const std::vector<std::string>& command) {
   if (command.empty()) throw std::runtime_error("nothing to run: use hcconnect run -- COMMAND [ARGS...]");
   endpoint_config config;
@@ -103,13 +79,17 @@ int run_command(service_options options, const std::vector<std::string>& command
     spdlog::warn("no endpoints configured in {}: {} runs without redirection", options.config_dir,
                  command.front());
 
-  // The in-process daemon, when none is running; it lives until CMD has exited.
+  // The daemon when one answers, else an in-process one that lives until CMD has exited. Either
+  // way every address CMD will be sent to must be held by hcconnect, not by a squatter.
   std::optional<connector_service> service;
-  if ((options.app || !config.entries.empty()) && !daemon_running(options.config_dir, config)) {
+  const std::string hint_dir = options.app ? std::string() : options.config_dir;
+  if ((options.app || !config.entries.empty()) &&
+      !daemon_holds_what_is_taken(config, options.config_dir, hint_dir)) {
     spdlog::info("no hcconnect daemon running: serving {} endpoint(s) in-process while {} runs",
                  config.entries.size(), command.front());
     service.emplace(options);
     service->start();
+    refuse_foreign_listeners(config, service->bound_addresses(), hint_dir);  // bound in the meantime
   }
 
   // The child's environment: ours, with LD_PRELOAD prepended and HCCONNECT_HOSTS set.
@@ -136,6 +116,7 @@ int run_command(service_options options, const std::vector<std::string>& command
 
   // The command gets default signal dispositions: hcconnect ignores SIGPIPE (its TLS writes go
   // through OpenSSL's socket BIO), and an ignored signal would otherwise stay ignored across exec.
+  util::restore_core_limit_for_children();
   posix_spawnattr_t attr;
   ::posix_spawnattr_init(&attr);
   sigset_t defaults;

@@ -1,8 +1,9 @@
 // connector/run_command: `hcconnect run -- CMD [ARGS...]`: runs CMD as a child with the resolver
 // shim (LD_PRELOAD of libhcintercept.so, prepended to any existing value) and HCCONNECT_HOSTS
-// built from the configuration; starts an in-process connector_service for CMD's lifetime when
-// no daemon serves the endpoints; forwards SIGINT/SIGTERM/SIGHUP/SIGQUIT to CMD; returns CMD's
-// exit status (128 + signal when it was killed). Runs on the caller's thread.
+// built from the configuration; uses the daemon that answers on CONFIG_DIR's status socket, or
+// starts an in-process connector_service for CMD's lifetime; refuses to run when an endpoint's
+// address is held by a process that is not hcconnect (listener_owner); forwards SIGINT/SIGTERM/SIGHUP/SIGQUIT
+// to CMD; returns CMD's exit status (128 + signal when it was killed). Runs on the caller's thread.
 #pragma once
 #include "connector/connector_service.hpp"
 #include "connector/endpoint_config.hpp"
@@ -18,10 +19,6 @@ std::string hosts_env(const endpoint_config& config);
 // libhcintercept.so next to the running executable, or in ../lib; HCCONNECT_INTERCEPT_LIB
 // overrides. Empty when none exists.
 std::string find_intercept_library();
-
-// Whether a daemon already serves `config`: CONFIG_DIR/hcconnect.pid names a live process, or
-// the first endpoint's loopbackAddress:port is already bound.
-bool daemon_running(const std::string& config_dir, const endpoint_config& config);
 
 std::string pid_file_path(const std::string& config_dir);
 

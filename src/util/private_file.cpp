@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -47,12 +48,53 @@ std::optional<std::string> read_file(const std::string& path) {
   return out.str();
 }
 
+namespace {
+
+// A secret file's content without its final line break; throws naming the option when empty.
+std::string trimmed_secret(std::string content, const std::string& path, const std::string& option) {
+  while (!content.empty() && (content.back() == '\n' || content.back() == '\r')) content.pop_back();
+  if (content.empty()) throw std::runtime_error(option + " " + path + " is empty");
+  return content;
+}
+
+}  // namespace
+
 std::string read_secret_file(const std::string& path, const std::string& option) {
   auto content = read_file(path);
   if (!content) throw std::runtime_error(option + " " + path + " does not exist");
-  while (!content->empty() && (content->back() == '\n' || content->back() == '\r')) content->pop_back();
-  if (content->empty()) throw std::runtime_error(option + " " + path + " is empty");
-  return *content;
+  return trimmed_secret(std::move(*content), path, option);
+}
+
+std::string read_owner_only_secret_file(const std::string& path, const std::string& option) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw std::runtime_error(option + " " + path + ": " + std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    throw std::runtime_error(option + " " + path + " is not a regular file");
+  }
+  if ((st.st_mode & 077) != 0) {
+    ::close(fd);
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", unsigned(st.st_mode & 07777));
+    throw std::runtime_error(option + " " + path + " can be read by other users (mode " + mode +
+                             "): make it readable by its owner only (chmod 600 " + path + ")");
+  }
+  std::string content;
+  char buf[4096];
+  for (;;) {
+    auto n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      ::close(fd);
+      throw std::runtime_error(option + " " + path + ": " + std::strerror(err));
+    }
+    if (n == 0) break;
+    content.append(buf, std::size_t(n));
+  }
+  ::close(fd);
+  return trimmed_secret(std::move(content), path, option);
 }
 
 }  // namespace hc::util

@@ -13,5 +13,8 @@ std::optional<std::string> read_file(const std::string& path);
 // A password file given with `option` (such as --store-password-file): its content without the
 // final line break. Throws std::runtime_error naming the option when missing or empty.
 std::string read_secret_file(const std::string& path, const std::string& option);
+// The same for a file that holds a key (such as --app-key-file), refused with a sentence that says
+// how to fix it when group or others may read it (any of the mode's 077 bits).
+std::string read_owner_only_secret_file(const std::string& path, const std::string& option);
 
 }  // namespace hc::util

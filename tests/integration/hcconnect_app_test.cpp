@@ -2,13 +2,16 @@
 // --app-key`) against a real hcrelay: adding a hybrid connection to the app through the API
 // makes a running `hcconnect run-service` open a listener for it and tunnel to an in-test
 // listener (the hcm role) with the app's own credential -- no restart, no endpoints.json;
-// Disconnect closes the listener; `run --` resolves the app's endpoint names for a command.
+// Disconnect closes the listener; `run --` resolves the app's endpoint names for a command. The
+// long-running run-service takes the app key from an owner-only file or HCCONNECT_APP_KEY, never
+// from its command line (ps shows that to every user); its /proc/PID/cmdline holds no key.
 #include "api_support.hpp"
 #include "hcconnect_support.hpp"
 
 #include <sys/socket.h>
 #include <sys/time.h>
 
+#include <fstream>
 #include <regex>
 
 namespace hc::test {
@@ -47,6 +50,17 @@ class hcconnect_app_test : public relay_test {
       listen = json_text(created, "gatewayConnectionString");
     });
     return listen;
+  }
+
+  fs::path key_file(const std::string& key, fs::perms mode) {
+    auto path = dir_.path() / "app.key";
+    std::ofstream(path, std::ios::trunc) << key << "\n";
+    fs::permissions(path, mode);
+    return path;
+  }
+  // The daemon has asked the relay and been answered (so it holds a working key).
+  static bool answered(const child_process& p) {
+    return p.log().find("0 hybrid connection(s)") != std::string::npos;
   }
 
   // The loopback address hcconnect logged for localhost/{name} on `port`, once it did.
@@ -147,6 +161,53 @@ TEST_F(hcconnect_app_test, run_resolves_the_apps_endpoint_names_for_the_command)
   ASSERT_TRUE(run_cmd.wait_exit(30s)) << run_cmd.log();
   EXPECT_TRUE(WIFEXITED(*run_cmd.exit_status()) && WEXITSTATUS(*run_cmd.exit_status()) == 0) << run_cmd.log();
   EXPECT_NE(run_cmd.log().find("127."), std::string::npos) << run_cmd.log();
+}
+
+std::string cmdline_of(pid_t pid) {
+  auto text = read_text_file("/proc/" + std::to_string(pid) + "/cmdline");
+  std::replace(text.begin(), text.end(), '\0', ' ');
+  return text;
+}
+
+TEST_F(hcconnect_app_test, run_service_refuses_an_app_key_on_its_command_line) {
+  auto key = make_app();
+  child_process daemon(bin_path("hcconnect"), app_args({"--app-key", key, "run-service"}),
+                       dir_.path() / "daemon.log");
+  ASSERT_TRUE(daemon.wait_exit(20s)) << "run-service must refuse to start\n" << daemon.log();
+  EXPECT_NE(*daemon.exit_status(), 0);
+  auto log = daemon.log();
+  EXPECT_NE(log.find("shows in ps"), std::string::npos) << log;
+  EXPECT_NE(log.find("--app-key-file"), std::string::npos) << log;
+  EXPECT_NE(log.find("HCCONNECT_APP_KEY"), std::string::npos) << log;
+}
+
+TEST_F(hcconnect_app_test, an_app_key_file_readable_by_others_is_refused_and_an_owner_only_one_works) {
+  auto key = make_app();
+  auto open_file = key_file(
+      key, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read);
+  child_process refused(bin_path("hcconnect"),
+                        app_args({"--app-key-file", open_file.string(), "run-service"}),
+                        dir_.path() / "refused.log");
+  ASSERT_TRUE(refused.wait_exit(20s)) << refused.log();
+  EXPECT_NE(*refused.exit_status(), 0);
+  EXPECT_NE(refused.log().find("mode 0644"), std::string::npos) << refused.log();
+  EXPECT_NE(refused.log().find("chmod 600"), std::string::npos) << refused.log();
+
+  auto private_file = key_file(key, fs::perms::owner_read | fs::perms::owner_write);
+  child_process daemon(bin_path("hcconnect"),
+                       app_args({"--app-key-file", private_file.string(), "run-service"}),
+                       dir_.path() / "daemon.log");
+  EXPECT_TRUE(wait_until([&] { return answered(daemon); }, 10s)) << daemon.log();
+  EXPECT_EQ(cmdline_of(daemon.pid()).find(key), std::string::npos) << cmdline_of(daemon.pid());
+  EXPECT_EQ(daemon.log().find(key), std::string::npos) << "the app key must never be logged";
+}
+
+TEST_F(hcconnect_app_test, run_service_takes_the_app_key_from_the_environment) {
+  auto key = make_app();
+  child_process daemon(bin_path("hcconnect"), app_args({"run-service"}), dir_.path() / "daemon.log",
+                       {{"HCCONNECT_APP_KEY", key}});
+  EXPECT_TRUE(wait_until([&] { return answered(daemon); }, 10s)) << daemon.log();
+  EXPECT_EQ(cmdline_of(daemon.pid()).find(key), std::string::npos) << cmdline_of(daemon.pid());
 }
 
 }  // namespace

@@ -57,6 +57,27 @@ inline bool port_bound(const std::string& address, std::uint16_t port) {
   return bound;
 }
 
+// A plain TCP listener on address:port held by the test process: a local user squatting on the
+// loopback address hcconnect would use. Nothing is ever accepted.
+class squatter {
+ public:
+  squatter(const std::string& address, std::uint16_t port)
+      : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(port);
+    ::inet_pton(AF_INET, address.c_str(), &sa.sin_addr);
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 || ::listen(fd_, 8) != 0)
+      throw test_failure("squatter: cannot listen on " + address + ":" + std::to_string(port));
+  }
+  ~squatter() { ::close(fd_); }
+  squatter(const squatter&) = delete;
+  squatter& operator=(const squatter&) = delete;
+
+ private:
+  int fd_;
+};
+
 class test_listener {
  public:
   // Listens on the hybrid connection; every accepted sender is joined to target_host:target_port
