@@ -109,10 +109,14 @@ class hcm_instance {
     auto v = boost::json::parse(r.output, ec);
     return !ec && v.is_object() ? v.get_object() : boost::json::object{};
   }
-  std::string status(const std::string& ns, const std::string& name) const {
+  // A string field of `hcm show -o json` ("" when absent).
+  std::string text(const std::string& ns, const std::string& name, const std::string& field) const {
     auto o = show(ns, name);
-    auto* s = o.if_contains("Status");
+    auto* s = o.if_contains(field);
     return s && s->is_string() ? std::string(s->get_string()) : std::string();
+  }
+  std::string status(const std::string& ns, const std::string& name) const {
+    return text(ns, name, "Status");
   }
   std::int64_t number(const std::string& ns, const std::string& name, const std::string& field) const {
     auto o = show(ns, name);
@@ -160,6 +164,11 @@ class hcm_fixture : public ::testing::Test {
   void add(const hcm_instance& h, const hc_fixture& hc, const std::string& flags = "") {
     auto r = h.cli("add " + flags + (flags.empty() ? "" : " ") + quote(listen_string(hc)));
     ASSERT_EQ(r.rc, 0) << r.output;
+  }
+  // One connect as the sender (defaultSender), as it ended: a 502's reason says why hcm refused.
+  net::dial_result send_once(const hc_fixture& hc, std::chrono::steady_clock::duration limit = 20s) {
+    net::relay_client sender(*proto::parse_connection_string(send_string(hc)), relay().tls());
+    return sync(sender.connect(), limit);
   }
   bool listeners(const std::string& name, std::size_t n) {
     return sync(wait_listener_count(relay(), name, n, 15s), 20s);
