@@ -65,9 +65,11 @@ std::string refusal(const proto::connection_string& cs, int status, const std::s
 }  // namespace
 
 net::task<add_result> add_connection(std::string config_dir, std::string text, net::tls_context tls,
-                                     bool plaintext) {
+                                     bool plaintext, endpoint_policy policy) {
   auto r = check_connection_string(text);
   if (!r.ok) co_return r;
+  r.entry.follow_endpoint = policy.follow_endpoint;
+  r.entry.allow_link_local = policy.allow_link_local;
   auto cs = *proto::parse_connection_string(r.entry.connection_string);
   net::relay_client client(cs, tls, plaintext);
   auto info = co_await client.runtime_info();

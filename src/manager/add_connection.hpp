@@ -1,9 +1,9 @@
 // manager/add_connection: `hcm add` and the web UI's "Enter manually": checks a listener
 // connection string (parse, EntityPath, key), asks the relay whether the key works and may
-// listen (runtime-info GET, then a listen handshake closed at once), learns the endpoint, and
-// stores the entry in connections.json. Refusals name the problem; a relay that cannot be
-// reached now is not a refusal (the entry is stored with a warning and the service keeps trying).
-// Messages never contain the key.
+// listen (runtime-info GET, then a listen handshake closed at once), learns the endpoint (which
+// the entry pins), and stores the entry in connections.json. Refusals name the problem; a relay that cannot
+// be reached now is not a refusal (the entry is stored with a warning and the service keeps trying). Messages
+// never contain the key.
 #pragma once
 #include "manager/config.hpp"
 #include "net/tls.hpp"
@@ -24,8 +24,15 @@ struct add_result {
 // The offline checks only; the entry is filled in without endpoint and dates.
 add_result check_connection_string(const std::string& text);
 
-// Everything, stored in CONFIG_DIR/connections.json when accepted. Runs on the caller's executor.
+// How the stored entry treats its endpoint (see connection_entry): `hcm add` flags.
+struct endpoint_policy {
+  bool follow_endpoint = false;   // --follow-endpoint
+  bool allow_link_local = false;  // --allow-link-local
+};
+
+// Everything, stored in CONFIG_DIR/connections.json when accepted; the endpoint the relay names
+// now is pinned in the entry. Runs on the caller's executor.
 net::task<add_result> add_connection(std::string config_dir, std::string text, net::tls_context tls,
-                                     bool plaintext);
+                                     bool plaintext, endpoint_policy policy = {});
 
 }  // namespace hc::manager

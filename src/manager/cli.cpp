@@ -4,6 +4,8 @@
 #include "manager/add_connection.hpp"
 #include "manager/endpoint_dial.hpp"
 #include "manager/service.hpp"
+#include "manager/status.hpp"
+#include "manager/ui_token.hpp"
 #include "manager/views.hpp"
 #include "net/egress_options.hpp"
 #include "net/egress_proxy.hpp"
@@ -41,7 +43,7 @@ std::vector<connection_view> current_views(const std::string& dir) {
   return merge_views(entries, live);
 }
 
-int cmd_add(const cli_options& o, std::string text) {
+int cmd_add(const cli_options& o, std::string text, endpoint_policy policy) {
   if (text == "-") std::getline(std::cin, text);
   net::tls_context tls;
   try {
@@ -50,14 +52,45 @@ int cmd_add(const cli_options& o, std::string text) {
     std::cerr << "hcm: " << e.what() << "\n";
     return 1;
   }
-  auto r = net::run_sync(add_connection(o.config_dir, text, tls, o.plaintext));
+  auto r = net::run_sync(add_connection(o.config_dir, text, tls, o.plaintext, policy));
   for (auto& w : r.warnings) std::cerr << "hcm: warning: " << w << "\n";
   if (!r.ok) {
     std::cerr << "hcm: not added: " << r.error << "\n";
     return 1;
   }
   std::cout << (r.replaced ? "updated " : "added ") << r.entry.ns << "/" << r.entry.name
-            << (r.entry.endpoint_host.empty() ? "" : " (endpoint " + r.entry.endpoint() + ")") << "\n";
+            << (r.entry.endpoint_host.empty()
+                    ? ""
+                    : " (endpoint " + r.entry.endpoint() +
+                          (policy.follow_endpoint ? ", following the relay's changes)" : ", pinned)"))
+            << "\n";
+  return 0;
+}
+
+// `hcm ui-url`: the web UI's URL with its token, for the user the service runs as (the token file
+// is 0600). The port is the running service's (status.json) unless given.
+int cmd_ui_url(const cli_options& o, int port) {
+  if (port == 0) {
+    auto st = read_status(o.config_dir);
+    if (!st || !status_is_live(*st)) {
+      std::cerr
+          << "hcm: the service is not running with this --config-dir (start it with hcm run --ui-port PORT, "
+             "or give --port)\n";
+      return 1;
+    }
+    port = st->ui_port;
+    if (port == 0) {
+      std::cerr << "hcm: the service runs without its web UI (hcm run --ui-port PORT turns it on)\n";
+      return 1;
+    }
+  }
+  auto token = read_ui_token(o.config_dir);
+  if (!token) {
+    std::cerr << "hcm: no " << ui_token_path(o.config_dir)
+              << " yet: `hcm run --ui-port PORT` makes it at its first start\n";
+    return 1;
+  }
+  std::cout << ui_url(std::uint16_t(port), *token) << "\n";
   return 0;
 }
 
@@ -219,6 +252,20 @@ int cli_main(int argc, char** argv) {
                   "Endpoint=sb://...;SharedAccessKeyName=...;SharedAccessKey=...;"
                   "EntityPath=... ('-' reads it from stdin)")
       ->required();
+  endpoint_policy policy;
+  add->add_flag(
+      "--follow-endpoint", policy.follow_endpoint,
+      "Dial whatever endpoint the relay's metadata names now (default: pin the one it names at add; a "
+      "later change is shown, not followed)");
+  add->add_flag(
+      "--allow-link-local", policy.allow_link_local,
+      "Allow an endpoint on a link-local address (169.254.0.0/16, fe80::/10: cloud metadata services), "
+      "refused by default");
+  auto* ui_url_cmd = app.add_subcommand(
+      "ui-url", "Print the web UI's URL with its access token (run as the user the service runs as)");
+  int url_port = 0;
+  ui_url_cmd->add_option("--port", url_port, "The UI's port (default: the running service's --ui-port)")
+      ->check(CLI::Range(0, 65535));
   auto* remove = app.add_subcommand("remove", "Remove a hybrid connection");
   auto* restart = app.add_subcommand("restart", "Reconnect a hybrid connection");
   auto* show = app.add_subcommand("show", "Show one hybrid connection");
@@ -235,7 +282,9 @@ int cli_main(int argc, char** argv) {
   logs->add_option("-n,--lines", lines, "How many of the last lines")->capture_default_str();
   auto* version = app.add_subcommand("version", "Print the version");
   auto* run = app.add_subcommand("run", "Run the service in the foreground");
-  run->add_option("--ui-port", ui_port, "Local web UI and /metrics on 127.0.0.1:PORT (0: off)")
+  run->add_option("--ui-port", ui_port,
+                  "Local web UI and /metrics on 127.0.0.1:PORT (0: off); the UI needs the token `hcm ui-url` "
+                  "prints")
       ->check(CLI::Range(0, 65535))
       ->capture_default_str();
   run->add_option("--threads", threads, "I/O threads (0: one)")
@@ -257,7 +306,8 @@ int cli_main(int argc, char** argv) {
   }
   o.config_dir = resolve_config_dir(o.config_dir);
   try {
-    if (add->parsed()) return cmd_add(o, text);
+    if (add->parsed()) return cmd_add(o, text, policy);
+    if (ui_url_cmd->parsed()) return cmd_ui_url(o, url_port);
     if (remove->parsed()) return cmd_remove(o, ns, name);
     if (restart->parsed()) return cmd_restart(o, ns, name);
     if (list->parsed()) return cmd_list(o);

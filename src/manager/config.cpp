@@ -55,15 +55,20 @@ std::uint64_t uint_field(const json::object& o, std::string_view key) {
   return 0;
 }
 
-void ensure_dir(const std::string& dir) {
+bool bool_field(const json::object& o, std::string_view key) {
+  auto* v = o.if_contains(key);
+  return v && v->is_bool() && v->get_bool();
+}
+
+}  // namespace
+
+void ensure_config_dir(const std::string& dir) {
   std::error_code ec;
   if (fs::exists(dir, ec)) return;
   fs::create_directories(dir, ec);
   if (ec) throw std::runtime_error("cannot create config directory " + dir + ": " + ec.message());
   fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, ec);
 }
-
-}  // namespace
 
 std::vector<connection_entry> load_connections(const std::string& dir) {
   auto path = connections_path(dir);
@@ -82,6 +87,8 @@ std::vector<connection_entry> load_connections(const std::string& dir) {
     e.connection_string = string_field(o, "connectionString");
     e.endpoint_host = string_field(o, "endpointHost");
     e.endpoint_port = std::uint16_t(uint_field(o, "endpointPort"));
+    e.follow_endpoint = bool_field(o, "followEndpoint");
+    e.allow_link_local = bool_field(o, "allowLinkLocal");
     e.created_on = string_field(o, "createdOn");
     e.last_updated = string_field(o, "lastUpdated");
     e.restart_generation = uint_field(o, "restartGeneration");
@@ -93,7 +100,7 @@ std::vector<connection_entry> load_connections(const std::string& dir) {
 }
 
 void save_connections(const std::string& dir, const std::vector<connection_entry>& entries) {
-  ensure_dir(dir);
+  ensure_config_dir(dir);
   json::array arr;
   for (auto& e : entries) {
     arr.push_back(json::object{{"namespace", e.ns},
@@ -101,6 +108,8 @@ void save_connections(const std::string& dir, const std::vector<connection_entry
                                {"connectionString", e.connection_string},
                                {"endpointHost", e.endpoint_host},
                                {"endpointPort", e.endpoint_port},
+                               {"followEndpoint", e.follow_endpoint},
+                               {"allowLinkLocal", e.allow_link_local},
                                {"createdOn", e.created_on},
                                {"lastUpdated", e.last_updated},
                                {"restartGeneration", e.restart_generation}});
@@ -119,7 +128,7 @@ std::string instance_id(const std::string& dir) {
     auto id = text->substr(0, text->find_first_of(" \r\n"));
     if (id.size() == 36) return id;
   }
-  ensure_dir(dir);
+  ensure_config_dir(dir);
   auto id = boost::uuids::to_string(boost::uuids::random_generator()());
   util::write_private_file(path, id + "\n");
   return id;

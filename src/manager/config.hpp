@@ -17,8 +17,13 @@ struct connection_entry {
   std::string ns;                 // first DNS label of the Endpoint host ("Namespace")
   std::string name;               // EntityPath ("Name")
   std::string connection_string;  // the listener connection string as given (holds the key)
-  std::string endpoint_host;      // the endpoint as last learned from the relay ("" = unknown)
+  // The pinned endpoint: what the relay named at `hcm add` ("" = not pinned yet: the service pins
+  // the first one it learns). hcm dials this one even when the relay's metadata later names
+  // another, unless follow_endpoint.
+  std::string endpoint_host;
   std::uint16_t endpoint_port = 0;
+  bool follow_endpoint = false;          // hcm add --follow-endpoint: dial whatever the relay names now
+  bool allow_link_local = false;         // hcm add --allow-link-local: may dial 169.254/16 and fe80::/10
   std::string created_on;                // ISO 8601 UTC
   std::string last_updated;              // ISO 8601 UTC
   std::uint64_t restart_generation = 0;  // bumped by `hcm restart`: the service restarts the runner
@@ -29,6 +34,9 @@ struct connection_entry {
 
 // --config-dir, else $HCM_CONFIG_DIR, else /etc/hcm.
 std::string resolve_config_dir(const std::string& flag_value);
+
+// Creates the directory (mode 0700) when it does not exist; throws naming it when it cannot.
+void ensure_config_dir(const std::string& config_dir);
 
 std::string connections_path(const std::string& config_dir);
 std::string status_path(const std::string& config_dir);

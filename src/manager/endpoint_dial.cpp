@@ -3,6 +3,7 @@
 
 #include "net/deadline.hpp"
 #include "net/ws_client.hpp"
+#include "proto/endpoint.hpp"
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -14,7 +15,16 @@ using net::tcp;
 using net::use_tuple;
 namespace asio = net::asio;
 
-net::task<endpoint_connection> dial_endpoint(std::string host, std::uint16_t port,
+bool is_link_local(const asio::ip::address& address) noexcept {
+  if (address.is_v6()) {
+    auto v6 = address.to_v6();
+    if (v6.is_v4_mapped()) return is_link_local(asio::ip::make_address_v4(asio::ip::v4_mapped, v6));
+    return v6.is_link_local();
+  }
+  return (address.to_v4().to_uint() & 0xFFFF0000u) == 0xA9FE0000u;  // 169.254.0.0/16
+}
+
+net::task<endpoint_connection> dial_endpoint(std::string host, std::uint16_t port, bool allow_link_local,
                                              std::chrono::steady_clock::duration timeout) {
   using namespace asio::experimental::awaitable_operators;
   auto ex = co_await asio::this_coro::executor;
@@ -22,7 +32,9 @@ net::task<endpoint_connection> dial_endpoint(std::string host, std::uint16_t por
   // net::connect_tcp reuses a recent resolution (a new tunnel pays no resolver round trip); the
   // timer cancels the resolve or connect still pending when it fires.
   asio::steady_timer limit(ex, timeout);
-  auto raced = co_await (net::connect_tcp(host, port) || limit.async_wait(use_tuple));
+  net::address_filter allowed;
+  if (!allow_link_local) allowed = [](const asio::ip::address& a) { return !is_link_local(a); };
+  auto raced = co_await (net::connect_tcp(host, port, allowed) || limit.async_wait(use_tuple));
   if (raced.index() == 1) {
     out.ec = asio::error::timed_out;
     out.error = "connect timed out after " +
@@ -34,7 +46,14 @@ net::task<endpoint_connection> dial_endpoint(std::string host, std::uint16_t por
     out.ec = ec;
     bool dns = ec.category() == asio::error::get_netdb_category() ||
                ec.category() == asio::error::get_addrinfo_category();
-    out.error = dns ? "cannot resolve " + host + ": " + ec.message() : ec.message();
+    if (ec == asio::error::access_denied && !allow_link_local)
+      // Short: the sender sees it in a status line of at most 200 characters (tunnel.cpp).
+      out.error =
+          "refused: " + host +
+          (proto::is_ip_literal(host) ? " is link-local" : " resolves only to link-local addresses") +
+          " (add the connection with --allow-link-local to dial it; cloud metadata services answer there)";
+    else
+      out.error = dns ? "cannot resolve " + host + ": " + ec.message() : ec.message();
     co_return out;
   }
   out.socket = std::move(socket);  // TCP_NODELAY is set by connect_tcp

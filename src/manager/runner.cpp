@@ -65,6 +65,9 @@ class runner {
   // nullopt once the endpoint is known; else (with the status set) how long to wait before
   // trying again.
   net::task<std::optional<std::chrono::milliseconds>> learn_endpoint(net::backoff& backoff);
+  // Sets endpoint_ from the pinned one (showing a different `named` as the endpoint change) or,
+  // when following or not pinned yet, from `named` (pinning it). Why there is none, or nullopt.
+  std::optional<std::string> choose_endpoint(const proto::result<proto::endpoint>& named);
   net::task<std::string> serve(ws_connection& ws);
   net::task<std::string> read_loop(net::ws_channel& channel);
   net::task<std::string> keepalive_loop(ws_connection& ws, net::ws_channel& channel);
@@ -80,7 +83,8 @@ class runner {
   std::shared_ptr<connection_stats> stats_;
   std::shared_ptr<runner_handle::state> st_;
   asio::any_io_executor io_;                 // tunnels get their own strands of this
-  std::optional<proto::endpoint> endpoint_;  // as last learned; tunnels copy it
+  std::optional<proto::endpoint> endpoint_;  // the one dialed; tunnels copy it
+  std::string endpoint_change_;              // the endpoint change last shown, to log changes only
   std::string last_status_;                  // status + reason last logged, to log changes only
 };
 
@@ -118,21 +122,53 @@ net::task<std::optional<std::chrono::milliseconds>> runner::learn_endpoint(net::
     co_return backoff.next();
   }
   stats_->set_listeners(info.info->listener_count);
-  auto ep = proto::endpoint_from_user_metadata(info.info->user_metadata);
-  if (!ep) {
-    set_state("Disconnected", "no usable endpoint in the hybrid connection's metadata: " +
-                                  ep.error().message + "; retrying every " + slow_retry_text);
+  if (auto why = choose_endpoint(proto::endpoint_from_user_metadata(info.info->user_metadata))) {
+    set_state("Disconnected", *why + "; retrying every " + slow_retry_text);
     co_return slow_retry;
   }
-  if (!endpoint_ || endpoint_->to_string() != ep->to_string())
-    spdlog::info("connection {}/{}: endpoint {}", settings_.entry.ns, name(), ep->to_string());
-  endpoint_ = *ep;
-  stats_->set_endpoint(ep->to_string());
   co_return std::nullopt;
+}
+
+std::optional<std::string> runner::choose_endpoint(const proto::result<proto::endpoint>& named) {
+  auto& entry = settings_.entry;
+  if (!entry.follow_endpoint && !entry.endpoint_host.empty()) {
+    endpoint_ = proto::endpoint{entry.endpoint_host, entry.endpoint_port};
+    std::string change;
+    if (named && named->to_string() != endpoint_->to_string())
+      change = "endpoint changed on the relay to " + named->to_string() +
+               ": run `hcm add` again to accept (hcm keeps dialing the pinned " + endpoint_->to_string() +
+               ")";
+    if (change != endpoint_change_ && !change.empty())
+      spdlog::warn("connection {}/{}: {}", entry.ns, name(), change);
+    endpoint_change_ = change;
+    stats_->set_endpoint_change(change);
+    stats_->set_endpoint(endpoint_->to_string());
+    return std::nullopt;
+  }
+  if (!named) return "no usable endpoint in the hybrid connection's metadata: " + named.error().message;
+  if (entry.follow_endpoint && (!endpoint_ || endpoint_->to_string() != named->to_string()))
+    spdlog::info("connection {}/{}: endpoint {} (following the relay's metadata: --follow-endpoint)",
+                 entry.ns, name(), named->to_string());
+  if (!entry.follow_endpoint) {  // no pinned endpoint yet: pin this one
+    spdlog::info(
+        "connection {}/{}: no pinned endpoint in the configuration (an entry from an older hcm, or added "
+        "while "
+        "the relay was unreachable): pinning {}, the endpoint the relay names now",
+        entry.ns, name(), named->to_string());
+    entry.endpoint_host = named->host;
+    entry.endpoint_port = named->port;
+    if (settings_.pin) settings_.pin(*named);
+  }
+  endpoint_ = *named;
+  stats_->set_endpoint(endpoint_->to_string());
+  return std::nullopt;
 }
 
 net::task<void> runner::run() {
   net::backoff backoff;
+  if (const auto& e = settings_.entry; !e.follow_endpoint && !e.endpoint_host.empty())
+    spdlog::info("connection {}/{}: dialing only the pinned endpoint {} (`hcm add` again to change it)", e.ns,
+                 name(), e.endpoint());
   set_state("Disconnected", "connecting");
   while (!st_->stopping) {
     auto retry_after = co_await learn_endpoint(backoff);
@@ -247,7 +283,8 @@ void runner::on_accept(proto::accept_message accept) {
                      settings_.metrics,
                      settings_.machine,
                      settings_.tunnels,
-                     settings_.tunnel_keepalive};
+                     settings_.tunnel_keepalive,
+                     settings_.entry.allow_link_local};
   spdlog::debug("connection {}: accept {}", name(), accept.id);
   spawn_tunnel(io_, std::move(ctx), std::move(accept));
 }
@@ -298,12 +335,8 @@ net::task<std::string> runner::refresh_loop() {
     auto info = co_await client_.runtime_info();
     if (!info.info) continue;  // the control channel itself tells whether the relay is gone
     stats_->set_listeners(info.info->listener_count);
-    if (auto ep = proto::endpoint_from_user_metadata(info.info->user_metadata)) {
-      if (!endpoint_ || endpoint_->to_string() != ep->to_string())
-        spdlog::info("connection {}/{}: endpoint now {}", settings_.entry.ns, name(), ep->to_string());
-      endpoint_ = *ep;
-      stats_->set_endpoint(ep->to_string());
-    }
+    // Bad metadata now leaves the endpoint as it was (the reconnect path reports it).
+    choose_endpoint(proto::endpoint_from_user_metadata(info.info->user_metadata));
   }
 }
 

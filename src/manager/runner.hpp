@@ -1,5 +1,6 @@
-// manager/runner: keeps one hybrid connection attached to its relay, forever. Learns the
-// endpoint with the runtime-info GET, holds the listener control channel (keep-alive Pings,
+// manager/runner: keeps one hybrid connection attached to its relay, forever. Reads the
+// endpoint with the runtime-info GET (and dials the entry's pinned one unless it follows the
+// relay: a changed endpoint is shown, not followed), holds the listener control channel (keep-alive Pings,
 // token renewal), spawns a tunnel per accept, and reconnects with backoff whatever happened:
 // relay restart, network loss, 404 (NotFound, slow retry), 401/403 (Unauthorized).
 // A runner is one coroutine on its own strand; runner_handle owns it: destroying the handle
@@ -10,8 +11,10 @@
 #include "manager/status.hpp"
 #include "net/task_group.hpp"
 #include "net/tls.hpp"
+#include "proto/endpoint.hpp"
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -29,6 +32,9 @@ struct runner_settings {
   std::chrono::seconds refresh{180};          // runtime-info refresh while connected
   hcm_metrics* metrics = nullptr;             // outlives the runner and its tunnels
   net::task_group* tunnels = nullptr;         // the service's drain group (outlives the tunnels)
+  // Stores `endpoint` as the entry's pinned one (an entry that had none); called on the runner's
+  // strand, must not block.
+  std::function<void(const proto::endpoint&)> pin;
 };
 
 class runner_handle {

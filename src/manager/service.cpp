@@ -7,6 +7,7 @@
 #include "manager/metrics.hpp"
 #include "manager/runner.hpp"
 #include "manager/status.hpp"
+#include "manager/ui_token.hpp"
 #include "manager/views.hpp"
 #include "manager/web_ui.hpp"
 #include "net/clock.hpp"
@@ -23,6 +24,7 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -107,12 +109,18 @@ class service {
     asio::co_spawn(strand_, watch_config(), log_end("config watcher"));
     asio::co_spawn(strand_, write_status_loop(), log_end("status writer"));
     if (options_.ui_port) {
-      ui_backend b{[this] { return views(); }, [this] { return metrics_text(); }, options_.config_dir, tls_,
-                   options_.plaintext};
+      ui_backend b{[this] { return views(); },
+                   [this] { return metrics_text(); },
+                   options_.config_dir,
+                   tls_,
+                   options_.plaintext,
+                   load_or_create_ui_token(options_.config_dir),
+                   options_.ui_port};
       ui_.emplace(io_.get_executor(),
                   net::tcp::endpoint(asio::ip::make_address("127.0.0.1"), options_.ui_port),
                   make_ui_handler(std::move(b)));
-      spdlog::info("web UI and /metrics on http://127.0.0.1:{}/", ui_->local_endpoint().port());
+      spdlog::info("web UI on http://127.0.0.1:{}/ (open the URL `hcm ui-url` prints), /metrics open",
+                   ui_->local_endpoint().port());
     }
   }
 
@@ -231,12 +239,35 @@ class service {
       s.refresh = refresh_;
       s.metrics = &metrics_;
       s.tunnels = &tunnels_;
+      s.pin = [this, key, cs = e.connection_string](const proto::endpoint& ep) {
+        asio::post(strand_, [this, key, cs, ep] { pin_endpoint(key, cs, ep); });
+      };
       try {
         runners_.emplace(key, std::make_unique<runner_handle>(io_.get_executor(), std::move(s)));
         spdlog::info("connection {}: started (listener id {})", key, listener_id(instance_, e));
       } catch (const std::exception& ex) {
         spdlog::error("{}", ex.what());
       }
+    }
+  }
+
+  // Stores the endpoint a runner pinned in the entry that had none (the same entry still: same key
+  // and connection string). Happens once per entry without a pin; connections.json has no lock,
+  // so a CLI change saved in the very same instant could be overwritten.
+  void pin_endpoint(const std::string& key, const std::string& connection_string, const proto::endpoint& ep) {
+    try {
+      auto entries = load_connections(options_.config_dir);
+      for (auto& e : entries) {
+        if (e.key() != key || e.connection_string != connection_string || !e.endpoint_host.empty()) continue;
+        e.endpoint_host = ep.host;
+        e.endpoint_port = ep.port;
+        save_connections(options_.config_dir, entries);
+        spdlog::info("connection {}: endpoint {} pinned in {}", key, ep.to_string(),
+                     connections_path(options_.config_dir));
+        return;
+      }
+    } catch (const std::exception& ex) {
+      spdlog::warn("connection {}: cannot pin endpoint {}: {}", key, ep.to_string(), ex.what());
     }
   }
 
@@ -248,6 +279,7 @@ class service {
     while (!stopping_) {
       status_file f;
       f.pid = long(::getpid());
+      f.ui_port = options_.ui_port;
       {
         std::lock_guard lock(mutex_);
         for (auto& [key, r] : runners_) f.connections.push_back(r->stats()->snapshot());

@@ -28,6 +28,10 @@ void connection_stats::set_endpoint(std::string endpoint) {
   std::lock_guard lock(mutex_);
   s_.endpoint = std::move(endpoint);
 }
+void connection_stats::set_endpoint_change(std::string text) {
+  std::lock_guard lock(mutex_);
+  s_.endpoint_change = std::move(text);
+}
 void connection_stats::set_listeners(int n) {
   std::lock_guard lock(mutex_);
   s_.listeners = n;
@@ -62,6 +66,7 @@ std::string serialize_status(const status_file& f) {
                                  {"status", c.status},
                                  {"reason", c.reason},
                                  {"endpoint", c.endpoint},
+                                 {"endpointChange", c.endpoint_change},
                                  {"listeners", c.listeners},
                                  {"lastError", c.last_error},
                                  {"reconnects", c.reconnects},
@@ -70,7 +75,8 @@ std::string serialize_status(const status_file& f) {
                                  {"bytesToEndpoint", c.bytes_to_endpoint},
                                  {"bytesFromEndpoint", c.bytes_from_endpoint}});
   }
-  return json::serialize(json::object{{"pid", f.pid}, {"written", f.written_unix}, {"connections", conns}}) +
+  return json::serialize(json::object{
+             {"pid", f.pid}, {"written", f.written_unix}, {"uiPort", f.ui_port}, {"connections", conns}}) +
          "\n";
 }
 
@@ -103,6 +109,7 @@ std::optional<status_file> read_status(const std::string& config_dir) {
   status_file f;
   f.pid = long(num(o, "pid"));
   f.written_unix = num(o, "written");
+  f.ui_port = std::uint16_t(num(o, "uiPort"));
   if (auto* arr = o.if_contains("connections"); arr && arr->is_array()) {
     for (auto& item : arr->get_array()) {
       if (!item.is_object()) continue;
@@ -113,6 +120,7 @@ std::optional<status_file> read_status(const std::string& config_dir) {
       s.status = str(c, "status");
       s.reason = str(c, "reason");
       s.endpoint = str(c, "endpoint");
+      s.endpoint_change = str(c, "endpointChange");
       s.listeners = int(num(c, "listeners"));
       s.last_error = str(c, "lastError");
       s.reconnects = std::uint64_t(num(c, "reconnects"));

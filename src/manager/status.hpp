@@ -19,8 +19,11 @@ struct connection_status {
   std::string ns, name;
   std::string status = "Disconnected";  // Connected | Disconnected | NotFound | Unauthorized
   std::string reason;                   // why, in words ("" when Connected)
-  std::string endpoint;                 // host:port as last learned from the relay
-  int listeners = -1;                   // ListenerCount from runtime info (-1 = unknown)
+  std::string endpoint;                 // host:port hcm dials (the pinned one unless following)
+  // "" or, when the relay's metadata names another endpoint than the pinned one, what to do
+  // ("endpoint changed on the relay to X: run `hcm add` again to accept ...").
+  std::string endpoint_change;
+  int listeners = -1;  // ListenerCount from runtime info (-1 = unknown)
   std::string last_error;
   std::uint64_t reconnects = 0;
   std::uint64_t active_tunnels = 0;
@@ -35,6 +38,7 @@ class connection_stats {
 
   void set_state(std::string status, std::string reason);
   void set_endpoint(std::string endpoint);
+  void set_endpoint_change(std::string text);
   void set_listeners(int n);
   void set_last_error(std::string text);
   void count_reconnect();
@@ -53,6 +57,7 @@ class connection_stats {
 struct status_file {
   long pid = 0;
   std::int64_t written_unix = 0;  // seconds
+  std::uint16_t ui_port = 0;      // the web UI's port on 127.0.0.1 (0: off), for `hcm ui-url`
   std::vector<connection_status> connections;
 };
 

@@ -78,7 +78,7 @@ net::task<std::string> run_tunnel(tunnel_context ctx, proto::accept_message acce
         (rejected.status ? std::to_string(rejected.status) : rejected.error) + ")";
   }
   auto started = clock::now();
-  auto dialed_endpoint = co_await dial_endpoint(ctx.endpoint.host, ctx.endpoint.port);
+  auto dialed_endpoint = co_await dial_endpoint(ctx.endpoint.host, ctx.endpoint.port, ctx.allow_link_local);
   if (dialed_endpoint.ec) {
     auto reason = reject_reason(ctx, dialed_endpoint.error);
     ctx.stats->set_last_error(reason);

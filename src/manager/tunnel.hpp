@@ -27,6 +27,7 @@ struct tunnel_context {
   // until it ends, so shutdown waits for it. Null: the tunnel is not waited for.
   net::task_group* tunnels = nullptr;
   std::chrono::seconds keepalive{60};  // Ping interval on the tunnel leg (net::splice)
+  bool allow_link_local = false;       // hcm add --allow-link-local: may dial 169.254/16, fe80::/10
 };
 
 // hcm dials only its own relay. An accept address must name the connection string's host on any

@@ -33,6 +33,9 @@ std::vector<connection_view> merge_views(const std::vector<connection_entry>& en
       } else {
         v.live = *it;
         if (v.live.endpoint.empty()) v.live.endpoint = e.endpoint();
+        if (!v.live.endpoint_change.empty())  // shown wherever the status reason is
+          v.live.reason =
+              v.live.reason.empty() ? v.live.endpoint_change : v.live.reason + "; " + v.live.endpoint_change;
       }
     }
     auto host = v.live.endpoint.substr(0, v.live.endpoint.rfind(':'));
@@ -62,7 +65,10 @@ boost::json::object to_json(const connection_view& v) {
                              {"TunnelsTotal", v.live.tunnels_total},
                              {"BytesToEndpoint", v.live.bytes_to_endpoint},
                              {"BytesFromEndpoint", v.live.bytes_from_endpoint},
-                             {"EndpointWarning", v.endpoint_warning}};
+                             {"EndpointWarning", v.endpoint_warning},
+                             {"EndpointChange", v.live.endpoint_change},
+                             {"FollowEndpoint", v.entry.follow_endpoint},
+                             {"AllowLinkLocal", v.entry.allow_link_local}};
 }
 
 std::string status_text(const connection_view& v) {
@@ -92,7 +98,10 @@ std::string format_details(const connection_view& v) {
 }
 
 std::vector<std::pair<std::string, std::string>> detail_fields(const connection_view& v) {
-  return {{"Listeners", v.live.listeners < 0 ? "(unknown)" : std::to_string(v.live.listeners)},
+  return {{"Endpoint policy",
+           std::string(v.entry.follow_endpoint ? "follows the relay's metadata" : "pinned at hcm add") +
+               (v.entry.allow_link_local ? ", link-local allowed" : "")},
+          {"Listeners", v.live.listeners < 0 ? "(unknown)" : std::to_string(v.live.listeners)},
           {"Relay", v.relay},
           {"Key name", v.key_name},
           {"Created on", v.entry.created_on},

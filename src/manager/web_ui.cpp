@@ -9,6 +9,7 @@
 
 #include <boost/json.hpp>
 
+#include <optional>
 #include <string_view>
 
 namespace hc::web {
@@ -33,13 +34,15 @@ std::string page(std::string_view title, const std::string& body) {
   return html;
 }
 
-std::string respond(int status, std::string_view content_type, std::string_view body) {
-  return net::format_response(status, net::reason_phrase(status),
-                              {{"Content-Type", std::string(content_type)},
-                               {"Cache-Control", "no-store"},
-                               {"X-Content-Type-Options", "nosniff"},
-                               {"X-Frame-Options", "DENY"}},
-                              body);
+std::string respond(int status, std::string_view content_type, std::string_view body,
+                    net::header_list extra = {}) {
+  net::header_list headers{{"Content-Type", std::string(content_type)},
+                           {"Cache-Control", "no-store"},
+                           {"X-Content-Type-Options", "nosniff"},
+                           {"X-Frame-Options", "DENY"},
+                           {"Referrer-Policy", "no-referrer"}};  // a ?token= URL never leaves in a Referer
+  headers.insert(headers.end(), extra.begin(), extra.end());
+  return net::format_response(status, net::reason_phrase(status), headers, body);
 }
 
 std::string html_response(int status, std::string_view title, const std::string& body) {
@@ -120,10 +123,89 @@ bool loopback_host(std::string_view host) {
   return name == "127.0.0.1" || name == "localhost" || name == "[::1]";
 }
 
+// Defence in depth behind the token: a browser's cross-site request is refused even if it
+// carried the cookie (SameSite=Strict already keeps it from doing so).
 bool same_origin(const net::http_request& r) {
   auto origin = r.header("Origin");
   if (origin.empty()) return r.header("Sec-Fetch-Site") != "cross-site";
   return origin == "http://" + std::string(r.header("Host"));
+}
+
+// ---- the UI token (see web_ui.hpp). Reading goes behind it too, not only changes: the pages
+// show the namespaces, relay, rule names and private endpoints that connections.json (0600)
+// keeps from other users of the host, and an open page would hand them out again. /metrics alone
+// stays open for Prometheus, which holds no cookie; it shows counters, no endpoints or relays.
+
+const std::string token_advice =
+    "run `hcm ui-url` on this host (as the user the service runs as) and open the URL it prints, or send "
+    "the token from CONFIG_DIR/ui-token as `Authorization: Bearer TOKEN`";
+
+std::string cookie_name(const ui_backend& b) {
+  return "hcm_token_" + std::to_string(b.port);
+}
+
+// The value of `name` in a Cookie header ("" when absent).
+std::string_view cookie_value(std::string_view header, std::string_view name) {
+  while (!header.empty()) {
+    auto semi = header.find(';');
+    auto pair = proto::trim_space(header.substr(0, semi));
+    if (auto eq = pair.find('='); eq != std::string_view::npos && pair.substr(0, eq) == name)
+      return pair.substr(eq + 1);
+    if (semi == std::string_view::npos) break;
+    header.remove_prefix(semi + 1);
+  }
+  return {};
+}
+
+// The token a request presents, from the Authorization header or else the cookie ("" = none).
+std::string_view presented_token(const net::http_request& r, const ui_backend& b) {
+  auto auth = r.header("Authorization");
+  if (proto::istarts_with(auth, "Bearer ")) return proto::trim_space(auth.substr(7));
+  return cookie_value(r.header("Cookie"), cookie_name(b));
+}
+
+// Why a request presenting `presented` may not see or change anything, as a response; nullopt
+// when the token is good.
+std::optional<std::string> refusal(std::string_view presented, const ui_backend& b, std::string_view method) {
+  if (!presented.empty() && proto::constant_time_equals(presented, b.token)) return std::nullopt;
+  int status = presented.empty() ? 401 : 403;
+  auto text = std::string(presented.empty() ? "this hcm web UI needs its access token: "
+                                            : "the access token does not match this hcm: ") +
+              token_advice;
+  net::header_list extra{{"WWW-Authenticate", "Bearer realm=\"hcm\""}};
+  if (method == "GET")
+    return respond(status, "text/html; charset=utf-8",
+                   page("Access token needed", "<div class=\"error\">" + html_escape(text) + ".</div>"),
+                   extra);
+  return respond(status, "text/plain", text + "\n", extra);
+}
+
+// A visit with ?token=: a good token becomes the cookie and the browser goes on to the same path
+// without it (out of the address bar and history); a bad one is refused like any request.
+std::string token_visit(const net::http_request& r, const ui_backend& b, std::string_view path,
+                        std::string_view token) {
+  auto decoded = proto::percent_decode(token, true).value_or("");
+  if (auto refused = refusal(decoded.empty() ? "-" : decoded, b, r.method)) return *refused;
+  bool local_path = path.starts_with("/") && !path.starts_with("//");  // never a redirect elsewhere
+  return respond(303, "text/plain", "",
+                 {{"Location", local_path ? std::string(path) : "/"},
+                  {"Set-Cookie", cookie_name(b) + "=" + b.token + "; Path=/; HttpOnly; SameSite=Strict"}});
+}
+
+// The value of `name` in the target's query ("" when absent; nullopt when there is no such key).
+std::optional<std::string_view> query_value(std::string_view target, std::string_view name) {
+  auto q = target.find('?');
+  if (q == std::string_view::npos) return std::nullopt;
+  auto query = target.substr(q + 1);
+  while (!query.empty()) {
+    auto amp = query.find('&');
+    auto pair = query.substr(0, amp);
+    auto eq = pair.find('=');
+    if (pair.substr(0, eq) == name) return eq == std::string_view::npos ? "" : pair.substr(eq + 1);
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -134,9 +216,14 @@ net::http_handler make_ui_handler(ui_backend backend) {
       co_return respond(421, "text/plain", "use http://127.0.0.1:PORT/\n");
     std::string_view path = r.target;
     path = path.substr(0, path.find('?'));
-    if (r.method == "GET" && path == "/") co_return html_response(200, "Connections", index_page(b.views()));
     if (r.method == "GET" && path == "/metrics")
       co_return respond(200, "text/plain; version=0.0.4; charset=utf-8", b.metrics());
+    if (auto token = query_value(r.target, "token"); token && r.method == "GET")
+      co_return token_visit(r, b, path, *token);
+    if (auto refused = refusal(presented_token(r, b), b, r.method)) co_return *refused;
+    if (r.method != "GET" && !same_origin(r))
+      co_return respond(403, "text/plain", "cross-origin changes are refused\n");
+    if (r.method == "GET" && path == "/") co_return html_response(200, "Connections", index_page(b.views()));
     if (r.method == "GET" && path == "/api/connections") {
       boost::json::array arr;
       for (auto& v : b.views()) arr.push_back(to_json(v));
@@ -157,7 +244,6 @@ net::http_handler make_ui_handler(ui_backend backend) {
                                   html_escape(name) + " is configured.</div><p><a href=\"/\">Back</a></p>");
     }
     if (r.method == "POST" && path == "/connections") {
-      if (!same_origin(r)) co_return respond(403, "text/plain", "cross-origin form posts are refused\n");
       auto text = form_field(r.body, "connectionString");
       auto added = co_await add_connection(b.config_dir, text, b.tls, b.plaintext);
       if (!added.ok)

@@ -11,6 +11,7 @@
 #include <boost/url/parse.hpp>
 #include <mutex>
 #include <unordered_map>
+#include <vector>
 
 namespace hc::net {
 namespace {
@@ -143,18 +144,25 @@ class timed_connection {
 
 }  // namespace
 
-task<std::pair<error_code, tcp::socket>> connect_tcp(const std::string& host, std::uint16_t port) {
+task<std::pair<error_code, tcp::socket>> connect_tcp(const std::string& host, std::uint16_t port,
+                                                     const address_filter& allowed) {
   auto ex = co_await asio::this_coro::executor;
   tcp::socket socket(ex);
   error_code ec;
   if (auto ip = asio::ip::make_address(host, ec); !ec) {  // a literal needs no resolver
+    if (allowed && !allowed(ip))
+      co_return std::pair{error_code(asio::error::access_denied), std::move(socket)};
     auto [cec] = co_await socket.async_connect(tcp::endpoint(ip, port), use_tuple);
     if (!cec) socket.set_option(tcp::no_delay(true), cec);
     co_return std::pair{cec, std::move(socket)};
   }
   for (bool use_cache : {true, false}) {
-    auto [rec, endpoints] = co_await resolve(host, port, use_cache);
+    auto [rec, resolved] = co_await resolve(host, port, use_cache);
     if (rec) co_return std::pair{rec, std::move(socket)};
+    std::vector<tcp::endpoint> endpoints;
+    for (const auto& entry : resolved)
+      if (!allowed || allowed(entry.endpoint().address())) endpoints.push_back(entry.endpoint());
+    if (endpoints.empty()) co_return std::pair{error_code(asio::error::access_denied), std::move(socket)};
     auto [cec, ep] = co_await asio::async_connect(socket, endpoints, use_tuple);
     if (!cec) {
       socket.set_option(tcp::no_delay(true), cec);

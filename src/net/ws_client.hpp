@@ -9,6 +9,7 @@
 #include "net/websocket.hpp"
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -50,7 +51,11 @@ struct http_call_result {
 
 task<http_call_result> call_http(http_call call);
 
-// Connects TCP to host:port (all resolved addresses in turn) with TCP_NODELAY set.
-task<std::pair<error_code, tcp::socket>> connect_tcp(const std::string& host, std::uint16_t port);
+// Connects TCP to host:port (all resolved addresses in turn) with TCP_NODELAY set. With
+// `allowed`, only the addresses it accepts are tried (checked after resolving, before any
+// connect); when it accepts none the result is asio::error::access_denied.
+using address_filter = std::function<bool(const asio::ip::address&)>;
+task<std::pair<error_code, tcp::socket>> connect_tcp(const std::string& host, std::uint16_t port,
+                                                     const address_filter& allowed = {});
 
 }  // namespace hc::net

@@ -1,8 +1,9 @@
-// tests/integration/hcm_support: what the hcm tests add to harness.hpp: an hcm service process
-// with its own config dir, the hcm CLI run to completion (exit code + output), an in-test sender
-// (a loopback TCP port whose every connection becomes relay connect + splice, the hcconnect role)
-// on its own thread and io_context, a TCP echo endpoint, shell commands (redis-cli, curl) and
-// free ports for third-party servers. Each object belongs to one test; nothing is shared between tests.
+// tests/integration/hcm_support: what the hcm tests add to harness.hpp: the test fixture (a relay,
+// hybrid connections on it), an hcm service process with its own config dir, its UI token, the hcm CLI run to
+// completion (exit code + output), an in-test sender (a loopback TCP port whose every connection becomes
+// relay connect + splice, the hcconnect role) on its own thread and io_context, a TCP echo endpoint, shell
+// commands (redis-cli, curl) and free ports for third-party servers. Each object belongs to one test; nothing
+// is shared between tests.
 #pragma once
 #include "harness.hpp"
 #include "net/pump.hpp"
@@ -109,10 +110,14 @@ class hcm_instance {
     auto v = boost::json::parse(r.output, ec);
     return !ec && v.is_object() ? v.get_object() : boost::json::object{};
   }
-  std::string status(const std::string& ns, const std::string& name) const {
+  // A string field of `hcm show -o json` ("" when absent).
+  std::string text(const std::string& ns, const std::string& name, const std::string& field) const {
     auto o = show(ns, name);
-    auto* s = o.if_contains("Status");
+    auto* s = o.if_contains(field);
     return s && s->is_string() ? std::string(s->get_string()) : std::string();
+  }
+  std::string status(const std::string& ns, const std::string& name) const {
+    return text(ns, name, "Status");
   }
   std::int64_t number(const std::string& ns, const std::string& name, const std::string& field) const {
     auto o = show(ns, name);
@@ -124,11 +129,54 @@ class hcm_instance {
     return wait_until([&] { return status(ns, name) == want; }, limit);
   }
   std::string log() const { return read_text_file(dir_ / "hcm-stdout.log"); }
+  // The web UI's token as `hcm run` stored it ("" before the service made it).
+  std::string ui_token() const {
+    auto text = read_text_file(dir_ / "ui-token");
+    return text.substr(0, text.find('\n'));
+  }
 
  private:
   fs::path dir_, ca_file_;
   std::vector<std::pair<std::string, std::string>> env_;
   std::optional<child_process> process_;
+};
+
+// A relay per test, hybrid connections on it with endpoints on loopback, and hcm installations.
+class hcm_fixture : public ::testing::Test {
+ protected:
+  void SetUp() override { relay_.emplace(dir_.path()); }
+  relay_process& relay() { return *relay_; }
+
+  // A hybrid connection whose endpoint is localhost:port.
+  hc_fixture make(const std::string& name, std::uint16_t port) {
+    return sync(make_hc(relay(), name, R"({"endpoint":"localhost:)" + std::to_string(port) + R"("})"));
+  }
+  std::string listen_string(const hc_fixture& hc) {
+    return listener_string(relay(), hc.name, "defaultListener", hc.listen_key);
+  }
+  std::string send_string(const hc_fixture& hc) {
+    return listener_string(relay(), hc.name, "defaultSender", hc.send_key);
+  }
+  hcm_instance make_hcm(const std::string& name, std::vector<std::pair<std::string, std::string>> env = {}) {
+    env.emplace_back("HCM_REFRESH_SECONDS", "1");
+    return hcm_instance(dir_.path() / name, relay().ca_file(), std::move(env));
+  }
+  // `hcm add` with `flags` (such as "--follow-endpoint") before the connection string.
+  void add(const hcm_instance& h, const hc_fixture& hc, const std::string& flags = "") {
+    auto r = h.cli("add " + flags + (flags.empty() ? "" : " ") + quote(listen_string(hc)));
+    ASSERT_EQ(r.rc, 0) << r.output;
+  }
+  // One connect as the sender (defaultSender), as it ended: a 502's reason says why hcm refused.
+  net::dial_result send_once(const hc_fixture& hc, std::chrono::steady_clock::duration limit = 20s) {
+    net::relay_client sender(*proto::parse_connection_string(send_string(hc)), relay().tls());
+    return sync(sender.connect(), limit);
+  }
+  bool listeners(const std::string& name, std::size_t n) {
+    return sync(wait_listener_count(relay(), name, n, 15s), 20s);
+  }
+
+  test_dir dir_;
+  std::optional<relay_process> relay_;
 };
 
 // The sender side: every TCP connection to port() becomes relay connect + splice (TCP is the app side).

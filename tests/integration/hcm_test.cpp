@@ -18,36 +18,7 @@ namespace hc::test {
 namespace {
 using namespace hcm;
 
-class hcm_test : public ::testing::Test {
- protected:
-  void SetUp() override { relay_.emplace(dir_.path()); }
-  relay_process& relay() { return *relay_; }
-
-  // A hybrid connection whose endpoint is localhost:port.
-  hc_fixture make(const std::string& name, std::uint16_t port) {
-    return sync(make_hc(relay(), name, R"({"endpoint":"localhost:)" + std::to_string(port) + R"("})"));
-  }
-  std::string listen_string(const hc_fixture& hc) {
-    return listener_string(relay(), hc.name, "defaultListener", hc.listen_key);
-  }
-  std::string send_string(const hc_fixture& hc) {
-    return listener_string(relay(), hc.name, "defaultSender", hc.send_key);
-  }
-  hcm_instance make_hcm(const std::string& name, std::vector<std::pair<std::string, std::string>> env = {}) {
-    env.emplace_back("HCM_REFRESH_SECONDS", "1");
-    return hcm_instance(dir_.path() / name, relay().ca_file(), std::move(env));
-  }
-  void add(const hcm_instance& h, const hc_fixture& hc) {
-    auto r = h.cli("add " + quote(listen_string(hc)));
-    ASSERT_EQ(r.rc, 0) << r.output;
-  }
-  bool listeners(const std::string& name, std::size_t n) {
-    return sync(wait_listener_count(relay(), name, n, 15s), 20s);
-  }
-
-  test_dir dir_;
-  std::optional<relay_process> relay_;
-};
+class hcm_test : public hcm_fixture {};
 
 TEST_F(hcm_test, RedisAndHttpThroughRelayAndHcm) {
   redis_process redis(dir_.path());
@@ -316,8 +287,9 @@ TEST_F(hcm_test, WebUiListsConnectionsServesMetricsAndRefusesCrossSitePosts) {
   h.start({"--ui-port", std::to_string(ui_port)});
   ASSERT_TRUE(h.wait_status("localhost", hc.name, "Connected")) << h.log();
   auto url = "http://127.0.0.1:" + std::to_string(ui_port);
-  auto base = "curl -s --max-time 5 " + url;
-  std::string post = "curl -s --max-time 5 -o /dev/null -w '%{http_code}' ";
+  auto bearer = "-H " + quote("Authorization: Bearer " + h.ui_token()) + " ";
+  auto base = "curl -s --max-time 5 " + bearer + url;
+  std::string post = "curl -s --max-time 5 -o /dev/null -w '%{http_code}' " + bearer;
   auto index = shell(base + "/");
   EXPECT_NE(index.output.find("ui-shown"), std::string::npos) << index.output;
   EXPECT_NE(index.output.find("Connected"), std::string::npos);
