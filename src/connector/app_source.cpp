@@ -8,6 +8,7 @@
 #include "proto/connection_string.hpp"
 #include "proto/encoding.hpp"
 #include "proto/endpoint.hpp"
+#include "proto/hc_address.hpp"
 #include "proto/sas.hpp"
 
 #include <boost/json.hpp>
@@ -95,7 +96,8 @@ net::task<app_fetch_result> fetch_app_endpoints(const app_source& source, net::t
   if (!relay) co_return app_fetch_result{std::nullopt, relay.error().message};
   net::http_call call;
   call.url = (relay->plaintext ? "http://" : "https://") + relay->host + ":" + std::to_string(relay->port) +
-             "/api/v1/apps/" + proto::percent_encode(source.app) + "/connections";
+             std::string(proto::admin_path_prefix) + "/api/v1/apps/" + proto::percent_encode(source.app) +
+             "/connections";
   call.tls = std::move(tls);
   call.timeout = std::chrono::seconds(10);
   call.headers = {

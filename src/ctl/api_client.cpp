@@ -5,6 +5,7 @@
 #include "net/spawn.hpp"
 #include "net/ws_client.hpp"
 #include "proto/encoding.hpp"
+#include "proto/hc_address.hpp"
 #include "proto/sas.hpp"
 
 #include <boost/json.hpp>
@@ -23,7 +24,8 @@ api_response api_client::call(const std::string& method, const std::string& path
   auto expiry = net::unix_now() + std::chrono::seconds(std::chrono::hours(1)).count();
   net::http_call request;
   request.method = method;
-  request.url = std::string(plaintext_ ? "http://" : "https://") + cs_.authority() + path;
+  request.url = std::string(plaintext_ ? "http://" : "https://") + cs_.authority() +
+                std::string(proto::admin_path_prefix) + path;
   request.tls = tls_;
   request.headers = {{"Authorization", proto::make_sas_token("http://" + proto::to_lower(cs_.host) + "/",
                                                              cs_.key_name, cs_.key, expiry)},

@@ -35,6 +35,10 @@ struct hc_target {
 // into accept messages, logs and status lines (a GUID with a suffix takes about 40).
 inline constexpr std::size_t max_hc_id_bytes = 128;
 
+// The relay's own pages (management API, portal, healthz, metrics) live under this prefix of
+// every host, which no hybrid connection's path can take (names cannot hold '$').
+inline constexpr std::string_view admin_path_prefix = "/$admin";
+
 // Parses "/$hc/{path}[?query]" or "/{path}[?query]". 400 on an empty path, a bad escape, a
 // '..' segment, a control character in the decoded path, an unknown sb-hc-action, or a
 // non-numeric/out-of-range status code (the reject status must be 100..599), an sb-hc-id over

@@ -1,6 +1,7 @@
-// relay/http_routes: /healthz, /metrics, the runtime-info GET and dispatch to the management
-// API and the portal (see http_routes.hpp). HTTP-mode relaying (protocol doc §6) is not built yet: such
-// requests get 501 with a sentence that says so.
+// relay/http_routes: the routing rule for plain HTTP requests (handle_http below), /healthz,
+// /metrics, the runtime-info GET and dispatch to the management API and the portal (see
+// http_routes.hpp). HTTP-mode relaying (protocol doc §6) is not built yet: a request to a hybrid
+// connection's path gets 501 with a sentence that says so.
 #include "relay/http_routes.hpp"
 
 #include "net/clock.hpp"
@@ -95,20 +96,44 @@ std::string no_namespace_text(std::string_view host) {
          ": use the host name from your connection string";
 }
 
+// One rule, so that no hybrid connection's path is ever shadowed (hybrid connection names
+// cannot hold '$'):
+// 1. /$admin/... is the relay's own: healthz, metrics, the management API, the portal.
+// 2. A path that names a hybrid connection of the Host's namespace belongs to it: the runtime-info
+//    GET when it carries api-version and X-PROCESS-AT: ServiceBus (what Microsoft's SDKs and hcm
+//    send; api-version alone is app data that .NET senders pass to their listeners), else a
+//    relayed HTTP request.
+// 3. Other paths: the same relay pages at their old places (/healthz, /metrics, /api/v1, /,
+//    /portal/*), which can no longer collide with a hybrid connection; else 404.
 net::task<std::string> handle_http(relay_context& ctx, http_exchange& x) {
   const auto& request = x.request;
   std::string_view path = request.target;
   path = path.substr(0, path.find('?'));
+  constexpr auto admin = proto::admin_path_prefix;
+  bool admin_route = path.starts_with(admin) && (path.size() == admin.size() || path[admin.size()] == '/');
+  if (admin_route) {
+    path.remove_prefix(admin.size());
+  } else if (x.ns) {
+    bool runtime_info_get = request.method == "GET" && has_query_param(request.target, "api-version") &&
+                            proto::iequals(request.header("X-PROCESS-AT"), "ServiceBus");
+    if (runtime_info_get) co_return runtime_info(ctx, x);
+    auto target = proto::parse_hc_target(request.target);
+    if (target && catalog::resolve(*x.ns, target->path))
+      co_return text_response(
+          501,
+          "HTTP request mode (protocol doc section 6) is not supported by this relay yet; "
+          "use WebSocket connections at /$hc/" +
+              target->path + "\n");
+  }
   if (path == "/healthz") co_return health_response(ctx);
   if (path == "/metrics") co_return text_response(200, ctx.metrics.serialize(), "text/plain; version=0.0.4");
   if (!x.ns) co_return text_response(404, no_namespace_text(request.header("Host")) + "\n");
-  if (path.starts_with("/api/v1/") || path == "/api/v1") co_return co_await handle_management(ctx, x);
-  if (request.method == "GET" && has_query_param(request.target, "api-version"))
-    co_return runtime_info(ctx, x);
-  if (auto page = portal_response(request)) co_return std::move(*page);  // the portal, at / and /portal/*
-  co_return text_response(501,
-                          "HTTP request mode (protocol doc section 6) is not supported by this relay yet; "
-                          "use WebSocket connections at /$hc/{hybrid-connection}\n");
+  if (path.starts_with("/api/v1/") || path == "/api/v1") co_return co_await handle_management(ctx, x, path);
+  if (auto page = portal_response(request, path)) co_return std::move(*page);
+  co_return text_response(404,
+                          "nothing is served at " + proto::quote_for_message(path) +
+                              ": no hybrid connection of this namespace has that path, and the relay's own "
+                              "pages are under /$admin/ (portal, api/v1, healthz, metrics)\n");
 }
 
 }  // namespace hc::relay

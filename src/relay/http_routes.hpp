@@ -31,7 +31,7 @@ std::string no_namespace_text(std::string_view host);
 
 // Without a namespace only /metrics and /healthz work.
 net::task<std::string> handle_http(relay_context& ctx, http_exchange& x);
-// x.ns is not null.
-net::task<std::string> handle_management(relay_context& ctx, http_exchange& x);
+// x.ns is not null; `path` is the request's path without the /$admin prefix (/api/v1/...).
+net::task<std::string> handle_management(relay_context& ctx, http_exchange& x, std::string_view path);
 
 }  // namespace hc::relay

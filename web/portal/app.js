@@ -110,7 +110,7 @@ class ApiError extends Error {
 async function api(method, path, body) {
   const headers = { Authorization: await sasToken(), Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
-  const r = await fetch('/api/v1' + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store' });
+  const r = await fetch('/$admin/api/v1' + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store' });
   const text = await r.text();
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch { data = null; }

@@ -11,9 +11,7 @@ extern const std::string_view portal_style_css;
 
 namespace hc::relay {
 
-std::optional<std::string> portal_response(const net::http_request& request) {
-  std::string_view path = request.target;
-  path = path.substr(0, path.find('?'));
+std::optional<std::string> portal_response(const net::http_request& request, std::string_view path) {
   std::string_view body, type;
   if (path == "/" || path == "/portal" || path == "/portal/") {
     body = web::portal_index_html;

@@ -11,6 +11,7 @@
 
 namespace hc::relay {
 
-std::optional<std::string> portal_response(const net::http_request& request);
+// `path`: the request's path without the /$admin prefix (http_routes.cpp strips it).
+std::optional<std::string> portal_response(const net::http_request& request, std::string_view path);
 
 }  // namespace hc::relay

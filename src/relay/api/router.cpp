@@ -95,10 +95,8 @@ const std::vector<api_route>& api_routes() {
   return all;
 }
 
-net::task<std::string> handle_management(relay_context& ctx, http_exchange& x) {
+net::task<std::string> handle_management(relay_context& ctx, http_exchange& x, std::string_view path) {
   const auto& request = x.request;
-  std::string_view target = request.target;
-  auto path = target.substr(0, target.find('?'));
   auto parts = split_path(path);
   parts.erase(parts.begin(), parts.begin() + std::min<std::size_t>(2, parts.size()));  // "api", "v1"
 

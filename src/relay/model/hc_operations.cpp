@@ -58,8 +58,9 @@ proto::result<std::string> validate_entity_name(std::string_view name) {
     bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-' || c == '/';
     if (!ok) return bad("may contain only letters, digits, '.', '_', '-' and '/'");
   }
-  if (name.starts_with("$") || name == "api" || name.starts_with("api/"))
-    return bad("is reserved by the relay");
+  // No name is reserved: the relay's own pages live under /$admin/, which no name can take
+  // ('$' is not allowed above), and a name such as "api" or "healthz" owns its path
+  // (relay/http_routes.cpp).
   return std::string(name);
 }
 
