@@ -234,7 +234,7 @@ proxy_route parse_proxy_url(std::string_view url, std::string source) {
                                  " (expected http://[USER@]HOST:PORT or socks5://[USER@]HOST:PORT)");
   };
   auto u = boost::urls::parse_uri(url);
-  if (!u) throw bad("'" + std::string(url.substr(0, 200)) + "' is not a URL");
+  if (!u) throw bad("not a URL");  // the text is not echoed: it may hold a password
   proxy_route route;
   auto scheme = proto::to_lower(u->scheme());
   if (scheme == "http")
