@@ -20,6 +20,9 @@ struct app_source {
   std::string app;
   std::string key;  // the app's Send key (a secret)
   std::chrono::milliseconds poll{2000};
+  // run-service --follow-endpoints: apply new hybrid connections and changed endpoints as the
+  // relay names them (and pin them); otherwise they wait for `hcconnect app-accept` (app_pins).
+  bool follow_endpoints = false;
 };
 
 // Checks the flags together: app and key present, an https:// (or http://) URL. 400 naming the flag.

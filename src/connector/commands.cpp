@@ -1,6 +1,7 @@
 // connector/commands: hcconnect's verbs (see commands.hpp).
 #include "connector/commands.hpp"
 
+#include "connector/app_pins.hpp"
 #include "connector/connector_service.hpp"
 #include "connector/endpoint_config.hpp"
 #include "connector/hosts_file.hpp"
@@ -183,6 +184,7 @@ void remove_verb(CLI::App& app, cli_options& o) {
 void run_service_verb(CLI::App& app, cli_options& o) {
   auto* cmd = app.add_subcommand("run-service", "Run the daemon in the foreground until SIGINT or SIGTERM");
   auto metrics_port = std::make_shared<int>(0);
+  auto follow = std::make_shared<bool>(false);
   auto threads = std::make_shared<int>(0);
   auto keepalive = std::make_shared<int>(
       int(std::chrono::duration_cast<std::chrono::seconds>(net::limits::tunnel_keepalive_interval).count()));
@@ -195,9 +197,14 @@ void run_service_verb(CLI::App& app, cli_options& o) {
          "(Azure cuts connections idle for about 4 minutes)")
       ->check(CLI::Range(1, 3600))
       ->capture_default_str();
-  cmd->callback([&o, metrics_port, threads, keepalive] {
+  cmd->add_flag("--follow-endpoints", *follow,
+                "App Service mode: use new hybrid connections and changed endpoints as the relay names them "
+                "(default: they wait for `hcconnect app-accept`)");
+  cmd->callback([&o, metrics_port, threads, keepalive, follow] {
     init_logs(o, "info");
     auto options = service_from(o, verb_lifetime::long_running);
+    if (*follow && !options.app) throw usage_failure("--follow-endpoints: only with --relay and --app");
+    if (options.app) options.app->follow_endpoints = *follow;
     options.metrics_port = *metrics_port;
     options.threads = *threads;
     options.tunnel_keepalive = std::chrono::seconds(*keepalive);
@@ -210,6 +217,34 @@ void run_service_verb(CLI::App& app, cli_options& o) {
     std::error_code ignored;  // already gone is fine
     std::filesystem::remove(pid_file, ignored);
   });
+}
+
+void app_accept_verb(CLI::App& app, cli_options& o) {
+  app.add_subcommand("app-accept",
+                     "App Service mode: accept the hybrid connections and endpoints the relay names now "
+                     "(a running run-service applies them at its next poll)")
+      ->callback([&o] {
+        init_logs(o, "warn");
+        auto options = service_from(o, verb_lifetime::short_lived);
+        if (!options.app) throw usage_failure("app-accept: give --relay URL --app NAME and the app's key");
+        auto answer = fetch_app_endpoints_now(*options.app, net::make_client_tls(options.ca_file));
+        if (!answer.config) throw usage_failure("app " + options.app->app + ": " + answer.error);
+        auto old = load_app_pins(o.config_dir);
+        auto pins = pins_from(*answer.config, *options.app);
+        if (old && old->app == pins.app && old->relay_url == pins.relay_url) {
+          for (const auto& c : changes_between(*old, *answer.config))
+            std::cout << "accepted " << c.name << ": " << c.named
+                      << (c.pinned.empty() ? " (new)" : " (was " + c.pinned + ")") << "\n";
+          for (const auto& e : old->entries)
+            if (!pins.find(e.name))
+              std::cout << "dropped " << e.name << ": " << e.endpoint << " (gone from the app)\n";
+        } else {
+          for (const auto& e : pins.entries) std::cout << "accepted " << e.name << ": " << e.endpoint << "\n";
+        }
+        save_app_pins(o.config_dir, pins);
+        std::cout << "pinned " << pins.entries.size() << " hybrid connection(s) of app " << pins.app << " in "
+                  << app_pins_path(o.config_dir) << "\n";
+      });
 }
 
 void run_verb(CLI::App& app, cli_options& o) {
@@ -277,6 +312,7 @@ void add_commands(CLI::App& app, cli_options& o) {
   list_verb(app, o);
   remove_verb(app, o);
   run_service_verb(app, o);
+  app_accept_verb(app, o);
   run_verb(app, o);
   hosts_verb(app, o);
 }

@@ -1,8 +1,8 @@
 // connector/commands: hcconnect's command line: the global options (with App Service mode's
-// --relay, --app, --app-key-file) and the verbs add, list, remove, run-service, run and hosts. Each verb
-// validates its input and prints a message that names the problem; the work lives in endpoint_config,
-// connector_service, run_command and hosts_file. Runs on the main thread; `add` runs one short io_context for
-// the relay query.
+// --relay, --app, --app-key-file) and the verbs add, list, remove, run-service, app-accept, run and hosts.
+// Each verb validates its input and prints a message that names the problem; the work lives in
+// endpoint_config, connector_service, run_command and hosts_file. Runs on the main thread; `add` runs one
+// short io_context for the relay query.
 #pragma once
 #include <CLI/CLI.hpp>
 

@@ -25,6 +25,12 @@ struct connector_metrics::impl {
                                      .Help("Endpoints with a bound local listener")
                                      .Register(*registry)
                                      .Add({});
+  prometheus::Gauge& waiting =
+      prometheus::BuildGauge()
+          .Name("hcconnect_app_endpoint_changes_pending")
+          .Help("New or changed endpoints the relay names, not used until app-accept")
+          .Register(*registry)
+          .Add({});
   prometheus::Family<prometheus::Counter>& bytes =
       prometheus::BuildCounter()
           .Name("hcconnect_bytes_total")
@@ -58,6 +64,10 @@ void connector_metrics::tunnel_ended(std::uint64_t up, std::uint64_t down) {
 }
 void connector_metrics::set_endpoints(std::size_t listening) {
   impl_->endpoints.Set(double(listening));
+}
+
+void connector_metrics::set_changes_waiting(std::size_t waiting) {
+  impl_->waiting.Set(double(waiting));
 }
 
 std::string connector_metrics::serialize() const {

@@ -19,6 +19,8 @@ class connector_metrics {
   void tunnel_started(double setup_seconds);
   void tunnel_ended(std::uint64_t app_to_agent_bytes, std::uint64_t agent_to_app_bytes);
   void set_endpoints(std::size_t listening);
+  // App Service mode: endpoints the relay names that wait for `hcconnect app-accept`.
+  void set_changes_waiting(std::size_t waiting);
 
   std::string serialize() const;
 

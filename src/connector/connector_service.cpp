@@ -1,6 +1,7 @@
 // connector/connector_service: listeners, config reload, /metrics and shutdown (see the header).
 #include "connector/connector_service.hpp"
 
+#include "connector/app_pins.hpp"
 #include "connector/app_tunnel.hpp"
 #include "connector/endpoint_config.hpp"
 #include "connector/listener_owner.hpp"
@@ -25,6 +26,7 @@
 
 #include <future>
 #include <map>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -83,6 +85,11 @@ struct connector_service::impl {
   std::optional<status_server> status;  // CONFIG_DIR/hcconnect.sock: which addresses are ours
   endpoint_config applied;              // what the listeners were last reconciled to
   bool stopping = false;  // set by drain(): a poll whose answer arrives later must not reopen listeners
+  std::set<std::string> waiting_logged;  // App Service mode: the waiting changes' sentences, each logged once
+  std::string pins_error;                // App Service mode: why the pinned file was unusable, logged once
+  // --- any thread: the waiting changes' sentences for /healthz ---
+  std::mutex waiting_mutex;
+  std::vector<std::string> waiting_text;  // guarded by waiting_mutex
   // --- owner thread ---
   std::vector<std::thread> threads;
   enum class state { idle, running, stopped } phase = state::idle;
@@ -203,11 +210,52 @@ struct connector_service::impl {
       }
       if (!last_error.empty()) spdlog::info("app {}: the relay answers again", source.app);
       last_error.clear();
-      if (answer.config->entries == applied.entries) continue;
-      spdlog::info("app {}: {} hybrid connection(s) from {}", source.app, answer.config->entries.size(),
-                   source.relay_url);
-      reconcile(*answer.config);
+      apply_app(*answer.config);
     }
+  }
+
+  // App Service mode: holds the relay's list to the accepted endpoints (app_pins) and applies what
+  // that leaves. Changes that wait are logged once each and shown in /healthz and /metrics.
+  void apply_app(const endpoint_config& relay) {
+    const auto& source = *options.app;
+    app_decision d;
+    try {
+      d = decide_app_endpoints(relay, source, options.config_dir, applied);
+    } catch (const std::exception& e) {
+      if (pins_error != e.what())
+        spdlog::error("app {}: {}; keeping the current {} endpoint(s)", source.app, e.what(),
+                      listeners.size());
+      pins_error = e.what();
+      return;
+    }
+    pins_error.clear();
+    if (d.first_use && source.follow_endpoints)
+      spdlog::info(
+          "app {}: pinned the relay's {} hybrid connection(s) in {} (following the relay: "
+          "--follow-endpoints)",
+          source.app, relay.entries.size(), app_pins_path(options.config_dir));
+    else if (d.first_use)
+      spdlog::info(
+          "app {}: no endpoints accepted yet: pinned the relay's {} hybrid connection(s) in {} (trust on "
+          "first "
+          "use); a hybrid connection added later, or an endpoint changed, waits for `hcconnect app-accept`",
+          source.app, relay.entries.size(), app_pins_path(options.config_dir));
+    for (const auto& change : d.followed) spdlog::info("{}", followed_sentence(source, change));
+    std::set<std::string> waiting;
+    for (const auto& change : d.waiting) {
+      auto sentence = waiting_sentence(source, change);
+      if (!waiting_logged.contains(sentence)) spdlog::warn("{}", sentence);
+      waiting.insert(std::move(sentence));
+    }
+    waiting_logged = waiting;
+    {
+      std::lock_guard lock(waiting_mutex);
+      waiting_text.assign(waiting.begin(), waiting.end());
+    }
+    metrics.set_changes_waiting(waiting.size());
+    if (d.config.entries == applied.entries) return;
+    spdlog::info("app {}: {} hybrid connection(s) in use", source.app, d.config.entries.size());
+    reconcile(d.config);
   }
 
   // stop()'s first two steps, on the control strand (which owns the listeners): stop accepting and
@@ -229,9 +277,14 @@ struct connector_service::impl {
     if (request.target == "/metrics")
       co_return net::format_response(200, "OK", {{"Content-Type", "text/plain; version=0.0.4"}},
                                      metrics.serialize());
-    if (request.target == "/healthz")
-      co_return net::format_response(200, "OK", {{"Content-Type", "text/plain"}},
-                                     "ok: " + std::to_string(listening.load()) + " endpoint(s) listening\n");
+    if (request.target == "/healthz") {
+      auto body = "ok: " + std::to_string(listening.load()) + " endpoint(s) listening\n";
+      {
+        std::lock_guard lock(waiting_mutex);
+        for (const auto& sentence : waiting_text) body += "waiting: " + sentence + "\n";
+      }
+      co_return net::format_response(200, "OK", {{"Content-Type", "text/plain"}}, body);
+    }
     co_return net::format_response(404, "Not Found", {{"Content-Type", "text/plain"}}, "try /metrics\n");
   }
 
@@ -263,7 +316,7 @@ void connector_service::start() {
     auto first = fetch_app_endpoints_now(*s.options.app, s.tls);
     if (first.config) {
       spdlog::info("app {}: {} hybrid connection(s)", s.options.app->app, first.config->entries.size());
-      s.reconcile(*first.config);
+      s.apply_app(*first.config);
     } else {
       spdlog::warn("app {}: {}; asking again every {} ms", s.options.app->app, first.error,
                    s.options.app->poll.count());

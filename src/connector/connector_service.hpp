@@ -1,9 +1,10 @@
 // connector/connector_service: the hcconnect daemon: one local listener per configured endpoint
 // (loopbackAddress:endpointPort), one app_tunnel session per accepted connection, endpoints.json
 // re-read when it changes (polled every second) -- or, in App Service mode, the app's hybrid
-// connections polled from the relay (app_source) -- with listeners opened and closed to match,
-// /metrics and the status socket (CONFIG_DIR/hcconnect.sock: the addresses it has bound). Used by
-// `run-service` (foreground until a signal) and by `run --` (in-process, on background threads, for the
+// connections polled from the relay (app_source) and held to the accepted ones (app_pins) -- with
+// listeners opened and closed to match, /metrics (and /healthz, which names the endpoint changes that
+// wait for `app-accept`) and the status socket (CONFIG_DIR/hcconnect.sock: the addresses it has bound). Used
+// by `run-service` (foreground until a signal) and by `run --` (in-process, on background threads, for the
 // lifetime of the command). Owns its io_context and threads; listeners live on one control strand; sessions
 // each on their own strand.
 #pragma once

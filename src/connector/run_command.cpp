@@ -1,6 +1,7 @@
 // connector/run_command: `hcconnect run -- CMD` (see run_command.hpp).
 #include "connector/run_command.hpp"
 
+#include "connector/app_pins.hpp"
 #include "connector/listener_owner.hpp"
 #include "util/core_dumps.hpp"
 
@@ -66,7 +67,10 @@ int run_command(service_options options, const std::vector<std::string>& command
     // reads them once); the in-process service keeps following the app.
     auto answer = fetch_app_endpoints_now(*options.app, net::make_client_tls(options.ca_file));
     if (!answer.config) throw std::runtime_error("app " + options.app->app + ": " + answer.error);
-    config = std::move(*answer.config);
+    // Only the accepted endpoints' names are redirected (app_pins); the rest are named, not used.
+    auto decision = decide_app_endpoints(*answer.config, *options.app, options.config_dir, {});
+    for (const auto& change : decision.waiting) spdlog::warn("{}", waiting_sentence(*options.app, change));
+    config = std::move(decision.config);
   } else {
     config = load_config(options.config_dir);
   }

@@ -1,114 +1,20 @@
 // tests/integration/hcconnect_app_test: hcconnect in App Service mode (`--relay --app
 // --app-key`) against a real hcrelay: adding a hybrid connection to the app through the API
-// makes a running `hcconnect run-service` open a listener for it and tunnel to an in-test
-// listener (the hcm role) with the app's own credential -- no restart, no endpoints.json;
+// makes a running `hcconnect run-service --follow-endpoints` open a listener for it and tunnel
+// to an in-test listener (the hcm role) with the app's own credential -- no restart, no
+// endpoints.json;
 // Disconnect closes the listener; `run --` resolves the app's endpoint names for a command. The
 // long-running run-service takes the app key from an owner-only file or HCCONNECT_APP_KEY, never
 // from its command line (ps shows that to every user); its /proc/PID/cmdline holds no key.
-#include "api_support.hpp"
-#include "hcconnect_support.hpp"
-
-#include <sys/socket.h>
-#include <sys/time.h>
-
-#include <fstream>
-#include <regex>
+#include "hcconnect_app_support.hpp"
 
 namespace hc::test {
 namespace {
 
-class hcconnect_app_test : public relay_test {
- protected:
-  // Plan "p" (Basic) with app "web"; returns the app's key.
-  std::string make_app() {
-    std::string key;
-    run([&]() -> task<> {
-      co_await api_ok(*relay_, "PUT", "/plans/p", R"({"sku":"Basic"})");
-      co_await api_ok(*relay_, "PUT", "/apps/web", R"({"plan":"p"})");
-      auto keys = co_await api_ok(*relay_, "POST", "/apps/web/listKeys");
-      key = json_text(keys, "primaryKey");
-    });
-    return key;
-  }
-
-  std::vector<std::string> app_args(std::vector<std::string> verb) const {
-    std::vector<std::string> args{"--config-dir", (dir_.path() / "hcconnect").string(),
-                                  "--ca-file",    relay_->ca_file().string(),
-                                  "--relay",      "https://localhost:" + std::to_string(relay_->port()),
-                                  "--app",        "web"};
-    args.insert(args.end(), verb.begin(), verb.end());
-    return args;
-  }
-
-  // "Create new hybrid connection" in the app; returns the defaultListener connection string.
-  std::string create_in_app(const std::string& name, const std::string& host, std::uint16_t port) {
-    std::string listen;
-    run([&]() -> task<> {
-      auto body = boost::json::serialize(boost::json::object{
-          {"name", name}, {"endpointHost", host}, {"endpointPort", port}, {"namespace", "localhost"}});
-      auto created = co_await api_ok(*relay_, "POST", "/apps/web/hybridConnections", body);
-      listen = json_text(created, "gatewayConnectionString");
-    });
-    return listen;
-  }
-
-  fs::path key_file(const std::string& key, fs::perms mode) {
-    auto path = dir_.path() / "app.key";
-    std::ofstream(path, std::ios::trunc) << key << "\n";
-    fs::permissions(path, mode);
-    return path;
-  }
-  // The daemon has asked the relay and been answered (so it holds a working key).
-  static bool answered(const child_process& p) {
-    return p.log().find("0 hybrid connection(s)") != std::string::npos;
-  }
-
-  // The loopback address hcconnect logged for localhost/{name} on `port`, once it did.
-  static std::string logged_address(child_process& p, const std::string& name, std::uint16_t port) {
-    std::regex line("endpoint localhost/" + name +
-                    ": (127\\.[0-9]+\\.[0-9]+\\.[0-9]+):" + std::to_string(port));
-    std::smatch m;
-    std::string address;
-    wait_until(
-        [&] {
-          auto log = p.log();
-          if (!std::regex_search(log, m, line)) return false;
-          address = m[1];
-          return true;
-        },
-        10s);
-    return address;
-  }
-};
-
-// One TCP round trip: sends `text`, returns what comes back before EOF or 5 s.
-std::string round_trip(const std::string& address, std::uint16_t port, const std::string& text) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  timeval tv{5, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(port);
-  ::inet_pton(AF_INET, address.c_str(), &sa.sin_addr);
-  std::string out;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0 &&
-      ::send(fd, text.data(), text.size(), MSG_NOSIGNAL) == ssize_t(text.size())) {
-    ::shutdown(fd, SHUT_WR);
-    char buf[4096];
-    for (;;) {
-      auto n = ::recv(fd, buf, sizeof buf, 0);
-      if (n <= 0) break;
-      out.append(buf, std::size_t(n));
-    }
-  }
-  ::close(fd);
-  return out;
-}
-
 TEST_F(hcconnect_app_test, run_service_follows_the_apps_hybrid_connections_without_a_restart) {
   auto key = make_app();
-  child_process daemon(bin_path("hcconnect"), app_args({"run-service"}), dir_.path() / "hcconnect.log",
-                       {{"HCCONNECT_APP_KEY", key}});
+  child_process daemon(bin_path("hcconnect"), app_args({"run-service", "--follow-endpoints"}),
+                       dir_.path() / "hcconnect.log", {{"HCCONNECT_APP_KEY", key}});
   ASSERT_TRUE(
       wait_until([&] { return daemon.log().find("0 hybrid connection(s)") != std::string::npos; }, 10s))
       << daemon.log();
