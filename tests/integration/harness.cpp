@@ -329,8 +329,8 @@ task<net::http_response> management_call(const relay_process& relay, std::string
                                          std::string body) {
   net::http_call call;
   call.method = method;
-  call.url =
-      relay.https_url("/$admin/api/v1/namespaces/" + proto::to_lower(relay.host()) + "/hybridConnections/" + rest);
+  call.url = relay.https_url("/$admin/api/v1/namespaces/" + proto::to_lower(relay.host()) +
+                             "/hybridConnections/" + rest);
   call.headers = {{"Authorization", relay.root_token()}};
   if (!body.empty()) call.headers.emplace_back("Content-Type", "application/json");
   call.body = std::move(body);
