@@ -167,9 +167,21 @@ class hcm_fixture : public ::testing::Test {
     ASSERT_EQ(r.rc, 0) << r.output;
   }
   // One connect as the sender (defaultSender), as it ended: a 502's reason says why hcm refused.
-  net::dial_result send_once(const hc_fixture& hc, std::chrono::steady_clock::duration limit = 20s) {
+  // One sender connect: its status and reason. A connection that opened is closed on the private
+  // io_context it belongs to, before that goes away (its socket must not outlive it).
+  struct send_outcome {
+    int status = 0;
+    std::string reason;
+    std::string error;
+  };
+  send_outcome send_once(const hc_fixture& hc, std::chrono::steady_clock::duration limit = 20s) {
     net::relay_client sender(*proto::parse_connection_string(send_string(hc)), relay().tls());
-    return sync(sender.connect(), limit);
+    auto attempt = [&]() -> task<send_outcome> {
+      auto dialed = co_await sender.connect();
+      if (dialed.connection) dialed.connection->stream().close();
+      co_return send_outcome{dialed.status, dialed.reason, dialed.error};
+    };
+    return sync(attempt(), limit);
   }
   bool listeners(const std::string& name, std::size_t n) {
     return sync(wait_listener_count(relay(), name, n, 15s), 20s);

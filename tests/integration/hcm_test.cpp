@@ -129,9 +129,7 @@ TEST_F(hcm_test, EndpointDownRejectsWith502AndShowSaysWhy) {
   add(h, hc);
   h.start();
   ASSERT_TRUE(h.wait_status("localhost", hc.name, "Connected")) << h.log();
-  net::relay_client sender(*proto::parse_connection_string(send_string(hc)), relay().tls());
-  auto dialed = sync(sender.connect());
-  EXPECT_FALSE(dialed);
+  auto dialed = send_once(hc);
   EXPECT_EQ(dialed.status, 502);
   auto endpoint = "localhost:" + std::to_string(dead_port);
   EXPECT_NE(dialed.reason.find("endpoint " + endpoint + " unreachable from hcm"), std::string::npos)
@@ -159,9 +157,8 @@ TEST_F(hcm_test, AnAcceptForAForeignHostIsRejectedThroughTheRelayNotIgnored) {
   add(h, hc);
   h.start();
   ASSERT_TRUE(h.wait_status("localhost", hc.name, "Connected")) << h.log();
-  net::relay_client sender(*proto::parse_connection_string(send_string(hc)), relay().tls());
   auto started = std::chrono::steady_clock::now();
-  auto dialed = sync(sender.connect());
+  auto dialed = send_once(hc);
   EXPECT_LT(std::chrono::steady_clock::now() - started, 10s) << "the sender waited for an accept hcm ignored";
   EXPECT_EQ(dialed.status, 502) << dialed.reason;
   EXPECT_NE(dialed.reason.find("hcm refused"), std::string::npos) << dialed.reason;
