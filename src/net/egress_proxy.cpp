@@ -165,7 +165,7 @@ task<std::string> socks5_connect(byte_stream& stream, const proxy_route& proxy, 
     co_return proxy.label() +
         (with_password ? " accepts no username/password authentication"
                        : " requires authentication: give socks5://USER@HOST:PORT with --proxy-password-file");
-  if (choice[1] == 2) {
+  if (choice[1] == 2 && with_password) {  // a method we did not offer falls to the refusal below
     if (proxy.user.size() > 255 || proxy.password.size() > 255)
       co_return "the SOCKS5 user name and password are limited to 255 bytes each";
     std::vector<std::uint8_t> auth{1, std::uint8_t(proxy.user.size())};
@@ -223,6 +223,11 @@ task<std::string> socks5_connect(byte_stream& stream, const proxy_route& proxy, 
 }
 
 }  // namespace
+
+// "HTTP proxy 127.0.0.1:3128 (from --proxy)": the hop as errors and diagnostics name it.
+static std::string with_source(const proxy_route& proxy) {
+  return proxy.label() + " (from " + proxy.source + ")";
+}
 
 std::string proxy_route::label() const {
   return std::string(protocol == kind::socks5 ? "SOCKS5" : "HTTP") + " proxy " + host_port(host, port);
@@ -303,7 +308,7 @@ task<egress_connection> connect_egress(const std::string& host, std::uint16_t po
   auto ex = co_await asio::this_coro::executor;
   egress_connection out{tcp::socket(ex), {}};
   auto proxy = proxy_for(host, tls);
-  const std::string hop = proxy ? proxy->label() + " (from " + proxy->source + ")" : host_port(host, port);
+  const std::string hop = proxy ? with_source(*proxy) : host_port(host, port);
   asio::steady_timer timer(ex, limit);
   auto raced = co_await (connect_tcp(proxy ? proxy->host : host, proxy ? proxy->port : port) ||
                          timer.async_wait(use_tuple));
@@ -342,7 +347,7 @@ task<egress_check> check_egress(const std::string& host, std::uint16_t port, boo
                                 std::chrono::steady_clock::duration limit) {
   auto proxy = proxy_for(host, tls);
   egress_check out;
-  out.route = proxy ? "through " + proxy->label() + " (from " + proxy->source + ")" : "direct";
+  out.route = proxy ? "through " + with_source(*proxy) : "direct";
   auto connected = co_await connect_egress(host, port, tls, limit);
   out.error = std::move(connected.error);
   error_code ignored;
