@@ -65,8 +65,8 @@ void accept_message_build(benchmark::State& state) {
                        {"Sec-WebSocket-Version", "13"}};
   m.remote = remote_endpoint{"10.1.2.3", 51234};
   for (auto _ : state) {
-    m.address =
-        build_accept_address("relay.example.com", 443, "cache", "", m.id, "00112233445566778899aabbccddeeff");
+    m.address = build_rendezvous_address("relay.example.com", 443, "cache", "", hc_action::accept, m.id,
+                                         "00112233445566778899aabbccddeeff");
     benchmark::DoNotOptimize(serialize(m));
   }
 }

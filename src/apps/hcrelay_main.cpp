@@ -42,16 +42,18 @@ int main(int argc, char** argv) {
                  "password (default: DATA_DIR/relay.db, SQLite, this relay alone)");
   app.add_option("--store-password-file", o.store_password_file,
                  "File holding the PostgreSQL password (mode 0600); or use PGPASSFILE");
-  app.add_option("--cluster", o.cluster,
-                 "Redis of a relay cluster (presence, cross-node accepts): redis://[USER@]HOST:PORT[/DB], without "
-                 "a password; needs --store postgres://...");
-  app.add_option("--cluster-password-file", o.cluster_password_file, "File holding the Redis password (mode 0600)");
+  app.add_option(
+      "--cluster", o.cluster,
+      "Redis of a relay cluster (presence, cross-node accepts): redis://[USER@]HOST:PORT[/DB], without "
+      "a password; needs --store postgres://...");
+  app.add_option("--cluster-password-file", o.cluster_password_file,
+                 "File holding the Redis password (mode 0600)");
   app.add_option("--advertise", o.advertise,
                  "This node's address in the accept addresses it hands out: HOST:PORT, or PORT for the "
                  "namespace's host on this port (default: the public address)");
   auto& limits = o.settings;
   double keepalive_s = seconds_of(limits.listener_keepalive), drain_s = seconds_of(limits.drain_timeout),
-         idle_s = seconds_of(limits.http_idle_timeout);
+         idle_s = seconds_of(limits.http_idle_timeout), answer_s = seconds_of(limits.http_answer_timeout);
   app.add_option("--listener-keepalive", keepalive_s,
                  "Seconds between pings on each listener control channel; two unanswered drop the listener")
       ->capture_default_str()
@@ -75,12 +77,22 @@ int main(int argc, char** argv) {
                  "Requests one plain HTTP connection may carry")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  app.add_option("--http-answer-timeout", answer_s,
+                 "HTTP mode: seconds a listener has to answer a request, and to send each next piece of its "
+                 "response body (then 504, or the body is cut)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--http-max-request-body", limits.max_relayed_body_bytes,
+                 "HTTP mode: the largest request body passed on to a listener, in bytes (413 beyond)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   app.add_option("--log-format", log_format, "text or json")->capture_default_str();
   app.add_option("--log-level", log_level, "debug, info, warn or error")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   limits.listener_keepalive = milliseconds_of(keepalive_s);
   limits.drain_timeout = milliseconds_of(drain_s);
   limits.http_idle_timeout = milliseconds_of(idle_s);
+  limits.http_answer_timeout = milliseconds_of(answer_s);
   try {
     hc::util::init_logging(log_format, log_level);
     hc::util::raise_file_limit();

@@ -2,11 +2,15 @@
 #include "ctl/hc_commands.hpp"
 
 #include "ctl/table.hpp"
+#include "proto/connection_string.hpp"
 #include "proto/endpoint.hpp"
+#include "proto/sas.hpp"
 
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
+#include <chrono>
 #include <iostream>
+#include <stdexcept>
 
 namespace hc::ctl {
 namespace json = boost::json;
@@ -120,6 +124,13 @@ void add_hc_commands(CLI::App& app, options& opts) {
   struct cs_args {
     std::string name, rule = "defaultListener";
     bool secondary = false;
+    std::int64_t ttl = 3600;
+  };
+  // The rule's connection string with EntityPath, from the relay.
+  auto rule_connection_string = [&opts](const cs_args& a) {
+    auto& api = opts.client();
+    auto r = api.call("POST", api.hc_path(a.name) + "/authorizationRules/" + a.rule + "/listKeys");
+    return str(r.body, a.secondary ? "secondaryConnectionString" : "primaryConnectionString");
   };
   auto cs = std::make_shared<cs_args>();
   auto* k = hc->add_subcommand("connection-string", "Print a connection string with EntityPath for a rule")
@@ -128,11 +139,38 @@ void add_hc_commands(CLI::App& app, options& opts) {
   k->add_option("--rule", cs->rule, "defaultListener (for hcm) or defaultSender (for hcconnect)")
       ->capture_default_str();
   k->add_flag("--secondary", cs->secondary, "Use the secondary key");
-  k->callback([&opts, cs] {
-    auto& api = opts.client();
-    auto r = api.call("POST", api.hc_path(cs->name) + "/authorizationRules/" + cs->rule + "/listKeys");
-    auto value = str(r.body, cs->secondary ? "secondaryConnectionString" : "primaryConnectionString");
+  k->callback([&opts, cs, rule_connection_string] {
+    auto value = rule_connection_string(*cs);
     if (opts.json()) return print_json(json::object{{"rule", cs->rule}, {"connectionString", value}});
+    std::cout << value << "\n";
+  });
+
+  auto token = std::make_shared<cs_args>();
+  token->rule = "defaultSender";
+  auto* t = hc->add_subcommand("token",
+                               "Print a SAS token for a rule, to send in ServiceBusAuthorization (HTTP mode, "
+                               "raw WebSocket clients)")
+                ->fallthrough();
+  t->add_option("NAME", token->name, "Hybrid connection name")->required();
+  t->add_option("--rule", token->rule, "defaultSender (to send) or defaultListener (to listen)")
+      ->capture_default_str();
+  t->add_option("--ttl", token->ttl, "Seconds the token is valid")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  t->add_flag("--secondary", token->secondary, "Sign with the secondary key");
+  t->callback([&opts, token, rule_connection_string] {
+    auto parsed = proto::parse_connection_string(rule_connection_string(*token));
+    if (!parsed)
+      throw std::runtime_error("the relay returned a connection string hcctl cannot read: " +
+                               parsed.error().message);
+    auto expiry =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count() +
+        token->ttl;
+    auto value = proto::make_sas_token("http://" + parsed->host + "/" + parsed->entity_path, parsed->key_name,
+                                       parsed->key, expiry);
+    if (opts.json())
+      return print_json(json::object{{"rule", token->rule}, {"token", value}, {"expiresAt", expiry}});
     std::cout << value << "\n";
   });
 }

@@ -217,7 +217,7 @@ net::task<void> runner::run() {
 net::task<std::string> runner::serve(ws_connection& ws) {
   using namespace asio::experimental::awaitable_operators;
   st_->control = &ws;
-  net::ws_channel channel(ws, proto::max_control_message_bytes, net::ws_channel::binary_messages::deliver);
+  net::ws_channel channel(ws, proto::max_control_message_bytes);
   auto ended =
       co_await (read_loop(channel) || keepalive_loop(ws, channel) || renew_loop(ws) || refresh_loop());
   st_->control = nullptr;

@@ -78,11 +78,14 @@ task<read_outcome> drive(byte_stream& stream, std::string& leftover, Parser& par
 
 struct request_reader::impl {
   http::request_parser<http::string_body> parser;
+  bool streaming = false;  // read_body_piece has set the body limit (Beast counts it down)
 };
 
 request_reader::request_reader() : impl_(std::make_unique<impl>()) {
   impl_->parser.header_limit(std::uint32_t(limits::max_request_head_bytes));
-  impl_->parser.body_limit(limits::max_api_body_bytes);  // the largest any route takes
+  // No limit with the head: each route sets its own when it reads the body (read_body,
+  // read_body_piece), and a relayed request may be far larger than any the relay reads itself.
+  impl_->parser.body_limit(boost::none);
   impl_->parser.eager(false);
 }
 request_reader::~request_reader() = default;
@@ -116,6 +119,34 @@ task<read_outcome> request_reader::read_body(byte_stream& stream, std::string& l
   auto outcome = co_await drive(stream, leftover, parser, [](auto& p) { return p.is_done(); });
   if (outcome) out.body = parser.get().body();
   co_return outcome;
+}
+
+task<read_outcome> request_reader::read_body_piece(byte_stream& stream, std::string& leftover,
+                                                   std::string& piece, std::size_t max_body) {
+  auto& parser = impl_->parser;
+  piece.clear();
+  if (!body_pending()) co_return read_outcome{};
+  if (auto length = parser.content_length(); length && *length > max_body)
+    co_return read_outcome{{}, classify(http::error::body_limit)};
+  if (!impl_->streaming) parser.body_limit(max_body);
+  impl_->streaming = true;
+  parser.eager(true);
+  auto& body = parser.get().body();
+  body.clear();
+  auto outcome = co_await drive(stream, leftover, parser,
+                                [](auto& p) { return p.is_done() || !p.get().body().empty(); });
+  if (outcome) piece = std::move(body);
+  body.clear();
+  co_return outcome;
+}
+
+bool request_reader::chunked() const {
+  return impl_->parser.chunked();
+}
+
+std::optional<std::uint64_t> request_reader::content_length() const {
+  auto length = impl_->parser.content_length();
+  return length ? std::optional<std::uint64_t>(*length) : std::nullopt;
 }
 
 task<read_outcome> read_request(byte_stream& stream, std::string& leftover, http_request& out,

@@ -60,6 +60,15 @@ class request_reader {
   // do when the request has none.
   task<read_outcome> read_body(byte_stream& stream, std::string& leftover, http_request& out,
                                std::size_t max_body);
+  // After read_head, for a body passed on as it arrives: the next bytes of it into `piece`
+  // (replacing what was there), at most `max_body` bytes in all (413 beyond); `piece` stays empty
+  // once the body is complete (body_pending() is then false).
+  task<read_outcome> read_body_piece(byte_stream& stream, std::string& leftover, std::string& piece,
+                                     std::size_t max_body);
+  // Whether the head announced a chunked body (its length is unknown until it ends) and the length
+  // a Content-Length gave.
+  bool chunked() const;
+  std::optional<std::uint64_t> content_length() const;
   // The head announced a body (Content-Length > 0 or chunked) that has not been read yet.
   bool body_pending() const;
 

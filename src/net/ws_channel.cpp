@@ -52,7 +52,7 @@ task<channel_read> ws_channel::read_message() {
       co_return out;
     }
     bool continuation = h.op == opcode::continuation;
-    if (skipping_) {  // the rest of a skipped message (read_header discards an unread payload)
+    if (skipping_) {  // the rest of a message too big (read_header discards an unread payload)
       if (!continuation) {
         out.what = channel_read::kind::protocol_error;
         co_return out;
@@ -63,10 +63,6 @@ task<channel_read> ws_channel::read_message() {
     if (continuation != in_message) {  // a continuation with nothing started, or a message inside one
       out.what = channel_read::kind::protocol_error;
       co_return out;
-    }
-    if (!continuation && h.op == opcode::binary && binary_ == binary_messages::skip) {
-      skipping_ = !h.fin;
-      continue;
     }
     if (!continuation) out.op = h.op;
     if (out.data.size() + h.payload_length > max_message_bytes_) {

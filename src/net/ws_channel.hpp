@@ -50,11 +50,8 @@ struct channel_read {
 
 class ws_channel {
  public:
-  // Binary messages: delivered like text ones, or skipped unread (a control channel that has no
-  // use for them yet).
-  enum class binary_messages { deliver, skip };
-  ws_channel(ws_connection& ws, std::size_t max_message_bytes, binary_messages binary)
-      : ws_(ws), max_message_bytes_(max_message_bytes), binary_(binary) {}
+  ws_channel(ws_connection& ws, std::size_t max_message_bytes)
+      : ws_(ws), max_message_bytes_(max_message_bytes) {}
 
   // Reads until a whole data message, a Close or an error; Pings on the way are answered.
   task<channel_read> read_message();
@@ -71,11 +68,10 @@ class ws_channel {
  private:
   ws_connection& ws_;
   std::size_t max_message_bytes_;
-  binary_messages binary_;
   std::uint64_t frames_read_ = 0;
   std::uint64_t frames_at_last_ping_ = 0;
   int unanswered_pings_ = 0;
-  bool skipping_ = false;  // inside a message that is too big or skipped: its continuations follow
+  bool skipping_ = false;  // inside a message that is too big: its continuations follow
 };
 
 }  // namespace hc::net

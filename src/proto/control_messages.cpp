@@ -1,5 +1,6 @@
 // proto/control_messages: JSON text messages of the listener control channel (protocol doc §3,
-// §5.1): accept (relay -> listener) and renewToken (listener -> relay), written and parsed with
+// §5.1, §6): accept and request (relay -> listener), renewToken and response (listener -> relay),
+// written and parsed with
 // Boost.JSON. Parsing is bounded: input size (64 KiB) and nesting depth (32) are checked, so
 // hostile input is an error value, never a crash. What the relay does with a command lives in
 // relay/. Pure functions.
@@ -124,15 +125,68 @@ result<accept_message> parse_accept(const json::value& body) {
   return m;
 }
 
-}  // namespace
+result<int> status_field(const json::object& o) {
+  const json::value* v = o.if_contains("statusCode");
+  std::int64_t n = -1;
+  if (v && v->is_int64()) n = v->get_int64();
+  if (v && v->is_uint64()) n = std::int64_t(std::min<std::uint64_t>(v->get_uint64(), 1000));
+  if (v && v->is_string()) {
+    auto text = std::string_view(v->get_string());
+    if (!text.empty() && text.size() <= 3 &&
+        std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      n = std::stoi(std::string(text));
+  }
+  if (n < 100 || n > 999)
+    return message_error(
+        "response.statusCode: expected a status 100..999 (a number or a string of digits), got " +
+        (v ? quote_for_message(json::serialize(*v)) : std::string("nothing")));
+  return result<int>(boost::system::in_place_value, int(n));
+}
 
-std::string serialize(const accept_message& m) {
+result<response_message> parse_response(const json::value& body) {
+  if (!body.is_object())
+    return message_error("response: expected an object, got " + quote_for_message(json::serialize(body)));
+  const json::object& o = body.get_object();
+  response_message m;
+  auto id = string_field(o, "response", "requestId", true);
+  if (!id) return id.error();
+  m.request_id = std::move(*id);
+  auto status = status_field(o);
+  if (!status) return status.error();
+  m.status = *status;
+  auto description = string_field(o, "response", "statusDescription", false);
+  if (!description) return description.error();
+  m.description = std::move(*description);
+  if (const json::value* headers = o.if_contains("responseHeaders"); headers && !headers->is_null()) {
+    if (!headers->is_object())
+      return message_error("response.responseHeaders: expected an object, got a JSON " +
+                           std::string(kind_name(*headers)));
+    for (const auto& item : headers->get_object()) {
+      const json::value& v = item.value();
+      if (v.is_string())
+        m.headers.emplace_back(std::string(item.key()), std::string(v.get_string()));
+      else if (v.is_number() || v.is_bool())
+        m.headers.emplace_back(std::string(item.key()), json::serialize(v));
+      else
+        return message_error("response.responseHeaders." + std::string(item.key()) +
+                             ": expected a string, got a JSON " + std::string(kind_name(v)));
+    }
+  }
+  const json::value* has_body = o.if_contains("body");
+  if (has_body && !has_body->is_null() && !has_body->is_bool())
+    return message_error("response.body: expected true or false, got a JSON " +
+                         std::string(kind_name(*has_body)));
+  m.body = has_body && has_body->is_bool() && has_body->get_bool();
+  return m;
+}
+
+// Header names and values as JSON strings: bytes that are not UTF-8 (obs-text) arrive as their
+// Latin-1 characters; a name given twice is joined as HTTP allows (RFC 9110 §5.3).
+json::object headers_object(const header_list& list) {
   json::object headers;
-  for (const auto& header : m.connect_headers) {
-    // JSON text is UTF-8: header bytes that are not (obs-text) arrive as their Latin-1 characters.
+  for (const auto& header : list) {
     const std::string name = utf8_or_latin1(header.first);  // (named: clang 14 cannot capture bindings)
     const std::string value = utf8_or_latin1(header.second);
-    // A JSON object holds a name once: repeated headers are joined as HTTP allows (RFC 9110 §5.3).
     auto same = std::find_if(headers.begin(), headers.end(),
                              [&](const json::key_value_pair& kv) { return iequals(kv.key(), name); });
     if (same == headers.end()) {
@@ -143,18 +197,42 @@ std::string serialize(const accept_message& m) {
       joined.append(value);
     }
   }
+  return headers;
+}
+
+json::object remote_object(const remote_endpoint& r) {
+  json::object remote;
+  remote.emplace("address", r.address);
+  remote.emplace("port", r.port);
+  return remote;
+}
+
+}  // namespace
+
+std::string serialize(const accept_message& m) {
   json::object accept;
   accept.emplace("address", m.address);
   accept.emplace("id", m.id);
-  accept.emplace("connectHeaders", std::move(headers));
-  if (m.remote) {
-    json::object remote;
-    remote.emplace("address", m.remote->address);
-    remote.emplace("port", m.remote->port);
-    accept.emplace("remoteEndpoint", std::move(remote));
-  }
+  accept.emplace("connectHeaders", headers_object(m.connect_headers));
+  if (m.remote) accept.emplace("remoteEndpoint", remote_object(*m.remote));
   json::object root;
   root.emplace("accept", std::move(accept));
+  return json::serialize(root);
+}
+
+std::string serialize(const request_message& m) {
+  json::object request;
+  request.emplace("address", m.address);
+  request.emplace("id", m.id);
+  if (!m.method.empty()) {  // else address and id only: the SDKs test for the method or the body
+    request.emplace("requestTarget", m.target);
+    request.emplace("method", m.method);
+    if (m.remote) request.emplace("remoteEndpoint", remote_object(*m.remote));
+    request.emplace("requestHeaders", headers_object(m.headers));
+    request.emplace("body", m.body);
+  }
+  json::object root;
+  root.emplace("request", std::move(request));
   return json::serialize(root);
 }
 
@@ -191,6 +269,11 @@ result<listener_command> parse_listener_command(std::string_view text) {
     if (!token) return token.error();
     if (token->empty()) return message_error("renewToken.token is empty; send the new SAS token");
     return renew_token_message{std::move(*token)};
+  }
+  if (const json::value* body = root->if_contains("response")) {
+    auto m = parse_response(*body);
+    if (!m) return m.error();
+    return std::move(*m);
   }
   return unknown_command{std::string(root->begin()->key())};
 }

@@ -1,6 +1,6 @@
 // proto/control_messages: the JSON text messages of the listener control channel (protocol doc
-// §3, §5.1): accept (relay -> listener), renewToken (listener -> relay). HTTP-mode request and
-// response messages join here when HTTP mode is built. Parsers are pure and bounded.
+// §3, §5.1, §6): accept and request (relay -> listener), renewToken and response (listener ->
+// relay). Parsers are pure and bounded.
 #pragma once
 #include "proto/error.hpp"
 
@@ -35,21 +35,26 @@ struct renew_token_message {
   std::string token;
 };
 
-// {"request":{"address":..,"id":..,"requestTarget":..,"method":..,"body":bool,...}}: an HTTP-mode
-// request (protocol doc §6). Only what a listener needs to answer it is kept here; with `body`
-// true a binary frame with the body follows on the control channel.
+// {"request":{"address":..,"id":..,"requestTarget":..,"method":..,"remoteEndpoint":{..},
+// "requestHeaders":{..},"body":bool}}: an HTTP-mode request (protocol doc §6.2). With `body` true
+// its body follows as one binary message. Without a method it carries only `address` and `id`:
+// the listener dials the address and the whole request follows there.
 struct request_message {
   std::string id;
-  std::string address;  // the rendezvous address for a large request ("" when small)
-  std::string method;
-  std::string target;
+  std::string address;  // the request's one-shot rendezvous address
+  std::string method;   // empty: address and id only
+  std::string target;   // requestTarget: the path and query without sb-hc-* parameters
+  std::optional<remote_endpoint> remote;
+  header_list headers;
   bool body = false;
 };
 
 // {"response":{"requestId":..,"statusCode":..,"statusDescription":..,"responseHeaders":{..},"body":bool}}
+// statusCode arrives as a JSON number (the SDKs) or a string of digits (the protocol's sample);
+// header values as strings, or numbers and booleans (Node keeps setHeader's type).
 struct response_message {
   std::string request_id;
-  int status = 200;
+  int status = 200;  // 100..999
   std::string description;
   header_list headers;
   bool body = false;
@@ -60,7 +65,7 @@ struct unknown_command {
   std::string name;
 };
 
-using listener_command = std::variant<renew_token_message, unknown_command>;
+using listener_command = std::variant<renew_token_message, response_message, unknown_command>;
 using relay_command = std::variant<accept_message, request_message, unknown_command>;
 
 // Header names and values that are not UTF-8 are written as their ISO-8859-1 characters, so the
@@ -68,6 +73,7 @@ using relay_command = std::variant<accept_message, request_message, unknown_comm
 std::string serialize(const accept_message& m);
 std::string serialize(const renew_token_message& m);
 std::string serialize(const response_message& m);
+std::string serialize(const request_message& m);
 
 // Parses what a listener sends. 400 with a clear message for non-JSON, a non-object, a known
 // command with missing or mistyped fields. Input over max_control_message_bytes is 413.

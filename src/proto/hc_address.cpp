@@ -239,12 +239,12 @@ bool is_segment_prefix(std::string_view prefix, std::string_view path) noexcept 
          (!prefix.empty() && prefix.back() == '/');
 }
 
-std::string build_accept_address(std::string_view host, std::uint16_t port, std::string_view raw_path,
-                                 std::string_view app_query, std::string_view id,
-                                 std::string_view rendezvous_key) {
+std::string build_rendezvous_address(std::string_view host, std::uint16_t port, std::string_view raw_path,
+                                     std::string_view app_query, hc_action action, std::string_view id,
+                                     std::string_view rendezvous_key) {
   std::string out = "wss://" + authority_for(host, port, false) + "/$hc/" + std::string(raw_path) + "?";
   if (!app_query.empty()) out += std::string(app_query) + "&";
-  out += "sb-hc-action=accept&sb-hc-id=" + percent_encode(id) +
+  out += "sb-hc-action=" + std::string(to_string(action)) + "&sb-hc-id=" + percent_encode(id) +
          "&sb-hc-rendezvous=" + percent_encode(rendezvous_key);
   return out;
 }

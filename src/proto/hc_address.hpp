@@ -51,10 +51,10 @@ result<hc_target> parse_hc_target(std::string_view request_target);
 // True when `prefix` equals `path` or is followed in `path` by '/' (case-insensitive).
 bool is_segment_prefix(std::string_view prefix, std::string_view path) noexcept;
 
-// wss://{host}:{port}/$hc/{raw_path}?{app_query&}sb-hc-action=accept&sb-hc-id={id}&sb-hc-rendezvous={key}
-std::string build_accept_address(std::string_view host, std::uint16_t port, std::string_view raw_path,
-                                 std::string_view app_query, std::string_view id,
-                                 std::string_view rendezvous_key);
+// wss://{host}:{port}/$hc/{raw_path}?{app_query&}sb-hc-action={accept|request}&sb-hc-id={id}&sb-hc-rendezvous={key}
+std::string build_rendezvous_address(std::string_view host, std::uint16_t port, std::string_view raw_path,
+                                     std::string_view app_query, hc_action action, std::string_view id,
+                                     std::string_view rendezvous_key);
 
 // The listen / connect URLs clients dial: wss://{host}[:port]/$hc/{path}?sb-hc-action=..[&sb-hc-id=..]
 // (port omitted when 443; path percent-encoded per segment, '/' kept).

@@ -28,6 +28,16 @@ rendezvous_outcome rejection(int status, std::string description) {
 
 }  // namespace
 
+std::string rendezvous_address(const relay_context& ctx, std::string_view ns_host,
+                               const proto::hc_target& target, proto::hc_action action, std::string_view id,
+                               std::string_view key) {
+  std::string_view host = ctx.advertise_host.empty() ? ns_host : std::string_view(ctx.advertise_host);
+  auto address = proto::build_rendezvous_address(host, ctx.advertise_port, target.raw_path, target.app_query,
+                                                 action, id, key);
+  if (!ctx.tls) address.replace(0, 3, "ws");  // wss:// -> ws:// with --insecure-plaintext
+  return address;
+}
+
 net::task<> run_accept(relay_context& ctx, incoming in) {
   // On a gateway host in.ns is null until the claimed sender names its namespace.
   std::string shown_host = in.ns ? in.ns->host() : ctx.advertise_host;

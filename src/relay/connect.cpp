@@ -41,18 +41,6 @@ std::vector<std::string> id_list(std::string_view header) {
   return ids;
 }
 
-// Every header the sender supplied, minus the relay's own: ServiceBusAuthorization always, and
-// Authorization only when it carried the sender's token (as Azure does).
-proto::header_list connect_headers(const net::http_request& request, bool authorization_consumed) {
-  proto::header_list out;
-  for (const auto& [k, v] : request.headers) {
-    bool is_authorization = proto::iequals(k, "Authorization");
-    if (is_relay_auth_header(k) && (!is_authorization || authorization_consumed)) continue;
-    out.emplace_back(k, v);
-  }
-  return out;
-}
-
 // Counts a tunnel, pending or open, in its listener's load (listener choice) until destroyed.
 // A listener on another node (null) counts there, in its own node's heartbeat.
 class listener_load {
@@ -171,16 +159,6 @@ net::task<> refuse_sender(relay_context& ctx, incoming& in, std::string_view out
   co_await refuse(in.stream, e, in.ns->host(), in.target.path, in.tracking_id);
 }
 
-// The one-shot address of one offer: this node (--advertise), by default the namespace's host.
-std::string accept_address(const relay_context& ctx, const incoming& in, std::string_view id,
-                           std::string_view key) {
-  const auto& host = ctx.advertise_host.empty() ? in.ns->host() : ctx.advertise_host;
-  auto address =
-      proto::build_accept_address(host, ctx.advertise_port, in.target.raw_path, in.target.app_query, id, key);
-  if (!ctx.tls) address.replace(0, 3, "ws");  // wss:// -> ws:// with --insecure-plaintext
-  return address;
-}
-
 // The hybrid connection, the sender's right to send to it, and someone listening; the accept
 // message it would be offered with, no larger than a listener takes. Refuses the
 // sender itself (nullopt) when one is missing or the message is too large (431).
@@ -218,11 +196,11 @@ net::task<std::optional<sender_plan>> admit(relay_context& ctx, incoming& in) {
   plan.allowed = id_list(in.request.header("Microsoft-Relay-AllowedListeners"));
   plan.disallowed = id_list(in.request.header("Microsoft-Relay-DisallowedListeners"));
   plan.accept.id = plan.id;
-  plan.accept.connect_headers = connect_headers(in.request, plan.authorization_consumed);
+  plan.accept.connect_headers = headers_without_credentials(in.request, plan.authorization_consumed);
   auto remote = in.stream.remote_endpoint();
   plan.accept.remote = proto::remote_endpoint{remote.address().to_string(), remote.port()};
-  plan.accept.address =
-      accept_address(ctx, in, plan.id, std::string(32, '0'));  // every key has 32 hex digits
+  plan.accept.address = rendezvous_address(ctx, in.ns->host(), in.target, proto::hc_action::accept, plan.id,
+                                           std::string(32, '0'));  // every key has 32 hex digits
   if (auto size = proto::serialize(plan.accept).size(); size > net::limits::max_accept_message_bytes) {
     // Named, not a braced temporary inside co_await: net/types.hpp.
     const proto::error too_large{431, proto::errc::too_large,
@@ -285,7 +263,7 @@ net::task<bool> send_offer(relay_context& ctx, const incoming& in, const sender_
                            const offer_target& target, const std::string& key,
                            const std::shared_ptr<pending_rendezvous>& pending) {
   auto accept = plan.accept;
-  accept.address = accept_address(ctx, in, plan.id, key);
+  accept.address = rendezvous_address(ctx, in.ns->host(), in.target, proto::hc_action::accept, plan.id, key);
   auto message = proto::serialize(accept);
   if (!target.local) {
     const forwarded_accept forwarded{

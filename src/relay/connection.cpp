@@ -1,4 +1,5 @@
-// relay/connection: TLS, request head, routing (see connection.hpp).
+// relay/connection: TLS, request head, routing (see connection.hpp): /$hc/ gestures, requests relayed
+// to a listener (relay/http_mode), the relay's own pages (http_routes).
 #include "relay/connection.hpp"
 #include "relay/refuse.hpp"
 
@@ -6,6 +7,7 @@
 #include "net/limits.hpp"
 #include "proto/encoding.hpp"
 #include "relay/gestures.hpp"
+#include "relay/http_mode/relayed_request.hpp"
 #include "relay/http_routes.hpp"
 
 #include <spdlog/spdlog.h>
@@ -72,6 +74,12 @@ net::task<> answer_and_close(net::byte_stream& stream, std::string response) {
   stream.close();
 }
 
+// A request the relay cannot take as it is (its status and sentence), then the connection ends.
+net::task<> answer_malformed(net::byte_stream& stream, const proto::error& bad) {
+  auto answer = net::format_response(bad.status, {}, {{"Connection", "close"}}, bad.message + "\n");
+  co_await answer_and_close(stream, std::move(answer));
+}
+
 // A /$hc/ request: the gesture it names runs on this connection until its end.
 net::task<> serve_gesture(relay_context& ctx, net::byte_stream& stream, std::string& leftover,
                           net::http_request& request, const std::string& host,
@@ -79,9 +87,12 @@ net::task<> serve_gesture(relay_context& ctx, net::byte_stream& stream, std::str
   auto ns = ctx.entities.by_host(host);
   auto target = proto::parse_hc_target(request.target);
   // The host --advertise names when it is not a namespace's (a gateway, as Azure's accept
-  // addresses name): it serves accepts for every namespace, run_accept takes the sender's.
-  bool gateway_accept = !ns && target && target->action == proto::hc_action::accept &&
-                        !ctx.advertise_host.empty() && proto::iequals(host, ctx.advertise_host);
+  // addresses name): it serves accepts and request rendezvous for every namespace; the claimed
+  // key names the namespace.
+  bool gateway_accept =
+      !ns && target &&
+      (target->action == proto::hc_action::accept || target->action == proto::hc_action::request) &&
+      !ctx.advertise_host.empty() && proto::iequals(host, ctx.advertise_host);
   if (!ns && !gateway_accept) {
     co_await refuse(stream, proto::error::not_found(no_namespace_text(host)), host, "", tracking_id);
     co_return;
@@ -116,9 +127,7 @@ net::task<> serve_gesture(relay_context& ctx, net::byte_stream& stream, std::str
       co_await run_accept(ctx, std::move(in));
       break;
     case proto::hc_action::request:
-      co_await refuse(in.stream,
-                      proto::error::bad_request("HTTP request rendezvous is not supported by this relay"),
-                      ns->host(), in.target.path, tracking_id);
+      co_await run_request_rendezvous(ctx, std::move(in));
       break;
   }
 }
@@ -151,9 +160,7 @@ net::task<> serve_connection(relay_context& ctx, net::tls_context tls, net::tcp:
     head_deadline.reset();
     handshake.release();
     if (read.bad) {
-      auto answer =
-          net::format_response(read.bad->status, {}, {{"Connection", "close"}}, read.bad->message + "\n");
-      co_await answer_and_close(stream, std::move(answer));
+      co_await answer_malformed(stream, *read.bad);
       co_return;
     }
     if (!read) break;
@@ -182,10 +189,27 @@ net::task<> serve_connection(relay_context& ctx, net::tls_context tls, net::tcp:
         co_return;
       }
     }
+    auto ns = ctx.entities.by_host(host);
+    if (auto target = relayed_target(request, ns.get())) {
+      relayed_call call{stream,        leftover,           request,     reader,
+                        std::move(ns), std::move(*target), tracking_id, source};
+      bool more = co_await relay_http_request(ctx, call);
+      if (!more || served >= ctx.settings.max_requests_per_connection) break;
+      head_deadline.emplace(ex, ctx.settings.http_idle_timeout, [&] { stream.close(); });
+      continue;
+    }
+    // The relay's own routes take small bodies: a larger one is refused before anything else.
+    if (auto length = reader.content_length(); length && *length > net::limits::max_api_body_bytes) {
+      const proto::error too_large{413, proto::errc::too_large,
+                                   "the message body is larger than this endpoint accepts (" +
+                                       std::to_string(net::limits::max_api_body_bytes) + " bytes)"};
+      co_await answer_malformed(stream, too_large);
+      co_return;
+    }
     body_reader read_body = [&](std::size_t max) {
       return read_body_in_time(stream, leftover, request, reader, max);
     };
-    http_exchange exchange{request, ctx.entities.by_host(host), tracking_id, source, std::move(read_body)};
+    http_exchange exchange{request, std::move(ns), tracking_id, source, std::move(read_body)};
     auto response = co_await handle_http(ctx, exchange);
     // A body nobody read (the route takes none, or the caller was refused) is never read: the
     // connection ends after the answer. So does the last request a connection may carry.

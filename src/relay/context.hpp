@@ -5,6 +5,7 @@
 #include "net/task_group.hpp"
 #include "net/tls.hpp"
 #include "relay/cluster/cluster_link.hpp"
+#include "relay/http_mode/request_exchange.hpp"
 #include "relay/metrics.hpp"
 #include "relay/model/app_directory.hpp"
 #include "relay/model/catalog.hpp"
@@ -29,6 +30,7 @@ struct relay_context {
   catalog entities;
   app_directory apps;  // App Service plans, apps and their hybrid connections
   rendezvous_table rendezvous;
+  request_table requests;  // HTTP-mode requests waiting for their listener's rendezvous
   relay_metrics metrics;
   source_limits sources;  // per remote address: failed-auth allowance, handshakes in flight
   // Listener control channels and open tunnels: on SIGTERM each gets Close 1001 and the relay

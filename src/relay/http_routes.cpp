@@ -1,7 +1,6 @@
-// relay/http_routes: the routing rule for plain HTTP requests (handle_http below), /healthz,
-// /metrics, the runtime-info GET and dispatch to the management API and the portal (see
-// http_routes.hpp). HTTP-mode relaying (protocol doc §6) is not built yet: a request to a hybrid
-// connection's path gets 501 with a sentence that says so.
+// relay/http_routes: the routing rule for plain HTTP requests (relayed_target and handle_http
+// below), /healthz, /metrics, the runtime-info GET and dispatch to the management API and the
+// portal (see http_routes.hpp).
 #include "relay/http_routes.hpp"
 
 #include "net/clock.hpp"
@@ -89,6 +88,16 @@ std::string runtime_info(relay_context& ctx, const http_exchange& x) {
                        "application/atom+xml;type=entry;charset=utf-8");
 }
 
+bool is_admin_path(std::string_view path) {
+  constexpr auto admin = proto::admin_path_prefix;
+  return path.starts_with(admin) && (path.size() == admin.size() || path[admin.size()] == '/');
+}
+
+bool is_runtime_info_get(const net::http_request& request) {
+  return request.method == "GET" && has_query_param(request.target, "api-version") &&
+         proto::iequals(request.header("X-PROCESS-AT"), "ServiceBus");
+}
+
 }  // namespace
 
 std::string no_namespace_text(std::string_view host) {
@@ -102,29 +111,26 @@ std::string no_namespace_text(std::string_view host) {
 // 2. A path that names a hybrid connection of the Host's namespace belongs to it: the runtime-info
 //    GET when it carries api-version and X-PROCESS-AT: ServiceBus (what Microsoft's SDKs and hcm
 //    send; api-version alone is app data that .NET senders pass to their listeners), else a
-//    relayed HTTP request.
+//    relayed HTTP request (relayed_target; connection.cpp hands it to relay/http_mode).
 // 3. Other paths: the same relay pages at their old places (/healthz, /metrics, /api/v1, /,
 //    /portal/*), which can no longer collide with a hybrid connection; else 404.
+std::optional<proto::hc_target> relayed_target(const net::http_request& request, const namespace_entry* ns) {
+  std::string_view path = request.target;
+  if (!ns || is_admin_path(path.substr(0, path.find('?'))) || is_runtime_info_get(request))
+    return std::nullopt;
+  auto target = proto::parse_hc_target(request.target);
+  if (!target || !catalog::resolve(*ns, target->path)) return std::nullopt;
+  return std::move(*target);
+}
+
 net::task<std::string> handle_http(relay_context& ctx, http_exchange& x) {
   const auto& request = x.request;
   std::string_view path = request.target;
   path = path.substr(0, path.find('?'));
-  constexpr auto admin = proto::admin_path_prefix;
-  bool admin_route = path.starts_with(admin) && (path.size() == admin.size() || path[admin.size()] == '/');
-  if (admin_route) {
-    path.remove_prefix(admin.size());
-  } else if (x.ns) {
-    bool runtime_info_get = request.method == "GET" && has_query_param(request.target, "api-version") &&
-                            proto::iequals(request.header("X-PROCESS-AT"), "ServiceBus");
-    if (runtime_info_get) co_return runtime_info(ctx, x);
-    auto target = proto::parse_hc_target(request.target);
-    if (target && catalog::resolve(*x.ns, target->path))
-      co_return text_response(
-          501,
-          "HTTP request mode (protocol doc section 6) is not supported by this relay yet; "
-          "use WebSocket connections at /$hc/" +
-              target->path + "\n");
-  }
+  if (is_admin_path(path))
+    path.remove_prefix(proto::admin_path_prefix.size());
+  else if (x.ns && is_runtime_info_get(request))
+    co_return runtime_info(ctx, x);
   if (path == "/healthz") co_return health_response(ctx);
   if (path == "/metrics") co_return text_response(200, ctx.metrics.serialize(), "text/plain; version=0.0.4");
   if (!x.ns) co_return text_response(404, no_namespace_text(request.header("Host")) + "\n");

@@ -1,10 +1,13 @@
-// relay/http_routes: requests that are not WebSocket gestures: the runtime-info GET (protocol
-// doc §7), the management API (/api/v1, api/router.cpp), /metrics and /healthz. Each
-// handler returns the full response text; connection.cpp writes it. A body is read only by a
+// relay/http_routes: the routing rule for requests that are not WebSocket gestures (relayed_target
+// picks the ones that are data for a hybrid connection, relay/http_mode carries them), and the
+// relay's own answers: the runtime-info GET (protocol doc §7), the management API (/api/v1,
+// api/router.cpp), /metrics and /healthz. Each handler returns the full response text;
+// connection.cpp writes it. A body is read only by a
 // route that takes one, after the caller is authorized (x.read_body); a failed authorization on
 // any route counts against the source (source_limits).
 #pragma once
 #include "net/http.hpp"
+#include "proto/hc_address.hpp"
 #include "relay/context.hpp"
 
 #include <functional>
@@ -28,6 +31,10 @@ struct http_exchange {
 
 // "No namespace is served at host ...": names only the host asked for, never the ones served.
 std::string no_namespace_text(std::string_view host);
+
+// The routing rule's data branch: the parsed target when the request goes to a listener of one of
+// the namespace's hybrid connections; nullopt when it is the relay's (handle_http answers).
+std::optional<proto::hc_target> relayed_target(const net::http_request& request, const namespace_entry* ns);
 
 // Without a namespace only /metrics and /healthz work.
 net::task<std::string> handle_http(relay_context& ctx, http_exchange& x);

@@ -2,10 +2,11 @@
 // steps: admit (Listen, one of the 25 slots, 101), serve (read the listener's messages while a
 // keep-alive pings it) and leave (its unanswered senders are passed on to other listeners).
 // Messages: renewToken (checked against the current keys and rights, extends the token
-// deadline), Ping (answered), Close (echoed). Accept messages are written by sender sessions
-// through listener::send on this strand. A frame that breaks RFC 6455 (bad header, stray
-// continuation, bad Close payload) gets 1002; a text message that is not UTF-8 gets 1007.
-// The token deadline is `se` + limits::token_grace; past it the channel is closed with 1008.
+// deadline), response (an HTTP-mode answer: handed to the waiting caller with the binary message
+// that follows it when it announces a body), Ping (answered), Close (echoed). Accept and request
+// messages are written by sender and caller sessions through listener::send on this strand. A frame that
+// breaks RFC 6455 (bad header, stray continuation, bad Close payload) gets 1002; a text message that is not
+// UTF-8 gets 1007. The token deadline is `se` + limits::token_grace; past it the channel is closed with 1008.
 // recheck_listeners closes listeners whose token a key or rule change has made invalid.
 #include "net/clock.hpp"
 #include "net/limits.hpp"
@@ -13,6 +14,7 @@
 #include "proto/control_messages.hpp"
 #include "relay/cluster/cluster_link.hpp"
 #include "relay/gestures.hpp"
+#include "relay/http_mode/request_exchange.hpp"
 #include "relay/listener_set.hpp"
 #include "relay/model/authorizer.hpp"
 #include "relay/refuse.hpp"
@@ -59,6 +61,7 @@ class control_channel {
     arm_token_deadline(token_deadline_, me_, token_expiry);
     auto ended = co_await (read_loop() || keep_alive());
     token_deadline_.reset();
+    end_body("it disconnected before the response body");
     co_return std::visit([](std::string& why) { return std::move(why); }, ended);
   }
 
@@ -79,22 +82,79 @@ class control_channel {
         case net::channel_read::kind::closed:
           co_await me_->channel->write_close_raw(std::move(read.close_payload));
           co_return "closed by listener";
-        case net::channel_read::kind::too_big:  // the rest of it is skipped while 1009 goes out
+        case net::channel_read::kind::too_big:  // the rest of it is skipped
+          if (read.op == proto::opcode::binary) {
+            end_body(
+                "its response body on the control channel is over 64 KiB; larger bodies go over the "
+                "request's rendezvous connection");
+            continue;
+          }
           me_->begin_close(1009, "Control messages are limited to 64 KiB");
           continue;
         case net::channel_read::kind::message:
+          if (read.op == proto::opcode::binary) {
+            on_body(std::move(read.data));
+            continue;
+          }
           if (!proto::is_utf8(read.data))  // RFC 6455 §8.1: the relay is this message's endpoint
             co_return co_await protocol_error(1007, "Control messages must be UTF-8 text", "invalid UTF-8");
+          if (body_expected_) end_body("it sent a control message where the response body was due");
           on_command(read.data);
           continue;
       }
     }
   }
 
+  // The binary message after a response that announced a body; any other is ignored (hyco-https
+  // sends an empty one after a response without a body).
+  void on_body(std::string data) {
+    if (!body_expected_) {
+      if (!data.empty())
+        spdlog::debug("listener {} sent a binary message nobody expects; ignored", me_->id());
+      return;
+    }
+    body_expected_ = false;
+    if (auto r = std::exchange(body_for_, nullptr)) {
+      exchange_event body;
+      body.what = exchange_event::kind::body;
+      body.text = std::move(data);
+      r->deliver(std::move(body));
+    }
+  }
+
+  // The body that was due will not come: its caller gets 502 with `why`.
+  void end_body(std::string why) {
+    body_expected_ = false;
+    if (auto r = std::exchange(body_for_, nullptr)) {
+      spdlog::info("listener {}: request {}: {}", me_->id(), r->id(), why);
+      exchange_event lost;
+      lost.text = "The listener broke the HTTP mode protocol: " + why;
+      r->deliver(std::move(lost));
+    }
+  }
+
+  void on_response(proto::response_message response) {
+    auto r = me_->take_request(response.request_id);
+    if (!r)
+      spdlog::info("listener {} answered request {}, which is not one of its requests in flight; ignored",
+                   me_->id(), proto::printable(response.request_id));
+    body_expected_ = response.body;  // the body of an ignored response is skipped too
+    if (response.body) body_for_ = r;
+    if (!r) return;
+    exchange_event head;
+    head.what = exchange_event::kind::head;
+    head.head = std::move(response);
+    r->deliver(std::move(head));
+  }
+
   void on_command(std::string_view message) {
     auto command = proto::parse_listener_command(message);
     if (!command) {
       spdlog::warn("listener {} sent an unreadable control message: {}", me_->id(), command.error().message);
+      return;
+    }
+    if (auto* response = std::get_if<proto::response_message>(&*command)) {
+      on_response(std::move(*response));
       return;
     }
     auto* renew = std::get_if<proto::renew_token_message>(&*command);
@@ -144,9 +204,9 @@ class control_channel {
   std::string ns_name_;
   std::string entity_name_;
   std::shared_ptr<listener> me_;
-  // Binary frames (HTTP-mode response bodies) are not used by this relay yet: skipped.
-  net::ws_channel reader_{*me_->channel, proto::max_control_message_bytes,
-                          net::ws_channel::binary_messages::skip};
+  net::ws_channel reader_{*me_->channel, proto::max_control_message_bytes};
+  bool body_expected_ = false;                  // a response announced a body: the next binary message
+  std::shared_ptr<request_exchange> body_for_;  // whose body it is (null: an ignored response's)
   std::optional<net::deadline> token_deadline_;
 };
 
@@ -257,6 +317,11 @@ void leave(relay_context& ctx, const std::string& ns_name, admitted_listener& a)
   a.entity->live->remove(a.me.get());
   if (ctx.cluster) ctx.cluster->leave(cluster_entity(ns_name, a.entity->name()), a.me->id());
   pass_on_unanswered(ctx, *a.me);
+  for (auto& r : a.me->take_requests()) {
+    exchange_event lost;
+    lost.text = "The listener disconnected before it answered the request";
+    r->deliver(std::move(lost));
+  }
   a.me->closing.reset();
   // The channel object stays with the listener (a send queued on its strand may still hold it);
   // its socket closes now.

@@ -2,6 +2,7 @@
 #include "relay/listener_set.hpp"
 
 #include "net/limits.hpp"
+#include "relay/http_mode/request_exchange.hpp"
 #include "relay/rendezvous.hpp"
 
 #include <spdlog/spdlog.h>
@@ -67,7 +68,16 @@ void listener_set::close_all(std::uint16_t code, const std::string& reason) {
 }
 
 net::task<bool> listener::send(proto::opcode op, std::string payload) {
+  std::vector<std::pair<proto::opcode, std::string>> one;
+  one.emplace_back(op, std::move(payload));
+  bool sent = co_await send_in_order(std::move(one));
+  co_return sent;
+}
+
+net::task<bool> listener::send_in_order(std::vector<std::pair<proto::opcode, std::string>> frames) {
   if (!channel || closing || channel->close_sent()) co_return false;
+  std::size_t total = 0;
+  for (const auto& f : frames) total += f.second.size();
   struct in_flight {  // counts this write in the backlog until it ends, however it ends
     listener& l;
     std::size_t bytes;
@@ -80,14 +90,23 @@ net::task<bool> listener::send(proto::opcode op, std::string payload) {
       l.queued_bytes_.fetch_sub(bytes);
       l.note_write_progress();
     }
-  } counted(*this, payload.size());
-  auto bytes = std::span(reinterpret_cast<std::uint8_t*>(payload.data()), payload.size());
-  auto ec = co_await channel->write_frame_within(op, true, bytes, net::limits::control_write_timeout);
-  if (ec == net::asio::error::timed_out)
-    spdlog::warn(
-        "listener {} dropped: it took no control message for {} s (it is not reading its channel)", id_,
-        std::chrono::duration_cast<std::chrono::seconds>(net::limits::control_write_timeout).count());
-  co_return !ec;
+  } counted(*this, total);
+  co_await frame_order_.lock();
+  struct unlock_at_end {
+    net::async_mutex& m;
+    ~unlock_at_end() { m.unlock(); }
+  } unlock{frame_order_};
+  for (auto& [op, payload] : frames) {
+    if (!channel || closing || channel->close_sent()) co_return false;
+    auto bytes = std::span(reinterpret_cast<std::uint8_t*>(payload.data()), payload.size());
+    auto ec = co_await channel->write_frame_within(op, true, bytes, net::limits::control_write_timeout);
+    if (ec == net::asio::error::timed_out)
+      spdlog::warn(
+          "listener {} dropped: it took no control message for {} s (it is not reading its channel)", id_,
+          std::chrono::duration_cast<std::chrono::seconds>(net::limits::control_write_timeout).count());
+    if (ec) co_return false;
+  }
+  co_return true;
 }
 
 void listener::note_write_progress() {
@@ -130,6 +149,32 @@ std::vector<std::pair<std::string, std::weak_ptr<pending_rendezvous>>> listener:
   std::vector<std::pair<std::string, std::weak_ptr<pending_rendezvous>>> out;
   for (auto& a : unanswered_) out.emplace_back(std::move(a.key), std::move(a.pending));
   unanswered_.clear();
+  return out;
+}
+
+bool listener::expect_response(const std::string& id, std::weak_ptr<request_exchange> r) {
+  std::lock_guard lock(unanswered_mutex_);
+  if (gone_) return false;
+  std::erase_if(requests_, [](const auto& e) { return e.second.expired(); });  // callers gone
+  return requests_.emplace(id, std::move(r)).second;
+}
+
+std::shared_ptr<request_exchange> listener::take_request(const std::string& id) {
+  std::lock_guard lock(unanswered_mutex_);
+  auto it = requests_.find(id);
+  if (it == requests_.end()) return nullptr;
+  auto r = it->second.lock();
+  requests_.erase(it);
+  return r;
+}
+
+std::vector<std::shared_ptr<request_exchange>> listener::take_requests() {
+  std::lock_guard lock(unanswered_mutex_);
+  gone_ = true;
+  std::vector<std::shared_ptr<request_exchange>> out;
+  for (auto& [id, weak] : requests_)
+    if (auto r = weak.lock()) out.push_back(std::move(r));
+  requests_.clear();
   return out;
 }
 

@@ -7,6 +7,7 @@
 // the listener; one that has waited limits::control_backlog_grace makes it "backed up", and
 // backed-up listeners are not picked.
 #pragma once
+#include "net/async_mutex.hpp"
 #include "net/deadline.hpp"
 #include "net/websocket.hpp"
 #include "proto/ws_frame.hpp"
@@ -18,6 +19,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace hc::relay {
@@ -43,6 +45,9 @@ class listener : public std::enable_shared_from_this<listener> {
   // Tunnels this listener is currently carrying (the load used to pick listeners).
   std::atomic<int> active_tunnels{0};
 
+  // strand: sends frames in order with nothing between them (an HTTP-mode request and its body),
+  // each as `send` does.
+  net::task<bool> send_in_order(std::vector<std::pair<proto::opcode, std::string>> frames);
   // strand: sends one frame (an accept, a ping). A write that has the connection and does not
   // finish within limits::control_write_timeout drops the listener (its socket closed, so its
   // session ends and its unanswered accepts go back to their senders). False when the channel
@@ -75,6 +80,13 @@ class listener : public std::enable_shared_from_this<listener> {
   bool expect_answer(std::string key, std::weak_ptr<class pending_rendezvous> pending);
   std::vector<std::pair<std::string, std::weak_ptr<pending_rendezvous>>> take_unanswered();
 
+  // HTTP-mode requests sent to this listener whose response has not come on its control channel,
+  // by request id (any thread). A response names one of these or is ignored; each is taken once.
+  // expect_response is false once the listener has gone (take_requests ran).
+  bool expect_response(const std::string& id, std::weak_ptr<class request_exchange> r);
+  std::shared_ptr<request_exchange> take_request(const std::string& id);
+  std::vector<std::shared_ptr<request_exchange>> take_requests();
+
  private:
   void note_write_progress();
 
@@ -86,6 +98,8 @@ class listener : public std::enable_shared_from_this<listener> {
   mutable std::mutex unanswered_mutex_;
   std::vector<unanswered_accept> unanswered_;
   bool gone_ = false;  // unanswered_mutex_: take_unanswered has run
+  std::unordered_map<std::string, std::weak_ptr<request_exchange>> requests_;  // unanswered_mutex_
+  net::async_mutex frame_order_;  // strand: a request and its body leave together
   mutable std::mutex token_mutex_;
   std::string token_;
   std::atomic<bool> closing_started_{false};

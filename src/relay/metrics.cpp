@@ -20,6 +20,11 @@ struct relay_metrics::impl {
                                                           .Name("hcrelay_sender_connections_total")
                                                           .Help("Sender connect gestures by outcome")
                                                           .Register(*registry);
+  prometheus::Family<prometheus::Counter>& http_requests =
+      prometheus::BuildCounter()
+          .Name("hcrelay_http_requests_total")
+          .Help("HTTP-mode requests relayed to listeners, by outcome")
+          .Register(*registry);
   prometheus::Family<prometheus::Counter>& auth_failures = prometheus::BuildCounter()
                                                                .Name("hcrelay_auth_failures_total")
                                                                .Help("Refused tokens by gesture and status")
@@ -67,6 +72,10 @@ void relay_metrics::listener_disconnected() {
 }
 void relay_metrics::sender_outcome(std::string_view outcome) {
   impl_->outcomes.Add({{"outcome", std::string(outcome)}}).Increment();
+}
+
+void relay_metrics::http_request(std::string_view outcome) {
+  impl_->http_requests.Add({{"outcome", std::string(outcome)}}).Increment();
 }
 void relay_metrics::auth_failure(std::string_view gesture, int status) {
   impl_->auth_failures.Add({{"gesture", std::string(gesture)}, {"status", std::to_string(status)}})

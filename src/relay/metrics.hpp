@@ -17,6 +17,9 @@ class relay_metrics {
   void listener_disconnected();
   // outcome: accepted, rejected, no_listener, timeout, not_found, unauthorized, forbidden, bad_request
   void sender_outcome(std::string_view outcome);
+  // HTTP mode: answered, no_listener, timeout, listener_lost, unauthorized, forbidden, too_large,
+  // bad_request, caller_gone
+  void http_request(std::string_view outcome);
   void auth_failure(std::string_view gesture, int status);
   void tunnel_started();
   void tunnel_ended(std::uint64_t app_to_agent_bytes, std::uint64_t agent_to_app_bytes);

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 
 namespace hc::relay {
 
@@ -20,6 +21,10 @@ struct relay_settings {
   // Plain HTTP connections (not WebSockets): idle time between requests, requests per connection.
   std::chrono::milliseconds http_idle_timeout = net::limits::http_idle_timeout;
   std::size_t max_requests_per_connection = net::limits::max_requests_per_connection;
+  // HTTP mode (protocol doc §6): how long a listener has to answer a request, and to send each
+  // next piece of a response body (Azure: 60 s, then 504); the largest request body relayed (413).
+  std::chrono::milliseconds http_answer_timeout = std::chrono::seconds(60);
+  std::uint64_t max_relayed_body_bytes = 1024ull * 1024 * 1024;
 };
 
 }  // namespace hc::relay

@@ -10,7 +10,8 @@
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
   if (auto t = hc::proto::parse_hc_target(text)) {
-    auto address = hc::proto::build_accept_address("relay.local", 443, t->raw_path, t->app_query, t->id, "00ff");
+    auto address = hc::proto::build_rendezvous_address("relay.local", 443, t->raw_path, t->app_query,
+                                                       hc::proto::hc_action::accept, t->id, "00ff");
     if (!hc::proto::parse_ws_url(address)) std::abort();  // what we build, we must read
   }
   (void)hc::proto::parse_ws_url(text);

@@ -202,9 +202,15 @@ std::vector<request_case> request_cases() {
   c.push_back({"UnknownHcAction",
                [](R r, H h) { return raw::upgrade(r, "/$hc/" + h.name + "?sb-hc-action=teleport"); }, 400,
                ""});
-  c.push_back({"HttpRequestRendezvousIsRefused",
-               [](R r, H h) { return raw::upgrade(r, "/$hc/" + h.name + "?sb-hc-action=request"); }, 400,
-               "not supported"});
+  c.push_back({"RequestRendezvousWithoutAKeyIsRefused",
+               [](R r, H h) { return raw::upgrade(r, "/$hc/" + h.name + "?sb-hc-action=request"); }, 403,
+               "request address is not valid"});
+  c.push_back({"RequestRendezvousWithAGuessedKeyIsRefused",
+               [](R r, H h) {
+                 return raw::upgrade(
+                     r, "/$hc/" + h.name + "?sb-hc-action=request&sb-hc-rendezvous=" + std::string(32, 'a'));
+               },
+               403, "request address is not valid"});
   c.push_back({"DotDotSegment",
                [](R r, H h) { return raw::upgrade(r, "/$hc/" + h.name + "/../admin?sb-hc-action=listen"); },
                400, ""});

@@ -99,7 +99,7 @@ TEST(ProtoControlMessages, RenewTokenRoundTrips) {
 
 TEST(ProtoControlMessages, UnknownListenerCommandsKeepTheirName) {
   for (auto [json, name] : std::initializer_list<std::pair<std::string_view, std::string_view>>{
-           {R"({"response":{"requestId":"1","statusCode":200}})", "response"},
+           {R"({"request":{"id":"1"}})", "request"},
            {R"({"ping":{}})", "ping"},
            {R"({"future":42})", "future"},
        }) {
@@ -184,6 +184,77 @@ TEST(ProtoControlMessages, ResponseSerializesAsTheSdksSendIt) {
   EXPECT_EQ(serialize(r),
             R"({"response":{"requestId":"42","statusCode":501,"statusDescription":"Not Implemented",)"
             R"("responseHeaders":{"Content-Type":"text/plain"},"body":false}})");
+}
+
+// The relay's side of HTTP mode (protocol doc §6.2): a whole request, and address and id only
+// (no method, no body: both SDKs take that absence as "fetch it over the rendezvous").
+TEST(ProtoControlMessages, RequestSerializesWholeOrAsAddressAndIdOnly) {
+  request_message m;
+  m.id = "r1";
+  m.address = "wss://relay.example:443/$hc/web?sb-hc-action=request&sb-hc-id=r1&sb-hc-rendezvous=k";
+  m.method = "POST";
+  m.target = "/web/upload?x=1";
+  m.remote = remote_endpoint{"10.0.0.2", 40000};
+  m.headers = {{"Content-Type", "text/plain"}, {"X-Name", "caf\xe9"}, {"x-name", "two"}};
+  m.body = true;
+  EXPECT_EQ(
+      serialize(m),
+      R"({"request":{"address":"wss://relay.example:443/$hc/web?sb-hc-action=request&sb-hc-id=r1&sb-hc-rendezvous=k",)"
+      R"("id":"r1","requestTarget":"/web/upload?x=1","method":"POST","remoteEndpoint":{"address":"10.0.0.2",)"
+      R"("port":40000},"requestHeaders":{"Content-Type":"text/plain","X-Name":"café, two"},"body":true}})");
+  m.method.clear();
+  EXPECT_EQ(
+      serialize(m),
+      R"({"request":{"address":"wss://relay.example:443/$hc/web?sb-hc-action=request&sb-hc-id=r1&sb-hc-rendezvous=k",)"
+      R"("id":"r1"}})");
+}
+
+// What listeners send back: statusCode as a number (the SDKs) or digits in a string (the
+// protocol's sample); header values Node kept as numbers; a missing body means none.
+TEST(ProtoControlMessages, ResponseParsesAsListenersSendIt) {
+  auto parsed = parse_listener_command(
+      R"({"response":{"requestId":"r1","statusCode":"201","statusDescription":"Created",)"
+      R"("responseHeaders":{"Content-Type":"text/plain","Content-Length":5,"X-Flag":true},"body":true}})");
+  ASSERT_TRUE(parsed) << parsed.error().message;
+  auto& r = std::get<response_message>(*parsed);
+  EXPECT_EQ(r.request_id, "r1");
+  EXPECT_EQ(r.status, 201);
+  EXPECT_EQ(r.description, "Created");
+  EXPECT_EQ(r.headers,
+            (header_list{{"Content-Type", "text/plain"}, {"Content-Length", "5"}, {"X-Flag", "true"}}));
+  EXPECT_TRUE(r.body);
+  auto bare = parse_listener_command(R"({"response":{"requestId":"r2","statusCode":404}})");
+  ASSERT_TRUE(bare) << bare.error().message;
+  EXPECT_EQ(std::get<response_message>(*bare).status, 404);
+  EXPECT_FALSE(std::get<response_message>(*bare).body);
+  EXPECT_TRUE(std::get<response_message>(*bare).headers.empty());
+}
+
+TEST(ProtoControlMessages, BadResponsesAre400NamingTheField) {
+  struct bad {
+    const char* json;
+    const char* names;
+  };
+  for (auto [json, names] :
+       {bad{R"({"response":{"statusCode":200}})", "response.requestId"},
+        bad{R"({"response":{"requestId":"r","statusCode":99}})", "response.statusCode"},
+        bad{R"({"response":{"requestId":"r","statusCode":1000}})", "response.statusCode"},
+        bad{R"({"response":{"requestId":"r","statusCode":"20x"}})", "response.statusCode"},
+        bad{R"({"response":{"requestId":"r","statusCode":-200}})", "response.statusCode"},
+        bad{R"({"response":{"requestId":"r","statusCode":200.5}})", "response.statusCode"},
+        bad{R"({"response":{"requestId":"r"}})", "response.statusCode"},
+        bad{R"({"response":{"requestId":"r","statusCode":200,"responseHeaders":[]}})",
+            "response.responseHeaders"},
+        bad{R"({"response":{"requestId":"r","statusCode":200,"responseHeaders":{"A":{}}}})",
+            "response.responseHeaders.A"},
+        bad{R"({"response":{"requestId":"r","statusCode":200,"body":"yes"}})", "response.body"},
+        bad{R"({"response":"x"})", "response"}}) {
+    auto parsed = parse_listener_command(json);
+    ASSERT_FALSE(parsed) << json;
+    EXPECT_EQ(parsed.error().status, 400) << json;
+    EXPECT_NE(parsed.error().message.find(names), std::string::npos)
+        << json << ": " << parsed.error().message;
+  }
 }
 
 }  // namespace

@@ -118,18 +118,19 @@ TEST(ProtoHcAddress, SegmentPrefix) {
 }
 
 TEST(ProtoHcAddress, BuildAcceptAddress) {
-  EXPECT_EQ(build_accept_address("relay.example", 443, "name/suffix", "a=1&b=2", "id 1/x", "k+y="),
+  EXPECT_EQ(build_rendezvous_address("relay.example", 443, "name/suffix", "a=1&b=2", hc_action::accept,
+                                     "id 1/x", "k+y="),
             "wss://relay.example:443/$hc/name/suffix?a=1&b=2&sb-hc-action=accept&sb-hc-id=id%201%2Fx"
             "&sb-hc-rendezvous=k%2By%3D");
-  EXPECT_EQ(build_accept_address("relay.example", 8443, "hyco", "", "i", "k"),
+  EXPECT_EQ(build_rendezvous_address("relay.example", 8443, "hyco", "", hc_action::accept, "i", "k"),
             "wss://relay.example:8443/$hc/hyco?sb-hc-action=accept&sb-hc-id=i&sb-hc-rendezvous=k");
-  EXPECT_EQ(build_accept_address("::1", 9000, "hyco", "", "i", "k"),
+  EXPECT_EQ(build_rendezvous_address("::1", 9000, "hyco", "", hc_action::accept, "i", "k"),
             "wss://[::1]:9000/$hc/hyco?sb-hc-action=accept&sb-hc-id=i&sb-hc-rendezvous=k");
 }
 
 TEST(ProtoHcAddress, AcceptAddressRoundTripsThroughParse) {
-  const std::string address =
-      build_accept_address("relay.example", 443, "my%20hc/sfx", "q=1", "abc_G0", "r/k");
+  const std::string address = build_rendezvous_address("relay.example", 443, "my%20hc/sfx", "q=1",
+                                                       hc_action::accept, "abc_G0", "r/k");
   auto url = parse_ws_url(address);
   ASSERT_TRUE(url);
   auto t = parse_hc_target(url->target);

@@ -81,8 +81,24 @@ std::string token_from(const net::http_request& request, std::string_view query_
   return {};
 }
 
+namespace {
+
+// Header names the relay consumes and never forwards to a listener.
 bool is_relay_auth_header(std::string_view name) {
   return proto::iequals(name, "ServiceBusAuthorization") || proto::iequals(name, "Authorization");
+}
+
+}  // namespace
+
+proto::header_list headers_without_credentials(const net::http_request& request,
+                                               bool authorization_consumed) {
+  proto::header_list out;
+  for (const auto& [k, v] : request.headers) {
+    bool is_authorization = proto::iequals(k, "Authorization");
+    if (is_relay_auth_header(k) && (!is_authorization || authorization_consumed)) continue;
+    out.emplace_back(k, v);
+  }
+  return out;
 }
 
 }  // namespace hc::relay

@@ -32,7 +32,8 @@ token_source token_source_of(const net::http_request& request, std::string_view 
 // The token from there; empty when none.
 std::string token_from(const net::http_request& request, std::string_view query_token);
 
-// Header names the relay consumes and never forwards to a listener.
-bool is_relay_auth_header(std::string_view name);
+// Every header of the request, minus the relay's own: ServiceBusAuthorization always, and
+// Authorization only when it carried the caller's token (as Azure does).
+proto::header_list headers_without_credentials(const net::http_request& request, bool authorization_consumed);
 
 }  // namespace hc::relay

@@ -133,13 +133,14 @@ export class RelayFixture {
     this.children = [];
   }
 
-  // Starts hcrelay and resolves once root.connection-string is readable.
-  async start(timeoutMs = 20000) {
+  // Starts hcrelay (with `extraArgs` after the fixture's own) and resolves once
+  // root.connection-string is readable.
+  async start(timeoutMs = 20000, extraArgs = []) {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hcrelay-interop-'));
     this.dataDir = path.join(this.dir, 'data');
     this.caFile = path.join(this.dataDir, 'tls', 'ca.pem');
     this.relay = this.spawn('hcrelay', path.join(binDir, 'hcrelay'), [
-      '--data-dir', this.dataDir, '--listen', '127.0.0.1:0', '--dev-tls', '--log-level', 'debug',
+      '--data-dir', this.dataDir, '--listen', '127.0.0.1:0', '--dev-tls', '--log-level', 'debug', ...extraArgs,
     ]);
     const csFile = path.join(this.dataDir, 'root.connection-string');
     const deadline = Date.now() + timeoutMs;
@@ -220,6 +221,8 @@ export class RelayFixture {
       connectUrl: `wss://${this.host}:${this.port}/$hc/${name}?sb-hc-action=connect`,
       // createRelayToken keeps the port in sr; the relay ignores ports in token scope.
       tokenUri: `http://${this.host}:${this.port}/${name}`,
+      // HTTP mode: requests go to the hybrid connection's path on the namespace host.
+      httpsUrl: `https://${this.host}:${this.port}/${name}`,
     };
   }
 
