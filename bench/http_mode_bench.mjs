@@ -28,6 +28,7 @@ async function load(url, headers, ca, seconds) {
   const agent = new https.Agent({ keepAlive: true, maxSockets: concurrency, ca });
   const latencies = [];
   let failures = 0;
+  const reasons = {};
   const until = Date.now() + seconds * 1000;
   const one = () =>
     new Promise((resolve) => {
@@ -36,12 +37,16 @@ async function load(url, headers, ca, seconds) {
         let n = 0;
         res.on('data', (d) => (n += d.length));
         res.on('end', () => {
-          if (res.statusCode !== 200 || n !== body.length) failures++;
+          if (res.statusCode !== 200 || n !== body.length) {
+            failures++;
+            reasons[`status ${res.statusCode}, ${n} bytes`] = (reasons[`status ${res.statusCode}, ${n} bytes`] || 0) + 1;
+          }
           latencies.push(Number(process.hrtime.bigint() - started) / 1e6);
           resolve();
         });
       });
-      req.on('error', () => {
+      req.on('error', (e) => {
+        reasons[e.code || e.message] = (reasons[e.code || e.message] || 0) + 1;
         failures++;
         resolve();
       });
@@ -55,7 +60,7 @@ async function load(url, headers, ca, seconds) {
   agent.destroy();
   latencies.sort((a, b) => a - b);
   const at = (q) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))];
-  return { requests: latencies.length, failures, per_second: Math.round(latencies.length / elapsed), p50_ms: +at(0.5).toFixed(3), p99_ms: +at(0.99).toFixed(3) };
+  return { requests: latencies.length, failures, failure_reasons: reasons, per_second: Math.round(latencies.length / elapsed), p50_ms: +at(0.5).toFixed(3), p99_ms: +at(0.99).toFixed(3) };
 }
 
 async function measure(url, headers, ca, pids) {
@@ -77,6 +82,7 @@ function startNginx(dir) {
     ssl.on('close', (code) => {
       if (code !== 0) return reject(new Error('openssl failed'));
       const port = 20000 + Math.floor(Math.random() * 20000);
+      fs.chmodSync(dir, 0o755); // nginx's worker runs as nobody
       fs.mkdirSync(path.join(dir, 'www', 'web'), { recursive: true });
       fs.writeFileSync(path.join(dir, 'www', 'web', 'kb'), body);
       const conf = path.join(dir, 'nginx.conf');
@@ -94,7 +100,7 @@ http { access_log off; keepalive_requests 100000;
 const relay = new RelayFixture();
 let nginx;
 try {
-  await relay.start(20000, ['--log-level', 'warn']);
+  await relay.start();
   const hc = await relay.createHybridConnection('web');
   const listener = relay.spawn('hyco-https listener', process.execPath, [
     path.join(repoRoot, 'bench', 'http_mode_listener.cjs'), hc.listenUrl, hc.tokenUri, hc.listen.keyName, hc.listen.key, body,

@@ -20,7 +20,8 @@ let listener;
 const maxBody = 20 * 1000 * 1000;
 
 before(async () => {
-  await relay.start(20000, ['--http-answer-timeout', '3', '--http-max-request-body', String(maxBody)]);
+  await relay.start(20000, ['--http-answer-timeout', '3', '--http-max-request-body', String(maxBody),
+    '--max-requests-per-connection', '5']);
   hc = await relay.createHybridConnection('web');
   listener = relay.spawnNode('hyco-https listener', 'hyco_https_listener.cjs', [
     hc.listenUrl, hc.tokenUri, hc.listen.keyName, hc.listen.key,
@@ -209,6 +210,25 @@ test('50 concurrent requests over one listener each get their own answer', { tim
     assert.equal(r.status, 200, `request ${i}: ${r.body}`);
     assert.equal(JSON.parse(r.body).url, `/web/echo/${i}`);
   });
+});
+
+test('keep-alive: requests share a connection, the last one it may carry says Connection: close', { timeout: 30000 }, async () => {
+  const agent = new https.Agent({ keepAlive: true, maxSockets: 1, ca: relay.ca });
+  const seen = [];
+  for (let i = 1; i <= 7; i++) {
+    const r = await new Promise((resolve, reject) => {
+      const req = https.get(`${hc.httpsUrl}/echo/keep-${i}`, { agent, headers: { ServiceBusAuthorization: sendToken() } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve({ status: res.statusCode, connection: res.headers.connection, reused: req.reusedSocket }));
+      });
+      req.on('error', reject);
+    });
+    seen.push(r);
+  }
+  agent.destroy();
+  assert.deepEqual(seen.map((r) => r.status), [200, 200, 200, 200, 200, 200, 200]);
+  assert.deepEqual(seen.map((r) => r.connection), [undefined, undefined, undefined, undefined, 'close', undefined, undefined]);
+  assert.deepEqual(seen.map((r) => r.reused), [false, true, true, true, true, false, true]);
 });
 
 test('a listener that never answers: 504 after --http-answer-timeout', { timeout: 30000 }, async () => {

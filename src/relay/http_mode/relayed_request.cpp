@@ -92,7 +92,7 @@ class caller_answer {
 
   bool started() const { return started_; }
   // Whether the connection can carry the next request once this answer has ended.
-  bool reusable() const { return ended_ && (chunked_ || sized_); }
+  bool reusable() const { return ended_ && !close_delimited_ && !call_.last_on_connection; }
 
   // `length`: the body's size when the whole body is at hand (a control-channel response), else
   // it streams.
@@ -125,8 +125,10 @@ class caller_answer {
     } else if (chunked_) {
       headers.emplace_back("Transfer-Encoding", "chunked");
     } else {
-      headers.emplace_back("Connection", "close");  // HTTP/1.0: the body ends with the connection
+      close_delimited_ = true;  // HTTP/1.0: the body ends with the connection
     }
+    if (close_delimited_ || call_.last_on_connection || !call_.request.keep_alive)
+      headers.emplace_back("Connection", "close");
     if (!has_body || no_body_) ended_ = true;
     auto text = net::format_response(r.status, status_line_text(r.description), headers);
     // format_response adds Content-Length: 0 when none is given; a streamed body must not have one.
@@ -180,7 +182,8 @@ class caller_answer {
   bool head_request_;
   bool chunked_;
   bool no_body_ = false;
-  bool sized_ = false;  // Content-Length sent
+  bool sized_ = false;            // Content-Length sent
+  bool close_delimited_ = false;  // neither length nor chunks: the body ends with the connection
   bool started_ = false;
   bool ended_ = false;
 };

@@ -21,6 +21,7 @@ struct relayed_call {
   proto::hc_target target;
   std::string tracking_id;
   net::asio::ip::address source;
+  bool last_on_connection = false;  // the connection's last allowed request: answered with Connection: close
 };
 
 // Answers the caller (the listener's response, or the relay's error status with a sentence).
