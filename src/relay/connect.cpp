@@ -14,6 +14,7 @@
 #include "proto/encoding.hpp"
 #include "relay/cluster/cluster_link.hpp"
 #include "relay/gestures.hpp"
+#include "relay/listener_choice.hpp"
 #include "relay/listener_set.hpp"
 #include "relay/model/authorizer.hpp"
 #include "relay/refuse.hpp"
@@ -67,51 +68,6 @@ struct sender_plan {
   proto::accept_message accept;             // what each listener is offered (its address per offer)
   std::vector<cluster_listener> elsewhere;  // the entity's listeners on other nodes (--cluster)
 };
-
-// Listeners offered this sender already: ours (held, so a new listener cannot reuse a tried
-// one's address) and those of other nodes ("{node}|{id}").
-struct tried_listeners {
-  std::vector<std::shared_ptr<listener>> local;
-  std::vector<std::string> remote;
-  std::size_t size() const { return local.size() + remote.size(); }
-};
-
-// The listener the sender is offered to next: ours, or one on another node.
-struct offer_target {
-  std::shared_ptr<listener> local;
-  cluster_listener remote;
-  const std::string& id() const { return local ? local->id() : remote.id; }
-};
-
-bool listed(const std::vector<std::string>& ids, const std::string& id) {
-  return std::find(ids.begin(), ids.end(), id) != ids.end();
-}
-
-// Power of two choices over our eligible listeners and those of other nodes (loads from their
-// last heartbeat); backed-up listeners of ours only when nothing else is left.
-std::optional<offer_target> choose(const sender_plan& plan, const tried_listeners& tried) {
-  auto mine = plan.entity->live->eligible(plan.allowed, plan.disallowed, tried.local);
-  std::vector<offer_target> pool;
-  std::vector<int> loads;
-  for (auto& l : mine.ready) {
-    loads.push_back(l->active_tunnels.load());
-    pool.push_back({std::move(l), {}});
-  }
-  for (const auto& r : plan.elsewhere) {
-    if (!plan.allowed.empty() && !listed(plan.allowed, r.id)) continue;
-    if (listed(plan.disallowed, r.id) || listed(tried.remote, r.node + "|" + r.id)) continue;
-    loads.push_back(r.load);
-    pool.push_back({nullptr, r});
-  }
-  if (pool.empty())
-    for (auto& l : mine.busy) {
-      loads.push_back(l->active_tunnels.load());
-      pool.push_back({std::move(l), {}});
-    }
-  auto at = pick_less_loaded(loads);
-  if (!at) return std::nullopt;
-  return std::move(pool[*at]);
-}
 
 // The listener that accepted, its rendezvous leg and what to answer it.
 struct accepted_offer {
@@ -290,12 +246,9 @@ net::task<std::optional<accepted_offer>> offer(relay_context& ctx, incoming& in,
 
   tried_listeners tried;
   while (std::chrono::steady_clock::now() < until) {
-    auto chosen = choose(plan, tried);
+    auto chosen = choose_listener(*plan.entity, plan.elsewhere, plan.allowed, plan.disallowed, tried);
     if (!chosen) break;
-    if (chosen->local)
-      tried.local.push_back(chosen->local);
-    else
-      tried.remote.push_back(chosen->remote.node + "|" + chosen->remote.id);
+    tried.add(*chosen);
     std::string key = proto::random_hex(16);  // 128-bit capability in the accept address
     auto pending = std::make_shared<pending_rendezvous>(ex, in.ns->record.name, entity.name());
     ctx.rendezvous.add(key, pending);
@@ -308,7 +261,9 @@ net::task<std::optional<accepted_offer>> offer(relay_context& ctx, incoming& in,
     // A silent listener keeps the sender listener_answer_timeout when another one could take it,
     // else the whole window (as with Azure: 504 after limits::rendezvous_timeout).
     auto move_on = std::chrono::steady_clock::now() + net::limits::listener_answer_timeout;
-    auto elsewhere = [&] { return choose(plan, tried).has_value(); };
+    auto elsewhere = [&] {
+      return choose_listener(*plan.entity, plan.elsewhere, plan.allowed, plan.disallowed, tried).has_value();
+    };
     auto outcome = co_await pending->wait(move_on, until, elsewhere, ctx.rendezvous, key);
     if (!outcome && std::chrono::steady_clock::now() < until) {
       spdlog::info(

@@ -57,7 +57,10 @@ struct relay_metrics::impl {
   prometheus::Family<prometheus::Counter>& cluster_accepts =
       prometheus::BuildCounter()
           .Name("hcrelay_cluster_accepts_total")
-          .Help("Accepts forwarded between cluster nodes: sent to another node's listener, received for ours")
+          .Help(
+              "Accepts and HTTP-mode requests forwarded between cluster nodes: sent to another node's "
+              "listener, "
+              "received for ours")
           .Register(*registry);
 };
 

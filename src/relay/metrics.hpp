@@ -26,7 +26,8 @@ class relay_metrics {
   // Sender upgrade received -> both legs answered 101.
   void setup_latency(double seconds);
   // Cluster: whether the Redis link is up (1) or the node pairs only its own listeners (0), and
-  // accepts forwarded between nodes ("sent" to another node's listener, "received" for ours).
+  // accepts and HTTP-mode requests forwarded between nodes ("sent" to another node's listener,
+  // "received" for ours).
   void cluster_link_up(bool up);
   void cluster_accept(std::string_view direction);
 

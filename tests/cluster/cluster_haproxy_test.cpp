@@ -194,5 +194,50 @@ TEST_F(ClusterBehindHAProxy, HcmReHomesWhenItsNodeIsKilled) {
       40s);
 }
 
+// HTTP mode in a cluster: Microsoft's hyco-https listener holds one node; requests sent straight
+// to every node (small ones, and a 200 KB POST that goes over the request rendezvous) reach it:
+// a request for another node's listener crosses as address and id, and the listener fetches it
+// from the caller's node.
+TEST_F(ClusterBehindHAProxy, HttpRequestsAtEveryNodeReachAnHycoHttpsListenerOnOne) {
+  start_cluster();
+  auto hc = hcm::sync(ready_hc("web"));
+  const std::string token_uri = "http://localhost:" + std::to_string(front) + "/web";
+  auto listener = node_script("listener", "hyco_https_listener.cjs",
+                              {"wss://localhost:" + std::to_string(front) + "/$hc/web?sb-hc-action=listen", token_uri,
+                               "defaultListener", hc.listen_key});
+  ASSERT_TRUE(wait_until(
+      [&] { return listener.log().find("ready") != std::string::npos || !listener.running(); }, 30s))
+      << listener.log();
+  std::string upload(200 * 1024, '\0');
+  for (std::size_t i = 0; i < upload.size(); ++i) upload[i] = char(i * 7 + (i >> 9));
+  for (std::size_t n = 0; n < node_ports.size(); ++n) {
+    for (bool large : {false, true}) {
+      net::http_call call;
+      call.method = large ? "POST" : "GET";
+      call.url = "https://localhost:" + std::to_string(node_ports[n]) + "/web/echo/node" + std::to_string(n);
+      call.headers = {{"ServiceBusAuthorization", hc.send_token}};
+      if (large) call.body = upload;
+      call.tls = nodes.front().tls();
+      call.timeout = 20s;
+      auto r = hcm::sync(net::call_http(std::move(call)));
+      ASSERT_TRUE(r.response) << r.error;
+      EXPECT_EQ(r.response->status, 200) << "node " << n << ": " << r.response->body << "\nlistener:\n"
+                                         << listener.log();
+      EXPECT_NE(r.response->body.find("\"url\":\"/web/echo/node" + std::to_string(n) + "\""), std::string::npos)
+          << r.response->body;
+      EXPECT_NE(r.response->body.find("\"length\":" + std::to_string(large ? upload.size() : 0)), std::string::npos)
+          << r.response->body;
+    }
+  }
+  int forwarded = 0;
+  for (auto port : node_ports) {
+    auto metrics = hcm::sync(get_page(nodes.front(), "/metrics", port)).body;
+    const std::string sent = "hcrelay_cluster_accepts_total{direction=\"sent\"} ";
+    auto at = metrics.find(sent);
+    if (at != std::string::npos) forwarded += std::atoi(metrics.c_str() + at + sent.size());
+  }
+  EXPECT_GE(forwarded, 4) << "requests at the two nodes without the listener did not cross the cluster";
+}
+
 }  // namespace
 }  // namespace hc::test

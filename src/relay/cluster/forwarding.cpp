@@ -1,5 +1,5 @@
-// relay/cluster/forwarding: accepts from other nodes to our listeners, notices back (see
-// forwarding.hpp).
+// relay/cluster/forwarding: accepts (and HTTP-mode requests, as address and id) from other nodes to
+// our listeners, notices back (see forwarding.hpp).
 #include "relay/cluster/forwarding.hpp"
 
 #include "net/limits.hpp"
@@ -75,6 +75,12 @@ void join_cluster(relay_context& ctx) {
                         net::log_failure("forwarded accept"));
   };
   h.lost = [&ctx](std::string key, std::string why) {
+    if (auto request = ctx.requests.take(key)) {  // an HTTP-mode request's listener is gone
+      exchange_event lost;
+      lost.text = "The listener on another node could not take the request: " + why;
+      request->deliver(std::move(lost));
+      return;
+    }
     auto pending = ctx.rendezvous.withdraw(key);
     if (!pending) return;  // answered, or the sender stopped waiting
     spdlog::info("cluster: offer {}... found no listener: {}", key.substr(0, 8), why);

@@ -16,7 +16,7 @@
 #include "net/ws_channel.hpp"
 #include "proto/encoding.hpp"
 #include "relay/gestures.hpp"
-#include "relay/listener_set.hpp"
+#include "relay/listener_choice.hpp"
 #include "relay/model/authorizer.hpp"
 #include "relay/refuse.hpp"
 
@@ -214,8 +214,12 @@ class relayed_exchange {
     auto length = call_.reader.content_length();
     if (length && *length > ctx_.settings.max_relayed_body_bytes)
       co_return co_await fail("too_large", body_too_large());
-    auto chosen = choose_listener();
-    if (!chosen)
+    std::vector<cluster_listener> elsewhere;
+    if (ctx_.cluster) {
+      auto others = co_await ctx_.cluster->listeners(cluster_entity(call_.ns->record.name, entity_->name()));
+      if (others) elsewhere = std::move(*others);  // Redis away: our own listeners only
+    }
+    if (entity_->live->count() == 0 && elsewhere.empty())
       co_return co_await fail("no_listener",
                               proto::error::not_found("There are no listeners connected for the endpoint"));
 
@@ -239,11 +243,9 @@ class relayed_exchange {
     bool small = !call_.reader.chunked() && length.value_or(0) <= control_body_limit &&
                  proto::serialize(message_).size() <= control_head_limit;
     bool reusable = false;
-    bool handed = false;
-    if (small)
-      handed = co_await hand_over_whole(*chosen);
-    else
-      handed = co_await hand_over_address(*chosen);
+    bool handed = true;
+    if (small) handed = co_await read_small_body();
+    if (handed) handed = co_await hand_over(small, elsewhere);
     if (handed) reusable = co_await answer();
     ctx_.requests.remove(key_);
     exchange_->abandon();
@@ -255,17 +257,6 @@ class relayed_exchange {
     return proto::error{413, proto::errc::too_large,
                         "The request body is larger than this relay passes on (" +
                             std::to_string(ctx_.settings.max_relayed_body_bytes) + " bytes)"};
-  }
-
-  // Power of two choices among the listeners not backed up (else any).
-  std::shared_ptr<listener> choose_listener() const {
-    auto candidates = entity_->live->eligible({}, {}, {});
-    auto& pool = candidates.ready.empty() ? candidates.busy : candidates.ready;
-    std::vector<int> loads;
-    for (const auto& l : pool) loads.push_back(l->active_tunnels.load());
-    auto at = pick_less_loaded(loads);
-    if (!at) return nullptr;
-    return pool[*at];
   }
 
   // The relay's own answer (an error status with its sentence); the connection ends with it.
@@ -306,50 +297,61 @@ class relayed_exchange {
     co_await call_.stream.write(net::asio::buffer(std::string_view("HTTP/1.1 100 Continue\r\n\r\n")));
   }
 
-  net::task<bool> send_to(listener& l, std::vector<std::pair<proto::opcode, std::string>> frames) {
-    if (!l.expect_response(message_.id, exchange_)) co_return false;
-    bool sent = co_await net::asio::co_spawn(l.executor(), l.send_in_order(std::move(frames)),
-                                             net::asio::use_awaitable);
-    co_return sent;
-  }
-
-  net::task<bool> listener_unreachable() {
-    const proto::error gone{502, proto::errc::bad_gateway, "The listener could not take the request"};
-    co_return co_await fail("listener_lost", gone);
-  }
-
-  // The request message and its body as one binary message, on the control channel.
-  net::task<bool> hand_over_whole(listener& l) {
+  // A small request's body, whole, before it goes on a control channel. False when answered.
+  net::task<bool> read_small_body() {
     co_await answer_continue_if_asked();
-    if (call_.reader.body_pending()) {
-      auto ex = co_await net::asio::this_coro::executor;
-      net::deadline slow(ex, ctx_.settings.http_answer_timeout, [this] { call_.stream.close(); });
-      auto read =
-          co_await call_.reader.read_body(call_.stream, call_.leftover, call_.request, control_body_limit);
-      if (read.bad) co_return co_await fail("bad_request", *read.bad);
-      if (read.ec) co_return caller_gone();
-    }
+    if (!call_.reader.body_pending()) co_return true;
+    auto ex = co_await net::asio::this_coro::executor;
+    net::deadline slow(ex, ctx_.settings.http_answer_timeout, [this] { call_.stream.close(); });
+    auto read =
+        co_await call_.reader.read_body(call_.stream, call_.leftover, call_.request, control_body_limit);
+    if (read.bad) co_return co_await fail("bad_request", *read.bad);
+    if (read.ec) co_return caller_gone();
     message_.body = !call_.request.body.empty();
-    std::vector<std::pair<proto::opcode, std::string>> frames;
-    frames.emplace_back(proto::opcode::text, proto::serialize(message_));
-    if (message_.body) frames.emplace_back(proto::opcode::binary, std::move(call_.request.body));
-    bool sent = co_await send_to(l, std::move(frames));
-    if (!sent) co_return co_await listener_unreachable();
     co_return true;
   }
 
-  // Address and id only, on the control channel: the listener fetches the request over its
-  // rendezvous (answer() sends it there).
-  net::task<bool> hand_over_address(listener& l) {
+  // To one listener after another until one takes it: a small request whole on a control channel
+  // of ours (the request message, then its body as one binary message); any other, and every
+  // request for a listener on another node, as address and id only: the listener fetches it over
+  // the request rendezvous on this node (answer() sends it there). False when answered.
+  net::task<bool> hand_over(bool small, const std::vector<cluster_listener>& elsewhere) {
+    tried_listeners tried;
+    while (auto chosen = choose_listener(*entity_, elsewhere, {}, {}, tried)) {
+      tried.add(*chosen);
+      fetch_on_rendezvous_ = !small || !chosen->local;
+      std::string text = fetch_on_rendezvous_ ? proto::serialize(address_only()) : proto::serialize(message_);
+      bool taken = false;
+      if (!chosen->local) {
+        const forwarded_accept forwarded{
+            ctx_.cluster->node_id(), call_.ns->record.name, entity_->name(), chosen->remote.id, key_,
+            std::move(text)};
+        taken = co_await ctx_.cluster->forward(chosen->remote.node, forwarded);
+        if (taken) ctx_.metrics.cluster_accept("sent");
+      } else if (chosen->local->expect_response(message_.id, exchange_)) {
+        std::vector<std::pair<proto::opcode, std::string>> frames;
+        frames.emplace_back(proto::opcode::text, std::move(text));
+        if (!fetch_on_rendezvous_ && message_.body)
+          frames.emplace_back(proto::opcode::binary, call_.request.body);
+        auto& l = *chosen->local;
+        taken = co_await net::asio::co_spawn(l.executor(), l.send_in_order(std::move(frames)),
+                                             net::asio::use_awaitable);
+      }
+      if (taken) co_return true;
+      spdlog::info("request {} hc={}: listener {} could not take it; trying another", message_.id,
+                   entity_->name(), chosen->id());
+    }
+    const proto::error none{502, proto::errc::bad_gateway,
+                            "The listeners of the endpoint (" + std::to_string(tried.size()) +
+                                ") went away or could not take the request"};
+    co_return co_await fail("listener_lost", none);
+  }
+
+  proto::request_message address_only() const {
     proto::request_message only;
     only.id = message_.id;
     only.address = message_.address;
-    std::vector<std::pair<proto::opcode, std::string>> frames;
-    frames.emplace_back(proto::opcode::text, proto::serialize(only));
-    bool sent = co_await send_to(l, std::move(frames));
-    if (!sent) co_return co_await listener_unreachable();
-    fetch_on_rendezvous_ = true;
-    co_return true;
+    return only;
   }
 
   bool caller_gone() {
@@ -454,6 +456,16 @@ class relayed_exchange {
       co_return proto::error{502, proto::errc::bad_gateway,
                              "The listener dropped the request's rendezvous connection"};
     if (!message_.body) co_return std::nullopt;
+    if (!call_.reader.body_pending()) {  // read already (a small request for another node's listener)
+      auto whole =
+          std::span(reinterpret_cast<std::uint8_t*>(call_.request.body.data()), call_.request.body.size());
+      auto ec = co_await leg.write_frame(proto::opcode::binary, true, whole);
+      if (ec)
+        co_return proto::error{
+            502, proto::errc::bad_gateway,
+            "The listener dropped the request's rendezvous connection while the body was sent"};
+      co_return std::nullopt;
+    }
     co_await answer_continue_if_asked();
     auto ex = co_await net::asio::this_coro::executor;
     auto op = proto::opcode::binary;
