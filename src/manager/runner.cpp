@@ -262,16 +262,23 @@ net::task<std::string> runner::read_loop(net::ws_channel& channel) {
 }
 
 // HTTP mode (a relay's `request`, as Azure sends to any listener): hcm carries TCP tunnels only,
-// so it answers 501 at once rather than leaving the relay waiting 60 s for each request.
+// so it answers 501 at once, with a sentence, rather than leaving the relay waiting 60 s for each
+// request. A request announced by address and id only is answered the same way, unfetched.
 net::task<error_code> runner::answer_request(ws_connection& ws, const proto::request_message& request) {
   spdlog::info("connection {}: HTTP request {} {} answered 501: hcm carries TCP tunnels, not HTTP requests",
-               name(), request.method, request.target);
+               name(), request.method.empty() ? "(not fetched)" : request.method, request.target);
   proto::response_message response;
   response.request_id = request.id;
   response.status = 501;
   response.description = "Not Implemented";
-  response.headers.emplace_back("Content-Type", "text/plain");
-  auto ec = co_await ws.write_text(proto::serialize(response));
+  response.headers.emplace_back("Content-Type", "text/plain; charset=utf-8");
+  response.body = true;
+  std::string text = "Hybrid connection " + name() + " is served by hcm on " + settings_.machine +
+                     ", which carries TCP connections (WebSocket senders such as hcconnect or App Service), "
+                     "not HTTP requests\n";
+  if (auto ec = co_await ws.write_text(proto::serialize(response))) co_return ec;
+  auto body = std::span(reinterpret_cast<std::uint8_t*>(text.data()), text.size());
+  auto ec = co_await ws.write_frame(opcode::binary, true, body);
   co_return ec;
 }
 

@@ -145,6 +145,41 @@ TEST_F(hcm_test, EndpointDownRejectsWith502AndShowSaysWhy) {
   EXPECT_NE(shown.output.find("endpoint " + endpoint + " unreachable"), std::string::npos) << shown.output;
 }
 
+// HTTP mode reaches hcm too (the relay sends `request` to any listener, as Azure does): hcm
+// answers 501 with a sentence at once, for a small request and for one announced by address only
+// (a 100 KB POST), and the control channel stays up for tunnels.
+TEST_F(hcm_test, HttpModeRequestsGet501WithASentenceAndTunnelsGoOn) {
+  tcp_echo_server endpoint;
+  auto hc = make("tcponly", endpoint.port());
+  auto h = make_hcm("hcm");
+  add(h, hc);
+  h.start();
+  ASSERT_TRUE(h.wait_status("localhost", hc.name, "Connected")) << h.log();
+  for (bool large : {false, true}) {
+    net::http_call call;
+    call.method = large ? "POST" : "GET";
+    call.url = "https://localhost:" + std::to_string(relay().port()) + "/tcponly/status";
+    call.headers = {{"ServiceBusAuthorization", hc.send_token}};
+    if (large) call.body.assign(100 * 1024, 'x');
+    call.tls = relay().tls();
+    call.timeout = 10s;
+    auto started = std::chrono::steady_clock::now();
+    auto r = sync(net::call_http(std::move(call)));
+    ASSERT_TRUE(r.response) << r.error;
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 5s) << "hcm left the request to time out";
+    EXPECT_EQ(r.response->status, 501) << r.response->body << "\n" << h.log();
+    EXPECT_NE(r.response->body.find("is served by hcm on"), std::string::npos) << r.response->body;
+    EXPECT_NE(r.response->body.find("not HTTP requests"), std::string::npos) << r.response->body;
+  }
+  sender_forwarder sender(send_string(hc), relay().tls());
+  EXPECT_TRUE(sync([&]() -> task<bool> {
+    auto c = co_await net::connect_tcp("127.0.0.1", sender.port());
+    require(!c.first, "connect to the sender's forwarder: " + c.first.message());
+    co_await expect_echo(c.second, "still a tunnel\n");
+    co_return true;
+  }()));
+}
+
 // A relay whose accept addresses name a host hcm must not dial (here one advertised as
 // evil.example): hcm dials nothing there and rejects through its own relay, so the sender gets
 // 502 with the reason at once instead of waiting out the 30 s accept window.

@@ -392,7 +392,8 @@ class relayed_exchange {
     if (!e) co_return co_await timed_out();
     if (e->what == exchange_event::kind::lost) co_return co_await lost(e->text);
     if (e->what == exchange_event::kind::rendezvous) co_return co_await answer_on_rendezvous(std::move(*e));
-    if (fetch_on_rendezvous_) co_return co_await lost("The listener answered a request it had not fetched");
+    // A listener may answer on its control channel without fetching the request (hcm's 501): the
+    // body is then never read, and the caller's connection ends with the answer.
     // The response on the control channel; its body, when it has one, is the next event (at
     // most 64 KiB: the caller gets it whole, with its length).
     if (e->head.status < 200) co_return co_await final_status_missing(e->head.status);
