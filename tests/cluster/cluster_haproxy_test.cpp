@@ -51,6 +51,18 @@ class ClusterBehindHAProxy : public cluster_test {
                           {"NODE_PATH", std::string(HC_SOURCE_DIR) + "/tests/node/node_modules"}});
   }
 
+  // Accepts and requests the nodes sent to another node's listener, summed over the nodes.
+  int forwarded_count() {
+    int forwarded = 0;
+    for (auto port : node_ports) {
+      auto metrics = hcm::sync(get_page(nodes.front(), "/metrics", port)).body;
+      const std::string sent = "hcrelay_cluster_accepts_total{direction=\"sent\"} ";
+      auto at = metrics.find(sent);
+      if (at != std::string::npos) forwarded += std::atoi(metrics.c_str() + at + sent.size());
+    }
+    return forwarded;
+  }
+
   std::uint16_t front = 0;
   std::vector<std::uint16_t> node_ports;
   std::optional<haproxy_server> proxy;
@@ -88,14 +100,7 @@ TEST_F(ClusterBehindHAProxy, HycoWsListenerAndSendersThroughHAProxy) {
     EXPECT_NE(out.find(R"({"event":"close","code":1000,"reason":"done"})"), std::string::npos) << out;
   }
   // At least one sender landed on another node than the listener: its accept crossed the cluster.
-  int forwarded = 0;
-  for (auto port : node_ports) {
-    auto metrics = hcm::sync(get_page(nodes.front(), "/metrics", port)).body;
-    const std::string sent = "hcrelay_cluster_accepts_total{direction=\"sent\"} ";
-    auto at = metrics.find(sent);
-    if (at != std::string::npos) forwarded += std::atoi(metrics.c_str() + at + sent.size());
-  }
-  EXPECT_GE(forwarded, 1) << "no accept crossed nodes: the test did not test the cluster";
+  EXPECT_GE(forwarded_count(), 1) << "no accept crossed nodes: the test did not test the cluster";
 }
 
 TEST_F(ClusterBehindHAProxy, TwoHcmOnDifferentNodesShareTheTraffic) {
@@ -203,8 +208,8 @@ TEST_F(ClusterBehindHAProxy, HttpRequestsAtEveryNodeReachAnHycoHttpsListenerOnOn
   auto hc = hcm::sync(ready_hc("web"));
   const std::string token_uri = "http://localhost:" + std::to_string(front) + "/web";
   auto listener = node_script("listener", "hyco_https_listener.cjs",
-                              {"wss://localhost:" + std::to_string(front) + "/$hc/web?sb-hc-action=listen", token_uri,
-                               "defaultListener", hc.listen_key});
+                              {"wss://localhost:" + std::to_string(front) + "/$hc/web?sb-hc-action=listen",
+                               token_uri, "defaultListener", hc.listen_key});
   ASSERT_TRUE(wait_until(
       [&] { return listener.log().find("ready") != std::string::npos || !listener.running(); }, 30s))
       << listener.log();
@@ -223,20 +228,16 @@ TEST_F(ClusterBehindHAProxy, HttpRequestsAtEveryNodeReachAnHycoHttpsListenerOnOn
       ASSERT_TRUE(r.response) << r.error;
       EXPECT_EQ(r.response->status, 200) << "node " << n << ": " << r.response->body << "\nlistener:\n"
                                          << listener.log();
-      EXPECT_NE(r.response->body.find("\"url\":\"/web/echo/node" + std::to_string(n) + "\""), std::string::npos)
+      EXPECT_NE(r.response->body.find("\"url\":\"/web/echo/node" + std::to_string(n) + "\""),
+                std::string::npos)
           << r.response->body;
-      EXPECT_NE(r.response->body.find("\"length\":" + std::to_string(large ? upload.size() : 0)), std::string::npos)
+      EXPECT_NE(r.response->body.find("\"length\":" + std::to_string(large ? upload.size() : 0)),
+                std::string::npos)
           << r.response->body;
     }
   }
-  int forwarded = 0;
-  for (auto port : node_ports) {
-    auto metrics = hcm::sync(get_page(nodes.front(), "/metrics", port)).body;
-    const std::string sent = "hcrelay_cluster_accepts_total{direction=\"sent\"} ";
-    auto at = metrics.find(sent);
-    if (at != std::string::npos) forwarded += std::atoi(metrics.c_str() + at + sent.size());
-  }
-  EXPECT_GE(forwarded, 4) << "requests at the two nodes without the listener did not cross the cluster";
+  EXPECT_GE(forwarded_count(), 4)
+      << "requests at the two nodes without the listener did not cross the cluster";
 }
 
 }  // namespace
