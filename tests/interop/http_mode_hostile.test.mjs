@@ -3,6 +3,8 @@
 // listener was never sent, a listener answering another listener's request, a control-channel
 // response body over 64 KiB, a Content-Length that lies, and a request's rendezvous address
 // dialed twice. Each case ends with the listener (or its honest peer) still serving requests.
+// Also by hand: one listener serving a WebSocket sender and HTTP requests at once (hyco-https
+// cannot accept WebSockets).
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import https from 'node:https';
@@ -176,5 +178,34 @@ test("a request's rendezvous address works once", { timeout: 30000 }, async () =
     second.on('error', () => {});
   });
   assert.equal(again, 403);
+  l.ws.terminate();
+});
+
+test('one listener serves a WebSocket sender and HTTP requests at once', { timeout: 30000 }, async () => {
+  const l = await rawListener();
+  const sendToken = sasToken(`http://${relay.host}/${hc.name}`, hc.send.keyName, hc.send.key);
+  const sender = new WebSocket(hc.connectUrl, { headers: { ServiceBusAuthorization: sendToken }, ca: relay.ca, perMessageDeflate: false });
+  sockets.push(sender);
+  const senderOpen = new Promise((resolve, reject) => {
+    sender.once('open', resolve);
+    sender.once('error', reject);
+  });
+  const { accept } = await l.next();
+  const leg = new WebSocket(accept.address, { ca: relay.ca, perMessageDeflate: false });
+  sockets.push(leg);
+  leg.on('message', (d) => leg.send(d)); // the tunnel echoes
+  await senderOpen;
+  // While the tunnel is open, a request comes over the same control channel.
+  const pending = call('GET', '/while-tunnel');
+  const { request } = await l.next();
+  const echoed = new Promise((resolve) => sender.once('message', resolve));
+  sender.send('through the tunnel');
+  await respond(l.ws, request.id);
+  await send(l.ws, Buffer.from('through HTTP mode'));
+  assert.equal(String(await echoed), 'through the tunnel');
+  const r = await pending;
+  assert.equal(r.status, 200);
+  assert.equal(r.body, 'through HTTP mode');
+  sender.close();
   l.ws.terminate();
 });
