@@ -100,6 +100,13 @@ task<read_outcome> request_reader::read_head(byte_stream& stream, std::string& l
   out.version = head.version();
   out.headers = copy_headers(head);
   out.keep_alive = head.keep_alive();
+  // RFC 9112 §6.3: a Transfer-Encoding whose last coding is not chunked (Beast would read no body
+  // and take the body for the next request), or any on HTTP/1.0, leaves the length unknown.
+  if (has_header(out.headers, "Transfer-Encoding") && (!parser.chunked() || out.version < 11))
+    co_return read_outcome{
+        {},
+        proto::error::bad_request("the request's Transfer-Encoding does not end in chunked (or "
+                                  "comes with HTTP/1.0): its length cannot be known")};
   co_return outcome;
 }
 

@@ -320,6 +320,7 @@ void leave(relay_context& ctx, const std::string& ns_name, admitted_listener& a)
   for (auto& r : a.me->take_requests()) {
     exchange_event lost;
     lost.text = "The listener disconnected before it answered the request";
+    lost.from = a.me.get();
     r->deliver(std::move(lost));
   }
   a.me->closing.reset();

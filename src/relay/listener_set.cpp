@@ -155,7 +155,6 @@ std::vector<std::pair<std::string, std::weak_ptr<pending_rendezvous>>> listener:
 bool listener::expect_response(const std::string& id, std::weak_ptr<request_exchange> r) {
   std::lock_guard lock(unanswered_mutex_);
   if (gone_) return false;
-  std::erase_if(requests_, [](const auto& e) { return e.second.expired(); });  // callers gone
   return requests_.emplace(id, std::move(r)).second;
 }
 

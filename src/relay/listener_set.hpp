@@ -81,8 +81,9 @@ class listener : public std::enable_shared_from_this<listener> {
   std::vector<std::pair<std::string, std::weak_ptr<pending_rendezvous>>> take_unanswered();
 
   // HTTP-mode requests sent to this listener whose response has not come on its control channel,
-  // by request id (any thread). A response names one of these or is ignored; each is taken once.
-  // expect_response is false once the listener has gone (take_requests ran).
+  // by request id (any thread). A response names one of these or is ignored; each is taken once
+  // (by the response, or by the caller's session when it ends). expect_response is false once
+  // the listener has gone (take_requests ran) or when the id is in use.
   bool expect_response(const std::string& id, std::weak_ptr<class request_exchange> r);
   std::shared_ptr<request_exchange> take_request(const std::string& id);
   std::vector<std::shared_ptr<request_exchange>> take_requests();

@@ -189,6 +189,21 @@ std::vector<request_case> request_cases() {
                         "\r\nContent-Length: 10000000000\r\n\r\n";
                },
                413, ""});
+  // RFC 9112 §6.3: a body whose length cannot be known is refused, not taken for the next
+  // request (request smuggling); to the relay's pages and to a hybrid connection's path alike.
+  c.push_back({"TransferEncodingNotEndingInChunked",
+               [](R r, H h) {
+                 return "POST /" + h.name + "/x HTTP/1.1\r\nHost: " + r.host() +
+                        "\r\nTransfer-Encoding: gzip\r\n\r\nGET /" + h.name +
+                        "/smuggled HTTP/1.1\r\nHost: " + r.host() + "\r\n\r\n";
+               },
+               400, "Transfer-Encoding does not end in chunked"});
+  c.push_back({"TransferEncodingOnHttp10",
+               [](R r, H) {
+                 return "POST /api/v1/namespaces HTTP/1.0\r\nHost: " + r.host() +
+                        "\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n";
+               },
+               400, "Transfer-Encoding"});
   c.push_back({"TwoDifferentContentLengths",
                [](R r, H) {
                  return "POST /api/v1/namespaces HTTP/1.1\r\nHost: " + r.host() +

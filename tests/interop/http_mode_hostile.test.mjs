@@ -134,13 +134,17 @@ test('a control-channel response body over 64 KiB: 502 for the caller, the liste
   // The channel is still open and in step: a lying Content-Length is replaced by the real one.
   const second = call('GET', '/after');
   const next = await l.next();
-  await respond(l.ws, next.request.id, { responseHeaders: { 'Content-Length': '3', 'Transfer-Encoding': 'gzip' } });
+  await respond(l.ws, next.request.id, {
+    responseHeaders: { 'Content-Length': '3', 'Transfer-Encoding': 'gzip', 'X-Ctl': 'a\u0001b', 'X-Fine': 'a\tb' },
+  });
   await send(l.ws, Buffer.from('longer than three bytes'));
   const ok = await second;
   assert.equal(ok.status, 200);
   assert.equal(ok.body, 'longer than three bytes');
   assert.equal(ok.headers['transfer-encoding'], undefined);
   assert.equal(ok.headers['content-length'], String('longer than three bytes'.length));
+  assert.equal(ok.headers['x-ctl'], undefined, 'a header value with a control character reached the caller');
+  assert.equal(ok.headers['x-fine'], 'a\tb');
   l.ws.terminate();
 });
 
@@ -208,4 +212,59 @@ test('one listener serves a WebSocket sender and HTTP requests at once', { timeo
   assert.equal(r.body, 'through HTTP mode');
   sender.close();
   l.ws.terminate();
+});
+
+test('a listener dialing the address of a request that has ended is not taken for a guesser', { timeout: 60000 }, async () => {
+  const l = await rawListener();
+  const pending = call('POST', '/late', crypto.randomBytes(100 * 1024));
+  const announce = (await l.next()).request;
+  const r = await pending; // nobody fetched it: 504 after the answer timeout
+  assert.equal(r.status, 504, r.body);
+  const statuses = [];
+  for (let i = 0; i < 120; i++) {
+    statuses.push(await new Promise((resolve) => {
+      const leg = new WebSocket(announce.address, { ca: relay.ca, perMessageDeflate: false });
+      sockets.push(leg);
+      leg.on('unexpected-response', (_req, res) => resolve(res.statusCode));
+      leg.on('open', () => resolve('open'));
+      leg.on('error', () => {});
+    }));
+  }
+  assert.deepEqual([...new Set(statuses)], [403]);
+  // The source's allowance is intact: the same address still sends and listens.
+  const again = call('GET', '/after-late');
+  const next = await l.next();
+  await respond(l.ws, next.request.id);
+  await send(l.ws, Buffer.from('still served'));
+  assert.equal((await again).body, 'still served');
+  l.ws.terminate();
+});
+
+test('a request moved on from a listener that could not take it is not failed by that listener', { timeout: 60000 }, async () => {
+  const stuck = await rawListener();
+  stuck.ws._socket.pause(); // reads nothing: its control channel fills, then the relay drops it
+  const honest = await rawListener();
+  const answered = new Set();
+  honest.ws.on('message', (data) => {
+    if (typeof data !== 'string') return;
+    const { request } = JSON.parse(data);
+    if (!request) return;
+    answered.add(request.requestTarget);
+    // The response and its body back to back: nothing of another answer may come between them.
+    honest.ws.send(JSON.stringify({ response: { requestId: request.id, statusCode: 200, body: true } }));
+    honest.ws.send(Buffer.from(request.requestTarget));
+  });
+  honest.next = null; // its queue is not used here
+  const body = Buffer.alloc(60 * 1024, 1); // small: on the control channel
+  const results = await Promise.all(Array.from({ length: 250 }, (_, i) => call("POST", `/move-${i}`, body)));
+  const failedButAnswered = results
+    .map((r, i) => ({ r, target: `/raw/move-${i}` }))
+    .filter(({ r, target }) => r.status !== 200 && answered.has(target));
+  assert.deepEqual(failedButAnswered.map(({ r, target }) => `${target}: ${r.status} ${r.body}`), []);
+  assert.ok(answered.size > 0, 'the honest listener answered nothing: the test did not test failover');
+  const counts = {};
+  for (const r of results) counts[r.status] = (counts[r.status] || 0) + 1;
+  assert.match(relay.relayLog(), /could not take it; trying another/, `${JSON.stringify(counts)} ` + 'no request moved on: the test did not test failover');
+  honest.ws.terminate();
+  stuck.ws.terminate();
 });

@@ -76,7 +76,24 @@ bool is_token(std::string_view s) {
   });
 }
 bool is_field_value(std::string_view s) {
-  return std::none_of(s.begin(), s.end(), [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
+  return std::none_of(s.begin(), s.end(), [](char c) {
+    auto u = static_cast<unsigned char>(c);
+    return (u < 0x20 && c != '\t') || u == 0x7f;
+  });
+}
+bool is_digits(std::string_view s) {
+  return !s.empty() && s.size() <= 19 &&
+         std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// Writes `bytes` to the caller; a caller that does not take them within `limit` loses its
+// connection. False when the write failed.
+net::task<bool> write_within(net::byte_stream& stream, std::string_view bytes,
+                             std::chrono::milliseconds limit) {
+  auto ex = co_await net::asio::this_coro::executor;
+  net::deadline slow(ex, limit, [&stream] { stream.close(); });
+  auto w = co_await stream.write(net::asio::buffer(bytes.data(), bytes.size()));
+  co_return !w.ec;
 }
 
 // The caller's side of the answer: the head once, then body pieces, chunked for HTTP/1.1 (the
@@ -113,7 +130,7 @@ class caller_answer {
     }
     headers.emplace_back("Via", via_with(listener_via, call_.ns->host()));
     bool has_body = r.body && (!length || *length > 0);
-    if (head_request_ && !listener_length.empty()) {
+    if (head_request_ && is_digits(listener_length)) {
       headers.emplace_back("Content-Length", listener_length);  // what a GET would carry
     } else if (no_body_) {
       // no length: none follows
@@ -127,7 +144,8 @@ class caller_answer {
     } else {
       close_delimited_ = true;  // HTTP/1.0: the body ends with the connection
     }
-    if (close_delimited_ || call_.last_on_connection || !call_.request.keep_alive)
+    if (close_delimited_ || call_.last_on_connection || !call_.request.keep_alive ||
+        call_.reader.body_pending())
       headers.emplace_back("Connection", "close");
     if (!has_body || no_body_) ended_ = true;
     auto text = net::format_response(r.status, status_line_text(r.description), headers);
@@ -171,10 +189,8 @@ class caller_answer {
   }
 
   net::task<bool> write(std::string_view bytes) {
-    auto ex = co_await net::asio::this_coro::executor;
-    net::deadline slow(ex, timeout_, [this] { call_.stream.close(); });
-    auto w = co_await call_.stream.write(net::asio::buffer(bytes.data(), bytes.size()));
-    co_return !w.ec;
+    bool written = co_await write_within(call_.stream, bytes, timeout_);
+    co_return written;
   }
 
   relayed_call& call_;
@@ -247,6 +263,11 @@ class relayed_exchange {
     if (small) handed = co_await read_small_body();
     if (handed) handed = co_await hand_over(small, elsewhere);
     if (handed) reusable = co_await answer();
+    if (answering_) answering_->take_request(message_.id);  // answered, or no longer awaited
+    if (reusable && call_.reader.body_pending()) {          // answered without its body (hcm's 501)
+      co_await discard_body_briefly();
+      call_.stream.close();
+    }
     ctx_.requests.remove(key_);
     exchange_->abandon();
     co_return reusable&& answer_.reusable() && call_.request.keep_alive && !call_.reader.body_pending();
@@ -269,7 +290,7 @@ class relayed_exchange {
       co_return false;
     }
     auto text = error_response(e, call_.ns->host(), call_.target.path, call_.tracking_id);
-    co_await call_.stream.write(net::asio::buffer(text));
+    co_await write_within(call_.stream, text, ctx_.settings.http_answer_timeout);
     co_await discard_body_briefly();
     call_.stream.close();
     co_return false;
@@ -294,7 +315,7 @@ class relayed_exchange {
         !proto::iequals(call_.request.header("Expect"), "100-continue"))
       co_return;
     continue_sent_ = true;
-    co_await call_.stream.write(net::asio::buffer(std::string_view("HTTP/1.1 100 Continue\r\n\r\n")));
+    co_await write_within(call_.stream, "HTTP/1.1 100 Continue\r\n\r\n", ctx_.settings.http_answer_timeout);
   }
 
   // A small request's body, whole, before it goes on a control channel. False when answered.
@@ -336,6 +357,10 @@ class relayed_exchange {
         auto& l = *chosen->local;
         taken = co_await net::asio::co_spawn(l.executor(), l.send_in_order(std::move(frames)),
                                              net::asio::use_awaitable);
+        if (taken)
+          answering_ = chosen->local;
+        else
+          l.take_request(message_.id);  // forgotten there: the request goes elsewhere
       }
       if (taken) co_return true;
       spdlog::info("request {} hc={}: listener {} could not take it; trying another", message_.id,
@@ -389,6 +414,10 @@ class relayed_exchange {
   // The listener's answer, from its control channel or its rendezvous connection.
   net::task<bool> answer() {
     auto e = co_await next_event();
+    while (e && e->from && e->from != answering_.get()) {  // news of a listener tried before
+      auto next = co_await next_event();
+      e = std::move(next);
+    }
     if (!e) co_return co_await timed_out();
     if (e->what == exchange_event::kind::lost) co_return co_await lost(e->text);
     if (e->what == exchange_event::kind::rendezvous) co_return co_await answer_on_rendezvous(std::move(*e));
@@ -441,8 +470,9 @@ class relayed_exchange {
       }
     }
     if (ok) ok = co_await read_response_on(leg, arm);
-    quiet.reset();
+    arm();  // the Close too gets the listener's time, no more
     co_await leg.write_close(1000, "");
+    quiet.reset();
     leg.stream().close();
     co_return ok;
   }
@@ -554,6 +584,7 @@ class relayed_exchange {
           co_return co_await lost("The listener's rendezvous connection ended inside the response body");
         bool sent = co_await answer_.piece(std::string_view(buffer.data(), r.bytes));
         if (!sent) co_return caller_gone();
+        arm();  // the time the caller took is not the listener's
       }
       arm();
       if (h.fin) co_return true;
@@ -565,6 +596,7 @@ class relayed_exchange {
   caller_answer answer_;
   std::shared_ptr<const hybrid_connection> entity_;
   std::shared_ptr<request_exchange> exchange_;
+  std::shared_ptr<listener> answering_;  // ours, when the request went to one of our listeners
   std::string key_;
   proto::request_message message_;
   bool fetch_on_rendezvous_ = false;

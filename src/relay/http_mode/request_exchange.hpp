@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace hc::relay {
 
@@ -32,6 +33,9 @@ struct exchange_event {
   std::string text;
   std::optional<net::ws_connection> leg;
   std::string leg_key;  // the leg's Sec-WebSocket-Key, for our 101
+  // The listener whose leaving sent it (lost): a request that moved on from a listener that could
+  // not take it ignores that listener's news.
+  const void* from = nullptr;
 };
 
 class request_exchange : public std::enable_shared_from_this<request_exchange> {
@@ -67,17 +71,25 @@ class request_exchange : public std::enable_shared_from_this<request_exchange> {
 };
 
 // Request rendezvous keys (128 random bits in the address's sb-hc-rendezvous), each claimed once.
-// The caller's session removes its key when it ends, claimed or not.
+// The caller's session removes its key when it ends, claimed or not. Keys claimed or removed are
+// remembered for a while (the last max_remembered), so that a listener dialing late is told so
+// rather than taken for someone guessing addresses.
 class request_table {
  public:
   void add(const std::string& key, std::weak_ptr<request_exchange> r);
   // The listener's claim: removes and returns the exchange; null when unknown, used or gone.
   std::shared_ptr<request_exchange> take(const std::string& key);
   void remove(const std::string& key);
+  bool was_used(const std::string& key);
 
  private:
+  static constexpr std::size_t max_remembered = 64 * 1024;
+  void remember(const std::string& key);  // mutex_ held
+
   std::mutex mutex_;
   std::unordered_map<std::string, std::weak_ptr<request_exchange>> pending_;
+  std::deque<std::string> used_order_;
+  std::unordered_set<std::string> used_;
 };
 
 }  // namespace hc::relay

@@ -22,7 +22,9 @@ net::task<> run_request_rendezvous(relay_context& ctx, incoming in) {
   bool same_entity = exchange && ns && ns->record.name == exchange->namespace_name() && resolved &&
                      proto::iequals(resolved->entity->name(), exchange->entity_path());
   if (!same_entity) {
-    if (!exchange) ctx.sources.record_failure(in.stream.remote_endpoint().address());  // guessing addresses
+    // Guessing addresses costs allowance; a listener dialing late (its request ended) does not.
+    if (!exchange && !ctx.requests.was_used(in.target.rendezvous))
+      ctx.sources.record_failure(in.stream.remote_endpoint().address());
     if (exchange) {
       exchange_event lost;
       lost.text = "The listener answered on an address for another hybrid connection";
