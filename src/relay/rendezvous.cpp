@@ -56,32 +56,18 @@ std::shared_ptr<pending_rendezvous> rendezvous_table::take(const std::string& ke
 }
 
 std::shared_ptr<pending_rendezvous> rendezvous_table::withdraw(const std::string& key) {
-  auto now = std::chrono::steady_clock::now();
   std::lock_guard lock(mutex_);
-  forget_old(now);
   auto it = pending_.find(key);
   if (it == pending_.end()) return nullptr;
   auto p = std::move(it->second);
   pending_.erase(it);
-  if (withdrawn_.insert(key).second) withdrawn_order_.emplace_back(now, key);
-  if (withdrawn_order_.size() > max_remembered) {
-    withdrawn_.erase(withdrawn_order_.front().second);
-    withdrawn_order_.pop_front();
-  }
+  withdrawn_.add(key);
   return p;
 }
 
 bool rendezvous_table::was_withdrawn(const std::string& key) const {
   std::lock_guard lock(mutex_);
   return withdrawn_.contains(key);
-}
-
-void rendezvous_table::forget_old(std::chrono::steady_clock::time_point now) {
-  while (!withdrawn_order_.empty() &&
-         now - withdrawn_order_.front().first > net::limits::rendezvous_timeout) {
-    withdrawn_.erase(withdrawn_order_.front().second);
-    withdrawn_order_.pop_front();
-  }
 }
 
 std::size_t rendezvous_table::size() const {

@@ -4,7 +4,9 @@
 // to the waiting sender. Keys expire with the sender's wait (limits::rendezvous_timeout).
 // Thread-safe: sessions on different strands meet here; delivery wakes the sender on its strand.
 #pragma once
+#include "net/limits.hpp"
 #include "net/websocket.hpp"
+#include "relay/recent_keys.hpp"
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -80,18 +82,14 @@ class rendezvous_table {
   // listener) and remembers the key for a while, so that a listener answering late is told so
   // rather than taken for someone guessing addresses. The entry, or null when already claimed.
   std::shared_ptr<pending_rendezvous> withdraw(const std::string& key);
-  // Withdrawn within the last limits::rendezvous_timeout (at most max_remembered keys).
+  // Withdrawn within the last limits::rendezvous_timeout (at most 64 Ki keys).
   bool was_withdrawn(const std::string& key) const;
   std::size_t size() const;
 
  private:
-  static constexpr std::size_t max_remembered = 64 * 1024;
-  void forget_old(std::chrono::steady_clock::time_point now);  // mutex_ held
-
   mutable std::mutex mutex_;
   std::unordered_map<std::string, std::shared_ptr<pending_rendezvous>> pending_;
-  std::deque<std::pair<std::chrono::steady_clock::time_point, std::string>> withdrawn_order_;
-  std::unordered_set<std::string> withdrawn_;
+  recent_keys withdrawn_{64 * 1024, net::limits::rendezvous_timeout};
 };
 
 }  // namespace hc::relay

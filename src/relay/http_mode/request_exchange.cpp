@@ -50,27 +50,18 @@ std::shared_ptr<request_exchange> request_table::take(const std::string& key) {
   if (it == pending_.end()) return nullptr;
   auto r = it->second.lock();
   pending_.erase(it);
-  remember(key);
+  used_.add(key);
   return r;
 }
 
 void request_table::remove(const std::string& key) {
   std::lock_guard lock(mutex_);
-  if (pending_.erase(key) > 0) remember(key);
+  if (pending_.erase(key) > 0) used_.add(key);
 }
 
 bool request_table::was_used(const std::string& key) {
   std::lock_guard lock(mutex_);
   return used_.contains(key);
-}
-
-void request_table::remember(const std::string& key) {
-  if (!used_.insert(key).second) return;
-  used_order_.push_back(key);
-  if (used_order_.size() > max_remembered) {
-    used_.erase(used_order_.front());
-    used_order_.pop_front();
-  }
 }
 
 }  // namespace hc::relay

@@ -7,6 +7,7 @@
 #pragma once
 #include "net/websocket.hpp"
 #include "proto/control_messages.hpp"
+#include "relay/recent_keys.hpp"
 
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
@@ -72,7 +73,7 @@ class request_exchange : public std::enable_shared_from_this<request_exchange> {
 
 // Request rendezvous keys (128 random bits in the address's sb-hc-rendezvous), each claimed once.
 // The caller's session removes its key when it ends, claimed or not. Keys claimed or removed are
-// remembered for a while (the last max_remembered), so that a listener dialing late is told so
+// remembered for 5 minutes (the last 64 Ki), so that a listener dialing late is told so
 // rather than taken for someone guessing addresses.
 class request_table {
  public:
@@ -83,13 +84,9 @@ class request_table {
   bool was_used(const std::string& key);
 
  private:
-  static constexpr std::size_t max_remembered = 64 * 1024;
-  void remember(const std::string& key);  // mutex_ held
-
   std::mutex mutex_;
   std::unordered_map<std::string, std::weak_ptr<request_exchange>> pending_;
-  std::deque<std::string> used_order_;
-  std::unordered_set<std::string> used_;
+  recent_keys used_{64 * 1024, std::chrono::minutes(5)};
 };
 
 }  // namespace hc::relay
