@@ -18,7 +18,7 @@ class relay_metrics {
   // outcome: accepted, rejected, no_listener, timeout, not_found, unauthorized, forbidden, bad_request
   void sender_outcome(std::string_view outcome);
   // HTTP mode: answered, no_listener, timeout, listener_lost, unauthorized, forbidden, too_large,
-  // bad_request, caller_gone
+  // too_slow, bad_request, caller_gone
   void http_request(std::string_view outcome);
   void auth_failure(std::string_view gesture, int status);
   void tunnel_started();

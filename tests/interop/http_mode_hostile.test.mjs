@@ -268,3 +268,35 @@ test('a request moved on from a listener that could not take it is not failed by
   honest.ws.terminate();
   stuck.ws.terminate();
 });
+
+test('a caller trickling its body gets 408 once the answer timeout has passed; the listener is told', { timeout: 60000 }, async () => {
+  const l = await rawListener();
+  const token = sasToken(`http://${relay.host}/${hc.name}`, hc.send.keyName, hc.send.key);
+  const url = new URL(`${hc.httpsUrl}/trickle`);
+  let timer;
+  const answered = new Promise((resolve, reject) => {
+    const req = https.request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', ca: relay.ca, agent: false,
+      headers: { ServiceBusAuthorization: token, 'Transfer-Encoding': 'chunked' } }, (res) => {
+      clearInterval(timer);
+      const chunks = [];
+      res.on('data', (d) => chunks.push(d));
+      res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString() }));
+    });
+    req.on('error', (e) => { clearInterval(timer); reject(e); });
+    req.write('x');
+    timer = setInterval(() => req.write('x'), 1000); // 1 byte per second, forever
+  });
+  const announce = (await l.next()).request;
+  const leg = new WebSocket(announce.address, { ca: relay.ca, perMessageDeflate: false });
+  sockets.push(leg);
+  const legClosed = new Promise((resolve) => leg.on('close', (code, reason) => resolve({ code, reason: String(reason) })));
+  const started = Date.now();
+  const r = await answered;
+  assert.equal(r.status, 408, r.body);
+  assert.match(r.body, /slower than 1024 bytes per second/);
+  assert.ok(Date.now() - started >= 4500, 'refused before the answer timeout had passed');
+  const closed = await legClosed;
+  assert.equal(closed.code, 1001);
+  assert.match(closed.reason, /too slowly/);
+  l.ws.terminate();
+});

@@ -28,6 +28,10 @@
 namespace hc::relay {
 namespace {
 
+// A streamed request body, once the first settings.http_answer_timeout has passed, must average
+// at least this many bytes per second (a caller trickling its body holds a listener's request).
+constexpr std::uint64_t min_body_rate = 1024;
+
 // Protocol doc §6.2: what may travel on the control channel.
 constexpr std::size_t control_body_limit = 64 * 1024;
 constexpr std::size_t control_head_limit = 32 * 1024;
@@ -270,7 +274,8 @@ class relayed_exchange {
     }
     ctx_.requests.remove(key_);
     exchange_->abandon();
-    co_return reusable&& answer_.reusable() && call_.request.keep_alive && !call_.reader.body_pending();
+    bool more = reusable && answer_.reusable() && call_.request.keep_alive && !call_.reader.body_pending();
+    co_return more;
   }
 
  private:
@@ -464,6 +469,7 @@ class relayed_exchange {
           caller_gone();
         else
           co_await fail(sent->status == 413   ? "too_large"
+                        : sent->status == 408 ? "too_slow"
                         : sent->status == 400 ? "bad_request"
                                               : "listener_lost",
                         *sent);
@@ -475,6 +481,12 @@ class relayed_exchange {
     quiet.reset();
     leg.stream().close();
     co_return ok;
+  }
+
+  bool too_slow(std::chrono::steady_clock::time_point started, std::uint64_t received) const {
+    auto late = std::chrono::steady_clock::now() - started - ctx_.settings.http_answer_timeout;
+    if (late <= std::chrono::steady_clock::duration::zero()) return false;
+    return received < std::uint64_t(std::chrono::duration<double>(late).count() * double(min_body_rate));
   }
 
   // The whole request on the rendezvous: its message, then its body as one binary message in as
@@ -501,6 +513,8 @@ class relayed_exchange {
     auto ex = co_await net::asio::this_coro::executor;
     auto op = proto::opcode::binary;
     std::string piece;
+    auto started = std::chrono::steady_clock::now();
+    std::uint64_t received = 0;
     for (;;) {
       std::optional<net::deadline> slow;
       slow.emplace(ex, ctx_.settings.http_answer_timeout, [this] { call_.stream.close(); });
@@ -514,6 +528,13 @@ class relayed_exchange {
       if (read.ec) {
         co_await leg.write_close(1001, "The caller went away");
         co_return proto::error{0, proto::errc::bad_gateway, "the caller went away"};
+      }
+      received += piece.size();
+      if (too_slow(started, received)) {
+        co_await leg.write_close(1001, "The caller sent its request body too slowly");
+        co_return proto::error{408, proto::errc::timeout,
+                               "The request body arrived slower than " + std::to_string(min_body_rate) +
+                                   " bytes per second; send it faster or in one piece"};
       }
       bool last = piece.empty();
       arm();
