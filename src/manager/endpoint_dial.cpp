@@ -1,12 +1,10 @@
 // manager/endpoint_dial: connect with a deadline, and the timed probe (see endpoint_dial.hpp).
 #include "manager/endpoint_dial.hpp"
 
+#include "net/connect_within.hpp"
 #include "net/deadline.hpp"
-#include "net/ws_client.hpp"
 #include "proto/endpoint.hpp"
 
-#include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 
 namespace hc::manager {
@@ -26,22 +24,18 @@ bool is_link_local(const asio::ip::address& address) noexcept {
 
 net::task<endpoint_connection> dial_endpoint(std::string host, std::uint16_t port, bool allow_link_local,
                                              std::chrono::steady_clock::duration timeout) {
-  using namespace asio::experimental::awaitable_operators;
   auto ex = co_await asio::this_coro::executor;
   endpoint_connection out{{}, tcp::socket(ex), {}};
-  // net::connect_tcp reuses a recent resolution (a new tunnel pays no resolver round trip); the
-  // timer cancels the resolve or connect still pending when it fires.
-  asio::steady_timer limit(ex, timeout);
+  // A recent resolution is reused (a new tunnel pays no resolver round trip).
   net::address_filter allowed;
   if (!allow_link_local) allowed = [](const asio::ip::address& a) { return !is_link_local(a); };
-  auto raced = co_await (net::connect_tcp(host, port, allowed) || limit.async_wait(use_tuple));
-  if (raced.index() == 1) {
-    out.ec = asio::error::timed_out;
+  auto [ec, socket] = co_await net::connect_within(host, port, timeout, allowed);
+  if (ec == asio::error::timed_out) {
+    out.ec = ec;
     out.error = "connect timed out after " +
                 std::to_string(std::chrono::duration_cast<std::chrono::seconds>(timeout).count()) + " s";
     co_return out;
   }
-  auto [ec, socket] = std::get<0>(std::move(raced));
   if (ec) {
     out.ec = ec;
     bool dns = ec.category() == asio::error::get_netdb_category() ||

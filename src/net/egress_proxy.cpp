@@ -3,17 +3,15 @@
 #include "net/egress_proxy.hpp"
 
 #include "net/byte_stream.hpp"
+#include "net/connect_within.hpp"
 #include "net/deadline.hpp"
 #include "net/http.hpp"
-#include "net/ws_client.hpp"
 #include "proto/encoding.hpp"
 #include "util/private_file.hpp"
 
 #include <array>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ip/network_v4.hpp>
 #include <boost/asio/ip/network_v6.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/url/parse.hpp>
 #include <cstdlib>
@@ -304,19 +302,16 @@ std::optional<proxy_route> proxy_for(std::string_view host, bool tls) {
 
 task<egress_connection> connect_egress(const std::string& host, std::uint16_t port, bool tls,
                                        std::chrono::steady_clock::duration limit) {
-  using namespace asio::experimental::awaitable_operators;
   auto ex = co_await asio::this_coro::executor;
   egress_connection out{tcp::socket(ex), {}};
   auto proxy = proxy_for(host, tls);
   const std::string hop = proxy ? with_source(*proxy) : host_port(host, port);
-  asio::steady_timer timer(ex, limit);
-  auto raced = co_await (connect_tcp(proxy ? proxy->host : host, proxy ? proxy->port : port) ||
-                         timer.async_wait(use_tuple));
-  if (raced.index() == 1) {
+  auto until = std::chrono::steady_clock::now() + limit;  // the proxy's handshake counts too
+  auto [ec, socket] = co_await connect_within(proxy ? proxy->host : host, proxy ? proxy->port : port, limit);
+  if (ec == asio::error::timed_out) {
     out.error = "timed out connecting to " + hop;
     co_return out;
   }
-  auto [ec, socket] = std::get<0>(std::move(raced));
   if (ec) {
     out.error = "cannot connect to " + hop + ": " + ec.message();
     co_return out;
@@ -326,7 +321,7 @@ task<egress_connection> connect_egress(const std::string& host, std::uint16_t po
     co_return out;
   }
   auto stream = byte_stream::plain(std::move(socket));
-  deadline guard(ex, timer.expiry() - std::chrono::steady_clock::now(), [&stream] { stream.close(); });
+  deadline guard(ex, until - std::chrono::steady_clock::now(), [&stream] { stream.close(); });
   std::string why;  // g++ 12: no co_await inside a conditional expression
   if (proxy->protocol == proxy_route::kind::http_connect)
     why = co_await http_connect(stream, *proxy, host_port(host, port));
