@@ -280,6 +280,9 @@ void relay_server::run() {
   for (int i = 1; i < n; ++i) pool.emplace_back([&] { s.io.run(); });
   s.io.run();
   for (auto& t : pool) t.join();
+  // A store call still queued (the catalog sync's poll at SIGTERM) runs out now: its coroutine
+  // holds an executor of io, so it must not be left for ctx's destructor, which runs after io's.
+  s.ctx.store_worker.join();
   // The cluster link was closed by the drain; it goes now, before the io_context it ran on.
   s.ctx.cluster.reset();
 }
