@@ -190,10 +190,18 @@ net::task<> serve_connection(relay_context& ctx, net::tls_context tls, net::tcp:
       }
     }
     auto ns = ctx.entities.by_host(host);
-    if (auto target = relayed_target(request, ns.get())) {
+    if (auto route = relayed_target(request, ns.get())) {
       bool last = served >= ctx.settings.max_requests_per_connection;
-      relayed_call call{stream,      leftover, request, reader, std::move(ns), std::move(*target),
-                        tracking_id, source,   last};
+      relayed_call call{stream,
+                        leftover,
+                        request,
+                        reader,
+                        std::move(ns),
+                        std::move(route->target),
+                        std::move(route->entity),
+                        tracking_id,
+                        source,
+                        last};
       bool more = co_await relay_http_request(ctx, call);
       if (!more) break;
       head_deadline.emplace(ex, ctx.settings.http_idle_timeout, [&] { stream.close(); });

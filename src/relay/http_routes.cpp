@@ -114,13 +114,14 @@ std::string no_namespace_text(std::string_view host) {
 //    relayed HTTP request (relayed_target; connection.cpp hands it to relay/http_mode).
 // 3. Other paths: the same relay pages at their old places (/healthz, /metrics, /api/v1, /,
 //    /portal/*), which can no longer collide with a hybrid connection; else 404.
-std::optional<proto::hc_target> relayed_target(const net::http_request& request, const namespace_entry* ns) {
+std::optional<relayed_route> relayed_target(const net::http_request& request, const namespace_entry* ns) {
   std::string_view path = request.target;
   if (!ns || is_admin_path(path.substr(0, path.find('?'))) || is_runtime_info_get(request))
     return std::nullopt;
   auto target = proto::parse_hc_target(request.target);
-  if (!target || !catalog::resolve(*ns, target->path)) return std::nullopt;
-  return std::move(*target);
+  auto resolved = target ? catalog::resolve(*ns, target->path) : std::nullopt;
+  if (!resolved) return std::nullopt;
+  return relayed_route{std::move(*target), std::move(resolved->entity)};
 }
 
 net::task<std::string> handle_http(relay_context& ctx, http_exchange& x) {

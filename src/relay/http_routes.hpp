@@ -32,9 +32,13 @@ struct http_exchange {
 // "No namespace is served at host ...": names only the host asked for, never the ones served.
 std::string no_namespace_text(std::string_view host);
 
-// The routing rule's data branch: the parsed target when the request goes to a listener of one of
-// the namespace's hybrid connections; nullopt when it is the relay's (handle_http answers).
-std::optional<proto::hc_target> relayed_target(const net::http_request& request, const namespace_entry* ns);
+// The routing rule's data branch: the parsed target and the hybrid connection when the request
+// goes to one of its listeners; nullopt when it is the relay's (handle_http answers).
+struct relayed_route {
+  proto::hc_target target;
+  std::shared_ptr<const hybrid_connection> entity;
+};
+std::optional<relayed_route> relayed_target(const net::http_request& request, const namespace_entry* ns);
 
 // Without a namespace only /metrics and /healthz work.
 net::task<std::string> handle_http(relay_context& ctx, http_exchange& x);

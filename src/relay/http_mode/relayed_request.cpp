@@ -215,9 +215,7 @@ class relayed_exchange {
       : ctx_(ctx), call_(call), answer_(call, ctx.settings.http_answer_timeout) {}
 
   net::task<bool> run() {
-    auto resolved = catalog::resolve(*call_.ns, call_.target.path);
-    if (!resolved) co_return co_await fail("not_found", proto::error::not_found("Endpoint does not exist"));
-    entity_ = resolved->entity;
+    entity_ = call_.entity;
     bool authorization_consumed = false;
     if (entity_->record.requires_client_authorization) {
       auto token = token_from(call_.request, call_.target.token);

@@ -19,6 +19,7 @@ struct relayed_call {
   net::request_reader& reader;
   std::shared_ptr<const namespace_entry> ns;
   proto::hc_target target;
+  std::shared_ptr<const hybrid_connection> entity;  // the one target names (resolved by the routing rule)
   std::string tracking_id;
   net::asio::ip::address source;
   bool last_on_connection = false;  // the connection's last allowed request: answered with Connection: close
