@@ -97,7 +97,7 @@ class Paths:
         self.redis["direct"] = ("127.0.0.1", self.redis_port)
         self.postgres["direct"] = ("127.0.0.1", self.pg_port)
 
-    def hcrelay(self, name, plaintext):
+    def hcrelay(self, name, plaintext, http2=True):
         d = self.work / name
         d.mkdir()
         port = free_port()
@@ -126,10 +126,14 @@ class Paths:
             run([str(BUILD / "hcconnect"), "--config-dir", str(hcc_dir), *flags, "add",
                  run([*ctl, "hc", "connection-string", hc, "--rule", "defaultSender"]), "--endpoint",
                  f"{hc}.{name.replace(' ', '-')}.bench.internal:{port_}"])
-        hcm = start([str(BUILD / "hcm"), "--config-dir", str(hcm_dir), *flags, "run"], d / "hcm.log", env=env)
+        # With TLS the agents carry every tunnel leg as a stream of their HTTP/2 connections to the
+        # relay; --http2-connections 0 measures the one-TLS-connection-per-leg path (Azure's).
+        per_leg = [] if http2 else ["--http2-connections", "0"]
+        hcm = start([str(BUILD / "hcm"), "--config-dir", str(hcm_dir), *flags, "run", *per_leg], d / "hcm.log", env=env)
         listed = json.loads(run([str(BUILD / "hcconnect"), "--config-dir", str(hcc_dir), "list", "-o", "json"]))
         address = {e["name"]: e["loopbackAddress"] for e in listed}
-        hcc = start([str(BUILD / "hcconnect"), "--config-dir", str(hcc_dir), *flags, "run-service"], d / "hcconnect.log",
+        hcc = start([str(BUILD / "hcconnect"), "--config-dir", str(hcc_dir), *flags, "run-service", *per_leg],
+                    d / "hcconnect.log",
                     env=env)
         wait_port(self.sink_port, address["sink"])
         # ready when a tunnel carries one echo
@@ -249,6 +253,7 @@ def main():
     try:
         paths = Paths(work, quick)
         paths.hcrelay("hcrelay TLS", plaintext=False)
+        paths.hcrelay("hcrelay TLS per-leg", plaintext=False, http2=False)
         paths.hcrelay("hcrelay plaintext", plaintext=True)
         paths.ssh()
         paths.socat()

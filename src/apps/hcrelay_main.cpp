@@ -86,6 +86,14 @@ int main(int argc, char** argv) {
                  "HTTP mode: the largest request body passed on to a listener, in bytes (413 beyond)")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  bool no_http2 = false;
+  app.add_flag(
+      "--no-http2", no_http2,
+      "Offer only HTTP/1.1 by ALPN (HTTP/2 carries many tunnels of hcm and hcconnect on one connection)");
+  app.add_option("--http2-max-streams", limits.http2_max_streams,
+                 "Streams (tunnel legs, requests) one HTTP/2 connection may have open at once")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   app.add_option("--log-format", log_format, "text or json")->capture_default_str();
   app.add_option("--log-level", log_level, "debug, info, warn or error")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
@@ -93,6 +101,7 @@ int main(int argc, char** argv) {
   limits.drain_timeout = milliseconds_of(drain_s);
   limits.http_idle_timeout = milliseconds_of(idle_s);
   limits.http_answer_timeout = milliseconds_of(answer_s);
+  limits.http2 = !no_http2;
   try {
     hc::util::init_logging(log_format, log_level);
     hc::util::raise_file_limit();

@@ -191,6 +191,13 @@ void run_service_verb(CLI::App& app, cli_options& o) {
   cmd->add_option("--metrics-port", *metrics_port, "Serve /metrics on 127.0.0.1:PORT (0: off)")
       ->capture_default_str();
   cmd->add_option("--threads", *threads, "I/O threads (0: one)")->capture_default_str();
+  auto http2_connections = std::make_shared<std::size_t>(net::limits::h2_pool_connections);
+  cmd->add_option("--http2-connections", *http2_connections,
+                  "HTTP/2 connections kept to each relay node; every tunnel leg is a stream of one of them "
+                  "(0: one TLS "
+                  "connection per leg, as with Azure Relay, which gets that anyway)")
+      ->check(CLI::Range(0, 64))
+      ->capture_default_str();
   cmd->add_option(
          "--tunnel-keepalive", *keepalive,
          "Seconds between Pings on each tunnel leg; a leg silent for a whole interval after one is lost "
@@ -200,13 +207,14 @@ void run_service_verb(CLI::App& app, cli_options& o) {
   cmd->add_flag("--follow-endpoints", *follow,
                 "App Service mode: use new hybrid connections and changed endpoints as the relay names them "
                 "(default: they wait for `hcconnect app-accept`)");
-  cmd->callback([&o, metrics_port, threads, keepalive, follow] {
+  cmd->callback([&o, metrics_port, threads, keepalive, follow, http2_connections] {
     init_logs(o, "info");
     auto options = service_from(o, verb_lifetime::long_running);
     if (*follow && !options.app) throw usage_failure("--follow-endpoints: only with --relay and --app");
     if (options.app) options.app->follow_endpoints = *follow;
     options.metrics_port = *metrics_port;
     options.threads = *threads;
+    options.http2_connections = *http2_connections;
     options.tunnel_keepalive = std::chrono::seconds(*keepalive);
     std::filesystem::create_directories(o.config_dir);
     connector_service service(options);

@@ -146,7 +146,9 @@ struct connector_service::impl {
       return;
     }
     net::relay_client client(*cs, tls, options.insecure_plaintext);
-    client.keep_warm(io.get_executor());  // new app connections skip TCP connect and TLS handshake
+    // New app connections open a stream of a pooled HTTP/2 connection, or skip TCP connect and TLS
+    // handshake on a relay that speaks HTTP/1.1 only.
+    client.keep_warm(io.get_executor(), options.http2_connections);
     auto target = std::make_shared<const tunnel_target>(
         tunnel_target{e.name, e.endpoint_host + ":" + std::to_string(e.endpoint_port), std::move(client),
                       options.tunnel_keepalive});

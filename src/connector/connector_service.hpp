@@ -31,6 +31,8 @@ struct service_options {
   std::chrono::seconds tunnel_keepalive =
       std::chrono::duration_cast<std::chrono::seconds>(net::limits::tunnel_keepalive_interval);
   std::chrono::milliseconds config_poll{1000};
+  // HTTP/2 connections per relay node (run-service --http2-connections; 0: HTTP/1.1 only).
+  std::size_t http2_connections = net::limits::h2_pool_connections;
   // App Service mode: the endpoints are the app's hybrid connections, polled from the relay
   // every app->poll (endpoints.json is not read).
   std::optional<app_source> app;

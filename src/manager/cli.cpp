@@ -290,6 +290,13 @@ int cli_main(int argc, char** argv) {
   run->add_option("--threads", threads, "I/O threads (0: one)")
       ->check(CLI::Range(0, 256))
       ->capture_default_str();
+  std::size_t http2_connections = net::limits::h2_pool_connections;
+  run->add_option("--http2-connections", http2_connections,
+                  "HTTP/2 connections kept to each relay node; every tunnel leg is a stream of one of them "
+                  "(0: one TLS "
+                  "connection per leg, as with Azure Relay, which gets that anyway)")
+      ->check(CLI::Range(0, 64))
+      ->capture_default_str();
   run->add_option("--log-format", log_format, "text or json")->capture_default_str();
   run->add_option("--log-level", log_level, "debug, info, warn or error")->capture_default_str();
   run->add_option(
@@ -322,7 +329,7 @@ int cli_main(int argc, char** argv) {
       util::init_logging(log_format, log_level);
       util::raise_file_limit();
       return run_service({o.config_dir, std::uint16_t(ui_port), o.ca_file, o.plaintext, threads,
-                          std::chrono::seconds(tunnel_keepalive_s)});
+                          std::chrono::seconds(tunnel_keepalive_s), http2_connections});
     }
   } catch (const std::exception& e) {
     std::cerr << "hcm: " << e.what() << "\n";

@@ -54,7 +54,9 @@ class runner {
         stats_(std::move(stats)),
         st_(std::move(st)),
         io_(std::move(io)) {
-    client_.keep_warm(io_);  // rendezvous dials skip TCP connect and TLS handshake
+    // The listener channel and the rendezvous legs go on HTTP/2 streams, or skip TCP connect and TLS
+    // handshake on a relay that speaks HTTP/1.1 only.
+    client_.keep_warm(io_, settings_.http2_connections);
   }
   ~runner() { client_.stop_warm(); }
 
@@ -177,12 +179,8 @@ net::task<void> runner::run() {
       continue;
     }
     if (st_->stopping) break;
-    net::dial_request req;
-    req.url = client_.listen_url(settings_.listener_id);
-    req.tls = settings_.tls;
-    req.headers = {{"ServiceBusAuthorization", client_.token(settings_.token_lifetime)},
-                   {"Relay-User-Agent", "hcm/" HCM_VERSION_STRING}};
-    auto dialed = co_await net::dial_websocket(std::move(req));
+    auto dialed =
+        co_await client_.listen(settings_.listener_id, "hcm/" HCM_VERSION_STRING, settings_.token_lifetime);
     if (!dialed) {
       auto why = dialed.status ? std::to_string(dialed.status) + " " + dialed.reason : dialed.error;
       stats_->set_last_error("listen: " + why);

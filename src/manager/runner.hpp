@@ -9,6 +9,7 @@
 #include "manager/config.hpp"
 #include "manager/metrics.hpp"
 #include "manager/status.hpp"
+#include "net/limits.hpp"
 #include "net/task_group.hpp"
 #include "net/tls.hpp"
 #include "proto/endpoint.hpp"
@@ -30,8 +31,9 @@ struct runner_settings {
   std::chrono::seconds keepalive{30};         // Ping interval; dead after 2 unanswered
   std::chrono::seconds tunnel_keepalive{60};  // Ping interval on tunnel legs
   std::chrono::seconds refresh{180};          // runtime-info refresh while connected
-  hcm_metrics* metrics = nullptr;             // outlives the runner and its tunnels
-  net::task_group* tunnels = nullptr;         // the service's drain group (outlives the tunnels)
+  std::size_t http2_connections = net::limits::h2_pool_connections;  // per relay node; 0: HTTP/1.1 only
+  hcm_metrics* metrics = nullptr;                                    // outlives the runner and its tunnels
+  net::task_group* tunnels = nullptr;  // the service's drain group (outlives the tunnels)
   // Stores `endpoint` as the entry's pinned one (an entry that had none); called on the runner's
   // strand, must not block.
   std::function<void(const proto::endpoint&)> pin;

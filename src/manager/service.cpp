@@ -237,6 +237,7 @@ class service {
       s.keepalive = keepalive_;
       s.tunnel_keepalive = options_.tunnel_keepalive;
       s.refresh = refresh_;
+      s.http2_connections = options_.http2_connections;
       s.metrics = &metrics_;
       s.tunnels = &tunnels_;
       s.pin = [this, key, cs = e.connection_string](const proto::endpoint& ep) {

@@ -22,6 +22,8 @@ struct service_options {
   // Ping interval on tunnel legs (hcm run --tunnel-keepalive).
   std::chrono::seconds tunnel_keepalive =
       std::chrono::duration_cast<std::chrono::seconds>(net::limits::tunnel_keepalive_interval);
+  // HTTP/2 connections per relay node (hcm run --http2-connections; 0: HTTP/1.1 only).
+  std::size_t http2_connections = net::limits::h2_pool_connections;
 };
 
 // Returns the process exit code. Logging must be initialised (util::init_logging) first.

@@ -93,6 +93,14 @@ task<error_code> byte_stream::tls_accept() {
   return impl_->handshake(true, {});
 }
 
+void byte_stream::offer_protocols(std::string_view wire_list) {
+  impl_->offer_protocols(wire_list);
+}
+
+std::string byte_stream::negotiated_protocol() const {
+  return impl_ ? impl_->negotiated_protocol() : std::string();
+}
+
 task<error_code> byte_stream::tls_connect(std::string_view host) {
   return impl_->handshake(false, host);
 }
@@ -119,18 +127,14 @@ void byte_stream::shutdown_send() {
 }
 
 void byte_stream::reset_on_abandon() {
-  error_code ignored;  // a socket that is already closed fails on its next operation instead
-  impl_->socket().set_option(asio::socket_base::linger(true, 0), ignored);
+  impl_->reset_on_abandon();
 }
 
 void byte_stream::close() {
   if (!impl_) return;
   impl_->mark_orderly_end();
   impl_->on_close(false);
-  error_code ignored;  // closing an already-closed socket is not an error worth reporting
-  impl_->socket().set_option(asio::socket_base::linger(false, 0), ignored);  // undo reset_on_abandon
-  impl_->socket().shutdown(tcp::socket::shutdown_both, ignored);
-  impl_->socket().close(ignored);
+  impl_->close_transport(false);
   impl_->attachment.reset();
 }
 
@@ -141,14 +145,12 @@ void byte_stream::attach(std::shared_ptr<void> resource) {
 void byte_stream::reset() {
   if (!impl_) return;
   impl_->on_close(true);
-  error_code ignored;  // as in close()
-  impl_->socket().set_option(asio::socket_base::linger(true, 0), ignored);
-  impl_->socket().close(ignored);
+  impl_->close_transport(true);
   impl_->attachment.reset();
 }
 
 bool byte_stream::is_open() const {
-  return impl_ && impl_->socket().is_open();
+  return impl_ && impl_->is_open();
 }
 bool byte_stream::is_tls() const {
   return impl_ && impl_->is_tls();
@@ -158,16 +160,41 @@ tcp::socket& byte_stream::socket() {
 }
 
 tcp::endpoint byte_stream::remote_endpoint() const {
-  error_code ec;
-  auto ep = impl_->socket().remote_endpoint(ec);
-  return ec ? tcp::endpoint{} : ep;
+  return impl_->remote_endpoint();
 }
 
 std::string byte_stream::remote_address() const {
-  error_code ec;
-  auto ep = impl_->socket().remote_endpoint(ec);
-  if (ec) return {};
+  auto ep = impl_->remote_endpoint();
+  if (ep == tcp::endpoint{}) return {};
   return ep.address().to_string() + ":" + std::to_string(ep.port());
+}
+
+// --- the socket-backed defaults of byte_stream::impl ---
+
+bool byte_stream::impl::is_open() {
+  return socket().is_open();
+}
+
+tcp::endpoint byte_stream::impl::remote_endpoint() {
+  error_code ec;
+  auto ep = socket().remote_endpoint(ec);
+  return ec ? tcp::endpoint{} : ep;
+}
+
+void byte_stream::impl::close_transport(bool with_reset) {
+  error_code ignored;  // closing an already-closed socket is not an error worth reporting
+  if (with_reset) {
+    socket().set_option(asio::socket_base::linger(true, 0), ignored);
+  } else {
+    socket().set_option(asio::socket_base::linger(false, 0), ignored);  // undo reset_on_abandon
+    socket().shutdown(tcp::socket::shutdown_both, ignored);
+  }
+  socket().close(ignored);
+}
+
+void byte_stream::impl::reset_on_abandon() {
+  error_code ignored;  // a socket that is already closed fails on its next operation instead
+  socket().set_option(asio::socket_base::linger(true, 0), ignored);
 }
 
 }  // namespace hc::net

@@ -33,6 +33,10 @@ class byte_stream {
   static byte_stream adopt(std::unique_ptr<impl> implementation);
 
   task<error_code> tls_accept();
+  // Before tls_connect: the ALPN list to offer (wire form, net/tls.hpp); after either handshake:
+  // the protocol ALPN chose, "" when none.
+  void offer_protocols(std::string_view wire_list);
+  std::string negotiated_protocol() const;
   // SNI and host-name verification (DNS name or IP literal) against `host`.
   task<error_code> tls_connect(std::string_view host);
 

@@ -17,6 +17,9 @@ struct byte_stream::impl {
   virtual bool is_tls() const = 0;
   // TLS only: the handshake as server, or as client verifying `host`.
   virtual task<error_code> handshake(bool as_server, std::string_view host) = 0;
+  // TLS only: ALPN (byte_stream::offer_protocols, negotiated_protocol).
+  virtual void offer_protocols(std::string_view wire_list) {}
+  virtual std::string negotiated_protocol() const { return {}; }
   // Called before an orderly close: the application protocol (WebSocket Close, HTTP response)
   // has ended the conversation, so the TLS session stays resumable.
   virtual void mark_orderly_end() {}
@@ -24,6 +27,15 @@ struct byte_stream::impl {
   // implementations need nothing more; an in-memory test stream tells its peer and wakes its
   // pending operations, as closing a socket does.
   virtual void on_close(bool with_reset) {}
+
+  // The transport under the stream: a socket (the defaults, byte_stream.cpp), or a stream of a
+  // multiplexed connection (h2_session.cpp), which overrides all four.
+  virtual bool is_open();
+  virtual tcp::endpoint remote_endpoint();
+  // Closes the socket: orderly (FIN), or with RST when `with_reset`.
+  virtual void close_transport(bool with_reset);
+  // SO_LINGER 0 until close(): a dropped or crashed owner's peer sees RST.
+  virtual void reset_on_abandon();
 
   std::shared_ptr<void> attachment;  // byte_stream::attach: released on close or destruction
 };

@@ -76,6 +76,8 @@ inline constexpr auto warm_retry_delay = 2s;
 inline constexpr auto warm_refill_delay = 5ms;
 // Pre-opened connections an agent keeps per relay: one in use, one ready, for bursts.
 inline constexpr std::size_t warm_pool_size = 2;
+// HTTP/2 connections an agent keeps to each relay node (net/h2_pool); their streams carry the tunnel legs.
+inline constexpr std::size_t h2_pool_connections = 2;
 // A warm pool whose host no tunnel has used for this long stops refilling until one does again:
 // toward Azure (accepts go to gateway hosts, never the namespace host) and on an idle hybrid
 // connection no handshake is made ahead of time for nothing.

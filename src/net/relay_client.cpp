@@ -3,8 +3,12 @@
 #include "net/relay_client.hpp"
 
 #include "net/clock.hpp"
+#include "net/h2_pool.hpp"
 #include "net/limits.hpp"
 #include "net/warm_pool.hpp"
+
+#include <map>
+#include <mutex>
 #include "proto/encoding.hpp"
 #include "proto/hc_address.hpp"
 #include "proto/sas.hpp"
@@ -41,36 +45,79 @@ std::string relay_client::connect_url(std::string_view id) const {
   return plaintext_ ? to_plain(url) : url;
 }
 
-void relay_client::keep_warm(asio::any_io_executor ex) {
-  if (pool_) return;
-  pool_ = std::make_shared<warm_pool>(std::move(ex), cs_.host, cs_.port, plaintext_ ? tls_context{} : tls_,
-                                      limits::warm_pool_size);
-  pool_->start();
+struct relay_client::links {
+  asio::any_io_executor ex;
+  std::size_t http2_connections = 0;
+  std::mutex mutex;
+  // Per node: accept addresses name the node that holds the sender (--advertise).
+  std::map<std::pair<std::string, std::uint16_t>, std::shared_ptr<h2_pool>> h2;
+  std::shared_ptr<warm_pool> warm;  // started when the relay turns out to speak HTTP/1.1 only
+  bool stopped = false;
+};
+
+void relay_client::keep_warm(asio::any_io_executor ex, std::size_t http2_connections) {
+  if (links_) return;
+  links_ = std::make_shared<links>();
+  links_->ex = std::move(ex);
+  links_->http2_connections = plaintext_ ? 0 : http2_connections;  // h2 is chosen by TLS ALPN
+  if (links_->http2_connections == 0) {
+    links_->warm = std::make_shared<warm_pool>(links_->ex, cs_.host, cs_.port,
+                                               plaintext_ ? tls_context{} : tls_, limits::warm_pool_size);
+    links_->warm->start();
+  }
 }
 
 void relay_client::stop_warm() const {
-  if (pool_) pool_->stop();
+  if (!links_) return;
+  std::lock_guard lock(links_->mutex);
+  links_->stopped = true;
+  if (links_->warm) links_->warm->stop();
+  links_->h2.clear();  // the node's connections end with the last client that holds them
 }
 
 task<dial_result> relay_client::dial(dial_request request) const {
-  if (pool_) {
-    if (auto url = proto::parse_ws_url(request.url)) {
-      if (auto warm = pool_->take(url->host, url->port)) {
-        auto result = co_await dial_websocket(request, std::move(warm));
-        if (result || result.status != 0) co_return result;
-      }
+  if (!links_) co_return co_await dial_websocket(std::move(request));
+  auto url = proto::parse_ws_url(request.url);
+  std::shared_ptr<h2_pool> h2;
+  std::shared_ptr<warm_pool> warm;
+  {
+    std::lock_guard lock(links_->mutex);
+    if (url && url->tls && links_->http2_connections > 0 && !links_->stopped) {
+      auto& pool = links_->h2[{url->host, url->port}];
+      if (!pool) pool = h2_pool::for_node(links_->ex, url->host, url->port, tls_, links_->http2_connections);
+      h2 = pool;
     }
+    warm = links_->warm;
+  }
+  std::optional<byte_stream> preopened;
+  if (h2) {
+    auto dialed = co_await h2->dial(request);
+    if (!dialed.fall_back) co_return std::move(dialed.result);
+    preopened = std::move(dialed.preopened);
+    std::lock_guard lock(links_->mutex);
+    if (!links_->warm && !links_->stopped) {
+      links_->warm =
+          std::make_shared<warm_pool>(links_->ex, cs_.host, cs_.port, tls_, limits::warm_pool_size);
+      links_->warm->start();
+    }
+  }
+  if (!preopened && warm && url) preopened = warm->take(url->host, url->port);
+  if (preopened) {
+    auto result = co_await dial_websocket(request, std::move(preopened));
+    if (result || result.status != 0) co_return result;
   }
   co_return co_await dial_websocket(std::move(request));
 }
 
-task<dial_result> relay_client::listen(std::string_view id, std::string_view user_agent) const {
+task<dial_result> relay_client::listen(std::string_view id, std::string_view user_agent,
+                                       std::chrono::seconds token_lifetime) const {
   dial_request r;
   r.url = listen_url(id);
   r.tls = tls_;
   r.timeout = limits::dial_timeout;
-  r.headers = {{"ServiceBusAuthorization", token()}, {"Relay-User-Agent", std::string(user_agent)}};
-  co_return co_await dial_websocket(std::move(r));
+  r.headers = {{"ServiceBusAuthorization", token(token_lifetime)},
+               {"Relay-User-Agent", std::string(user_agent)}};
+  co_return co_await dial(std::move(r));
 }
 
 task<dial_result> relay_client::connect(header_list extra, std::string_view id) const {

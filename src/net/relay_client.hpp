@@ -4,6 +4,7 @@
 // them, and the runtime-info GET that yields the hybrid connection's endpoint metadata.
 // Works the same against hcrelay and Azure Relay. Stateless apart from the TLS context.
 #pragma once
+#include "net/limits.hpp"
 #include "net/ws_client.hpp"
 #include "proto/connection_string.hpp"
 #include "proto/runtime_info.hpp"
@@ -29,17 +30,21 @@ class relay_client {
   std::string listen_url(std::string_view id = {}) const;
   std::string connect_url(std::string_view id = {}) const;
 
-  // Opens the listener control channel (token in the ServiceBusAuthorization header).
-  task<dial_result> listen(std::string_view id = {}, std::string_view user_agent = "hcrelay") const;
+  // Opens the listener control channel (token in the ServiceBusAuthorization header, valid for
+  // `token_lifetime`).
+  task<dial_result> listen(std::string_view id = {}, std::string_view user_agent = "hcrelay",
+                           std::chrono::seconds token_lifetime = std::chrono::hours(1)) const;
   // Opens a sender connection; extra headers go to the listener in connectHeaders.
   task<dial_result> connect(header_list extra = {}, std::string_view id = {}) const;
   // Dials an accept address as given (no token: the address is the capability).
   task<dial_result> dial_address(const std::string& address, header_list extra = {}) const;
 
-  // Keeps limits::warm_pool_size TCP+TLS connections to the relay open ahead of time for connect()
-  // and dial_address() (copies of this client share the pool). Call once, from the program that
-  // makes tunnels; stop_warm() ends the pool.
-  void keep_warm(asio::any_io_executor ex);
+  // For the program that makes tunnels (call once; copies of this client share what it sets up):
+  // every dial goes on a stream of the node's HTTP/2 connections (net/h2_pool, up to
+  // `http2_connections` of them, shared with the process's other clients of the node; 0: never),
+  // or, with a relay that speaks only HTTP/1.1, starts on one of limits::warm_pool_size TCP+TLS
+  // connections opened ahead of time. stop_warm() ends the warm connections.
+  void keep_warm(asio::any_io_executor ex, std::size_t http2_connections = limits::h2_pool_connections);
   void stop_warm() const;
 
   struct runtime_info_result {
@@ -57,7 +62,8 @@ class relay_client {
 
   tls_context tls_;
   bool plaintext_;
-  std::shared_ptr<class warm_pool> pool_;
+  struct links;  // the HTTP/2 pool and the warm connections, shared by copies
+  std::shared_ptr<links> links_;
 };
 
 }  // namespace hc::net

@@ -102,7 +102,30 @@ void prepare_client_session(SSL* ssl, const std::string& peer) {
   }
 }
 
-tls_context make_server_tls(const std::string& cert_pem_path, const std::string& key_pem_path) {
+namespace {
+// The server's ALPN choice: h2 when offered (and the relay offers it), else http/1.1; a client
+// that names neither gets no ALPN answer and speaks HTTP/1.1.
+int select_protocol(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
+                    unsigned int inlen, void* offer_h2) {
+  for (std::string_view want : {std::string_view("h2"), std::string_view("http/1.1")}) {
+    if (want == "h2" && offer_h2 == nullptr) continue;
+    for (unsigned int i = 0; i < inlen;) {
+      unsigned int len = in[i];
+      if (i + 1 + len > inlen) break;
+      if (std::string_view(reinterpret_cast<const char*>(in + i + 1), len) == want) {
+        *out = in + i + 1;
+        *outlen = static_cast<unsigned char>(len);
+        return SSL_TLSEXT_ERR_OK;
+      }
+      i += 1 + len;
+    }
+  }
+  return SSL_TLSEXT_ERR_NOACK;
+}
+}  // namespace
+
+tls_context make_server_tls(const std::string& cert_pem_path, const std::string& key_pem_path,
+                            bool offer_h2) {
   auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
   SSL_CTX* raw = ctx->native_handle();
   common_settings(raw);
@@ -117,6 +140,7 @@ tls_context make_server_tls(const std::string& cert_pem_path, const std::string&
   // session store to fill, lock and flush on every handshake.
   SSL_CTX_set_session_cache_mode(raw, SSL_SESS_CACHE_SERVER | SSL_SESS_CACHE_NO_INTERNAL);
   SSL_CTX_set_num_tickets(raw, 2);  // clients use each ticket once; two keep them ahead
+  SSL_CTX_set_alpn_select_cb(raw, select_protocol, offer_h2 ? raw : nullptr);
   return ctx;
 }
 

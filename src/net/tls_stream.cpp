@@ -63,6 +63,18 @@ class tls_impl final : public byte_stream::impl {
   // resume it (or any ticket it brought).
   void mark_orderly_end() override { SSL_set_shutdown(ssl_, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN); }
 
+  void offer_protocols(std::string_view wire_list) override {
+    SSL_set_alpn_protos(ssl_, reinterpret_cast<const unsigned char*>(wire_list.data()),
+                        static_cast<unsigned int>(wire_list.size()));
+  }
+  std::string negotiated_protocol() const override {
+    const unsigned char* name = nullptr;
+    unsigned int len = 0;
+    SSL_get0_alpn_selected(ssl_, &name, &len);
+    if (!name) return {};
+    return std::string(reinterpret_cast<const char*>(name), len);
+  }
+
   task<error_code> handshake(bool as_server, std::string_view host) override {
     if (as_server) {
       SSL_set_accept_state(ssl_);

@@ -53,7 +53,8 @@ std::string authority(const target& t) {
 // TCP (directly or through the egress proxy, within `limit`) + optional TLS under the caller's
 // deadline; `error` explains a failure and names the hop that failed.
 task<std::optional<byte_stream>> open_stream(const target& t, const tls_context& tls, std::string& error,
-                                             std::chrono::steady_clock::duration limit) {
+                                             std::chrono::steady_clock::duration limit,
+                                             std::string_view alpn) {
   auto connected = co_await connect_egress(t.host, t.port, t.tls, limit);
   if (!connected.error.empty()) {
     error = std::move(connected.error);
@@ -66,6 +67,7 @@ task<std::optional<byte_stream>> open_stream(const target& t, const tls_context&
     co_return std::nullopt;
   }
   auto stream = byte_stream::tls(std::move(socket), *tls);
+  if (!alpn.empty()) stream.offer_protocols(alpn);
   if (auto hec = co_await stream.tls_connect(t.host)) {
     error = "TLS handshake with " + authority(t) + " failed: " + hec.message() +
             " (trust the relay's CA with --ca-file or HCRELAY_CA_FILE)";
@@ -122,11 +124,11 @@ class timed_connection {
         }) {}
   // Opens (or adopts `preopened`); false with `error` set when no stream could be had.
   task<bool> open(const target& t, const tls_context& tls, std::string& error,
-                  std::optional<byte_stream> preopened) {
+                  std::optional<byte_stream> preopened, std::string_view alpn = {}) {
     if (preopened)
       stream = std::move(preopened);
     else
-      stream = co_await open_stream(t, tls, error, limit_);
+      stream = co_await open_stream(t, tls, error, limit_, alpn);
     if (!stream && timed_out_) error = "timed out connecting to " + authority(t);
     co_return stream.has_value();
   }
@@ -172,6 +174,19 @@ task<std::pair<error_code, tcp::socket>> connect_tcp(const std::string& host, st
     socket = tcp::socket(ex);  // the cached addresses failed: resolve afresh once
   }
   co_return std::pair{asio::error::host_not_found, std::move(socket)};
+}
+
+task<std::optional<byte_stream>> open_tls_connection(const std::string& host, std::uint16_t port,
+                                                     const tls_context& tls,
+                                                     std::chrono::steady_clock::duration limit,
+                                                     std::string_view alpn, std::string& error) {
+  auto ex = co_await asio::this_coro::executor;
+  timed_connection connection(ex, limit);
+  target t{true, host, port, "/"};
+  bool opened = co_await connection.open(t, tls, error, std::nullopt, alpn);
+  connection.disarm();
+  if (!opened) co_return std::nullopt;
+  co_return std::move(connection.stream);
 }
 
 task<dial_result> dial_websocket(dial_request request, std::optional<byte_stream> preopened) {

@@ -35,6 +35,14 @@ struct dial_result {
 // no handshake.
 task<dial_result> dial_websocket(dial_request request, std::optional<byte_stream> preopened = {});
 
+// TCP (directly or through the egress proxy) and TLS to host:port within `limit`, offering the
+// ALPN list `alpn` (wire form, net/tls.hpp; empty: none). nullopt with `error` naming the hop that
+// failed.
+task<std::optional<byte_stream>> open_tls_connection(const std::string& host, std::uint16_t port,
+                                                     const tls_context& tls,
+                                                     std::chrono::steady_clock::duration limit,
+                                                     std::string_view alpn, std::string& error);
+
 struct http_call {
   std::string method = "GET";
   std::string url;  // https://host[:port]/target or http://...

@@ -4,7 +4,9 @@
 #include "relay/refuse.hpp"
 
 #include "net/deadline.hpp"
+#include "net/h2_gateway.hpp"
 #include "net/limits.hpp"
+#include "net/spawn.hpp"
 #include "proto/encoding.hpp"
 #include "relay/gestures.hpp"
 #include "relay/http_mode/relayed_request.hpp"
@@ -132,26 +134,15 @@ net::task<> serve_gesture(relay_context& ctx, net::byte_stream& stream, std::str
   }
 }
 
-}  // namespace
-
-net::task<> serve_connection(relay_context& ctx, net::tls_context tls, net::tcp::socket socket,
-                             source_limits::slot handshake, source_limits::slot connection) {
+// The requests of an HTTP/1.1 connection (keep-alive), or the one request of an HTTP/2 stream
+// (`multiplexed`: seen as HTTP/1.1 through net/h2_gateway; its connection counts as one open
+// HTTP connection of its source already). `head_deadline` (armed by the caller for the first head)
+// is re-armed with the idle timeout between requests.
+net::task<> serve_requests(relay_context& ctx, net::byte_stream& stream, const net::asio::ip::address& source,
+                           std::optional<net::deadline>& head_deadline, source_limits::slot& handshake,
+                           bool multiplexed) {
   auto ex = co_await net::asio::this_coro::executor;
-  auto stream =
-      tls ? net::byte_stream::tls(std::move(socket), *tls) : net::byte_stream::plain(std::move(socket));
-  // The connection counts against its source for as long as the socket lives, wherever it goes.
-  stream.attach(std::make_shared<source_limits::slot>(std::move(connection)));
-  auto source = stream.remote_endpoint().address();
   std::string leftover;
-  // TLS and the first request head within handshake_timeout; later heads within the idle timeout.
-  std::optional<net::deadline> head_deadline;
-  head_deadline.emplace(ex, net::limits::handshake_timeout, [&] { stream.close(); });
-  if (tls) {
-    if (auto ec = co_await stream.tls_accept()) {
-      spdlog::debug("TLS handshake from {} failed: {}", stream.remote_address(), ec.message());
-      co_return;
-    }
-  }
   source_limits::slot http_place;  // held from the first plain HTTP request on
   for (std::size_t served = 1;; ++served) {
     net::http_request request;
@@ -177,7 +168,7 @@ net::task<> serve_connection(relay_context& ctx, net::tls_context tls, net::tcp:
       co_await serve_gesture(ctx, stream, leftover, request, host, tracking_id);
       co_return;
     }
-    if (!http_place) {
+    if (!http_place && !multiplexed) {
       http_place = ctx.sources.open_http(source);
       if (!http_place) {
         auto text = "Too many open HTTP connections from " + source_limits::key(source) + " (" +
@@ -229,6 +220,71 @@ net::task<> serve_connection(relay_context& ctx, net::tls_context tls, net::tcp:
     head_deadline.emplace(ex, ctx.settings.http_idle_timeout, [&] { stream.close(); });
   }
   stream.close();
+}
+
+// One stream counts against its source as an open connection would (a WebSocket, a request): an
+// HTTP/2 connection must not multiply what a source may hold open.
+net::task<> serve_h2_stream(relay_context& ctx, net::h2_stream h2, net::asio::ip::address source) {
+  auto stream = net::as_http1_exchange(std::move(h2));
+  auto place = ctx.sources.open_connection(source);
+  if (!place) {
+    auto text = "Too many open connections and streams from " + source_limits::key(source) +
+                " (--max-connections-per-source " + std::to_string(ctx.settings.max_connections_per_source) +
+                ", --max-connections " + std::to_string(ctx.settings.max_connections) +
+                "); close some and retry";
+    auto busy = net::format_response(503, text, {{"Retry-After", "1"}, {"Connection", "close"}}, text + "\n");
+    co_await answer_and_close(stream, std::move(busy));
+    co_return;
+  }
+  stream.attach(std::make_shared<source_limits::slot>(std::move(place)));
+  std::optional<net::deadline> no_deadline;  // the head is there already
+  source_limits::slot no_handshake;
+  co_await serve_requests(ctx, stream, source, no_deadline, no_handshake, true);
+}
+
+// An HTTP/2 connection (ALPN h2): each stream is served as its own request, on this strand.
+net::task<> serve_h2(relay_context& ctx, net::byte_stream stream, net::asio::ip::address source,
+                     source_limits::slot& handshake) {
+  auto ex = co_await net::asio::this_coro::executor;
+  net::h2_options options;
+  options.server = true;
+  options.max_concurrent_streams = ctx.settings.http2_max_streams;
+  options.idle_timeout = ctx.settings.http_idle_timeout;
+  auto session = net::h2_session::start(ex, std::move(stream), options);
+  for (;;) {
+    auto next = co_await session->next_stream();
+    if (!next) break;
+    handshake.release();
+    net::asio::co_spawn(ex, serve_h2_stream(ctx, std::move(*next), source),
+                        net::log_failure("HTTP/2 stream"));
+  }
+}
+
+}  // namespace
+
+net::task<> serve_connection(relay_context& ctx, net::tls_context tls, net::tcp::socket socket,
+                             source_limits::slot handshake, source_limits::slot connection) {
+  auto ex = co_await net::asio::this_coro::executor;
+  auto stream =
+      tls ? net::byte_stream::tls(std::move(socket), *tls) : net::byte_stream::plain(std::move(socket));
+  // The connection counts against its source for as long as the socket lives, wherever it goes.
+  stream.attach(std::make_shared<source_limits::slot>(std::move(connection)));
+  auto source = stream.remote_endpoint().address();
+  // TLS and the first request head within handshake_timeout; later heads within the idle timeout.
+  std::optional<net::deadline> head_deadline;
+  head_deadline.emplace(ex, net::limits::handshake_timeout, [&] { stream.close(); });
+  if (tls) {
+    if (auto ec = co_await stream.tls_accept()) {
+      spdlog::debug("TLS handshake from {} failed: {}", stream.remote_address(), ec.message());
+      co_return;
+    }
+    if (stream.negotiated_protocol() == "h2") {
+      head_deadline.reset();  // HTTP/2 keeps its connection open between streams (idle_timeout)
+      co_await serve_h2(ctx, std::move(stream), source, handshake);
+      co_return;
+    }
+  }
+  co_await serve_requests(ctx, stream, source, head_deadline, handshake, false);
 }
 
 }  // namespace hc::relay

@@ -201,6 +201,7 @@ void relay_server::run() {
   spdlog::info("catalog store: {} (revision {})", opened.description, s.ctx.applied_revision);
 
   std::string ca_path;
+  s.certificate.offer_http2(o.settings.http2);
   if (o.dev_tls) {
     std::vector<std::string> names{o.public_host, "localhost", "127.0.0.1", "::1"};
     for (const auto& ns : s.ctx.entities.namespaces())

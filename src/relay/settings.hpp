@@ -25,6 +25,10 @@ struct relay_settings {
   // next piece of a response body (Azure: 60 s, then 504); the largest request body relayed (413).
   std::chrono::milliseconds http_answer_timeout = std::chrono::seconds(60);
   std::uint64_t max_relayed_body_bytes = 1024ull * 1024 * 1024;
+  // HTTP/2 (RFC 8441 WebSockets for our agents, any request for any client): offered by ALPN
+  // unless turned off; the streams one connection may have open at once.
+  bool http2 = true;
+  std::uint32_t http2_max_streams = 4096;
 };
 
 }  // namespace hc::relay

@@ -5,6 +5,7 @@
 // tunnels and /metrics. Hosts-file mode is in hcconnect_hosts_test.cpp.
 #include "hcconnect_support.hpp"
 
+#include <boost/asio/detached.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/json.hpp>
 
@@ -52,6 +53,16 @@ class hcconnect_test : public relay_test {
     throw test_failure("no entry " + name + " in endpoints.json");
   }
 
+  // A listener on `f` joining every tunnel to its own echo server, and hcconnect's entry for `f`
+  // with the echo's port as endpoint port.
+  std::unique_ptr<test_listener> echo_listener_for(const hc_fixture& f) {
+    auto listener = std::make_unique<test_listener>(listen_string(f), relay_->tls(), "127.0.0.1", 0);
+    auto added = hcconnect({"add", send_string(f), "--endpoint",
+                            std::string(endpoint_name) + ":" + std::to_string(listener->echo_port())});
+    if (added.exit_code != 0) throw test_failure("hcconnect add: " + added.output);
+    return listener;
+  }
+
   // hcconnect run-service in the background; returns once `name`'s listener accepts.
   child_process start_daemon(const std::string& name, std::uint16_t port,
                              std::vector<std::string> extra = {}) {
@@ -66,6 +77,19 @@ class hcconnect_test : public relay_test {
     return p;
   }
 };
+
+// TCP connections process `pid` has established to `port` (ss, iproute2).
+int connections_of(pid_t pid, std::uint16_t port) {
+  auto listed = run_program(fs::temp_directory_path(), "/usr/bin/ss",
+                            {"-tnpH", "state", "established", "dport", "=", ":" + std::to_string(port)}, 10s);
+  if (listed.exit_code != 0) throw test_failure("ss failed: " + listed.output);
+  int n = 0;
+  std::string needle = "pid=" + std::to_string(pid) + ",";
+  for (std::size_t at = listed.output.find(needle); at != std::string::npos;
+       at = listed.output.find(needle, at + 1))
+    ++n;
+  return n;
+}
 
 // ---------------------------------------------------------------- CLI
 
@@ -477,12 +501,8 @@ task<bool> checksummed_echo(net::tcp::endpoint at, std::uint32_t seed, std::size
 
 TEST_F(hcconnect_test, one_hundred_parallel_tunnels_carry_every_byte_both_ways) {
   auto f = create("cache", std::string(endpoint_name) + ":1");  // the port hcconnect uses is given below
-  test_listener listener(listen_string(f), relay_->tls(), "127.0.0.1", 0);
-  auto echo_port = listener.echo_port();
-  ASSERT_EQ(hcconnect({"add", send_string(f), "--endpoint",
-                       std::string(endpoint_name) + ":" + std::to_string(echo_port)})
-                .exit_code,
-            0);
+  auto listener = echo_listener_for(f);
+  auto echo_port = listener->echo_port();
   auto metrics_port = pick_free_port();
   auto daemon = start_daemon("cache", echo_port, {"--metrics-port", std::to_string(metrics_port)});
   net::tcp::endpoint at{asio::ip::make_address(loopback_of("cache")), echo_port};
@@ -557,6 +577,100 @@ TEST_F(hcconnect_test, one_hundred_parallel_tunnels_carry_every_byte_both_ways) 
   EXPECT_NE(body.find("hcconnect_tunnels_active"), std::string::npos) << body;
   EXPECT_NE(body.find("hcconnect_bytes_total{direction=\"app_to_agent\"}"), std::string::npos) << body;
   EXPECT_NE(body.find("hcconnect_tunnel_setup_seconds_count 120"), std::string::npos) << body;
+}
+
+// Tunnel legs are streams of the agent's HTTP/2 connections (RFC 8441): thirty tunnels open at
+// once cost hcconnect its two pooled connections to the relay, not thirty TLS connections. A
+// relay that offers only HTTP/1.1 (as Azure Relay does) gets one connection per tunnel, with no
+// configuration, and every tunnel still carries its bytes.
+TEST_F(hcconnect_test, thirty_open_tunnels_share_two_http2_connections_and_an_http1_relay_gets_one_each) {
+  for (bool http2 : {true, false}) {
+    SCOPED_TRACE(http2 ? "relay offers h2" : "relay run with --no-http2");
+    if (!http2) {
+      relay_.reset();
+      relay_.emplace(dir_.path() / "http1-relay", std::vector<std::string>{"--no-http2"});
+      fs::remove_all(config_dir());
+    }
+    auto f = create("cache", std::string(endpoint_name) + ":1");
+    auto listener = echo_listener_for(f);
+    auto echo_port = listener->echo_port();
+    auto daemon = start_daemon("cache", echo_port);
+    net::tcp::endpoint at{asio::ip::make_address(loopback_of("cache")), echo_port};
+    asio::io_context io;
+    std::vector<net::tcp::socket> apps;
+    for (int i = 0; i < 30; ++i) {
+      apps.emplace_back(io);
+      apps.back().connect(at);
+      char byte = static_cast<char>('a' + i % 26), back = 0;
+      asio::write(apps.back(), asio::buffer(&byte, 1));
+      asio::read(apps.back(), asio::buffer(&back, 1));  // the tunnel is up: the echo came through it
+      ASSERT_EQ(back, byte);
+    }
+    int relay_connections = connections_of(daemon.pid(), relay_->port());
+    if (http2) {
+      EXPECT_GE(relay_connections, 1);
+      EXPECT_LE(relay_connections, 2) << "each tunnel must be a stream of a pooled HTTP/2 connection";
+    } else {
+      EXPECT_GE(relay_connections, 30) << "an HTTP/1.1 relay needs a connection per tunnel";
+    }
+    for (auto& s : apps) {  // every tunnel still works with the others open
+      char byte = 'z', back = 0;
+      asio::write(s, asio::buffer(&byte, 1));
+      asio::read(s, asio::buffer(&back, 1));
+      EXPECT_EQ(back, 'z');
+    }
+    apps.clear();
+  }
+}
+
+// One app that stops reading holds only its own tunnel: its stream's window fills and stops, the
+// other tunnels on the same HTTP/2 connection go on at full speed.
+TEST_F(hcconnect_test, an_app_that_stops_reading_stalls_only_its_own_tunnel) {
+  auto f = create("cache", std::string(endpoint_name) + ":1");
+  auto listener = echo_listener_for(f);
+  auto echo_port = listener->echo_port();
+  auto daemon =
+      start_daemon("cache", echo_port, {"--http2-connections", "1"});  // every tunnel on one connection
+  net::tcp::endpoint at{asio::ip::make_address(loopback_of("cache")), echo_port};
+  std::size_t pushed = 0;
+  int intact = 0;
+  run(
+      [&]() -> task<> {
+        auto ex = co_await asio::this_coro::executor;
+        // The stalled app: writes 64 MiB into its tunnel and never reads the echo.
+        net::tcp::socket stalled(ex);
+        co_await stalled.async_connect(at, asio::use_awaitable);
+        asio::co_spawn(
+            ex,
+            [&]() -> task<> {
+              std::string chunk(64 * 1024, 's');
+              for (int i = 0; i < 1024; ++i) {
+                auto [ec, n] = co_await asio::async_write(stalled, asio::buffer(chunk), net::use_tuple);
+                if (ec) co_return;
+                pushed += n;
+              }
+            },
+            asio::detached);
+        asio::steady_timer settle(ex);
+        settle.expires_after(500ms);  // its window and every buffer on the way fill up
+        co_await settle.async_wait(asio::use_awaitable);
+        // Meanwhile five other apps each move 2 MiB both ways through the same connection.
+        for (int i = 0; i < 5; ++i) {
+          bool ok = co_await checksummed_echo(at, std::uint32_t(50 + i), 2 * 1024 * 1024);
+          intact += ok ? 1 : 0;
+        }
+        // The stalled app is held back (its writes stop) rather than buffered without end.
+        for (std::size_t before = SIZE_MAX; before != pushed;) {
+          before = pushed;
+          settle.expires_after(300ms);
+          co_await settle.async_wait(asio::use_awaitable);
+        }
+        stalled.close();
+      },
+      60s);
+  EXPECT_EQ(intact, 5);
+  EXPECT_LT(pushed, std::size_t(64) * 1024 * 1024)
+      << "every byte of the stalled app was taken: nothing held it back";
 }
 
 }  // namespace

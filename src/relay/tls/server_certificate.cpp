@@ -30,7 +30,7 @@ net::tls_context server_certificate::current() {
 }
 
 void server_certificate::reload() {
-  auto fresh = net::make_server_tls(cert_path_, key_path_);
+  auto fresh = net::make_server_tls(cert_path_, key_path_, offer_h2_);
   std::lock_guard lock(tls_mutex_);
   tls_ = std::move(fresh);
 }

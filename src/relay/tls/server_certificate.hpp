@@ -21,6 +21,8 @@ class server_certificate {
   // path of the CA file clients trust.
   std::string load_dev(std::string tls_dir, std::vector<std::string> names);
 
+  // Before load: whether ALPN offers h2 (--no-http2 turns it off).
+  void offer_http2(bool offer) { offer_h2_ = offer; }
   // Null with --insecure-plaintext (nothing loaded).
   net::tls_context current();
   // Reads the files again (SIGHUP). Throws and keeps the running context when they do not load.
@@ -37,6 +39,7 @@ class server_certificate {
   std::mutex tls_mutex_;
   net::tls_context tls_;  // tls_mutex_
   std::string cert_path_, key_path_;
+  bool offer_h2_ = true;
   std::string dev_dir_;                 // --dev-tls only
   std::vector<std::string> dev_names_;  // --dev-tls: what the certificate covers (dev_mutex_)
   std::mutex dev_mutex_;                // held while a certificate is issued (not tls_mutex_)
