@@ -97,7 +97,7 @@ struct http1_exchange_impl final : byte_stream::impl {
 
   // --- the request, as HTTP/1.1 ---
   void translate_request() {
-    const auto& head = stream.peer_head();
+    const auto head = stream.take_peer_head();
     std::string method{find_header(head, ":method")};
     std::string path{find_header(head, ":path")};
     std::string protocol{find_header(head, ":protocol")};
@@ -206,19 +206,25 @@ struct http1_exchange_impl final : byte_stream::impl {
     if (head_sent && !unchunking) co_return co_await stream.write(bufs);
     for (const auto& b : bufs) incoming.append(static_cast<const char*>(b.data()), b.size());
     std::string_view rest = incoming;
-    if (!head_sent) {
-      head_text.append(incoming);
+    // Interim answers (100 Continue) have no place in an HTTP/2 response here: the peer sends its
+    // body without waiting for one. They are left out; the final head follows them.
+    while (!head_sent) {
+      head_text.append(rest);
       auto end = head_text.find("\r\n\r\n");
       if (end == std::string::npos) co_return io_result{{}, total};
-      std::string after = head_text.substr(end + 4);
+      incoming = head_text.substr(end + 4);
       head_text.resize(end + 2);
-      send_head();
-      incoming = std::move(after);
       rest = incoming;
+      if (!interim(head_text)) {
+        send_head();
+        break;
+      }
+      head_text.clear();
     }
     std::string data;
+    bool last_chunk = false;
     if (unchunking) {
-      if (!chunks.feed(rest, data)) stream.end();
+      last_chunk = !chunks.feed(rest, data);
       rest = data;
     }
     if (!rest.empty()) {
@@ -226,7 +232,13 @@ struct http1_exchange_impl final : byte_stream::impl {
       auto w = co_await stream.write(one);
       if (w.ec) co_return w;
     }
+    if (last_chunk) stream.end();  // after the data it ends
     co_return io_result{{}, total};
+  }
+
+  // A 1xx other than 101 ("HTTP/1.1 100 Continue").
+  static bool interim(std::string_view head) {
+    return head.size() >= 12 && head[9] == '1' && head.substr(9, 3) != "101";
   }
 
   void send_head() {

@@ -8,6 +8,7 @@
 #include "proto/hc_address.hpp"
 
 #include <spdlog/spdlog.h>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <map>
 
@@ -68,6 +69,8 @@ void h2_pool::wake_waiters() {
 }
 
 task<h2_pool::choice> h2_pool::session_for(const dial_request& request) {
+  auto ex = co_await asio::this_coro::executor;
+  auto give_up = std::chrono::steady_clock::now() + request.timeout;
   for (;;) {
     auto waiter = std::make_shared<wake_signal>();
     {
@@ -77,7 +80,14 @@ task<h2_pool::choice> h2_pool::session_for(const dial_request& request) {
         http1.fall_back = true;
         co_return http1;
       }
-      std::erase_if(sessions_, [](const auto& s) { return !s->usable() && s->open_streams() == 0; });
+      if (std::chrono::steady_clock::now() >= give_up) {
+        choice none;
+        none.error = "timed out waiting for an HTTP/2 connection to " + authority_of(host_, port_);
+        co_return none;
+      }
+      // Connections that take no more streams (lost, going away, full) leave the pool; their open
+      // streams go on until they end.
+      std::erase_if(sessions_, [](const auto& s) { return !s->usable(); });
       std::shared_ptr<h2_session> best;
       std::size_t best_load = 0;
       for (const auto& s : sessions_) {
@@ -101,6 +111,8 @@ task<h2_pool::choice> h2_pool::session_for(const dial_request& request) {
       }
       waiting_.push_back(waiter);  // every connection is being opened: the first one ready serves
     }
+    asio::steady_timer limit(ex, give_up);
+    limit.async_wait([waiter](error_code) { waiter->notify(); });
     co_await waiter->wait();
   }
   std::string error;
@@ -148,6 +160,15 @@ task<std::string> first_line_of_body(h2_stream& stream) {
 }  // namespace
 
 task<h2_pool::dialed> h2_pool::dial(const dial_request& request) {
+  bool refused = false;
+  auto first = co_await dial_once(request, refused);
+  if (!refused) co_return first;
+  // The connection went away (GOAWAY, an idle close crossing our request) before the relay took
+  // the stream: nothing reached it, so once more on another connection (RFC 9113 §8.7).
+  co_return co_await dial_once(request, refused);
+}
+
+task<h2_pool::dialed> h2_pool::dial_once(const dial_request& request, bool& refused) {
   dialed out;
   auto url = proto::parse_ws_url(request.url);
   if (!url || !url->tls) {
@@ -185,7 +206,9 @@ task<h2_pool::dialed> h2_pool::dial(const dial_request& request) {
     {
       std::lock_guard lock(mutex_);
       http1_only_until_ = std::chrono::steady_clock::now() + http1_memory;
+      std::erase(sessions_, chosen.session);
     }
+    session.shut_down();
     spdlog::info("{} speaks HTTP/2 without WebSockets over it (RFC 8441): using HTTP/1.1",
                  authority_of(host_, port_));
     out.fall_back = true;
@@ -203,15 +226,17 @@ task<h2_pool::dialed> h2_pool::dial(const dial_request& request) {
   auto status = co_await stream.response_head();
   if (!status) {
     guard.disarm();
+    refused = !timed_out && !session.usable();
     out.result.error = timed_out
                            ? "timed out waiting for the upgrade response from " + authority_of(host_, port_)
                            : "the HTTP/2 stream to " + authority_of(host_, port_) + " ended before an answer";
     co_return out;
   }
-  out.result.status = *status == 200 ? 101 : *status;  // as HTTP/1.1 callers know it
+  bool upgraded = *status >= 200 && *status < 300;  // RFC 8441 §5: any 2xx
+  out.result.status = upgraded ? 101 : *status;     // as HTTP/1.1 callers know it
   for (const auto& [name, value] : stream.peer_head())
     if (!name.starts_with(':')) out.result.headers.emplace_back(name, value);
-  if (*status != 200) {
+  if (!upgraded) {
     out.result.reason = co_await first_line_of_body(stream);
     guard.disarm();
     stream.close();

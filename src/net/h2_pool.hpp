@@ -46,6 +46,8 @@ class h2_pool {
     std::string error;
   };
   task<choice> session_for(const dial_request& request);
+  // `refused`: the stream ended unanswered with its connection going away (worth a retry).
+  task<dialed> dial_once(const dial_request& request, bool& refused);
   void wake_waiters();
 
   asio::any_io_executor ex_;

@@ -12,6 +12,7 @@
 
 #include <nghttp2/nghttp2.h>
 #include <spdlog/spdlog.h>
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -26,6 +27,9 @@ namespace {
 constexpr std::size_t write_batch = 64 * 1024;        // bytes of frames gathered for one write
 constexpr std::size_t queue_low_water = 64 * 1024;    // a stream's write returns once its queue is this short
 constexpr std::int32_t connection_window = 16 << 20;  // given back on arrival: streams bound the memory
+// A stream we closed whose last data or END_STREAM a peer does not take within this long is reset:
+// a peer that stops reading cannot keep it (and what it holds) alive.
+constexpr auto drain_after_close = std::chrono::seconds(10);
 }  // namespace
 
 struct h2_stream_state {
@@ -105,7 +109,9 @@ struct h2_session::core : std::enable_shared_from_this<h2_session::core> {
       unclaimed.swap(arrived);
       for (auto& [id, s] : orphaned) {
         s->gone = true;
-        if (!(s->in_ended && s->end_sent)) s->lost = true;
+        if (!s->in_ended) s->lost = true;
+        // nghttp2 must never reach a state that its owners may free from now on.
+        nghttp2_session_set_stream_user_data(session, id, nullptr);
       }
     }
     for (auto& [id, s] : orphaned) {
@@ -322,6 +328,11 @@ const header_list& h2_stream::peer_head() const {
   return s_->head;
 }
 
+header_list h2_stream::take_peer_head() {
+  locked_core l(s_);
+  return std::move(s_->head);
+}
+
 void h2_stream::respond(int status, const header_list& fields) {
   locked_core l(s_);
   if (!l.c || s_->gone || s_->provider_attached) return;
@@ -342,29 +353,30 @@ task<std::optional<int>> h2_stream::response_head() {
       if (s_->head_complete) co_return s_->status;
       if (!l.c || s_->gone || s_->closed_by_us) co_return std::nullopt;
     }
-    co_await s_->headed.wait();
+    bool woken = co_await s_->headed.wait();
+    if (!woken) co_return std::nullopt;
   }
 }
 
 namespace {
-// Hands out received bytes; the stream's window is given back for them.
-std::size_t take_received(core_t& c, h2_stream_state& s, asio::mutable_buffer b) {
-  std::size_t n = std::min(b.size(), s.in.size() - s.in_pos);
-  std::memcpy(b.data(), s.in.data() + s.in_pos, n);
-  s.in_pos += n;
-  if (s.in_pos == s.in.size()) {
-    s.in.clear();
-    s.in_pos = 0;
-  }
-  if (!s.gone) nghttp2_session_consume_stream(c.session, s.id, n);
-  return n;
-}
-
-// What a read finds when no data is buffered: nothing yet (nullopt), or how the stream ended.
-std::optional<io_result> read_ending(const h2_stream_state& s, bool core_alive) {
+// Under the core's lock (`c` null once the connection is gone): the bytes received first, then how
+// the stream ended; nullopt while there is nothing yet. The stream's window is given back for
+// what is handed out.
+std::optional<io_result> take_received(core_t* c, h2_stream_state& s, asio::mutable_buffer b) {
   if (s.closed_by_us) return io_result{asio::error::operation_aborted, 0};
-  if (s.lost || !core_alive) return io_result{asio::error::connection_reset, 0};
+  if (s.in.size() > s.in_pos) {
+    std::size_t n = std::min(b.size(), s.in.size() - s.in_pos);
+    std::memcpy(b.data(), s.in.data() + s.in_pos, n);
+    s.in_pos += n;
+    if (s.in_pos == s.in.size()) {
+      s.in.clear();
+      s.in_pos = 0;
+    }
+    if (c && !s.gone) nghttp2_session_consume_stream(c->session, s.id, n);
+    return io_result{{}, n};
+  }
   if (s.in_ended) return io_result{asio::error::eof, 0};
+  if (s.lost || !c) return io_result{asio::error::connection_reset, 0};
   return std::nullopt;
 }
 }  // namespace
@@ -373,28 +385,27 @@ task<io_result> h2_stream::read_some(asio::mutable_buffer b) {
   for (;;) {
     {
       locked_core l(s_);
-      if (l.c && !s_->closed_by_us && s_->in.size() > s_->in_pos) {
-        auto n = take_received(*l.c, *s_, b);
-        l.lock.unlock();
-        l.c->write_wake.notify();  // a WINDOW_UPDATE may be due
-        co_return io_result{{}, n};
+      if (auto r = take_received(l.c.get(), *s_, b)) {
+        if (l.c && r->bytes) {
+          l.lock.unlock();
+          l.c->write_wake.notify();  // a WINDOW_UPDATE may be due
+        }
+        co_return *r;
       }
-      if (auto end = read_ending(*s_, l.c != nullptr)) co_return *end;
     }
-    co_await s_->readable.wait();
+    bool woken = co_await s_->readable.wait();
+    if (!woken) co_return io_result{asio::error::operation_aborted, 0};
   }
 }
 
 io_result h2_stream::read_available(asio::mutable_buffer b) {
   locked_core l(s_);
-  if (l.c && !s_->closed_by_us && s_->in.size() > s_->in_pos) {
-    auto n = take_received(*l.c, *s_, b);
+  auto r = take_received(l.c.get(), *s_, b);
+  if (r && l.c && r->bytes) {
     l.lock.unlock();
     l.c->write_wake.notify();
-    return io_result{{}, n};
   }
-  if (auto end = read_ending(*s_, l.c != nullptr)) return *end;
-  return io_result{};
+  return r.value_or(io_result{});
 }
 
 task<io_result> h2_stream::write(std::span<const asio::const_buffer> bufs) {
@@ -422,7 +433,8 @@ task<io_result> h2_stream::write(std::span<const asio::const_buffer> bufs) {
       if (!l.c || s_->lost) co_return io_result{asio::error::connection_reset, 0};
       if (s_->queued() <= queue_low_water || s_->gone) co_return io_result{{}, n};
     }
-    co_await s_->writable.wait();
+    bool woken = co_await s_->writable.wait();
+    if (!woken) co_return io_result{asio::error::operation_aborted, 0};
   }
 }
 
@@ -452,6 +464,16 @@ void h2_stream::close() {
     if (s_->closed_by_us) return;
     s_->closed_by_us = true;
     if (l.c && !s_->gone) {
+      auto timer = std::make_shared<asio::steady_timer>(s_->ex, drain_after_close);
+      timer->async_wait([timer, weak = std::weak_ptr<h2_stream_state>(s_)](error_code) {
+        auto s = weak.lock();  // still open in nghttp2 (its table holds it): cut it
+        if (!s) return;
+        locked_core late(s);
+        if (!late.c || s->gone) return;
+        nghttp2_submit_rst_stream(late.c->session, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_CANCEL);
+        late.lock.unlock();
+        late.c->write_wake.notify();
+      });
       if (!s_->provider_attached) {  // a server stream never answered: nothing orderly to say
         nghttp2_submit_rst_stream(l.c->session, NGHTTP2_FLAG_NONE, s_->id, NGHTTP2_CANCEL);
       } else {
@@ -565,6 +587,7 @@ task<> read_loop(std::shared_ptr<core_t> c) {
     bool fatal = false;
     {
       std::lock_guard lock(c->mutex);
+      if (c->ended) break;
       c->last_received = std::chrono::steady_clock::now();
       auto used = nghttp2_session_mem_recv(c->session, buffer.data(), r.bytes);
       if (used < 0) {
@@ -629,7 +652,10 @@ task<> watch_loop(std::weak_ptr<core_t> weak, asio::any_io_executor ex,
       std::lock_guard lock(c->mutex);
       if (c->ended) co_return;
       if (c->options.server) {
-        give_up = c->streams.empty() && now - c->last_busy >= c->options.idle_timeout;
+        // Streams whose head never completed (a header block left open) do not count as use.
+        bool in_use = std::any_of(c->streams.begin(), c->streams.end(),
+                                  [](const auto& entry) { return entry.second->head_complete; });
+        give_up = !in_use && now - c->last_busy >= c->options.idle_timeout;
         if (give_up) nghttp2_session_terminate_session(c->session, NGHTTP2_NO_ERROR);
       } else if (now - c->last_received >= 2 * c->options.keepalive) {
         give_up = true;
@@ -709,7 +735,8 @@ task<std::optional<h2_stream>> h2_session::next_stream() {
       }
       if (core_->ended) co_return std::nullopt;
     }
-    co_await core_->accept_wake.wait();
+    bool woken = co_await core_->accept_wake.wait();
+    if (!woken) co_return std::nullopt;
   }
 }
 
@@ -720,7 +747,8 @@ task<bool> h2_session::ready() {
       if (core_->settings_received) co_return true;
       if (core_->ended) co_return false;
     }
-    co_await core_->settings_wake.wait();
+    bool woken = co_await core_->settings_wake.wait();
+    if (!woken) co_return false;
   }
 }
 

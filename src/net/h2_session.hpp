@@ -33,6 +33,8 @@ class h2_stream {
   // The peer's head: a server stream's request (":method", ":path", ... first, then the
   // fields), a client stream's response (":status" first) once response_head() returned.
   const header_list& peer_head() const;
+  // The same, moved out (a server that has read what it needs keeps no copy for the stream's life).
+  header_list take_peer_head();
   // Server: whether the peer's END_STREAM has arrived (with the head: a request without body).
   bool peer_ended() const;
   // Server: sends the response head once; the data written afterwards is its body.

@@ -135,12 +135,11 @@ net::task<> serve_gesture(relay_context& ctx, net::byte_stream& stream, std::str
 }
 
 // The requests of an HTTP/1.1 connection (keep-alive), or the one request of an HTTP/2 stream
-// (`multiplexed`: seen as HTTP/1.1 through net/h2_gateway; its connection counts as one open
-// HTTP connection of its source already). `head_deadline` (armed by the caller for the first head)
-// is re-armed with the idle timeout between requests.
+// (seen as HTTP/1.1 through net/h2_gateway; a plain request holds an HTTP place of its source
+// as an HTTP/1.1 connection does). `head_deadline` (armed by the caller for the first head) is
+// re-armed with the idle timeout between requests.
 net::task<> serve_requests(relay_context& ctx, net::byte_stream& stream, const net::asio::ip::address& source,
-                           std::optional<net::deadline>& head_deadline, source_limits::slot& handshake,
-                           bool multiplexed) {
+                           std::optional<net::deadline>& head_deadline, source_limits::slot& handshake) {
   auto ex = co_await net::asio::this_coro::executor;
   std::string leftover;
   source_limits::slot http_place;  // held from the first plain HTTP request on
@@ -168,7 +167,7 @@ net::task<> serve_requests(relay_context& ctx, net::byte_stream& stream, const n
       co_await serve_gesture(ctx, stream, leftover, request, host, tracking_id);
       co_return;
     }
-    if (!http_place && !multiplexed) {
+    if (!http_place) {
       http_place = ctx.sources.open_http(source);
       if (!http_place) {
         auto text = "Too many open HTTP connections from " + source_limits::key(source) + " (" +
@@ -239,7 +238,7 @@ net::task<> serve_h2_stream(relay_context& ctx, net::h2_stream h2, net::asio::ip
   stream.attach(std::make_shared<source_limits::slot>(std::move(place)));
   std::optional<net::deadline> no_deadline;  // the head is there already
   source_limits::slot no_handshake;
-  co_await serve_requests(ctx, stream, source, no_deadline, no_handshake, true);
+  co_await serve_requests(ctx, stream, source, no_deadline, no_handshake);
 }
 
 // An HTTP/2 connection (ALPN h2): each stream is served as its own request, on this strand.
@@ -251,9 +250,14 @@ net::task<> serve_h2(relay_context& ctx, net::byte_stream stream, net::asio::ip:
   options.max_concurrent_streams = ctx.settings.http2_max_streams;
   options.idle_timeout = ctx.settings.http_idle_timeout;
   auto session = net::h2_session::start(ex, std::move(stream), options);
+  // The first request within handshake_timeout, as on HTTP/1.1 (a header block left open counts
+  // as none); after it the connection's idle timeout.
+  std::optional<net::deadline> first_request;
+  first_request.emplace(ex, net::limits::handshake_timeout, [&] { session->shut_down(); });
   for (;;) {
     auto next = co_await session->next_stream();
     if (!next) break;
+    first_request.reset();
     handshake.release();
     net::asio::co_spawn(ex, serve_h2_stream(ctx, std::move(*next), source),
                         net::log_failure("HTTP/2 stream"));
@@ -284,7 +288,7 @@ net::task<> serve_connection(relay_context& ctx, net::tls_context tls, net::tcp:
       co_return;
     }
   }
-  co_await serve_requests(ctx, stream, source, head_deadline, handshake, false);
+  co_await serve_requests(ctx, stream, source, head_deadline, handshake);
 }
 
 }  // namespace hc::relay

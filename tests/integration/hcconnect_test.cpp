@@ -673,5 +673,28 @@ TEST_F(hcconnect_test, an_app_that_stops_reading_stalls_only_its_own_tunnel) {
       << "every byte of the stalled app was taken: nothing held it back";
 }
 
+// A relay that takes few streams per connection: the pool opens more connections rather than
+// making a tunnel wait for a full one.
+TEST_F(hcconnect_test, a_relay_that_takes_two_streams_per_connection_gets_more_connections_not_waits) {
+  relay_.reset();
+  relay_.emplace(dir_.path() / "small-relay", std::vector<std::string>{"--http2-max-streams", "2"});
+  auto f = create("cache", std::string(endpoint_name) + ":1");
+  auto listener = echo_listener_for(f);
+  auto echo_port = listener->echo_port();
+  auto daemon = start_daemon("cache", echo_port, {"--http2-connections", "1"});
+  net::tcp::endpoint at{asio::ip::make_address(loopback_of("cache")), echo_port};
+  asio::io_context io;
+  std::vector<net::tcp::socket> apps;
+  for (int i = 0; i < 5; ++i) {
+    apps.emplace_back(io);
+    apps.back().connect(at);
+    char byte = static_cast<char>('a' + i), back = 0;
+    asio::write(apps.back(), asio::buffer(&byte, 1));
+    asio::read(apps.back(), asio::buffer(&back, 1));
+    ASSERT_EQ(back, byte) << daemon.log();
+  }
+  EXPECT_GE(connections_of(daemon.pid(), relay_->port()), 3) << "five tunnels, two streams per connection";
+}
+
 }  // namespace
 }  // namespace hc::test

@@ -197,6 +197,24 @@ test('curl with a token from `hcctl hc token`: a chunked upload through the rela
   assert.equal(seen.sha256, sha256(data));
 });
 
+// curl takes the relay's h2 by ALPN: requests ride HTTP/2 streams into the same relaying. An
+// Expect: 100-continue upload gets its final answer (the relay's 100 is HTTP/1.1's, left out).
+test('curl over HTTP/2: small and large uploads with Expect: 100-continue reach the listener byte for byte', { timeout: 60000 }, async () => {
+  for (const size of [2000, 300000]) {
+    const file = path.join(relay.dir, `h2-upload-${size}.bin`);
+    const data = crypto.randomBytes(size);
+    fs.writeFileSync(file, data);
+    const out = await run('curl', ['-sS', '--http2', '--fail-with-body', '--cacert', relay.caFile,
+      '-H', `ServiceBusAuthorization: ${sendToken()}`, '-H', 'Expect: 100-continue', '--data-binary', `@${file}`,
+      '-w', '\n%{http_version} %{http_code}', `${hc.httpsUrl}/echo/h2`]);
+    const [body, trailer] = [out.slice(0, out.lastIndexOf('\n')), out.slice(out.lastIndexOf('\n') + 1)];
+    assert.equal(trailer, '2 200', `size ${size}`);
+    const seen = JSON.parse(body);
+    assert.equal(seen.method, 'POST');
+    assert.equal(seen.sha256, sha256(data), `size ${size}`);
+  }
+});
+
 test('a body over --http-max-request-body gets 413 before it is sent', { timeout: 30000 }, async () => {
   const r = await call('POST', '/echo/too-large', { body: Buffer.alloc(maxBody + 1), expectContinue: true });
   assert.equal(r.status, 413, `${r.body}`);
