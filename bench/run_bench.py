@@ -60,6 +60,35 @@ def wait_file(path, seconds=20):
     raise RuntimeError(f"{path} did not appear")
 
 
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid):
+    """CPU time (user + system) of `pid` and its descendants: its own, its reaped children's, and
+    that of descendants still running (sshd serves a session in a child; socat forks per connection)."""
+    stats = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            stats[int(entry)] = (int(fields[1]), [int(x) for x in fields[11:15]])  # ppid; utime stime cutime cstime
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        if p not in stats:
+            continue
+        u, s, cu, cs = stats[p][1]
+        total += u + s + (cu + cs if p == pid else 0)
+        todo.extend(c for c, (ppid, _) in stats.items() if ppid == p)
+    return total / TICK
+
+
+def cpu_of(pids):
+    return {name: cpu_seconds(pid) for name, pid in pids.items()}
+
+
 def hcbench(*args, timeout=600):
     r = subprocess.run([str(BUILD / "hcbench"), *args], capture_output=True, text=True, timeout=timeout)
     line = r.stdout.strip().splitlines()[-1] if r.stdout.strip() else "{}"
@@ -159,15 +188,16 @@ class Paths:
                           f"AuthorizedKeysFile {d / 'authorized_keys'}\nPermitRootLogin yes\nPasswordAuthentication no\n"
                           "UsePAM no\nAllowTcpForwarding yes\nGatewayPorts no\nStrictModes no\n")
         os.makedirs("/run/sshd", exist_ok=True)
-        start(["/usr/sbin/sshd", "-D", "-e", "-f", str(config)], d / "sshd.log")
+        sshd = start(["/usr/sbin/sshd", "-D", "-e", "-f", str(config)], d / "sshd.log")
         wait_port(port)
-        start(["ssh", "-N", "-i", str(d / "user"), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+        ssh = start(["ssh", "-N", "-i", str(d / "user"), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
                "-o", "ExitOnForwardFailure=yes", "-p", str(port), "-R", f"127.0.0.1:{fwd}:127.0.0.1:{self.sink_port}",
                "-R", f"127.0.0.1:{fwd_redis}:127.0.0.1:{self.redis_port}",
                "-R", f"127.0.0.1:{fwd_pg}:127.0.0.1:{self.pg_port}",
                f"{os.environ.get('USER', 'root')}@127.0.0.1"], d / "ssh.log")
         wait_port(fwd)
         self.targets["ssh -R"] = f"127.0.0.1:{fwd}"
+        self.pids["ssh -R"] = {"sshd": sshd.pid, "ssh": ssh.pid}
         self.redis["ssh -R"] = ("127.0.0.1", fwd_redis)
         self.postgres["ssh -R"] = ("127.0.0.1", fwd_pg)
 
@@ -176,8 +206,9 @@ class Paths:
             nxt = backend
             for i in range(3):
                 p = free_port()
-                start(["socat", f"TCP-LISTEN:{p},bind=127.0.0.1,reuseaddr,fork,nodelay", f"TCP:127.0.0.1:{nxt},nodelay"],
+                proc = start(["socat", f"TCP-LISTEN:{p},bind=127.0.0.1,reuseaddr,fork,nodelay", f"TCP:127.0.0.1:{nxt},nodelay"],
                       self.work / f"socat-{label}{i}.log")
+                self.pids.setdefault("socat x3", {})[f"socat {label} {i + 1}"] = proc.pid
                 wait_port(p)
                 nxt = p
             return nxt
@@ -260,7 +291,8 @@ def main():
         for name, target in paths.targets.items():
             print(f"bench: {name} -> {target}", file=sys.stderr)
             r = {}
-            if name in paths.pids:  # first, so RSS growth is not hidden by buffers freed earlier
+            procs = paths.pids.get(name, {})
+            if name.startswith("hcrelay"):  # first, so RSS growth is not hidden by buffers freed earlier
                 before = {k: rss_kib(p) for k, p in paths.pids[name].items()}
                 holder = subprocess.Popen([str(BUILD / "hcbench"), "hold", "--target", target, "--connections", str(hold_n)],
                                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
@@ -270,8 +302,11 @@ def main():
                 holder.wait(30)
                 r["hold"] = {"open": held["open"], "failures": held["failures"],
                              "rss_kib_per_tunnel": {k: round((after[k] - before[k]) / max(1, held["open"]), 2) for k in after}}
+            cpu_before = cpu_of(procs)
             r["up_gbit"] = stats([hcbench("throughput", "--target", target, "--bytes", size, "--direction", "up")["gbit_per_s"]
                                   for _ in range(repeat)])
+            gib = int(size) * repeat / (1 << 30)
+            r["cpu_s_per_gib"] = {k: round((v - cpu_before[k]) / gib, 3) for k, v in cpu_of(procs).items()}
             r["down_gbit"] = stats([hcbench("throughput", "--target", target, "--bytes", size, "--direction", "down")[
                 "gbit_per_s"] for _ in range(repeat)])
             r["up8_gbit"] = stats([hcbench("throughput", "--target", target, "--bytes", size, "--streams", "8")["gbit_per_s"]
@@ -288,7 +323,12 @@ def main():
             r["connect_spaced_p99_ms"] = stats([x["p99_ms"] for x in spaced])
             r["conn_per_s"] = stats([hcbench("rate", "--target", target, "--seconds", "2" if quick else "5")["per_second"]
                                      for _ in range(repeat)])
-            redis_runs = [redis_benchmark(*paths.redis[name], 20000 if quick else 30000) for _ in range(repeat)]
+            cpu_before = cpu_of(procs)
+            redis_requests = 20000 if quick else 30000
+            redis_runs = [redis_benchmark(*paths.redis[name], redis_requests) for _ in range(repeat)]
+            thousands = 2 * redis_requests * repeat / 1000  # SET and GET
+            r["cpu_ms_per_1000_requests"] = {k: round((v - cpu_before[k]) * 1000 / thousands, 1)
+                                             for k, v in cpu_of(procs).items()}
             r["redis_set_rps"] = stats([x.get("SET") for x in redis_runs])
             r["redis_get_rps"] = stats([x.get("GET") for x in redis_runs])
             r["pgbench_tps"] = stats([pgbench(*paths.postgres[name], 3 if quick else 10) for _ in range(repeat)])
@@ -351,6 +391,14 @@ def write_report(results):
         if "hold" in r:
             lines.append(f"- {name}: {r['hold']['open']} open, {r['hold']['failures']} failed; " +
                          ", ".join(f"{k} {v}" for k, v in r["hold"]["rss_kib_per_tunnel"].items()))
+    lines += ["", "CPU per process (user + system, with children): seconds per GiB of the one-stream upload; "
+              "ms per 1,000 redis-benchmark requests (SET and GET):", ""]
+    for name, r in results["paths"].items():
+        if r.get("cpu_s_per_gib"):
+            lines.append(f"- {name}: per GiB " + ", ".join(f"{k} {v} s" for k, v in r["cpu_s_per_gib"].items()) +
+                         f" (sum {round(sum(r['cpu_s_per_gib'].values()), 2)} s); per 1,000 requests " +
+                         ", ".join(f"{k} {v} ms" for k, v in r["cpu_ms_per_1000_requests"].items()) +
+                         f" (sum {round(sum(r['cpu_ms_per_1000_requests'].values()), 1)} ms)")
     lines += ["", "Ratios (same run, medians): " + ", ".join(f"{k} {v}" for k, v in ratios.items()), ""]
     if results.get("micro"):
         lines += ["Micro-benchmarks (CPU time per call):", ""]
