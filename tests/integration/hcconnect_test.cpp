@@ -91,6 +91,21 @@ int connections_of(pid_t pid, std::uint16_t port) {
   return n;
 }
 
+// `n` app connections to `at`, held open, each with one byte echoed through its tunnel (so every
+// tunnel is up); throws when an echo does not come back.
+std::vector<net::tcp::socket> open_echoed_tunnels(asio::io_context& io, const net::tcp::endpoint& at, int n) {
+  std::vector<net::tcp::socket> apps;
+  for (int i = 0; i < n; ++i) {
+    apps.emplace_back(io);
+    apps.back().connect(at);
+    char byte = static_cast<char>('a' + i % 26), back = 0;
+    asio::write(apps.back(), asio::buffer(&byte, 1));
+    asio::read(apps.back(), asio::buffer(&back, 1));
+    if (back != byte) throw test_failure("tunnel " + std::to_string(i) + ": the echo did not come back");
+  }
+  return apps;
+}
+
 // ---------------------------------------------------------------- CLI
 
 TEST_F(hcconnect_test, add_reads_the_endpoint_from_the_relay_and_list_shows_it) {
@@ -597,15 +612,7 @@ TEST_F(hcconnect_test, thirty_open_tunnels_share_two_http2_connections_and_an_ht
     auto daemon = start_daemon("cache", echo_port);
     net::tcp::endpoint at{asio::ip::make_address(loopback_of("cache")), echo_port};
     asio::io_context io;
-    std::vector<net::tcp::socket> apps;
-    for (int i = 0; i < 30; ++i) {
-      apps.emplace_back(io);
-      apps.back().connect(at);
-      char byte = static_cast<char>('a' + i % 26), back = 0;
-      asio::write(apps.back(), asio::buffer(&byte, 1));
-      asio::read(apps.back(), asio::buffer(&back, 1));  // the tunnel is up: the echo came through it
-      ASSERT_EQ(back, byte);
-    }
+    auto apps = open_echoed_tunnels(io, at, 30);
     int relay_connections = connections_of(daemon.pid(), relay_->port());
     if (http2) {
       EXPECT_GE(relay_connections, 1);
@@ -684,15 +691,7 @@ TEST_F(hcconnect_test, a_relay_that_takes_two_streams_per_connection_gets_more_c
   auto daemon = start_daemon("cache", echo_port, {"--http2-connections", "1"});
   net::tcp::endpoint at{asio::ip::make_address(loopback_of("cache")), echo_port};
   asio::io_context io;
-  std::vector<net::tcp::socket> apps;
-  for (int i = 0; i < 5; ++i) {
-    apps.emplace_back(io);
-    apps.back().connect(at);
-    char byte = static_cast<char>('a' + i), back = 0;
-    asio::write(apps.back(), asio::buffer(&byte, 1));
-    asio::read(apps.back(), asio::buffer(&back, 1));
-    ASSERT_EQ(back, byte) << daemon.log();
-  }
+  auto apps = open_echoed_tunnels(io, at, 5);
   EXPECT_GE(connections_of(daemon.pid(), relay_->port()), 3) << "five tunnels, two streams per connection";
 }
 
