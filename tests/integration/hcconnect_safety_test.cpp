@@ -31,9 +31,11 @@ class hcconnect_safety_test : public ::testing::Test {
                          dir_.path() / log_name);
   }
 
-  // Adds endpoint cache.corp.internal:PORT and returns the loopback address hcconnect picked.
+  // Adds endpoint safety.corp.internal:PORT and returns the loopback address hcconnect picked: a
+  // host no other suite uses, so its address is this suite's alone (another suite's hcconnect on
+  // cache.corp.internal's address, run in parallel, may be given the same port number).
   std::string add_endpoint(std::uint16_t port) {
-    auto added = hcconnect({"add", send_string, "--endpoint", "cache.corp.internal:" + std::to_string(port)});
+    auto added = hcconnect({"add", send_string, "--endpoint", "safety.corp.internal:" + std::to_string(port)});
     if (added.exit_code != 0) throw test_failure("hcconnect add: " + added.output);
     auto doc = boost::json::parse(read_text_file(config_dir() / "endpoints.json"));
     return std::string(doc.as_array().at(0).at("loopbackAddress").as_string());
