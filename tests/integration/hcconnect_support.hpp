@@ -45,9 +45,13 @@ inline bool port_open(const std::string& address, std::uint16_t port) {
 }
 
 // True when some socket is bound to address:port (checked by binding, so no connection is made:
-// a probe connection to hcconnect would open a tunnel).
+// a probe connection to hcconnect would open a tunnel). SO_REUSEADDR: a connection an earlier test
+// left in TIME_WAIT on that address and port (the kernel hands port numbers out again) is not a
+// listener; on Linux a listening socket still refuses the bind.
 inline bool port_bound(const std::string& address, std::uint16_t port) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int on = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
   sockaddr_in sa{};
   sa.sin_family = AF_INET;
   sa.sin_port = htons(port);
