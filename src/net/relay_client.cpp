@@ -53,6 +53,13 @@ struct relay_client::links {
   std::map<std::pair<std::string, std::uint16_t>, std::shared_ptr<h2_pool>> h2;
   std::shared_ptr<warm_pool> warm;  // started when the relay turns out to speak HTTP/1.1 only
   bool stopped = false;
+
+  // Under `mutex` (or before the links are shared): the warm connections, once.
+  void start_warm(const std::string& host, std::uint16_t port, const tls_context& tls) {
+    if (warm || stopped) return;
+    warm = std::make_shared<warm_pool>(ex, host, port, tls, limits::warm_pool_size);
+    warm->start();
+  }
 };
 
 void relay_client::keep_warm(asio::any_io_executor ex, std::size_t http2_connections) {
@@ -60,11 +67,8 @@ void relay_client::keep_warm(asio::any_io_executor ex, std::size_t http2_connect
   links_ = std::make_shared<links>();
   links_->ex = std::move(ex);
   links_->http2_connections = plaintext_ ? 0 : http2_connections;  // h2 is chosen by TLS ALPN
-  if (links_->http2_connections == 0) {
-    links_->warm = std::make_shared<warm_pool>(links_->ex, cs_.host, cs_.port,
-                                               plaintext_ ? tls_context{} : tls_, limits::warm_pool_size);
-    links_->warm->start();
-  }
+  if (links_->http2_connections == 0)
+    links_->start_warm(cs_.host, cs_.port, plaintext_ ? tls_context{} : tls_);
 }
 
 void relay_client::stop_warm() const {
@@ -95,11 +99,7 @@ task<dial_result> relay_client::dial(dial_request request) const {
     if (!dialed.fall_back) co_return std::move(dialed.result);
     preopened = std::move(dialed.preopened);
     std::lock_guard lock(links_->mutex);
-    if (!links_->warm && !links_->stopped) {
-      links_->warm =
-          std::make_shared<warm_pool>(links_->ex, cs_.host, cs_.port, tls_, limits::warm_pool_size);
-      links_->warm->start();
-    }
+    links_->start_warm(cs_.host, cs_.port, tls_);
   }
   if (!preopened && warm && url) preopened = warm->take(url->host, url->port);
   if (preopened) {
