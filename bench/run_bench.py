@@ -266,10 +266,77 @@ def stats(values):
     return {"min": min(values), "median": statistics.median(values), "max": max(values), "runs": len(values)}
 
 
+def perf_profile(pids, seconds, out, workload):
+    """Samples every thread of `pids` (name -> pid) with perf for `seconds` while `workload()` runs;
+    the profile by process and function (self time, share of all samples of the processes)."""
+    record = subprocess.Popen(["perf", "record", "-q", "-F", "1999", "-o", str(out), "-p",
+                               ",".join(str(p) for p in pids.values()), "--", "sleep", str(seconds)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.5)
+    workload()
+    record.wait(seconds + 60)
+    report = subprocess.run(["perf", "report", "-i", str(out), "--stdio", "--no-children", "--sort", "pid,sym",
+                             "--percent-limit", "0.7"], capture_output=True, text=True, timeout=300).stdout
+    by_pid = {str(pid): name for name, pid in pids.items()}
+    rows = []
+    for line in report.splitlines():
+        parts = line.split()
+        if len(parts) < 4 or not parts[0].endswith("%") or ":" not in parts[1]:
+            continue
+        pid = parts[1].split(":")[0]
+        rows.append({"process": by_pid.get(pid, pid), "percent": float(parts[0][:-1]),
+                     "symbol": " ".join(parts[parts.index("[.]") + 1 if "[.]" in parts else 3:]),
+                     "kernel": "[k]" in parts})
+    return rows
+
+
+def profile(work, quick):
+    """scripts/bench --profile: where the CPU of each process of the TLS path (and of ssh -R) goes,
+    by function, during redis-benchmark GET/SET and during one bulk upload."""
+    paths = Paths(work, quick)
+    paths.hcrelay("hcrelay TLS", plaintext=False)
+    paths.ssh()
+    results = {"date": datetime.datetime.utcnow().strftime("%Y-%m-%dT%H:%M:%SZ"), "host": socket.gethostname(),
+               "cores": os.cpu_count(), "profiles": {}}
+    for name in ("hcrelay TLS", "ssh -R"):
+        for label, workload in (
+                ("redis-benchmark SET/GET, 50 clients", lambda: redis_benchmark(*paths.redis[name], 100000)),
+                ("one bulk upload", lambda: hcbench("throughput", "--target", paths.targets[name], "--bytes",
+                                                    str(2 << 30), "--direction", "up"))):
+            rows = perf_profile(paths.pids[name], 8, pathlib.Path(work) / "perf.data", workload)
+            results["profiles"][f"{name}: {label}"] = rows
+    out = ROOT / "bench" / "results"
+    stem = f"{results['date'][:10]}-{results['host'].split('.')[0]}-profile"
+    (out / f"{stem}.json").write_text(json.dumps(results, indent=2) + "\n")
+    lines = [f"# hcrelay profile {results['date']} on {results['host']} ({results['cores']} cores)", "",
+             "perf record -F 1999 of every thread of each path's processes for 8 s of the load; self time by "
+             "process and function, as a share of all samples of those processes ([k]: kernel); functions under "
+             "0.7% left out.", ""]
+    for title, rows in results["profiles"].items():
+        lines += [f"## {title}", "", "| process | share | function |", "|---|---|---|"]
+        for proc in sorted({r["process"] for r in rows}):
+            mine = [r for r in rows if r["process"] == proc]
+            lines.append(f"| **{proc}** | **{sum(r['percent'] for r in mine):.1f}%** | (listed functions) |")
+            lines += [f"| {proc} | {r['percent']:.1f}% | {'[k] ' if r['kernel'] else ''}{r['symbol'][:90]} |" for r in mine[:25]]
+        lines.append("")
+    (out / f"{stem}.md").write_text("\n".join(lines))
+    print("\n".join(lines))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="small sizes, one run each (under 2 minutes)")
+    ap.add_argument("--profile", action="store_true",
+                    help="perf profile (by process and function) of the TLS path and ssh -R under load, instead of the figures")
     args = ap.parse_args()
+    if args.profile:
+        work = tempfile.mkdtemp(prefix="hcprofile-")
+        try:
+            profile(work, quick=True)
+        finally:
+            stop_all()
+            shutil.rmtree(work, ignore_errors=True)
+        return
     quick = args.quick
     repeat = 1 if quick else 3
     size = str(256 << 20) if quick else str(2 << 30)

@@ -77,8 +77,9 @@ def proc_figures(pid):
 
 
 class System:
-    def __init__(self, work):
+    def __init__(self, work, http2=True):
         self.work = pathlib.Path(work)
+        self.http2 = http2
         self.relay_port, self.sink_port = free_port(), free_port()
         self.relay_dir = self.work / "relay"
         self.env = dict(os.environ)
@@ -90,7 +91,8 @@ class System:
 
     def start_relay(self):
         self.procs["hcrelay"] = start([str(BUILD / "hcrelay"), "--data-dir", str(self.relay_dir), "--listen",
-                                       f"127.0.0.1:{self.relay_port}", "--dev-tls"], self.log("hcrelay"))
+                                       f"127.0.0.1:{self.relay_port}", "--dev-tls"] + ([] if self.http2 else ["--no-http2"]),
+                                      self.log("hcrelay"))
         wait_for(lambda: port_open(self.relay_port), 20, "hcrelay does not listen")
 
     def start_hcm(self, i):
@@ -148,6 +150,8 @@ def main():
     ap.add_argument("--kbps", type=float, default=24, help="each stream's sending pace, KiB/s")
     ap.add_argument("--max-kib", type=int, default=384, help="stream sizes are uniform in 1 B .. this")
     ap.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
+    ap.add_argument("--no-http2", action="store_true",
+                    help="the relay offers HTTP/1.1 only (as Azure Relay): one TLS connection per tunnel leg")
     args = ap.parse_args()
     duration = args.minutes * 60
     hcm_kills = [20 + 60 * i for i in range(max(1, int(args.minutes)))]
@@ -156,11 +160,11 @@ def main():
     date = datetime.datetime.now(datetime.timezone.utc)
     results = {"date": date.strftime("%Y-%m-%dT%H:%M:%SZ"), "host": socket.gethostname(), "cores": os.cpu_count(),
                "minutes": args.minutes, "streams": args.streams, "kbps_per_stream": args.kbps, "max_kib": args.max_kib,
-               "seed": seed}
+               "seed": seed, "http2": not args.no_http2}
     work = tempfile.mkdtemp(prefix="hcsoak-")
     print(f"soak: {args.streams} streams for {args.minutes:g} min, seed {seed}, work dir {work}", file=sys.stderr)
     try:
-        system = System(work)
+        system = System(work, http2=not args.no_http2)
         system.setup()
         idle_start = system.figures()  # all connected, no traffic yet
         report_path = pathlib.Path(work) / "load.json"
@@ -275,13 +279,13 @@ def main():
 def write_report(r):
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
-    stem = f"soak-{r['date'][:10]}-{r['minutes']:g}min"
+    stem = f"soak-{r['date'][:10]}-{r['minutes']:g}min" + ("" if r["http2"] else "-http1")
     (out / f"{stem}.json").write_text(json.dumps(r, indent=2) + "\n")
     lr, sk = r["load"], r["sink"]
     mb = lambda b: f"{b / 1e6:,.1f} MB"
     lines = [f"# hcrelay soak {r['date']} on {r['host']} ({r['cores']} cores): {'PASS' if r['ok'] else 'FAIL'}", "",
              f"{r['streams']} concurrent checksummed bidirectional streams (app -> hcconnect -> hcrelay TLS -> hcm x2 -> "
-             f"echo sink) for {r['minutes']:g} min, each paced at {r['kbps_per_stream']:g} KiB/s, sizes 1 B..{r['max_kib']} KiB, "
+             f"echo sink; legs {'HTTP/2 streams' if r['http2'] else 'HTTP/1.1, one TLS connection each (--no-http2)'}) for {r['minutes']:g} min, each paced at {r['kbps_per_stream']:g} KiB/s, sizes 1 B..{r['max_kib']} KiB, "
              f"seed {r['seed']}.", "",
              "| figure | value |", "|---|---|",
              f"| bytes moved (app -> endpoint + endpoint -> app) | {mb(lr['bytes_sent'] + lr['bytes_received'])} |",

@@ -92,6 +92,7 @@ struct h2_session::core : std::enable_shared_from_this<h2_session::core> {
   bool going_away = false;
   std::chrono::steady_clock::time_point last_received = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point last_busy = std::chrono::steady_clock::now();
+  std::optional<std::chrono::steady_clock::time_point> writing_since;  // a write is under way
 
   h2_stream_state* state_of(std::int32_t id) {
     return static_cast<h2_stream_state*>(nghttp2_session_get_stream_user_data(session, id));
@@ -623,10 +624,13 @@ task<> write_loop(std::shared_ptr<core_t> c) {
       }
       if (!finished && out.empty())
         finished = !nghttp2_session_want_read(c->session) && !nghttp2_session_want_write(c->session);
+      if (!out.empty()) c->writing_since = std::chrono::steady_clock::now();
     }
     if (!out.empty()) {
       auto w = co_await c->conn.write(asio::buffer(out));
       if (w.ec) break;
+      std::lock_guard lock(c->mutex);
+      c->writing_since.reset();
       continue;
     }
     if (finished) break;
@@ -637,9 +641,12 @@ task<> write_loop(std::shared_ptr<core_t> c) {
 }
 
 // Client: PING a silent connection, give it up when the PING goes unanswered. Server: close a
-// connection that has carried no stream for idle_timeout.
+// connection that has carried no stream for idle_timeout. Both: cut a connection whose peer has
+// taken nothing of a write for write_timeout.
 task<> watch_loop(std::weak_ptr<core_t> weak, asio::any_io_executor ex,
                   std::chrono::steady_clock::duration every) {
+  using std::chrono::duration_cast;
+  using std::chrono::seconds;
   asio::steady_timer timer(ex);
   for (;;) {
     timer.expires_after(every);
@@ -647,30 +654,34 @@ task<> watch_loop(std::weak_ptr<core_t> weak, asio::any_io_executor ex,
     auto c = weak.lock();
     if (ec || !c) co_return;
     auto now = std::chrono::steady_clock::now();
-    bool give_up = false;
+    const auto& o = c->options;
+    std::string cut;  // why the connection is cut at once (no GOAWAY could go out)
     {
       std::lock_guard lock(c->mutex);
       if (c->ended) co_return;
-      if (c->options.server) {
+      if (c->writing_since && o.write_timeout.count() > 0 && now - *c->writing_since >= o.write_timeout) {
+        cut = fmt::format("took none of our data for {} s", duration_cast<seconds>(o.write_timeout).count());
+      } else if (o.server && o.idle_timeout.count() > 0) {
         // Streams whose head never completed (a header block left open) do not count as use.
         bool in_use = std::any_of(c->streams.begin(), c->streams.end(),
                                   [](const auto& entry) { return entry.second->head_complete; });
-        give_up = !in_use && now - c->last_busy >= c->options.idle_timeout;
-        if (give_up) nghttp2_session_terminate_session(c->session, NGHTTP2_NO_ERROR);
-      } else if (now - c->last_received >= 2 * c->options.keepalive) {
-        give_up = true;
-      } else if (now - c->last_received >= c->options.keepalive) {
-        nghttp2_submit_ping(c->session, NGHTTP2_FLAG_NONE, nullptr);
+        if (!in_use && now - c->last_busy >= o.idle_timeout)
+          nghttp2_session_terminate_session(c->session, NGHTTP2_NO_ERROR);
+      } else if (!o.server && o.keepalive.count() > 0) {
+        if (now - c->last_received >= 2 * o.keepalive)
+          cut = fmt::format("unanswered for {} s", duration_cast<seconds>(2 * o.keepalive).count());
+        else if (now - c->last_received >= o.keepalive)
+          nghttp2_submit_ping(c->session, NGHTTP2_FLAG_NONE, nullptr);
       }
     }
-    c->write_wake.notify();
-    if (give_up && !c->options.server) {
-      spdlog::info("HTTP/2 connection to {} unanswered for {} s: closing it", c->remote.address().to_string(),
-                   std::chrono::duration_cast<std::chrono::seconds>(2 * c->options.keepalive).count());
-      c->end_connection(false);
-      asio::post(c->ex, [c] { c->conn.close(); });
-      co_return;
+    if (cut.empty()) {
+      c->write_wake.notify();
+      continue;
     }
+    spdlog::info("HTTP/2 connection with {} {}: closing it", c->remote.address().to_string(), cut);
+    c->end_connection(false);
+    c->conn.close();  // on the connection's strand, as the loops: their pending operations end
+    co_return;
   }
 }
 
@@ -719,6 +730,8 @@ std::shared_ptr<h2_session> h2_session::start(asio::any_io_executor ex, byte_str
   asio::co_spawn(strand, read_loop(c), log_failure("HTTP/2 read loop"));
   asio::co_spawn(strand, write_loop(c), log_failure("HTTP/2 write loop"));
   auto every = options.server ? options.idle_timeout : options.keepalive / 2;
+  auto write_check = options.write_timeout / 2;
+  if (write_check.count() > 0 && (every.count() == 0 || write_check < every)) every = write_check;
   if (every.count() > 0)
     asio::co_spawn(strand, watch_loop(c, strand, every), log_failure("HTTP/2 keepalive"));
   return std::shared_ptr<h2_session>(new h2_session(std::move(c)));

@@ -75,4 +75,9 @@ std::size_t rendezvous_table::size() const {
   return pending_.size();
 }
 
+void rendezvous_table::clear() {
+  std::lock_guard lock(mutex_);
+  pending_.clear();
+}
+
 }  // namespace hc::relay

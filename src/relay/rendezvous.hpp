@@ -85,6 +85,8 @@ class rendezvous_table {
   // Withdrawn within the last limits::rendezvous_timeout (at most 64 Ki keys).
   bool was_withdrawn(const std::string& key) const;
   std::size_t size() const;
+  // At exit, while the io_context the entries' timers belong to still exists.
+  void clear();
 
  private:
   mutable std::mutex mutex_;

@@ -284,8 +284,10 @@ void relay_server::run() {
   // A store call still queued (the catalog sync's poll at SIGTERM) runs out now: its coroutine
   // holds an executor of io, so it must not be left for ctx's destructor, which runs after io's.
   s.ctx.store_worker.join();
-  // The cluster link was closed by the drain; it goes now, before the io_context it ran on.
+  // The cluster link was closed by the drain; it goes now, before the io_context it ran on, and
+  // so do the accepts still pending (a forwarded sender's entry has a timer of io).
   s.ctx.cluster.reset();
+  s.ctx.rendezvous.clear();
 }
 
 }  // namespace hc::relay

@@ -4,6 +4,7 @@
 // each with its own flow control (a reader that stalls stops only its stream), half-close as
 // END_STREAM, RST_STREAM and the loss of the connection as resets, never as a clean end.
 #include "net/h2_session.hpp"
+#include "memory_stream.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/socket.h>
@@ -20,6 +21,15 @@ namespace hc::net {
 namespace {
 
 using namespace std::chrono_literals;
+
+// Runs `body` on `io` to its end within `limit`; false when it did not finish (or threw).
+bool run_within(asio::io_context& io, std::function<task<>()> body, std::chrono::seconds limit) {
+  bool finished = false;
+  asio::co_spawn(io, body(), [&](std::exception_ptr e) { finished = !e; });
+  auto until = std::chrono::steady_clock::now() + limit;
+  while (!finished && std::chrono::steady_clock::now() < until) io.run_for(50ms);
+  return finished;
+}
 
 // A client and a server session on the two ends of one loopback connection.
 struct h2_pair {
@@ -49,11 +59,7 @@ struct h2_pair {
 
   // Runs `body` to its end within `limit`; false when it did not finish (or threw).
   bool run(std::function<task<>()> body, std::chrono::seconds limit = 20s) {
-    bool finished = false;
-    asio::co_spawn(io, body(), [&](std::exception_ptr e) { finished = !e; });
-    auto until = std::chrono::steady_clock::now() + limit;
-    while (!finished && std::chrono::steady_clock::now() < until) io.run_for(50ms);
-    return finished;
+    return run_within(io, std::move(body), limit);
   }
 };
 
@@ -249,6 +255,62 @@ TEST(NetH2Session, ALostConnectionEndsEveryOpenStreamAsAReset) {
     }
     EXPECT_FALSE(pair.client->usable());
   }));
+}
+
+// The server's connection is a memory stream whose peer can stop taking bytes: the test carries
+// the bytes between the two sessions and then stops the client's side from reading, as a hung
+// or hostile peer's TCP would.
+TEST(NetH2Session, APeerThatStopsReadingTheConnectionLosesItAfterTheWriteTimeout) {
+  asio::io_context io;
+  auto client_end = in_memory::make_memory_stream(io);
+  auto server_end = in_memory::make_memory_stream(io);
+  h2_options server_options;
+  server_options.server = true;
+  server_options.write_timeout = 1s;
+  auto server = h2_session::start(io.get_executor(), std::move(server_end.stream), server_options);
+  auto client = h2_session::start(io.get_executor(), std::move(client_end.stream), h2_options{});
+  bool carrying = true;
+  asio::co_spawn(
+      io,
+      [&]() -> task<> {
+        std::size_t to_server = 0, to_client = 0;
+        asio::steady_timer tick(io);
+        while (carrying) {
+          const auto& from_client = client_end.peer.received();
+          server_end.peer.send(std::string_view(from_client).substr(to_server));
+          to_server = from_client.size();
+          const auto& from_server = server_end.peer.received();
+          client_end.peer.send(std::string_view(from_server).substr(to_client));
+          to_client = from_server.size();
+          tick.expires_after(1ms);
+          co_await tick.async_wait(asio::use_awaitable);
+        }
+      },
+      asio::detached);
+  std::chrono::steady_clock::duration took{};
+  error_code server_read_end;
+  ASSERT_TRUE(run_within(
+      io,
+      [&]() -> task<> {
+        co_await client->ready();
+        auto s = client->open(websocket_head("/stuck"));
+        auto on_server = co_await accept_and_answer(*server);
+        co_await s.response_head();
+        server_end.peer.stop_reading();  // the client's TCP takes nothing from now on
+        auto started = std::chrono::steady_clock::now();
+        co_await write_all(on_server, pattern(1024, 5));  // queued: the stream's window is open
+        std::string got;
+        server_read_end = co_await read_to_end(on_server, got);
+        took = std::chrono::steady_clock::now() - started;
+      },
+      20s));
+  carrying = false;
+  EXPECT_EQ(server_read_end, asio::error::connection_reset) << server_read_end.message();
+  EXPECT_GE(took, 1s);
+  EXPECT_TRUE(server_end.peer.stream_closed()) << "the server must close the connection it cannot write to";
+  EXPECT_FALSE(server->usable());
+  client->shut_down();
+  io.run_for(200ms);
 }
 
 }  // namespace
