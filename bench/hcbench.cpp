@@ -7,8 +7,9 @@
 //   latency --target H:P --count N [--gap-ms G]   connect, 1-byte echo, close; p50/p99 in ms
 //                                                 (G ms of quiet between connections)
 //   rate --target H:P --concurrency C --seconds S new echo connections per second
-//   hold --target H:P --connections N             open N echo connections, check each, hold until stdin
-//   closes
+//   hold --target H:P --connections N [--parallel P]  open N echo connections, at most P opening at
+//                                                 once (as apps connect over time), check each, hold
+//                                                 until stdin closes
 #include <CLI/CLI.hpp>
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -148,6 +149,8 @@ int main(int argc, char** argv) {
   auto* hold = app.add_subcommand("hold", "hold N echo connections");
   hold->add_option("--target", target)->required();
   hold->add_option("--connections", connections);
+  int parallel = 64;
+  hold->add_option("--parallel", parallel, "connections opening at once");
   CLI11_PARSE(app, argc, argv);
 
   if (*sink) {
@@ -255,19 +258,23 @@ int main(int argc, char** argv) {
     std::vector<tcp::socket> held;
     held.reserve(connections);
     std::atomic<int> open{0};
-    for (int i = 0; i < connections; ++i) {
+    int next = 0;
+    for (int w = 0; w < std::max(1, parallel); ++w) {
       asio::co_spawn(
           io,
           [&]() -> asio::awaitable<void> {
-            try {
-              auto s = co_await dial(ep);
-              unsigned char out[2] = {'E', 'x'}, in[1];
-              co_await asio::async_write(s, asio::buffer(out), asio::use_awaitable);
-              co_await asio::async_read(s, asio::buffer(in), asio::use_awaitable);
-              held.push_back(std::move(s));
-              ++open;
-            } catch (...) {
-              ++failures;
+            while (next < connections) {
+              ++next;
+              try {
+                auto s = co_await dial(ep);
+                unsigned char out[2] = {'E', 'x'}, in[1];
+                co_await asio::async_write(s, asio::buffer(out), asio::use_awaitable);
+                co_await asio::async_read(s, asio::buffer(in), asio::use_awaitable);
+                held.push_back(std::move(s));
+                ++open;
+              } catch (...) {
+                ++failures;
+              }
             }
           },
           asio::detached);

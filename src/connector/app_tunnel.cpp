@@ -8,8 +8,37 @@
 #include <boost/asio/this_coro.hpp>
 
 #include <chrono>
+#include <optional>
 
 namespace hc::connector {
+
+namespace {
+
+// The sender leg through the relay, or nullopt (logged, the app reset) when the relay cannot be
+// reached or refuses. Its own coroutine: the dial's result and texts are not kept in a frame for
+// the tunnel's whole life.
+net::task<std::optional<net::ws_connection>> open_sender_leg(const tunnel_target& target,
+                                                             net::byte_stream& app_side, std::uint64_t id,
+                                                             const std::string& tracking,
+                                                             const std::string& app,
+                                                             connector_metrics& metrics) {
+  auto dial = co_await target.client.connect({}, tracking);
+  if (dial) co_return std::move(*dial.connection);
+  // The app must see the failure at once (RST), not a connection that accepts bytes and hangs.
+  app_side.reset();
+  if (dial.status != 0) {
+    metrics.connection("rejected");
+    spdlog::warn("conn {} [{}] {} ({}) from {}: relay refused the tunnel: {} {}", id, tracking, target.name,
+                 target.endpoint, app, dial.status, dial.reason.empty() ? dial.error : dial.reason);
+  } else {
+    metrics.connection("failed");
+    spdlog::warn("conn {} [{}] {} ({}) from {}: cannot reach the relay: {}", id, tracking, target.name,
+                 target.endpoint, app, dial.error);
+  }
+  co_return std::nullopt;
+}
+
+}  // namespace
 
 net::task<> serve_app_connection(std::shared_ptr<const tunnel_target> target, net::tcp::socket app_socket,
                                  std::uint64_t id, connector_metrics& metrics, net::task_group& sessions) {
@@ -25,29 +54,15 @@ net::task<> serve_app_connection(std::shared_ptr<const tunnel_target> target, ne
   // The tracking id goes to the relay as sb-hc-id; the relay and hcm log the same id, so one
   // connection can be followed across the three programs.
   const auto tracking = proto::new_tracking_id();
-  auto dial = co_await target->client.connect({}, tracking);
-  if (!dial) {
-    // The app must see the failure at once (RST), not a connection that accepts bytes and hangs.
-    app_side.reset();
-    if (dial.status != 0) {
-      metrics.connection("rejected");
-      spdlog::warn("conn {} [{}] {} ({}) from {}: relay refused the tunnel: {} {}", id, tracking,
-                   target->name, target->endpoint, app, dial.status,
-                   dial.reason.empty() ? dial.error : dial.reason);
-    } else {
-      metrics.connection("failed");
-      spdlog::warn("conn {} [{}] {} ({}) from {}: cannot reach the relay: {}", id, tracking, target->name,
-                   target->endpoint, app, dial.error);
-    }
-    co_return;
-  }
+  auto leg = co_await open_sender_leg(*target, app_side, id, tracking, app, metrics);
+  if (!leg) co_return;
   double setup = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   metrics.connection("tunnelled");
   metrics.tunnel_started(setup);
   spdlog::debug("conn {} [{}] {} ({}) from {}: tunnel open in {:.1f} ms", id, tracking, target->name,
                 target->endpoint, app, setup * 1000);
 
-  auto& agent_side = *dial.connection;
+  auto& agent_side = *leg;
   net::tunnel_counters counters;
   auto result =
       co_await net::splice(agent_side, app_side, counters, net::tunnel_side::app_side, target->keepalive);

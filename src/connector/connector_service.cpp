@@ -10,6 +10,7 @@
 #include "net/http_server.hpp"
 #include "net/io_threads.hpp"
 #include "net/limits.hpp"
+#include "net/memory_trim.hpp"
 #include "net/spawn.hpp"
 #include "net/task_group.hpp"
 #include "util/file_watch.hpp"
@@ -351,6 +352,7 @@ void connector_service::start() {
   else
     asio::co_spawn(s.control, s.poll_config(), net::log_failure("configuration watch"));
   s.work.emplace(s.io.get_executor());
+  net::keep_returning_free_memory(s.io.get_executor());
   int n = net::agent_io_threads(s.options.threads);
   for (int i = 0; i < n; ++i) s.threads.emplace_back([&s] { s.io.run(); });
   s.phase = impl::state::running;

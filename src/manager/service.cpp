@@ -14,6 +14,7 @@
 #include "net/http_server.hpp"
 #include "net/io_threads.hpp"
 #include "net/limits.hpp"
+#include "net/memory_trim.hpp"
 #include "net/task_group.hpp"
 #include "net/tls.hpp"
 #include "util/file_watch.hpp"
@@ -335,6 +336,7 @@ int run_service(const service_options& options) {
   try {
     svc.emplace(options, io, tunnels, tls);
     svc->start();
+    net::keep_returning_free_memory(io.get_executor());
   } catch (const std::exception& e) {
     spdlog::error("cannot start: {}", e.what());
     return 1;

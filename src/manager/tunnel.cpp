@@ -18,6 +18,7 @@
 #include <boost/asio/this_coro.hpp>
 
 #include <chrono>
+#include <optional>
 
 namespace hc::manager {
 namespace asio = net::asio;
@@ -59,8 +60,18 @@ std::string_view parent_domain(std::string_view host) {
   return parent.find('.') == std::string_view::npos ? std::string_view{} : parent;
 }
 
-// Returns a one-line summary for the completion handler's log line.
-net::task<std::string> run_tunnel(tunnel_context ctx, proto::accept_message accept) {
+// What the setup leaves for the tunnel's life: its two legs.
+struct open_legs {
+  net::ws_connection relay_leg;
+  net::byte_stream endpoint_leg;
+  clock::time_point started;
+};
+
+// Endpoint first, then accept or reject. Nullopt, with `summary` for the log, when no tunnel
+// opened. Its own coroutine: what only the setup needs (the accept message, the error texts) is
+// not kept in a frame for the tunnel's whole life.
+net::task<std::optional<open_legs>> set_up(tunnel_context& ctx, proto::accept_message accept,
+                                           std::string& summary) {
   if (auto why = foreign_accept_address(ctx.client.connection(), accept.address); !why.empty()) {
     const auto& relay = ctx.client.connection();
     spdlog::warn("accept {} refused: {} (hcm dials only its relay {}:{})", accept.id, why, relay.host,
@@ -69,13 +80,17 @@ net::task<std::string> run_tunnel(tunnel_context ctx, proto::accept_message acce
     // Never silence: the reject goes to the relay's own host with the accept's path and query
     // (its rendezvous key), so a relay that did send it answers its sender at once.
     auto url = proto::parse_ws_url(accept.address);
-    if (!url) co_return "not dialed: " + why;
+    if (!url) {
+      summary = "not dialed: " + why;
+      co_return std::nullopt;
+    }
     auto own = std::string(url->tls ? "wss://" : "ws://") + relay.host + ":" + std::to_string(relay.port) +
                url->target;
     auto rejected = co_await ctx.client.dial_address(
         proto::build_reject_url(own, 502, status_line_text("hcm refused: " + why)));
-    co_return "not dialed: " + why + "; rejected through the relay (" +
-        (rejected.status ? std::to_string(rejected.status) : rejected.error) + ")";
+    summary = "not dialed: " + why + "; rejected through the relay (" +
+              (rejected.status ? std::to_string(rejected.status) : rejected.error) + ")";
+    co_return std::nullopt;
   }
   auto started = clock::now();
   auto dialed_endpoint = co_await dial_endpoint(ctx.endpoint.host, ctx.endpoint.port, ctx.allow_link_local);
@@ -85,8 +100,9 @@ net::task<std::string> run_tunnel(tunnel_context ctx, proto::accept_message acce
     ctx.metrics->tunnel_outcome("endpoint_unreachable");
     auto rejected = co_await ctx.client.dial_address(proto::build_reject_url(accept.address, 502, reason));
     // The relay answers a reject with 410 Gone (protocol doc §5.3).
-    co_return "rejected with 502 (" + reason + "); relay answered " +
-        (rejected.status ? std::to_string(rejected.status) : rejected.error);
+    summary = "rejected with 502 (" + reason + "); relay answered " +
+              (rejected.status ? std::to_string(rejected.status) : rejected.error);
+    co_return std::nullopt;
   }
   net::header_list headers;
   if (auto sub = first_subprotocol(accept.connect_headers); !sub.empty())
@@ -97,26 +113,40 @@ net::task<std::string> run_tunnel(tunnel_context ctx, proto::accept_message acce
         rendezvous.status ? std::to_string(rendezvous.status) + " " + rendezvous.reason : rendezvous.error;
     ctx.stats->set_last_error("accept " + accept.id + " failed: " + why);
     ctx.metrics->tunnel_outcome("rendezvous_failed");
-    co_return "rendezvous failed: " + why;
+    summary = "rendezvous failed: " + why;
+    co_return std::nullopt;
   }
   ctx.metrics->tunnel_setup(std::chrono::duration<double>(clock::now() - started).count());
   ctx.metrics->tunnel_outcome("ok");
   ctx.stats->tunnels_total.fetch_add(1);
+  co_return open_legs{std::move(*rendezvous.connection),
+                      net::byte_stream::plain(std::move(dialed_endpoint.socket)), started};
+}
+
+net::task<std::string> carry(tunnel_context& ctx, open_legs legs) {
   ctx.stats->active_tunnels.fetch_add(1);
   // Nothing to ask of a tunnel when hcm stops: its two sides end it, the drain only waits for it.
   auto ex = co_await asio::this_coro::executor;
   auto member = ctx.tunnels ? ctx.tunnels->join(ex, [] {}) : net::task_group::membership();
-  auto tcp = net::byte_stream::plain(std::move(dialed_endpoint.socket));
-  auto result = co_await net::splice(*rendezvous.connection, tcp, ctx.stats->bytes,
+  auto result = co_await net::splice(legs.relay_leg, legs.endpoint_leg, ctx.stats->bytes,
                                      net::tunnel_side::agent_side, ctx.keepalive);
   ctx.stats->active_tunnels.fetch_sub(1);
-  tcp.close();
-  rendezvous.connection->stream().close();
-  auto secs = std::chrono::duration<double>(clock::now() - started).count();
+  legs.endpoint_leg.close();
+  legs.relay_leg.stream().close();
+  auto secs = std::chrono::duration<double>(clock::now() - legs.started).count();
   co_return "ended after " + std::to_string(secs).substr(0, 6) + " s: app->endpoint " +
       std::string(net::to_string(result.app_to_agent)) + ", endpoint->app " +
       std::string(net::to_string(result.agent_to_app)) +
       (result.error ? " (" + result.error.message() + ")" : "");
+}
+
+// Returns a one-line summary for the completion handler's log line.
+net::task<std::string> run_tunnel(tunnel_context ctx, proto::accept_message accept) {
+  std::string summary;
+  auto legs = co_await set_up(ctx, std::move(accept), summary);
+  if (!legs) co_return summary;
+  auto carried = co_await carry(ctx, std::move(*legs));
+  co_return carried;
 }
 
 }  // namespace

@@ -16,6 +16,8 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/this_coro.hpp>
 
+#include <optional>
+
 namespace hc::net {
 using proto::opcode;
 
@@ -87,6 +89,8 @@ class frame_tunnel {
     co_return direction_result{pump_end::source_lost, proto::make_error_code(proto::errc::bad_request)};
   }
 
+  // The loop an idle direction waits in keeps a small frame: what a frame needs (the control
+  // answer, the writer, the pooled buffer) lives in the coroutine that handles it, only then.
   task<direction_result> forward(ws_connection& from, ws_connection& to, std::atomic<std::uint64_t>& bytes) {
     bool mid_message = false;  // a data frame without FIN came: only continuations may follow
     for (;;) {
@@ -94,47 +98,70 @@ class frame_tunnel {
       // buffer is taken only once a data frame has arrived (an idle leg holds none either way).
       auto [ec, h] = co_await from.read_header();
       if (ec == proto::errc::bad_request) co_return co_await protocol_error(from, to);
-      if (ec) {
-        co_await abandon(to);
-        co_return direction_result{pump_end::source_lost, ec};
-      }
+      if (ec) co_return co_await source_lost(to, ec);
       if (proto::is_control(h.op)) {
-        auto answer = co_await answer_control(from, h);  // Pong: per-leg keep-alive, not forwarded
-        if (answer.what == control_answer::kind::answered) continue;
-        if (answer.what == control_answer::kind::protocol_error) co_return co_await protocol_error(from, to);
-        if (answer.what == control_answer::kind::lost) {
-          co_await abandon(to);
-          co_return direction_result{pump_end::source_lost, answer.ec};
-        }
-        bool normal = answer.normal_close();
-        auto wec = co_await to.write_close_raw(std::move(answer.close_payload));
-        if (wec) co_return direction_result{pump_end::dest_lost, wec};
-        co_return direction_result{normal ? pump_end::closed : pump_end::closed_error, {}};
+        auto end = co_await control_frame(from, to, h);
+        if (end) co_return *end;
+        continue;
       }
       if ((h.op == opcode::continuation) != mid_message) co_return co_await protocol_error(from, to);
       mid_message = !h.fin;
-      auto writer = co_await to.begin_frame(h.op, h.fin, h.payload_length);
-      if (h.payload_length == 0) {
-        if (auto wec = co_await writer.finish()) {
-          close_both();
-          co_return direction_result{pump_end::dest_lost, wec};
-        }
-        continue;
-      }
-      pooled_buffer buffer;
-      while (from.payload_remaining() > 0) {
-        auto r = co_await from.read_payload(asio::buffer(buffer.data(), buffer.size()));
-        if (r.ec) {
-          close_both();
-          co_return direction_result{pump_end::source_lost, r.ec};
-        }
-        if (auto wec = co_await writer.write(std::span(buffer.data(), r.bytes))) {
-          close_both();
-          co_return direction_result{pump_end::dest_lost, wec};
-        }
-        bytes.fetch_add(r.bytes, std::memory_order_relaxed);
-      }
+      auto end = co_await data_frame(from, to, h, bytes);
+      if (end) co_return *end;
     }
+  }
+
+  task<direction_result> source_lost(ws_connection& to, error_code ec) {
+    co_await abandon(to);
+    co_return direction_result{pump_end::source_lost, ec};
+  }
+
+  // Ping answered on its own leg, Pong dropped (per-leg keep-alive); a Close is forwarded.
+  task<std::optional<direction_result>> control_frame(ws_connection& from, ws_connection& to,
+                                                      proto::frame_header h) {
+    auto answer = co_await answer_control(from, h);
+    switch (answer.what) {
+      case control_answer::kind::answered:
+        co_return std::nullopt;
+      case control_answer::kind::protocol_error:
+        co_return co_await protocol_error(from, to);
+      case control_answer::kind::lost:
+        co_return co_await source_lost(to, answer.ec);
+      case control_answer::kind::closed:
+        break;
+    }
+    bool normal = answer.normal_close();
+    auto wec = co_await to.write_close_raw(std::move(answer.close_payload));
+    if (wec) co_return direction_result{pump_end::dest_lost, wec};
+    co_return direction_result{normal ? pump_end::closed : pump_end::closed_error, {}};
+  }
+
+  // One data frame, streamed through a pooled buffer into a frame of the same opcode, FIN and
+  // length on the other leg.
+  task<std::optional<direction_result>> data_frame(ws_connection& from, ws_connection& to,
+                                                   proto::frame_header h, std::atomic<std::uint64_t>& bytes) {
+    auto writer = co_await to.begin_frame(h.op, h.fin, h.payload_length);
+    if (h.payload_length == 0) {
+      if (auto wec = co_await writer.finish()) {
+        close_both();
+        co_return direction_result{pump_end::dest_lost, wec};
+      }
+      co_return std::nullopt;
+    }
+    pooled_buffer buffer;
+    while (from.payload_remaining() > 0) {
+      auto r = co_await from.read_payload(asio::buffer(buffer.data(), buffer.size()));
+      if (r.ec) {
+        close_both();
+        co_return direction_result{pump_end::source_lost, r.ec};
+      }
+      if (auto wec = co_await writer.write(std::span(buffer.data(), r.bytes))) {
+        close_both();
+        co_return direction_result{pump_end::dest_lost, wec};
+      }
+      bytes.fetch_add(r.bytes, std::memory_order_relaxed);
+    }
+    co_return std::nullopt;
   }
 
   ws_connection& app_;

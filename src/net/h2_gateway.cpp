@@ -162,13 +162,21 @@ struct http1_exchange_impl final : byte_stream::impl {
     std::memcpy(b.data(), inbound.data() + inbound_pos, n);
     inbound_pos += n;
     if (inbound_pos == inbound.size()) {
-      inbound.clear();
+      std::string().swap(inbound);  // the head is read once: its room is not kept for the stream's life
       inbound_pos = 0;
     }
     return n;
   }
 
+  // Once the head is read, a WebSocket's or a sized body's bytes are the stream's own: no frame
+  // of ours waits in between (an idle tunnel leg keeps one read waiting for its whole life).
   task<io_result> read_some(asio::mutable_buffer b) override {
+    if (!refusal_status && inbound_pos == inbound.size() && body == body_form::raw)
+      return stream.read_some(b);
+    return translated_read(b);
+  }
+
+  task<io_result> translated_read(asio::mutable_buffer b) {
     if (refusal_status) co_await send_refusal();
     if (inbound.size() > inbound_pos) co_return io_result{{}, hand_out(b)};
     switch (body) {
@@ -200,10 +208,14 @@ struct http1_exchange_impl final : byte_stream::impl {
 
   // --- the response, from HTTP/1.1 ---
   task<io_result> write(std::span<const asio::const_buffer> bufs) override {
+    if (head_sent && !unchunking) return stream.write(bufs);
+    return translated_write(bufs);
+  }
+
+  task<io_result> translated_write(std::span<const asio::const_buffer> bufs) {
     std::size_t total = 0;
     std::string incoming;
     for (const auto& b : bufs) total += b.size();
-    if (head_sent && !unchunking) co_return co_await stream.write(bufs);
     for (const auto& b : bufs) incoming.append(static_cast<const char*>(b.data()), b.size());
     std::string_view rest = incoming;
     // Interim answers (100 Continue) have no place in an HTTP/2 response here: the peer sends its
@@ -217,6 +229,7 @@ struct http1_exchange_impl final : byte_stream::impl {
       rest = incoming;
       if (!interim(head_text)) {
         send_head();
+        std::string().swap(head_text);
         break;
       }
       head_text.clear();

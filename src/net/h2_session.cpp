@@ -24,8 +24,19 @@
 namespace hc::net {
 
 namespace {
-constexpr std::size_t write_batch = 64 * 1024;        // bytes of frames gathered for one write
-constexpr std::size_t queue_low_water = 64 * 1024;    // a stream's write returns once its queue is this short
+constexpr std::size_t write_batch = 64 * 1024;      // bytes of frames gathered for one write
+constexpr std::size_t queue_low_water = 64 * 1024;  // a stream's write returns once its queue is this short
+// A stream's buffer, once drained, keeps at most this much room: a tunnel that once moved a burst
+// holds nothing of it while idle, one that moves small messages does not allocate for each.
+constexpr std::size_t idle_buffer_bytes = 4 * 1024;
+
+void drained(std::string& buffer, std::size_t& pos) {
+  if (buffer.capacity() > idle_buffer_bytes)
+    std::string().swap(buffer);
+  else
+    buffer.clear();
+  pos = 0;
+}
 constexpr std::int32_t connection_window = 16 << 20;  // given back on arrival: streams bound the memory
 // A stream we closed whose last data or END_STREAM a peer does not take within this long is reset:
 // a peer that stops reading cannot keep it (and what it holds) alive.
@@ -275,8 +286,7 @@ ssize_t read_data(nghttp2_session*, std::int32_t, std::uint8_t* buf, std::size_t
   std::memcpy(buf, s->out.data() + s->out_pos, n);
   s->out_pos += n;
   if (s->out_pos == s->out.size()) {
-    s->out.clear();
-    s->out_pos = 0;
+    drained(s->out, s->out_pos);
     if (s->end_requested) *flags |= NGHTTP2_DATA_FLAG_EOF;
   } else if (s->out_pos >= queue_low_water) {
     s->out.erase(0, s->out_pos);
@@ -369,10 +379,7 @@ std::optional<io_result> take_received(core_t* c, h2_stream_state& s, asio::muta
     std::size_t n = std::min(b.size(), s.in.size() - s.in_pos);
     std::memcpy(b.data(), s.in.data() + s.in_pos, n);
     s.in_pos += n;
-    if (s.in_pos == s.in.size()) {
-      s.in.clear();
-      s.in_pos = 0;
-    }
+    if (s.in_pos == s.in.size()) drained(s.in, s.in_pos);
     if (c && !s.gone) nghttp2_session_consume_stream(c->session, s.id, n);
     return io_result{{}, n};
   }

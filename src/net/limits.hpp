@@ -60,7 +60,7 @@ inline constexpr std::size_t max_accept_message_bytes = 60 * 1024;
 // After a failed accept (out of file descriptors): pause this long before the next one.
 inline constexpr auto accept_retry_delay = 100ms;
 
-// How often the relay returns free heap memory to the system (malloc_trim).
+// How often the relay and the agents return free heap memory to the system (net/memory_trim).
 inline constexpr auto memory_trim_interval = 30s;
 
 // Resolved relay and endpoint addresses are reused this long (a new tunnel skips the resolver).

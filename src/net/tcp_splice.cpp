@@ -159,6 +159,8 @@ class tcp_tunnel {
     co_return direction_result{pump_end::source_lost, ec};
   }
 
+  // The loop an idle direction waits in keeps a small frame: a frame's control answer or pooled
+  // buffer lives in the coroutine that handles it, only then.
   task<direction_result> ws_to_tcp() {
     for (;;) {
       // The header is read into a small buffer; the pooled one is taken only for a payload.
@@ -170,40 +172,54 @@ class tcp_tunnel {
         co_return direction_result{pump_end::source_lost, ec};
       }
       if (proto::is_control(h.op)) {
-        auto answer = co_await answer_control(ws_, h);
-        switch (answer.what) {
-          case control_answer::kind::answered:
-            continue;
-          case control_answer::kind::lost:
-            tcp_.reset();
-            co_return direction_result{pump_end::source_lost, answer.ec};
-          case control_answer::kind::protocol_error:
-            co_return co_await protocol_error();
-          case control_answer::kind::closed:
-            if (answer.normal_close()) {
-              tcp_.shutdown_send();
-              co_return direction_result{pump_end::closed, {}};
-            }
-            tcp_.reset();  // the far side failed: the local peer must see an error, not EOF
-            co_await ws_.write_close_raw(std::move(answer.close_payload));
-            co_return direction_result{pump_end::closed_error, {}};
-        }
+        auto end = co_await control_frame(h);
+        if (end) co_return *end;
+        continue;
       }
-      pooled_buffer buffer;
-      while (ws_.payload_remaining() > 0) {
-        auto r = co_await ws_.read_payload(asio::buffer(buffer.data(), buffer.size()));
-        if (r.ec) {
-          tcp_.reset();
-          co_return direction_result{pump_end::source_lost, r.ec};
-        }
-        auto w = co_await tcp_.write(asio::buffer(buffer.data(), r.bytes));
-        if (w.ec) {
-          co_await tcp_failed(w.ec);
-          co_return direction_result{pump_end::dest_lost, w.ec};
-        }
-        ws_to_tcp_bytes_.fetch_add(r.bytes, std::memory_order_relaxed);
-      }
+      auto end = co_await data_to_tcp();
+      if (end) co_return *end;
     }
+  }
+
+  task<std::optional<direction_result>> control_frame(proto::frame_header h) {
+    auto answer = co_await answer_control(ws_, h);
+    switch (answer.what) {
+      case control_answer::kind::answered:
+        co_return std::nullopt;
+      case control_answer::kind::lost:
+        tcp_.reset();
+        co_return direction_result{pump_end::source_lost, answer.ec};
+      case control_answer::kind::protocol_error:
+        co_return co_await protocol_error();
+      case control_answer::kind::closed:
+        break;
+    }
+    if (answer.normal_close()) {
+      tcp_.shutdown_send();
+      co_return direction_result{pump_end::closed, {}};
+    }
+    tcp_.reset();  // the far side failed: the local peer must see an error, not EOF
+    co_await ws_.write_close_raw(std::move(answer.close_payload));
+    co_return direction_result{pump_end::closed_error, {}};
+  }
+
+  // A data frame's payload out to TCP through a pooled buffer.
+  task<std::optional<direction_result>> data_to_tcp() {
+    pooled_buffer buffer;
+    while (ws_.payload_remaining() > 0) {
+      auto r = co_await ws_.read_payload(asio::buffer(buffer.data(), buffer.size()));
+      if (r.ec) {
+        tcp_.reset();
+        co_return direction_result{pump_end::source_lost, r.ec};
+      }
+      auto w = co_await tcp_.write(asio::buffer(buffer.data(), r.bytes));
+      if (w.ec) {
+        co_await tcp_failed(w.ec);
+        co_return direction_result{pump_end::dest_lost, w.ec};
+      }
+      ws_to_tcp_bytes_.fetch_add(r.bytes, std::memory_order_relaxed);
+    }
+    co_return std::nullopt;
   }
 
   ws_connection& ws_;

@@ -18,7 +18,9 @@ ws_connection::ws_connection(byte_stream stream, ws_role role, std::string alrea
 
 task<error_code> ws_connection::fill(std::size_t at_least) {
   while (pending_.size() < at_least) {
-    std::array<char, 512> chunk;
+    // Small: an idle connection keeps this read waiting for its next frame. A frame header is at
+    // most 14 bytes; a payload beyond what arrives with it is read straight into the caller's buffer.
+    std::array<char, 128> chunk;
     auto [ec, n] = co_await stream_.read_some(asio::buffer(chunk));
     if (ec) co_return ec;
     pending_.append(chunk.data(), n);

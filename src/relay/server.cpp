@@ -4,6 +4,7 @@
 #include "net/accept_backoff.hpp"
 #include "net/io_threads.hpp"
 #include "net/limits.hpp"
+#include "net/memory_trim.hpp"
 #include "net/spawn.hpp"
 #include "proto/encoding.hpp"
 #include "relay/cluster/cluster_options.hpp"
@@ -25,7 +26,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
-#include <malloc.h>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -69,19 +69,6 @@ net::tcp::endpoint parse_listen(const std::string& text) {
   }
   if (port < 0 || port > 65535) throw std::runtime_error("--listen port in '" + text + "' must be 0..65535");
   return {address, static_cast<std::uint16_t>(port)};
-}
-
-// glibc keeps memory freed after a connection storm (a relay restart's reconnects, a burst of
-// tunnels) in its heaps, so RSS stays at the peak; the soak saw it creep. Hand free pages back to
-// the system now and then (a few milliseconds per call on a large heap).
-net::task<> return_free_memory(net::asio::io_context& io) {
-  net::asio::steady_timer every(io);
-  for (;;) {
-    every.expires_after(net::limits::memory_trim_interval);
-    auto [ec] = co_await every.async_wait(net::use_tuple);
-    if (ec) co_return;
-    ::malloc_trim(0);
-  }
 }
 
 net::task<> accept_loop(relay_server::impl& s) {
@@ -271,7 +258,7 @@ void relay_server::run() {
   });
   net::asio::signal_set hangup(s.io, SIGHUP);
   if (s.ctx.tls) watch_reload(s, hangup);
-  net::asio::co_spawn(s.io, return_free_memory(s.io), net::log_failure("memory trim"));
+  net::keep_returning_free_memory(s.io.get_executor());
   if (opened.shared) net::asio::co_spawn(s.io, follow_store(s.ctx), net::log_failure("catalog sync"));
   net::asio::co_spawn(s.io, accept_loop(s), [](std::exception_ptr e) {
     if (e) std::rethrow_exception(e);
