@@ -250,6 +250,11 @@ net::task<> serve_h2(relay_context& ctx, net::byte_stream stream, net::asio::ip:
   options.max_concurrent_streams = ctx.settings.http2_max_streams;
   options.idle_timeout = ctx.settings.http_idle_timeout;
   auto session = net::h2_session::start(ex, std::move(stream), options);
+  ctx.metrics.http2_connection_opened();
+  struct counted {
+    relay_metrics& metrics;
+    ~counted() { metrics.http2_connection_closed(); }
+  } open_while_served{ctx.metrics};
   // The first request within handshake_timeout, as on HTTP/1.1 (a header block left open counts
   // as none); after it the connection's idle timeout.
   std::optional<net::deadline> first_request;
@@ -259,6 +264,7 @@ net::task<> serve_h2(relay_context& ctx, net::byte_stream stream, net::asio::ip:
     if (!next) break;
     first_request.reset();
     handshake.release();
+    ctx.metrics.http2_stream();
     net::asio::co_spawn(ex, serve_h2_stream(ctx, std::move(*next), source),
                         net::log_failure("HTTP/2 stream"));
   }

@@ -62,6 +62,18 @@ struct relay_metrics::impl {
               "listener, "
               "received for ours")
           .Register(*registry);
+  prometheus::Gauge& http2_connections =
+      prometheus::BuildGauge()
+          .Name("hcrelay_http2_connections")
+          .Help("HTTP/2 connections open (agents carry tunnel legs as their streams)")
+          .Register(*registry)
+          .Add({});
+  prometheus::Counter& http2_streams =
+      prometheus::BuildCounter()
+          .Name("hcrelay_http2_streams_total")
+          .Help("HTTP/2 streams served: tunnel legs, control channels, management calls and requests")
+          .Register(*registry)
+          .Add({});
 };
 
 relay_metrics::relay_metrics() : impl_(std::make_unique<impl>()) {}
@@ -105,6 +117,16 @@ void relay_metrics::cluster_accept(std::string_view direction) {
 
 std::string relay_metrics::serialize() const {
   return prometheus::TextSerializer().Serialize(impl_->registry->Collect());
+}
+
+void relay_metrics::http2_connection_opened() {
+  impl_->http2_connections.Increment();
+}
+void relay_metrics::http2_connection_closed() {
+  impl_->http2_connections.Decrement();
+}
+void relay_metrics::http2_stream() {
+  impl_->http2_streams.Increment();
 }
 
 }  // namespace hc::relay

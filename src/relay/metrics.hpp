@@ -30,6 +30,10 @@ class relay_metrics {
   // "received" for ours).
   void cluster_link_up(bool up);
   void cluster_accept(std::string_view direction);
+  // HTTP/2 (ALPN h2): connections open now, and streams (tunnel legs, gestures, requests) served.
+  void http2_connection_opened();
+  void http2_connection_closed();
+  void http2_stream();
 
   std::string serialize() const;
 

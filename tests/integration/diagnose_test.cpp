@@ -132,6 +132,16 @@ TEST_F(diagnose_test, RelayMetricsCountListenersAndTunnels) {
       << metrics.output;
   EXPECT_NE(metrics.output.find("# TYPE hcrelay_tunnel_setup_seconds histogram"), std::string::npos)
       << metrics.output;
+  // hcm's control channel and its reject are streams of its pooled HTTP/2 connections (one or
+  // two), and so is this scrape (curl takes h2 from the relay): every one of them is counted.
+  auto value_of = [&](const std::string& name) {
+    auto at = metrics.output.find("\n" + name + " ");
+    return at == std::string::npos ? -1.0 : std::stod(metrics.output.substr(at + name.size() + 2));
+  };
+  auto connections = value_of("hcrelay_http2_connections");
+  EXPECT_GE(connections, 2) << metrics.output;
+  EXPECT_LE(connections, 3) << metrics.output;
+  EXPECT_GE(value_of("hcrelay_http2_streams_total"), 3) << metrics.output;
 }
 
 }  // namespace
