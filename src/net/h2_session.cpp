@@ -20,6 +20,7 @@
 #include <deque>
 #include <mutex>
 #include <unordered_map>
+#include <vector>
 
 namespace hc::net {
 
@@ -104,6 +105,10 @@ struct h2_session::core : std::enable_shared_from_this<h2_session::core> {
   std::chrono::steady_clock::time_point last_received = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point last_busy = std::chrono::steady_clock::now();
   std::optional<std::chrono::steady_clock::time_point> writing_since;  // a write is under way
+  // While the write loop gathers frames: the batch DATA goes straight into (send_data), and the
+  // streams held back because it is full, resumed once it is written.
+  std::string* batch = nullptr;
+  std::vector<std::int32_t> held_for_batch;
 
   h2_stream_state* state_of(std::int32_t id) {
     return static_cast<h2_stream_state*>(nghttp2_session_get_stream_user_data(session, id));
@@ -270,8 +275,12 @@ int on_stream_close(nghttp2_session*, std::int32_t id, std::uint32_t error, void
   return 0;
 }
 
-ssize_t read_data(nghttp2_session*, std::int32_t, std::uint8_t* buf, std::size_t length, std::uint32_t* flags,
-                  nghttp2_data_source* source, void*) {
+// DATA is never copied into nghttp2: read_data only says how much goes into the next frame
+// (NO_COPY), send_data then appends its header and the bytes straight from the stream's queue to
+// the write loop's batch. Called only from nghttp2_session_mem_send, in the write loop.
+ssize_t read_data(nghttp2_session*, std::int32_t, std::uint8_t*, std::size_t length, std::uint32_t* flags,
+                  nghttp2_data_source* source, void* user_data) {
+  auto& c = core_of(user_data);
   auto* s = static_cast<h2_stream_state*>(source->ptr);
   std::size_t available = s->queued();
   if (available == 0) {
@@ -282,18 +291,33 @@ ssize_t read_data(nghttp2_session*, std::int32_t, std::uint8_t* buf, std::size_t
     s->deferred = true;
     return NGHTTP2_ERR_DEFERRED;
   }
+  if (c.batch->size() >= write_batch) {  // the write is full: this stream goes in the next one
+    s->deferred = true;
+    c.held_for_batch.push_back(s->id);
+    return NGHTTP2_ERR_DEFERRED;
+  }
   std::size_t n = std::min(available, length);
-  std::memcpy(buf, s->out.data() + s->out_pos, n);
-  s->out_pos += n;
+  *flags |= NGHTTP2_DATA_FLAG_NO_COPY;
+  if (n == available && s->end_requested) *flags |= NGHTTP2_DATA_FLAG_EOF;
+  return static_cast<ssize_t>(n);
+}
+
+int send_data(nghttp2_session*, nghttp2_frame*, const std::uint8_t* frame_head, std::size_t length,
+              nghttp2_data_source* source, void* user_data) {
+  auto& c = core_of(user_data);
+  auto* s = static_cast<h2_stream_state*>(source->ptr);
+  constexpr std::size_t frame_head_bytes = 9;  // no padding: we set no padding callback
+  c.batch->append(reinterpret_cast<const char*>(frame_head), frame_head_bytes);
+  c.batch->append(s->out, s->out_pos, length);
+  s->out_pos += length;
   if (s->out_pos == s->out.size()) {
     drained(s->out, s->out_pos);
-    if (s->end_requested) *flags |= NGHTTP2_DATA_FLAG_EOF;
   } else if (s->out_pos >= queue_low_water) {
     s->out.erase(0, s->out_pos);
     s->out_pos = 0;
   }
   if (s->queued() <= queue_low_water) s->writable.notify();
-  return static_cast<ssize_t>(n);
+  return 0;
 }
 
 nghttp2_data_provider provider_for(h2_stream_state& s) {
@@ -620,6 +644,7 @@ task<> write_loop(std::shared_ptr<core_t> c) {
     {
       std::lock_guard lock(c->mutex);
       if (c->ended) break;
+      c->batch = &out;
       while (out.size() < write_batch) {
         const std::uint8_t* data = nullptr;
         auto n = nghttp2_session_mem_send(c->session, &data);
@@ -629,6 +654,7 @@ task<> write_loop(std::shared_ptr<core_t> c) {
         }
         out.append(reinterpret_cast<const char*>(data), static_cast<std::size_t>(n));
       }
+      c->batch = nullptr;
       if (!finished && out.empty())
         finished = !nghttp2_session_want_read(c->session) && !nghttp2_session_want_write(c->session);
       if (!out.empty()) c->writing_since = std::chrono::steady_clock::now();
@@ -638,6 +664,13 @@ task<> write_loop(std::shared_ptr<core_t> c) {
       if (w.ec) break;
       std::lock_guard lock(c->mutex);
       c->writing_since.reset();
+      for (auto id : c->held_for_batch) {
+        if (auto* s = c->state_of(id); s && s->deferred) {
+          s->deferred = false;
+          nghttp2_session_resume_data(c->session, id);
+        }
+      }
+      c->held_for_batch.clear();
       continue;
     }
     if (finished) break;
@@ -701,6 +734,7 @@ nghttp2_session_callbacks* make_callbacks() {
   nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, on_data_chunk);
   nghttp2_session_callbacks_set_on_frame_send_callback(cbs, on_frame_send);
   nghttp2_session_callbacks_set_on_stream_close_callback(cbs, on_stream_close);
+  nghttp2_session_callbacks_set_send_data_callback(cbs, send_data);
   return cbs;
 }
 
