@@ -105,10 +105,8 @@ struct h2_session::core : std::enable_shared_from_this<h2_session::core> {
   std::chrono::steady_clock::time_point last_received = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point last_busy = std::chrono::steady_clock::now();
   std::optional<std::chrono::steady_clock::time_point> writing_since;  // a write is under way
-  // While the write loop gathers frames: the batch DATA goes straight into (send_data), and the
-  // streams held back because it is full, resumed once it is written.
+  // While the write loop gathers frames: the batch DATA goes straight into (send_data).
   std::string* batch = nullptr;
-  std::vector<std::int32_t> held_for_batch;
 
   h2_stream_state* state_of(std::int32_t id) {
     return static_cast<h2_stream_state*>(nghttp2_session_get_stream_user_data(session, id));
@@ -279,8 +277,7 @@ int on_stream_close(nghttp2_session*, std::int32_t id, std::uint32_t error, void
 // (NO_COPY), send_data then appends its header and the bytes straight from the stream's queue to
 // the write loop's batch. Called only from nghttp2_session_mem_send, in the write loop.
 ssize_t read_data(nghttp2_session*, std::int32_t, std::uint8_t*, std::size_t length, std::uint32_t* flags,
-                  nghttp2_data_source* source, void* user_data) {
-  auto& c = core_of(user_data);
+                  nghttp2_data_source* source, void*) {
   auto* s = static_cast<h2_stream_state*>(source->ptr);
   std::size_t available = s->queued();
   if (available == 0) {
@@ -289,11 +286,6 @@ ssize_t read_data(nghttp2_session*, std::int32_t, std::uint8_t*, std::size_t len
       return 0;
     }
     s->deferred = true;
-    return NGHTTP2_ERR_DEFERRED;
-  }
-  if (c.batch->size() >= write_batch) {  // the write is full: this stream goes in the next one
-    s->deferred = true;
-    c.held_for_batch.push_back(s->id);
     return NGHTTP2_ERR_DEFERRED;
   }
   std::size_t n = std::min(available, length);
@@ -317,7 +309,9 @@ int send_data(nghttp2_session*, nghttp2_frame*, const std::uint8_t* frame_head, 
     s->out_pos = 0;
   }
   if (s->queued() <= queue_low_water) s->writable.notify();
-  return 0;
+  // A full batch ends this mem_send call: the rest waits for the next write (and nghttp2's
+  // priorities and rotation among the streams stay its own).
+  return c.batch->size() >= write_batch ? NGHTTP2_ERR_PAUSE : 0;
 }
 
 nghttp2_data_provider provider_for(h2_stream_state& s) {
@@ -664,13 +658,6 @@ task<> write_loop(std::shared_ptr<core_t> c) {
       if (w.ec) break;
       std::lock_guard lock(c->mutex);
       c->writing_since.reset();
-      for (auto id : c->held_for_batch) {
-        if (auto* s = c->state_of(id); s && s->deferred) {
-          s->deferred = false;
-          nghttp2_session_resume_data(c->session, id);
-        }
-      }
-      c->held_for_batch.clear();
       continue;
     }
     if (finished) break;
@@ -700,7 +687,8 @@ task<> watch_loop(std::weak_ptr<core_t> weak, asio::any_io_executor ex,
       std::lock_guard lock(c->mutex);
       if (c->ended) co_return;
       if (c->writing_since && o.write_timeout.count() > 0 && now - *c->writing_since >= o.write_timeout) {
-        cut = fmt::format("took none of our data for {} s", duration_cast<seconds>(o.write_timeout).count());
+        cut = fmt::format("has not taken our last write in {} s",
+                          duration_cast<seconds>(o.write_timeout).count());
       } else if (o.server && o.idle_timeout.count() > 0) {
         // Streams whose head never completed (a header block left open) do not count as use.
         bool in_use = std::any_of(c->streams.begin(), c->streams.end(),

@@ -81,11 +81,11 @@ struct h2_options {
   std::chrono::steady_clock::duration keepalive = std::chrono::seconds(20);
   // Server: a connection with no stream for this long is closed (GOAWAY). Zero: never.
   std::chrono::steady_clock::duration idle_timeout = std::chrono::seconds(0);
-  // A write of ours that the peer's TCP takes nothing of for this long loses the connection (each
-  // open stream a reset): a peer that stops reading cannot hold it, or the streams of others
-  // waiting on it. A healthy peer reads its connection whatever its streams' readers do (they
-  // have their own windows), so only a hung or hostile peer or a dead path stalls this long.
-  // Zero: never.
+  // A write of ours (one batch, about 64 KiB) that the peer's TCP has not taken in this long
+  // loses the connection (each open stream a reset): a peer that stops reading cannot hold it,
+  // or the streams waiting on it. A healthy peer reads its connection whatever its streams'
+  // readers do (they have their own windows), so only a hung or hostile peer or a dead path (or
+  // one under ~2 KiB/s) stalls this long. Zero: never.
   std::chrono::steady_clock::duration write_timeout = std::chrono::seconds(30);
 };
 
