@@ -139,10 +139,7 @@ net::task<std::optional<sender_plan>> admit(relay_context& ctx, incoming& in) {
     }
     plan.authorization_consumed = token_source_of(in.request, in.target.token) == token_source::authorization;
   }
-  if (ctx.cluster) {
-    auto others = co_await ctx.cluster->listeners(cluster_entity(ns.record.name, plan.entity->name()));
-    if (others) plan.elsewhere = std::move(*others);  // Redis away: our own listeners only
-  }
+  plan.elsewhere = co_await listeners_elsewhere(ctx, ns, *plan.entity);
   if (plan.entity->live->count() == 0 && plan.elsewhere.empty()) {
     co_await refuse_sender(ctx, in, "no_listener",
                            proto::error::not_found("There are no listeners connected for the endpoint"));
@@ -226,6 +223,8 @@ net::task<bool> send_offer(relay_context& ctx, const incoming& in, const sender_
         ctx.cluster->node_id(), in.ns->record.name, plan.entity->name(), target.remote.id, key,
         std::move(message)};
     bool taken = co_await ctx.cluster->forward(target.remote.node, forwarded);
+    spdlog::debug("sender {}: accept for listener {} forwarded to node {}: {}", plan.id, target.remote.id,
+                  target.remote.node, taken ? "taken" : "no such node");
     if (taken) ctx.metrics.cluster_accept("sent");
     co_return taken;
   }
@@ -239,16 +238,21 @@ net::task<bool> send_offer(relay_context& ctx, const incoming& in, const sender_
 
 // Offers the sender to listeners until one accepts or rejects it, all within
 // limits::rendezvous_timeout. Answers the sender itself (nullopt) unless a listener accepted.
-net::task<std::optional<accepted_offer>> offer(relay_context& ctx, incoming& in, const sender_plan& plan) {
+// Listeners move between nodes (an agent whose node went away dials another): after one on another
+// node was lost, Redis is asked again where the hybrid connection's listeners are.
+net::task<std::optional<accepted_offer>> offer(relay_context& ctx, incoming& in, sender_plan& plan) {
   const auto& entity = *plan.entity;
   auto ex = co_await net::asio::this_coro::executor;
   auto until = std::chrono::steady_clock::now() + net::limits::rendezvous_timeout;
 
   tried_listeners tried;
+  bool ask_again = false;
   while (std::chrono::steady_clock::now() < until) {
+    if (ask_again) plan.elsewhere = co_await listeners_elsewhere(ctx, *in.ns, entity);
     auto chosen = choose_listener(*plan.entity, plan.elsewhere, plan.allowed, plan.disallowed, tried);
     if (!chosen) break;
     tried.add(*chosen);
+    ask_again = !chosen->local;
     std::string key = proto::random_hex(16);  // 128-bit capability in the accept address
     auto pending = std::make_shared<pending_rendezvous>(ex, in.ns->record.name, entity.name());
     ctx.rendezvous.add(key, pending);

@@ -1,6 +1,8 @@
 // relay/listener_choice: the choice of a listener (see listener_choice.hpp).
 #include "relay/listener_choice.hpp"
 
+#include "relay/context.hpp"
+
 #include <algorithm>
 
 namespace hc::relay {
@@ -17,6 +19,13 @@ void tried_listeners::add(const offer_target& t) {
     local.push_back(t.local);
   else
     remote.push_back(t.remote.node + "|" + t.remote.id);
+}
+
+net::task<std::vector<cluster_listener>> listeners_elsewhere(relay_context& ctx, const namespace_entry& ns,
+                                                             const hybrid_connection& entity) {
+  if (!ctx.cluster) co_return std::vector<cluster_listener>{};
+  auto others = co_await ctx.cluster->listeners(cluster_entity(ns.record.name, entity.name()));
+  co_return others ? std::move(*others) : std::vector<cluster_listener>{};
 }
 
 std::optional<offer_target> choose_listener(const hybrid_connection& entity,

@@ -2,8 +2,8 @@
 // a sender on one node reaches a listener on another (the accept travels through Redis, the
 // listener dials the sender's node, bytes never cross nodes): echo, 4 MiB each way, the closing
 // handshake; the 25-listener limit counted across nodes; an accept for a listener that is gone
-// comes back at once; a node killed with SIGKILL under checked traffic costs only its own
-// tunnels; Redis stopped and started: each node serves its own listeners meanwhile, /healthz says
+// comes back at once; an accept taken by a node that then froze is given up when its presence
+// expires; a node killed with SIGKILL under checked traffic costs only its own tunnels; Redis stopped and started: each node serves its own listeners meanwhile, /healthz says
 // degraded, presence comes back by itself.
 #include "cluster_support.hpp"
 
@@ -119,6 +119,49 @@ TEST_F(ClusterTunnels, AnAcceptForAListenerThatIsGoneComesBackAtOnce) {
         EXPECT_EQ(left.substr(0, 1), "0") << left;
       },
       60s);
+}
+
+// A node frozen (SIGSTOP) after a sender's accept went to it: Redis counted its subscription, so
+// the accept was "taken", but nobody will ever answer. Once the frozen node's presence expires the
+// sender's node takes the offer for lost, asks Redis again, and finds the listener that connected
+// to a third node meanwhile (as an agent does when its node goes away): the sender gets its tunnel
+// well before the 10 s a silent listener is given.
+TEST_F(ClusterTunnels, ASenderWhoseAcceptWentToAFrozenNodeReachesAListenerThatCameAfter) {
+  auto& a = start_node("a");
+  auto& b = start_node("b");
+  auto& c = start_node("c");
+  run(
+      [&]() -> task<> {
+        auto hc = co_await ready_hc("orders");
+        auto on_a = co_await connect_listener(a, "orders", hc.listen_token, "on-a");
+        ::kill(a.process().pid(), SIGSTOP);
+        killed.push_back(&a);
+        auto started = std::chrono::steady_clock::now();
+        auto late_listener = [&]() -> task<std::pair<net::ws_connection, net::dial_result>> {
+          co_await pause_for(500ms);
+          auto on_c = co_await connect_listener(c, "orders", hc.listen_token, "on-c");
+          auto accept = co_await read_accept(on_c);
+          auto leg = co_await dial_address(c, accept.address);
+          co_return std::make_pair(std::move(on_c), std::move(leg));
+        };
+        auto legs = co_await both(open_sender(b, "orders", hc.send_token), late_listener());
+        auto waited = std::chrono::steady_clock::now() - started;
+        auto& sender = std::get<0>(legs);
+        auto& listener_leg = std::get<1>(legs).second;
+        ::kill(a.process().pid(), SIGKILL);
+        ::kill(a.process().pid(), SIGCONT);
+        require(sender.connection.has_value(), "the sender's connect failed: " + std::to_string(sender.status) +
+                                                   " " + sender.reason + sender.error);
+        require(listener_leg.connection.has_value(), "the listener's accept failed: " + listener_leg.error);
+        EXPECT_LT(waited, 10s) << "the sender waited out a silent listener instead of moving on";
+        std::printf("[ cluster  ] tunnel after the freeze: %lld ms\n",
+                    (long long)std::chrono::duration_cast<std::chrono::milliseconds>(waited).count());
+        co_await send_frame(*sender.connection, opcode::text, true, "through c");
+        auto got = co_await read_frame(*listener_leg.connection, "listener leg on c");
+        EXPECT_EQ(got.payload, "through c");
+        (void)on_a;
+      },
+      40s);  // without the expiry the sender waits 30 s, the listener for ever
 }
 
 // Frame i of a checked stream: 64 KiB that only frame i has.

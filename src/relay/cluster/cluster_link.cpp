@@ -7,6 +7,7 @@
 #include "proto/encoding.hpp"
 
 #include <spdlog/spdlog.h>
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -185,6 +186,7 @@ class cluster_link::core {
       if (r.failed()) co_return fail(r.text);
     }
     published_ = std::move(now);
+    co_await expire_forwarded();
 
     if (full_refresh_)
       spdlog::info("cluster: node {} is present in Redis at {} ({} listeners written)", node_id_,
@@ -192,6 +194,46 @@ class cluster_link::core {
     full_refresh_ = false;
     set_up();
     co_return true;
+  }
+
+  // strand: publishes the accept on `node`'s channel; when a node took it, keeps it until its
+  // sender's wait is over (expire_forwarded).
+  net::task<bool> forward(std::string node, std::string key, std::string payload) {
+    auto* self = this;
+    std::vector<std::string> publish{"PUBLISH", node_key(node), std::move(payload)};
+    auto r = co_await self->call(std::move(publish));
+    bool taken = !r.failed() && r.type == redis_reply::kind::integer && r.integer > 0;
+    if (taken)
+      self->forwarded_[key] = {node, std::chrono::steady_clock::now() + net::limits::rendezvous_timeout};
+    co_return taken;
+  }
+
+  // strand, on every beat: an accept taken by a node whose presence has since expired (killed or
+  // frozen before its listener got it; PUBLISH counts a dying node's subscription too) is reported
+  // lost, so its sender moves on within node_ttl and a beat instead of waiting out its whole window.
+  net::task<> expire_forwarded() {
+    auto* self = this;
+    auto now = std::chrono::steady_clock::now();
+    std::erase_if(self->forwarded_, [now](const auto& entry) { return entry.second.until <= now; });
+    if (self->forwarded_.empty()) co_return;
+    std::vector<std::string> nodes;
+    for (const auto& [key, offer] : self->forwarded_)
+      if (std::find(nodes.begin(), nodes.end(), offer.node) == nodes.end()) nodes.push_back(offer.node);
+    std::vector<std::string> mget{"MGET"};
+    for (const auto& node : nodes) mget.push_back(node_key(node));
+    auto r = co_await self->call(std::move(mget));
+    if (r.type != redis_reply::kind::array || r.elements.size() != nodes.size()) co_return;
+    std::vector<std::pair<std::string, std::string>> lost;  // key, node
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+      if (r.elements[i].type != redis_reply::kind::nil) continue;
+      for (const auto& [key, offer] : self->forwarded_)
+        if (offer.node == nodes[i]) lost.emplace_back(key, offer.node);
+    }
+    for (const auto& [key, node] : lost) {
+      self->forwarded_.erase(key);
+      if (self->handlers_.lost)
+        self->handlers_.lost(key, "node " + node + " stopped (its presence in Redis expired) before answering");
+    }
   }
 
   // A failed beat is tried again soon (while Redis is down the client answers at once).
@@ -246,6 +288,7 @@ class cluster_link::core {
       handlers_.accept(forwarded_accept{text_of(o, "from"), text_of(o, "ns"), text_of(o, "hc"),
                                         text_of(o, "listener"), text_of(o, "key"), text_of(o, "message")});
     } else if (type == "lost" && handlers_.lost) {
+      forwarded_.erase(text_of(o, "key"));
       handlers_.lost(text_of(o, "key"), text_of(o, "why"));
     }
   }
@@ -261,6 +304,11 @@ class cluster_link::core {
   int in_flight_ = 0;       // strand: spawn_call commands not answered yet
   // strand only
   std::map<std::string, int> published_;  // "{entity}\n{field}" -> load written
+  struct forwarded_offer {
+    std::string node;
+    std::chrono::steady_clock::time_point until;
+  };
+  std::map<std::string, forwarded_offer> forwarded_;  // rendezvous key -> the node that took it
   std::atomic<bool> full_refresh_{true};  // set from the Redis client's strand too
   bool subscribed_ = false;
   std::atomic<bool> closed_{false};
@@ -329,10 +377,9 @@ net::task<std::optional<std::vector<cluster_listener>>> cluster_link::listeners(
 }
 
 net::task<bool> cluster_link::forward(const std::string& node, const forwarded_accept& accept) {
-  std::vector<std::string> publish{"PUBLISH", node_key(node), encode(accept)};
-  auto work = core_->call(std::move(publish));  // named: net/types.hpp
-  auto r = co_await net::asio::co_spawn(core_->strand_, std::move(work), net::asio::use_awaitable);
-  co_return !r.failed() && r.type == redis_reply::kind::integer && r.integer > 0;
+  auto work = core_->forward(node, accept.key, encode(accept));  // named: net/types.hpp
+  bool taken = co_await net::asio::co_spawn(core_->strand_, std::move(work), net::asio::use_awaitable);
+  co_return taken;
 }
 
 void cluster_link::report_lost(const std::string& node, const std::string& key, const std::string& why) {

@@ -76,7 +76,9 @@ class cluster_link {
   void leave(const std::string& entity, const std::string& listener);  // does not wait
   // The listeners of live nodes other than this one; nullopt when Redis does not answer.
   net::task<std::optional<std::vector<cluster_listener>>> listeners(const std::string& entity);
-  // Publishes the accept on `node`'s channel: false when no node took it (that node is gone).
+  // Publishes the accept on `node`'s channel: false when no node took it (that node is gone). One
+  // taken by a node whose presence then expires before the sender's wait is over is reported to
+  // handlers::lost (within node_ttl and a beat).
   net::task<bool> forward(const std::string& node, const forwarded_accept& accept);
   // Tells node `node` that its offer `key` found no listener here (does not wait).
   void report_lost(const std::string& node, const std::string& key, const std::string& why);

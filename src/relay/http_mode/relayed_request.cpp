@@ -232,11 +232,7 @@ class relayed_exchange {
     auto length = call_.reader.content_length();
     if (length && *length > ctx_.settings.max_relayed_body_bytes)
       co_return co_await fail("too_large", body_too_large());
-    std::vector<cluster_listener> elsewhere;
-    if (ctx_.cluster) {
-      auto others = co_await ctx_.cluster->listeners(cluster_entity(call_.ns->record.name, entity_->name()));
-      if (others) elsewhere = std::move(*others);  // Redis away: our own listeners only
-    }
+    auto elsewhere = co_await listeners_elsewhere(ctx_, *call_.ns, *entity_);
     if (entity_->live->count() == 0 && elsewhere.empty())
       co_return co_await fail("no_listener",
                               proto::error::not_found("There are no listeners connected for the endpoint"));
