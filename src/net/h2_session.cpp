@@ -14,6 +14,7 @@
 #include <spdlog/spdlog.h>
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <cstring>
@@ -107,6 +108,9 @@ struct h2_session::core : std::enable_shared_from_this<h2_session::core> {
   std::optional<std::chrono::steady_clock::time_point> writing_since;  // a write is under way
   // While the write loop gathers frames: the batch DATA goes straight into (send_data).
   std::string* batch = nullptr;
+  // The watch loop's timer (strand), cancelled when the connection ends so that an ended
+  // connection holds no pending work on its executor.
+  std::shared_ptr<asio::steady_timer> watch_timer;
 
   h2_stream_state* state_of(std::int32_t id) {
     return static_cast<h2_stream_state*>(nghttp2_session_get_stream_user_data(session, id));
@@ -146,6 +150,7 @@ struct h2_session::core : std::enable_shared_from_this<h2_session::core> {
       accept_wake.notify();
       write_wake.notify();
       settings_wake.notify();
+      if (watch_timer) asio::post(ex, [timer = watch_timer] { timer->cancel(); });
     }
   }
 };
@@ -197,6 +202,9 @@ int on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void* user_data)
       return 0;
     case NGHTTP2_GOAWAY:
       c.going_away = true;
+      spdlog::debug("HTTP/2 connection with {}: GOAWAY from the peer: {} (last stream {})",
+                    c.remote.address().to_string(), nghttp2_http2_strerror(frame->goaway.error_code),
+                    frame->goaway.last_stream_id);
       return 0;
     case NGHTTP2_HEADERS:
     case NGHTTP2_DATA:
@@ -242,8 +250,22 @@ int on_data_chunk(nghttp2_session* session, std::uint8_t, std::int32_t id, const
   return 0;
 }
 
+// Streams a peer may reset at once, then per second, before its connection is closed
+// (CVE-2023-44487, rapid reset; nghttp2's own defaults, set here so that they hold whatever the
+// library's build chose).
+constexpr std::uint64_t stream_reset_burst = 1000;
+constexpr std::uint64_t stream_resets_per_second = 33;
+
 int on_frame_send(nghttp2_session* session, const nghttp2_frame* frame, void* user_data) {
   auto& c = core_of(user_data);
+  if (frame->hd.type == NGHTTP2_GOAWAY && frame->goaway.error_code != NGHTTP2_NO_ERROR) {
+    // nghttp2 ends a connection that breaks the protocol or its limits (a rapid-reset flood:
+    // more than stream_reset_burst streams reset at once): the operator should see who.
+    spdlog::info("HTTP/2 connection with {}: closing it with GOAWAY {} after stream {}",
+                 c.remote.address().to_string(), nghttp2_http2_strerror(frame->goaway.error_code),
+                 frame->goaway.last_stream_id);
+    return 0;
+  }
   if (!(frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) return 0;
   if (frame->hd.type != NGHTTP2_DATA && frame->hd.type != NGHTTP2_HEADERS) return 0;
   auto* s = c.state_of(frame->hd.stream_id);
@@ -670,14 +692,13 @@ task<> write_loop(std::shared_ptr<core_t> c) {
 // Client: PING a silent connection, give it up when the PING goes unanswered. Server: close a
 // connection that has carried no stream for idle_timeout. Both: cut a connection whose peer has
 // taken nothing of a write for write_timeout.
-task<> watch_loop(std::weak_ptr<core_t> weak, asio::any_io_executor ex,
+task<> watch_loop(std::weak_ptr<core_t> weak, std::shared_ptr<asio::steady_timer> timer,
                   std::chrono::steady_clock::duration every) {
   using std::chrono::duration_cast;
   using std::chrono::seconds;
-  asio::steady_timer timer(ex);
   for (;;) {
-    timer.expires_after(every);
-    auto [ec] = co_await timer.async_wait(use_tuple);
+    timer->expires_after(every);
+    auto [ec] = co_await timer->async_wait(use_tuple);
     auto c = weak.lock();
     if (ec || !c) co_return;
     auto now = std::chrono::steady_clock::now();
@@ -740,6 +761,7 @@ std::shared_ptr<h2_session> h2_session::start(asio::any_io_executor ex, byte_str
   nghttp2_option* opt = nullptr;
   nghttp2_option_new(&opt);
   nghttp2_option_set_no_auto_window_update(opt, 1);
+  nghttp2_option_set_stream_reset_rate_limit(opt, stream_reset_burst, stream_resets_per_second);
   if (options.server)
     nghttp2_session_server_new2(&c->session, callbacks, c.get(), opt);
   else
@@ -756,13 +778,14 @@ std::shared_ptr<h2_session> h2_session::start(asio::any_io_executor ex, byte_str
   }
   nghttp2_submit_settings(c->session, NGHTTP2_FLAG_NONE, settings.data(), settings.size());
   nghttp2_session_set_local_window_size(c->session, NGHTTP2_FLAG_NONE, 0, connection_window);
-  asio::co_spawn(strand, read_loop(c), log_failure("HTTP/2 read loop"));
-  asio::co_spawn(strand, write_loop(c), log_failure("HTTP/2 write loop"));
   auto every = options.server ? options.idle_timeout : options.keepalive / 2;
   auto write_check = options.write_timeout / 2;
   if (write_check.count() > 0 && (every.count() == 0 || write_check < every)) every = write_check;
-  if (every.count() > 0)
-    asio::co_spawn(strand, watch_loop(c, strand, every), log_failure("HTTP/2 keepalive"));
+  if (every.count() > 0) c->watch_timer = std::make_shared<asio::steady_timer>(strand);
+  asio::co_spawn(strand, read_loop(c), log_failure("HTTP/2 read loop"));
+  asio::co_spawn(strand, write_loop(c), log_failure("HTTP/2 write loop"));
+  if (c->watch_timer)
+    asio::co_spawn(strand, watch_loop(c, c->watch_timer, every), log_failure("HTTP/2 keepalive"));
   return std::shared_ptr<h2_session>(new h2_session(std::move(c)));
 }
 

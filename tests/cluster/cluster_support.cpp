@@ -103,9 +103,4 @@ std::string cluster_test::redis_cli(const std::vector<std::string>& args) {
   return r.output;
 }
 
-task<> pause_for(std::chrono::milliseconds d) {
-  asio::steady_timer t(co_await asio::this_coro::executor, d);
-  co_await t.async_wait(asio::use_awaitable);
-}
-
 }  // namespace hc::test

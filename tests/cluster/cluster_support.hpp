@@ -54,6 +54,4 @@ class cluster_test : public ::testing::Test {
   std::vector<const relay_process*> killed;  // nodes the test killed on purpose
 };
 
-task<> pause_for(std::chrono::milliseconds d);
-
 }  // namespace hc::test

@@ -3,8 +3,9 @@
 // listener dials the sender's node, bytes never cross nodes): echo, 4 MiB each way, the closing
 // handshake; the 25-listener limit counted across nodes; an accept for a listener that is gone
 // comes back at once; an accept taken by a node that then froze is given up when its presence
-// expires; a node killed with SIGKILL under checked traffic costs only its own tunnels; Redis stopped and started: each node serves its own listeners meanwhile, /healthz says
-// degraded, presence comes back by itself.
+// expires; a node killed with SIGKILL under checked traffic costs only its own tunnels; Redis stopped and
+// started: each node serves its own listeners meanwhile, /healthz says degraded, presence comes back by
+// itself.
 #include "cluster_support.hpp"
 
 #include <csignal>
@@ -150,8 +151,9 @@ TEST_F(ClusterTunnels, ASenderWhoseAcceptWentToAFrozenNodeReachesAListenerThatCa
         auto& listener_leg = std::get<1>(legs).second;
         ::kill(a.process().pid(), SIGKILL);
         ::kill(a.process().pid(), SIGCONT);
-        require(sender.connection.has_value(), "the sender's connect failed: " + std::to_string(sender.status) +
-                                                   " " + sender.reason + sender.error);
+        require(sender.connection.has_value(),
+                "the sender's connect failed: " + std::to_string(sender.status) + " " + sender.reason +
+                    sender.error);
         require(listener_leg.connection.has_value(), "the listener's accept failed: " + listener_leg.error);
         EXPECT_LT(waited, 10s) << "the sender waited out a silent listener instead of moving on";
         std::printf("[ cluster  ] tunnel after the freeze: %lld ms\n",

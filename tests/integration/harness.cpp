@@ -97,6 +97,11 @@ test_dir::~test_dir() {
   fs::remove_all(path_, ignored);
 }
 
+task<> pause_for(std::chrono::milliseconds d) {
+  asio::steady_timer t(co_await asio::this_coro::executor, d);
+  co_await t.async_wait(asio::use_awaitable);
+}
+
 bool wait_until(const std::function<bool()>& ready, std::chrono::steady_clock::duration timeout) {
   auto until = std::chrono::steady_clock::now() + timeout;
   for (;;) {

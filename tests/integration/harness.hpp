@@ -86,6 +86,9 @@ class test_dir {
 // Polls every few milliseconds until `path` exists or `timeout` passes; true when it exists.
 bool wait_for_file(const fs::path& path, std::chrono::steady_clock::duration timeout);
 // Polls `ready` the same way; true when it returned true before the deadline.
+// Waits `d` on the current coroutine's executor.
+task<> pause_for(std::chrono::milliseconds d);
+
 bool wait_until(const std::function<bool()>& ready, std::chrono::steady_clock::duration timeout);
 std::string read_text_file(const fs::path& path);
 // The end of a log for a failure message: at most `max_chars`, "..." in front when cut.

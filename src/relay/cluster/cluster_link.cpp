@@ -232,7 +232,8 @@ class cluster_link::core {
     for (const auto& [key, node] : lost) {
       self->forwarded_.erase(key);
       if (self->handlers_.lost)
-        self->handlers_.lost(key, "node " + node + " stopped (its presence in Redis expired) before answering");
+        self->handlers_.lost(key,
+                             "node " + node + " stopped (its presence in Redis expired) before answering");
     }
   }
 
@@ -309,7 +310,7 @@ class cluster_link::core {
     std::chrono::steady_clock::time_point until;
   };
   std::map<std::string, forwarded_offer> forwarded_;  // rendezvous key -> the node that took it
-  std::atomic<bool> full_refresh_{true};  // set from the Redis client's strand too
+  std::atomic<bool> full_refresh_{true};              // set from the Redis client's strand too
   bool subscribed_ = false;
   std::atomic<bool> closed_{false};
   mutable std::mutex mutex_;
