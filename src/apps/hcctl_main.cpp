@@ -7,6 +7,8 @@
 #include "ctl/plan_commands.hpp"
 #include "ctl/tcpping.hpp"
 #include "net/egress_options.hpp"
+#include "util/build_info.hpp"
+#include "util/cli_run.hpp"
 
 #include <CLI/CLI.hpp>
 #include <iostream>
@@ -14,6 +16,7 @@
 int main(int argc, char** argv) {
   hc::ctl::options opts;
   CLI::App app{"hcctl: manage and troubleshoot an hcrelay"};
+  app.set_version_flag("--version", hc::util::version_line("hcctl"), "Print the version and git commit");
   app.require_subcommand(1);
   app.add_option("--connection-string", opts.connection_string,
                  "Manage-right connection string (default: $HCRELAY_CONNECTION_STRING)");
@@ -31,13 +34,5 @@ int main(int argc, char** argv) {
   hc::ctl::add_app_commands(app, opts);
   hc::ctl::add_tcpping_command(app, opts);
   hc::ctl::add_diagnose_command(app, opts);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e);
-  } catch (const std::exception& e) {
-    std::cerr << "hcctl: " << e.what() << "\n";
-    return 1;
-  }
-  return 0;
+  return hc::util::run_cli("hcctl", app, argc, argv, [] { return hc::util::exit_code::ok; });
 }

@@ -1,5 +1,7 @@
 // apps/hcrelay_main: the hcrelay command line. Everything else lives in relay/.
 #include "relay/server.hpp"
+#include "util/build_info.hpp"
+#include "util/cli_run.hpp"
 #include "util/log.hpp"
 
 #include <spdlog/spdlog.h>
@@ -23,6 +25,7 @@ int main(int argc, char** argv) {
   hc::relay::relay_options o;
   std::string log_format = "text", log_level = "info";
   CLI::App app{"hcrelay: a self-hosted Azure Relay Hybrid Connections relay"};
+  app.set_version_flag("--version", hc::util::version_line("hcrelay"), "Print the version and git commit");
   app.add_option("--data-dir", o.data_dir, "Directory for relay.db, TLS files and root.connection-string")
       ->required();
   app.add_option("--listen", o.listen, "ADDR:PORT to listen on (port 0: any free port)")
@@ -96,19 +99,20 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   app.add_option("--log-format", log_format, "text or json")->capture_default_str();
   app.add_option("--log-level", log_level, "debug, info, warn or error")->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
-  limits.listener_keepalive = milliseconds_of(keepalive_s);
-  limits.drain_timeout = milliseconds_of(drain_s);
-  limits.http_idle_timeout = milliseconds_of(idle_s);
-  limits.http_answer_timeout = milliseconds_of(answer_s);
-  limits.http2 = !no_http2;
-  try {
-    hc::util::init_logging(log_format, log_level);
-    hc::util::raise_file_limit();
-    hc::relay::relay_server(o).run();
-  } catch (const std::exception& e) {
-    spdlog::error("hcrelay cannot start: {}", e.what());
-    return 1;
-  }
-  return 0;
+  return hc::util::run_cli("hcrelay", app, argc, argv, [&] {
+    limits.listener_keepalive = milliseconds_of(keepalive_s);
+    limits.drain_timeout = milliseconds_of(drain_s);
+    limits.http_idle_timeout = milliseconds_of(idle_s);
+    limits.http_answer_timeout = milliseconds_of(answer_s);
+    limits.http2 = !no_http2;
+    try {
+      hc::util::init_logging(log_format, log_level);
+      hc::util::raise_file_limit();
+      hc::relay::relay_server(o).run();
+    } catch (const std::exception& e) {
+      spdlog::error("hcrelay cannot start: {}", e.what());
+      return hc::util::exit_code::failed;
+    }
+    return hc::util::exit_code::ok;
+  });
 }

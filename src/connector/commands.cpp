@@ -14,6 +14,7 @@
 #include "net/tls.hpp"
 #include "proto/encoding.hpp"
 #include "proto/endpoint.hpp"
+#include "util/exit_codes.hpp"
 #include "util/log.hpp"
 #include "util/private_file.hpp"
 
@@ -32,10 +33,7 @@ namespace asio = net::asio;
 
 namespace {
 
-// Thrown by a verb for a user error; main prints "hcconnect: {what}" and exits 1.
-struct usage_failure : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
+using util::usage_error;
 
 void init_logs(const cli_options& o, const char* default_level) {
   util::init_logging(o.log_format, o.log_level.empty() ? default_level : o.log_level);
@@ -49,12 +47,12 @@ enum class verb_lifetime { short_lived, long_running };
 // short-lived verb. Empty when none is given.
 std::string app_key_from(const cli_options& o, verb_lifetime lifetime) {
   if (!o.app_key.empty() && lifetime == verb_lifetime::long_running)
-    throw usage_failure(
+    throw usage_error(
         "--app-key: a key on the command line of run-service shows in ps to every user of this host for "
         "as long as it runs; put the key in a file only you can read (--app-key-file PATH, chmod 600) or "
         "in the environment (HCCONNECT_APP_KEY)");
   if (!o.app_key.empty() && !o.app_key_file.empty())
-    throw usage_failure("--app-key and --app-key-file: give the key one way only");
+    throw usage_error("--app-key and --app-key-file: give the key one way only");
   if (!o.app_key_file.empty()) return util::read_owner_only_secret_file(o.app_key_file, "--app-key-file");
   if (!o.app_key.empty()) return o.app_key;
   const char* env = std::getenv("HCCONNECT_APP_KEY");
@@ -70,10 +68,10 @@ service_options service_from(const cli_options& o, verb_lifetime lifetime) {
   if (!o.relay_url.empty() || !o.app.empty() || !key.empty()) {
     s.app = app_source{o.relay_url, o.app, key};
     if (o.relay_url.empty())
-      throw usage_failure("--relay: required with --app (https://HOST[:PORT] of the relay)");
-    if (auto valid = validate_app_source(*s.app); !valid) throw usage_failure(valid.error().message);
+      throw usage_error("--relay: required with --app (https://HOST[:PORT] of the relay)");
+    if (auto valid = validate_app_source(*s.app); !valid) throw usage_error(valid.error().message);
     if (proto::istarts_with(o.relay_url, "http://") != o.insecure_plaintext)
-      throw usage_failure("--relay: an http:// URL goes with --insecure-plaintext, https:// otherwise");
+      throw usage_error("--relay: an http:// URL goes with --insecure-plaintext, https:// otherwise");
   }
   return s;
 }
@@ -83,13 +81,14 @@ proto::endpoint endpoint_from_relay(const proto::connection_string& cs, const cl
   net::relay_client client(cs, net::make_client_tls(net::ca_file_from(o.ca_file)), o.insecure_plaintext);
   auto answer = net::run_sync(client.runtime_info());
   if (!answer.info)
-    throw usage_failure("cannot read the endpoint of hybrid connection '" + cs.entity_path +
-                        "' from the relay " + cs.authority() + ": " + answer.error +
-                        "; pass --endpoint HOST:PORT to add it anyway");
+    throw util::command_failure("cannot read the endpoint of hybrid connection '" + cs.entity_path +
+                                "' from the relay " + cs.authority() + ": " + answer.error +
+                                "; pass --endpoint HOST:PORT to add it anyway");
   auto ep = proto::endpoint_from_user_metadata(answer.info->user_metadata);
   if (!ep)
-    throw usage_failure("hybrid connection '" + cs.entity_path + "' names no usable endpoint: " +
-                        ep.error().message + "; set one with hcctl hc update, or pass --endpoint HOST:PORT");
+    throw util::command_failure("hybrid connection '" + cs.entity_path + "' names no usable endpoint: " +
+                                ep.error().message + "; set one with `hcctl hc update " + cs.entity_path +
+                                " --endpoint HOST:PORT`, or pass --endpoint HOST:PORT");
   return *ep;
 }
 
@@ -106,11 +105,11 @@ void add_verb(CLI::App& app, cli_options& o) {
   cmd->callback([&o, connection_string, endpoint_text] {
     init_logs(o, "info");
     auto cs = parse_send_connection_string(*connection_string);
-    if (!cs) throw usage_failure(cs.error().message);
+    if (!cs) throw usage_error(cs.error().message);
     proto::endpoint ep;
     if (!endpoint_text->empty()) {
       auto parsed = proto::parse_endpoint(*endpoint_text);
-      if (!parsed) throw usage_failure("--endpoint: " + parsed.error().message);
+      if (!parsed) throw usage_error("--endpoint: " + parsed.error().message);
       ep = *parsed;
     } else {
       ep = endpoint_from_relay(*cs, o);
@@ -174,8 +173,8 @@ void remove_verb(CLI::App& app, cli_options& o) {
   cmd->callback([&o, name] {
     auto config = load_config(o.config_dir);
     if (!config.remove(*name))
-      throw usage_failure("no hybrid connection called '" + *name + "' in " + config_file_path(o.config_dir) +
-                          " (see hcconnect list)");
+      throw util::not_found_error("no hybrid connection called '" + *name + "' in " +
+                                  config_file_path(o.config_dir) + " (see hcconnect list)");
     save_config(o.config_dir, config);
     std::cout << "removed " << *name << "\n";
   });
@@ -210,7 +209,7 @@ void run_service_verb(CLI::App& app, cli_options& o) {
   cmd->callback([&o, metrics_port, threads, keepalive, follow, http2_connections] {
     init_logs(o, "info");
     auto options = service_from(o, verb_lifetime::long_running);
-    if (*follow && !options.app) throw usage_failure("--follow-endpoints: only with --relay and --app");
+    if (*follow && !options.app) throw usage_error("--follow-endpoints: only with --relay and --app");
     if (options.app) options.app->follow_endpoints = *follow;
     options.metrics_port = *metrics_port;
     options.threads = *threads;
@@ -234,9 +233,9 @@ void app_accept_verb(CLI::App& app, cli_options& o) {
       ->callback([&o] {
         init_logs(o, "warn");
         auto options = service_from(o, verb_lifetime::short_lived);
-        if (!options.app) throw usage_failure("app-accept: give --relay URL --app NAME and the app's key");
+        if (!options.app) throw usage_error("app-accept: give --relay URL --app NAME and the app's key");
         auto answer = fetch_app_endpoints_now(*options.app, net::make_client_tls(options.ca_file));
-        if (!answer.config) throw usage_failure("app " + options.app->app + ": " + answer.error);
+        if (!answer.config) throw usage_error("app " + options.app->app + ": " + answer.error);
         auto old = load_app_pins(o.config_dir);
         auto pins = pins_from(*answer.config, *options.app);
         if (old && old->app == pins.app && old->relay_url == pins.relay_url) {
@@ -277,7 +276,7 @@ void hosts_verb(CLI::App& app, cli_options& o) {
   a->excludes(r);
   cmd->add_option("--hosts-file", *path, "The hosts file to edit")->capture_default_str();
   cmd->callback([&o, apply, remove, path] {
-    if (*apply == *remove) throw usage_failure("hosts: choose one of --apply or --remove");
+    if (*apply == *remove) throw usage_error("hosts: choose one of --apply or --remove");
     if (*apply) {
       auto config = load_config(o.config_dir);
       // The names will point at these addresses: none may be held by a process that is not ours.

@@ -50,7 +50,8 @@ api_response api_client::call(const std::string& method, const std::string& path
       if (err.is_object() && err.as_object().contains("message"))
         message = boost::json::value_to<std::string>(err.at("message"));
     }
-    throw api_failure("relay refused (" + std::to_string(out.status) + "): " + message);
+    throw api_failure("relay refused (" + std::to_string(out.status) + "): " + message,
+                      out.status == 404 ? util::exit_code::not_found : util::exit_code::failed);
   }
   return out;
 }

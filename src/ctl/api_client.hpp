@@ -4,6 +4,7 @@
 #pragma once
 #include "net/tls.hpp"
 #include "proto/connection_string.hpp"
+#include "util/exit_codes.hpp"
 
 #include <boost/json/value.hpp>
 #include <string>
@@ -16,9 +17,10 @@ struct api_response {
   std::string raw;
 };
 
-// Thrown for transport failures and refused operations; what() is the message to print.
-struct api_failure : std::runtime_error {
-  using std::runtime_error::runtime_error;
+// Thrown for transport failures and refused operations; what() is the message to print, the
+// code what hcctl exits with (404: not found).
+struct api_failure : util::command_failure {
+  using util::command_failure::command_failure;
 };
 
 class api_client {

@@ -5,6 +5,7 @@
 #include "proto/connection_string.hpp"
 #include "proto/endpoint.hpp"
 #include "proto/sas.hpp"
+#include "util/exit_codes.hpp"
 
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
@@ -82,7 +83,7 @@ void add_hc_commands(CLI::App& app, options& opts) {
               "Let senders connect without a token");
   c->callback([&opts, create] {
     auto ep = proto::parse_endpoint(create->endpoint);
-    if (!ep) throw api_failure("--endpoint: " + ep.error().message);
+    if (!ep) throw util::usage_error("--endpoint: " + ep.error().message);
     if (auto w = proto::endpoint_host_warning(ep->host); !w.empty()) std::cerr << "warning: " << w << "\n";
     json::object body{{"endpoint", ep->to_string()},
                       {"requiresClientAuthorization", !create->no_client_authorization}};
@@ -90,6 +91,28 @@ void add_hc_commands(CLI::App& app, options& opts) {
     auto r = api.call("PUT", api.hc_path(create->name), json::serialize(body));
     if (opts.json()) return print_json(r.body);
     std::cout << (r.status == 201 ? "created" : "updated") << " hybrid connection " << create->name << "\n";
+    print_details(r.body);
+  });
+
+  struct update_args {
+    std::string name, endpoint;
+  };
+  auto update = std::make_shared<update_args>();
+  auto* u =
+      hc->add_subcommand("update", "Point an existing hybrid connection at another HOST:PORT")->fallthrough();
+  u->add_option("NAME", update->name, "Hybrid connection name")->required();
+  u->add_option("--endpoint", update->endpoint, "HOST:PORT of the service it reaches (use a DNS name)")
+      ->required();
+  u->callback([&opts, update] {
+    auto ep = proto::parse_endpoint(update->endpoint);
+    if (!ep) throw util::usage_error("--endpoint: " + ep.error().message);
+    if (auto w = proto::endpoint_host_warning(ep->host); !w.empty()) std::cerr << "warning: " << w << "\n";
+    auto& api = opts.client();
+    api.call("GET", api.hc_path(update->name));  // 404 (exit 3) rather than a new one
+    json::object body{{"endpoint", ep->to_string()}};  // the rest stays as it is
+    auto r = api.call("PUT", api.hc_path(update->name), json::serialize(body));
+    if (opts.json()) return print_json(r.body);
+    std::cout << "updated hybrid connection " << update->name << "\n";
     print_details(r.body);
   });
 

@@ -13,6 +13,8 @@
 #include "net/spawn.hpp"
 #include "net/tls.hpp"
 #include "proto/endpoint.hpp"
+#include "util/build_info.hpp"
+#include "util/cli_run.hpp"
 #include "util/log.hpp"
 #include "util/private_file.hpp"
 
@@ -100,7 +102,7 @@ int cmd_remove(const cli_options& o, const std::string& ns, const std::string& n
   std::erase_if(entries, [&](auto& e) { return e.ns == ns && e.name == name; });
   if (entries.size() == before) {
     std::cerr << "hcm: no connection " << ns << "/" << name << " is configured (see hcm list)\n";
-    return 2;
+    return util::exit_code::not_found;
   }
   save_connections(o.config_dir, entries);
   std::cout << "removed " << ns << "/" << name << "\n";
@@ -118,7 +120,7 @@ int cmd_restart(const cli_options& o, const std::string& ns, const std::string& 
     return 0;
   }
   std::cerr << "hcm: no connection " << ns << "/" << name << " is configured (see hcm list)\n";
-  return 2;
+  return util::exit_code::not_found;
 }
 
 int cmd_list(const cli_options& o) {
@@ -145,7 +147,7 @@ int cmd_show(const cli_options& o, const std::string& ns, const std::string& nam
     return 0;
   }
   std::cerr << "hcm: no connection " << ns << "/" << name << " is configured (see hcm list)\n";
-  return 2;
+  return util::exit_code::not_found;
 }
 
 // The route `hcm run` takes to each configured relay (directly or through the proxy) and whether
@@ -224,12 +226,32 @@ int cmd_logs(const cli_options& o, std::size_t n) {
   return 0;
 }
 
+// Microsoft's HCM takes `-ns NAMESPACE -n NAME` after remove, show and restart; CLI11 reads "-ns"
+// as two short flags, so those two are spelled long there before parsing (elsewhere -n is logs'
+// --lines).
+std::vector<std::string> with_long_option_names(int argc, char** argv) {
+  std::vector<std::string> args(argv, argv + argc);
+  bool named_verb = false;
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    if (!named_verb) {
+      named_verb = args[i] == "remove" || args[i] == "show" || args[i] == "restart";
+      continue;
+    }
+    if (args[i] == "-ns")
+      args[i] = "--namespace";
+    else if (args[i] == "-n")
+      args[i] = "--name";
+  }
+  return args;
+}
+
 }  // namespace
 
 int cli_main(int argc, char** argv) {
   cli_options o;
   CLI::App app{
       "hcm: Hybrid Connection Manager: carries hybrid connections from a relay to endpoints in this network"};
+  app.set_version_flag("--version", util::version_line("hcm"), "Print the version and git commit");
   app.require_subcommand(1);
   app.fallthrough();  // global options may follow the verb: hcm list -o json
   app.add_option("--config-dir", o.config_dir,
@@ -269,9 +291,9 @@ int cli_main(int argc, char** argv) {
   auto* remove = app.add_subcommand("remove", "Remove a hybrid connection");
   auto* restart = app.add_subcommand("restart", "Reconnect a hybrid connection");
   auto* show = app.add_subcommand("show", "Show one hybrid connection");
-  for (auto* sub : {remove, restart, show}) {
-    sub->add_option("namespace", ns, "Namespace (see hcm list)")->required();
-    sub->add_option("name", name, "Hybrid connection name")->required();
+  for (auto* sub : {remove, restart, show}) {  // Microsoft's forms too: hcm show -ns NS -n NAME
+    sub->add_option("namespace,--namespace", ns, "Namespace (see hcm list); also -ns NAMESPACE")->required();
+    sub->add_option("name,--name", name, "Hybrid connection name; also -n NAME")->required();
   }
   auto* list = app.add_subcommand("list", "List the configured hybrid connections and their status");
   auto* test = app.add_subcommand(
@@ -281,6 +303,7 @@ int cli_main(int argc, char** argv) {
   auto* logs = app.add_subcommand("logs", "Print the service log");
   logs->add_option("-n,--lines", lines, "How many of the last lines")->capture_default_str();
   auto* version = app.add_subcommand("version", "Print the version");
+  auto* help = app.add_subcommand("help", "Print this help (as hcm --help)");
   auto* run = app.add_subcommand("run", "Run the service in the foreground");
   run->add_option("--ui-port", ui_port,
                   "Local web UI and /metrics on 127.0.0.1:PORT (0: off); the UI needs the token `hcm ui-url` "
@@ -306,13 +329,15 @@ int cli_main(int argc, char** argv) {
       ->check(CLI::Range(1, 3600))
       ->capture_default_str();
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e);
-  }
-  o.config_dir = resolve_config_dir(o.config_dir);
-  try {
+  auto args = with_long_option_names(argc, argv);
+  std::vector<char*> pointers;
+  for (auto& a : args) pointers.push_back(a.data());
+  return util::run_cli("hcm", app, int(pointers.size()), pointers.data(), [&]() -> int {
+    o.config_dir = resolve_config_dir(o.config_dir);
+    if (help->parsed()) {
+      std::cout << app.get_formatter()->make_help(&app, "hcm", CLI::AppFormatMode::Normal);  // not help's own
+      return util::exit_code::ok;
+    }
     if (add->parsed()) return cmd_add(o, text, policy);
     if (ui_url_cmd->parsed()) return cmd_ui_url(o, url_port);
     if (remove->parsed()) return cmd_remove(o, ns, name);
@@ -322,7 +347,7 @@ int cli_main(int argc, char** argv) {
     if (test->parsed()) return cmd_test(o, target, timeout_s);
     if (logs->parsed()) return cmd_logs(o, lines);
     if (version->parsed()) {
-      std::cout << "hcm " << HCM_VERSION_STRING << "\n";
+      std::cout << util::version_line("hcm") << "\n";
       return 0;
     }
     if (run->parsed()) {
@@ -331,11 +356,8 @@ int cli_main(int argc, char** argv) {
       return run_service({o.config_dir, std::uint16_t(ui_port), o.ca_file, o.plaintext, threads,
                           std::chrono::seconds(tunnel_keepalive_s), http2_connections});
     }
-  } catch (const std::exception& e) {
-    std::cerr << "hcm: " << e.what() << "\n";
-    return 1;
-  }
-  return 1;
+    return util::exit_code::usage;
+  });
 }
 
 }  // namespace hc::manager

@@ -12,6 +12,7 @@
 #include "proto/control_messages.hpp"
 #include "proto/endpoint.hpp"
 #include "proto/hc_address.hpp"
+#include "util/build_info.hpp"
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
@@ -180,7 +181,7 @@ net::task<void> runner::run() {
     }
     if (st_->stopping) break;
     auto dialed =
-        co_await client_.listen(settings_.listener_id, "hcm/" HCM_VERSION_STRING, settings_.token_lifetime);
+        co_await client_.listen(settings_.listener_id, "hcm/" + std::string(util::version()), settings_.token_lifetime);
     if (!dialed) {
       auto why = dialed.status ? std::to_string(dialed.status) + " " + dialed.reason : dialed.error;
       stats_->set_last_error("listen: " + why);

@@ -17,6 +17,7 @@
 #include "net/memory_trim.hpp"
 #include "net/task_group.hpp"
 #include "net/tls.hpp"
+#include "util/build_info.hpp"
 #include "util/file_watch.hpp"
 #include "util/private_file.hpp"
 
@@ -341,7 +342,7 @@ int run_service(const service_options& options) {
     spdlog::error("cannot start: {}", e.what());
     return 1;
   }
-  spdlog::info("hcm {} running (pid {}, config {})", HCM_VERSION_STRING, ::getpid(), options.config_dir);
+  spdlog::info("{} running (pid {}, config {})", util::version_line("hcm"), ::getpid(), options.config_dir);
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](net::error_code ec, int sig) {
     if (ec) return;

@@ -16,6 +16,7 @@
 #include "relay/model/hc_operations.hpp"
 #include "relay/model/store_location.hpp"
 #include "relay/tls/server_certificate.hpp"
+#include "util/build_info.hpp"
 #include "util/private_file.hpp"
 
 #include <spdlog/spdlog.h>
@@ -248,9 +249,9 @@ void relay_server::run() {
   }
   if (!ca_path.empty())
     spdlog::info("development CA for clients: {} (use --ca-file or HCRELAY_CA_FILE)", ca_path);
-  spdlog::info("hcrelay listening on {}:{} ({}), public address {}://{}:{}", bound.address().to_string(),
-               bound.port(), s.ctx.tls ? "TLS" : "plaintext", s.ctx.tls ? "wss" : "ws", s.ctx.public_host,
-               s.ctx.public_port);
+  spdlog::info("{} listening on {}:{} ({}), public address {}://{}:{}", util::version_line("hcrelay"),
+               bound.address().to_string(), bound.port(), s.ctx.tls ? "TLS" : "plaintext",
+               s.ctx.tls ? "wss" : "ws", s.ctx.public_host, s.ctx.public_port);
 
   net::asio::signal_set signals(s.io, SIGINT, SIGTERM);
   signals.async_wait([&](boost::system::error_code ec, int sig) {

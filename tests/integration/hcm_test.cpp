@@ -251,8 +251,8 @@ TEST_F(hcm_test, ConfigChangesTakeEffectWhileRunning) {
   auto removed = h.cli("remove localhost live-edit");
   EXPECT_EQ(removed.rc, 0) << removed.output;
   EXPECT_TRUE(listeners(hc.name, 0)) << "removing the entry closes the control channel";
-  EXPECT_EQ(h.cli("show localhost live-edit").rc, 2);
-  EXPECT_EQ(h.cli("remove localhost live-edit").rc, 2);
+  EXPECT_EQ(h.cli("show localhost live-edit").rc, 3);  // not found
+  EXPECT_EQ(h.cli("remove localhost live-edit").rc, 3);
   EXPECT_EQ(file_mode(h.config_dir() / "connections.json"), 0600u);
 }
 
