@@ -47,6 +47,21 @@ task<> yield_once() {
   co_await net::asio::post(ex, net::asio::use_awaitable);
 }
 
+// "orders", the tenant that must not notice, with its listener and an open tunnel; "target", the
+// hybrid connection the attacker aims at.
+struct two_tenants {
+  hc_fixture hc, target;
+  net::ws_connection control;
+  tunnel kept;
+};
+task<two_tenants> tenants(const relay_process& relay) {
+  auto hc = co_await make_hc(relay, "orders");
+  auto target = co_await make_hc(relay, "target");
+  auto control = co_await connect_listener(relay, "orders", hc.listen_token);
+  auto kept = co_await open_tunnel(relay, control, "orders", hc.send_token);
+  co_return two_tenants{std::move(hc), std::move(target), std::move(control), std::move(kept)};
+}
+
 // The other tenant's tunnel still carries a message, and a new one opens and carries one.
 task<> others_unharmed(const relay_process& relay, net::ws_connection& control, tunnel& kept,
                        const hc_fixture& hc, const std::string& when) {
@@ -62,10 +77,8 @@ task<> others_unharmed(const relay_process& relay, net::ws_connection& control, 
 TEST_F(RelayH2Hostile, ARapidResetFloodCostsTheAttackerItsConnectionAndNobodyElseAnything) {
   run(
       [&]() -> task<> {
-        auto hc = co_await make_hc(relay(), "orders");
-        auto target = co_await make_hc(relay(), "target");
-        auto control = co_await connect_listener(relay(), "orders", hc.listen_token);
-        auto kept = co_await open_tunnel(relay(), control, "orders", hc.send_token);
+        auto t = co_await tenants(relay());
+        auto& [hc, target, control, kept] = t;
 
         // Open a stream and reset it at once, as fast as the connection takes them.
         auto attacker = co_await h2_connect(relay());
@@ -116,10 +129,8 @@ TEST_F(RelayH2Hostile, StreamsPastThePerSourceCapAreRefusedWithASentence) {
   relay_.emplace(dir_.path() / "capped", std::vector<std::string>{"--max-connections-per-source", "12"});
   run(
       [&]() -> task<> {
-        auto hc = co_await make_hc(relay(), "orders");
-        auto target = co_await make_hc(relay(), "target");
-        auto control = co_await connect_listener(relay(), "orders", hc.listen_token);
-        auto kept = co_await open_tunnel(relay(), control, "orders", hc.send_token);
+        auto t = co_await tenants(relay());
+        auto& [hc, target, control, kept] = t;
 
         auto hoarder = co_await h2_connect(relay());
         auto head = websocket_head(relay(), "target", "listen", target.listen_token);
