@@ -139,22 +139,22 @@ TEST_F(hcconnect_test, add_reads_the_endpoint_from_the_relay_and_list_shows_it) 
   auto removed = hcconnect({"remove", "cache"});
   ASSERT_EQ(removed.exit_code, 0) << removed.output;
   auto gone = hcconnect({"remove", "cache"});
-  EXPECT_EQ(gone.exit_code, 1);
+  EXPECT_EQ(gone.exit_code, 3);  // not found
   EXPECT_NE(gone.output.find("no hybrid connection called 'cache'"), std::string::npos) << gone.output;
 }
 
 TEST_F(hcconnect_test, add_refuses_bad_input_with_a_message_that_names_the_problem) {
   auto f = create("cache", std::string(endpoint_name) + ":6379");
   auto no_entity = hcconnect({"add", hc_connection_string(*relay_, "", "defaultSender", f.send_key)});
-  EXPECT_EQ(no_entity.exit_code, 1);
+  EXPECT_EQ(no_entity.exit_code, 2);  // usage error
   EXPECT_NE(no_entity.output.find("EntityPath"), std::string::npos) << no_entity.output;
 
   auto malformed = hcconnect({"add", "not a connection string"});
-  EXPECT_EQ(malformed.exit_code, 1);
+  EXPECT_EQ(malformed.exit_code, 2);  // usage error
   EXPECT_NE(malformed.output.find("Endpoint=sb://"), std::string::npos) << malformed.output;
 
   auto bad_endpoint = hcconnect({"add", send_string(f), "--endpoint", "db.corp:99999"});
-  EXPECT_EQ(bad_endpoint.exit_code, 1);
+  EXPECT_EQ(bad_endpoint.exit_code, 2);  // usage error
   EXPECT_NE(bad_endpoint.output.find("port"), std::string::npos) << bad_endpoint.output;
 
   auto ip = hcconnect({"add", send_string(f), "--endpoint", "10.1.2.3:1433"});

@@ -66,12 +66,12 @@ TEST_F(hcctl_management_test, the_portal_story_from_a_shell) {
   auto table = hcctl({"plan", "show", "p1"});
   EXPECT_TRUE(has(table.output, "api, web")) << table.output;
 
-  // Refused: the relay's message, exit 1.
+  // Refused: the relay's message, exit 1 (3 when what it names does not exist).
   auto free_plan = hcctl({"plan", "update", "p1", "--sku", "Free"});
   EXPECT_EQ(free_plan.exit_code, 1);
   EXPECT_TRUE(has(free_plan.output, "uses 1 distinct hybrid connections")) << free_plan.output;
   auto unknown = hcctl({"app", "hc", "add", "web", "localhost/nope"});
-  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_EQ(unknown.exit_code, 3);  // not found
   EXPECT_TRUE(has(unknown.output, "relay refused (404)")) << unknown.output;
 
   auto key = hcctl({"app", "key", "web"});
