@@ -8,8 +8,12 @@
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cmath>
+#include <iostream>
+#include <sstream>
 
 namespace {
+
+constexpr const char* default_config_file = "/etc/hcrelay/hcrelay.conf";  // read when it exists
 
 double seconds_of(std::chrono::milliseconds d) {
   return std::chrono::duration<double>(d).count();
@@ -19,6 +23,18 @@ std::chrono::milliseconds milliseconds_of(double seconds) {
   return std::chrono::milliseconds(std::llround(seconds * 1000));
 }
 
+// The settings in effect as a config file (--print-config): every key with its description; a
+// key with no value is left commented out, so the file reads back as it was printed.
+std::string settings_file(const CLI::App& app) {
+  std::istringstream printed(app.config_to_str(true, true));
+  std::string out, line;
+  while (std::getline(printed, line)) {
+    bool unset = line.size() > 3 && line.ends_with("=\"\"") && line[0] != '#';
+    out += (unset ? "# " + line.substr(0, line.size() - 2) : line) + "\n";
+  }
+  return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -26,8 +42,19 @@ int main(int argc, char** argv) {
   std::string log_format = "text", log_level = "info";
   CLI::App app{"hcrelay: a self-hosted Azure Relay Hybrid Connections relay"};
   app.set_version_flag("--version", hc::util::version_line("hcrelay"), "Print the version and git commit");
-  app.add_option("--data-dir", o.data_dir, "Directory for relay.db, TLS files and root.connection-string")
-      ->required();
+  // Settings come from flags, then HCRELAY_<FLAG> variables, then the config file: every option
+  // takes the last value given, and the variables go before the real arguments (util/cli_run).
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  app.set_config("--config", default_config_file,
+                 "Settings file: `key = value` lines, keys as the long flags (hcrelay --print-config writes "
+                 "one); HCRELAY_<FLAG> variables (HCRELAY_DATA_DIR) override it, flags override both");
+  app.allow_config_extras(false);  // a misspelt key is an error, not ignored
+  bool print_config = false;
+  app.add_flag("--print-config", print_config,
+               "Print the settings in effect as a config file, every key with its description, and exit")
+      ->configurable(false);
+  app.add_option("--data-dir", o.data_dir,
+                 "Directory for relay.db, TLS files and root.connection-string (required)");
   app.add_option("--listen", o.listen, "ADDR:PORT to listen on (port 0: any free port)")
       ->capture_default_str();
   app.add_option("--public-host", o.public_host, "Host name clients use; names the first namespace")
@@ -99,7 +126,16 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   app.add_option("--log-format", log_format, "text or json")->capture_default_str();
   app.add_option("--log-level", log_level, "debug, info, warn or error")->capture_default_str();
-  return hc::util::run_cli("hcrelay", app, argc, argv, [&] {
+  auto args = hc::util::with_environment(app, "HCRELAY_", {argv, argv + argc});
+  return hc::util::run_cli("hcrelay", app, std::move(args), [&] {
+    if (print_config) {
+      std::cout << settings_file(app);
+      return hc::util::exit_code::ok;
+    }
+    if (o.data_dir.empty())
+      throw hc::util::usage_error(
+          std::string("--data-dir is required (or HCRELAY_DATA_DIR, or data-dir in the ") +
+          "--config file, " + default_config_file + " by default)");
     limits.listener_keepalive = milliseconds_of(keepalive_s);
     limits.drain_timeout = milliseconds_of(drain_s);
     limits.http_idle_timeout = milliseconds_of(idle_s);
