@@ -57,6 +57,9 @@ int main(int argc, char** argv) {
                  "Directory for relay.db, TLS files and root.connection-string (required)");
   app.add_option("--listen", o.listen, "ADDR:PORT to listen on (port 0: any free port)")
       ->capture_default_str();
+  app.add_option("--admin-listen", o.admin_listen,
+                 "ADDR:PORT (e.g. 127.0.0.1:9443) that serves the management API, the portal and /metrics "
+                 "instead of the public address, which keeps tunnels, the runtime-info GET and /healthz");
   app.add_option("--public-host", o.public_host, "Host name clients use; names the first namespace")
       ->capture_default_str();
   app.add_option("--public-port", o.public_port,

@@ -139,7 +139,8 @@ net::task<> serve_gesture(relay_context& ctx, net::byte_stream& stream, std::str
 // as an HTTP/1.1 connection does). `head_deadline` (armed by the caller for the first head) is
 // re-armed with the idle timeout between requests.
 net::task<> serve_requests(relay_context& ctx, net::byte_stream& stream, const net::asio::ip::address& source,
-                           std::optional<net::deadline>& head_deadline, source_limits::slot& handshake) {
+                           std::optional<net::deadline>& head_deadline, source_limits::slot& handshake,
+                           port_role role) {
   auto ex = co_await net::asio::this_coro::executor;
   std::string leftover;
   source_limits::slot http_place;  // held from the first plain HTTP request on
@@ -162,6 +163,12 @@ net::task<> serve_requests(relay_context& ctx, net::byte_stream& stream, const n
     }
     std::string tracking_id = proto::new_tracking_id();
     auto host = host_without_port(request.header("Host"));
+    auto ns = ctx.entities.by_host(host);
+    auto route = relayed_target(request, ns.get());
+    if (auto refusal = refused_by_role(role, request, route.has_value())) {
+      co_await answer_and_close(stream, std::move(*refusal));
+      co_return;
+    }
     if (request.target.starts_with("/$hc/")) {
       http_place.release();  // a WebSocket now, however it began
       co_await serve_gesture(ctx, stream, leftover, request, host, tracking_id);
@@ -179,8 +186,7 @@ net::task<> serve_requests(relay_context& ctx, net::byte_stream& stream, const n
         co_return;
       }
     }
-    auto ns = ctx.entities.by_host(host);
-    if (auto route = relayed_target(request, ns.get())) {
+    if (route) {
       bool last = served >= ctx.settings.max_requests_per_connection;
       relayed_call call{stream,
                         leftover,
@@ -223,7 +229,8 @@ net::task<> serve_requests(relay_context& ctx, net::byte_stream& stream, const n
 
 // One stream counts against its source as an open connection would (a WebSocket, a request): an
 // HTTP/2 connection must not multiply what a source may hold open.
-net::task<> serve_h2_stream(relay_context& ctx, net::h2_stream h2, net::asio::ip::address source) {
+net::task<> serve_h2_stream(relay_context& ctx, net::h2_stream h2, net::asio::ip::address source,
+                            port_role role) {
   auto stream = net::as_http1_exchange(std::move(h2));
   auto place = ctx.sources.open_connection(source);
   if (!place) {
@@ -238,12 +245,12 @@ net::task<> serve_h2_stream(relay_context& ctx, net::h2_stream h2, net::asio::ip
   stream.attach(std::make_shared<source_limits::slot>(std::move(place)));
   std::optional<net::deadline> no_deadline;  // the head is there already
   source_limits::slot no_handshake;
-  co_await serve_requests(ctx, stream, source, no_deadline, no_handshake);
+  co_await serve_requests(ctx, stream, source, no_deadline, no_handshake, role);
 }
 
 // An HTTP/2 connection (ALPN h2): each stream is served as its own request, on this strand.
 net::task<> serve_h2(relay_context& ctx, net::byte_stream stream, net::asio::ip::address source,
-                     source_limits::slot& handshake) {
+                     source_limits::slot& handshake, port_role role) {
   auto ex = co_await net::asio::this_coro::executor;
   net::h2_options options;
   options.server = true;
@@ -265,7 +272,7 @@ net::task<> serve_h2(relay_context& ctx, net::byte_stream stream, net::asio::ip:
     first_request.reset();
     handshake.release();
     ctx.metrics.http2_stream();
-    net::asio::co_spawn(ex, serve_h2_stream(ctx, std::move(*next), source),
+    net::asio::co_spawn(ex, serve_h2_stream(ctx, std::move(*next), source, role),
                         net::log_failure("HTTP/2 stream"));
   }
 }
@@ -273,7 +280,7 @@ net::task<> serve_h2(relay_context& ctx, net::byte_stream stream, net::asio::ip:
 }  // namespace
 
 net::task<> serve_connection(relay_context& ctx, net::tls_context tls, net::tcp::socket socket,
-                             source_limits::slot handshake, source_limits::slot connection) {
+                             source_limits::slot handshake, source_limits::slot connection, port_role role) {
   auto ex = co_await net::asio::this_coro::executor;
   auto stream =
       tls ? net::byte_stream::tls(std::move(socket), *tls) : net::byte_stream::plain(std::move(socket));
@@ -290,11 +297,11 @@ net::task<> serve_connection(relay_context& ctx, net::tls_context tls, net::tcp:
     }
     if (stream.negotiated_protocol() == "h2") {
       head_deadline.reset();  // HTTP/2 keeps its connection open between streams (idle_timeout)
-      co_await serve_h2(ctx, std::move(stream), source, handshake);
+      co_await serve_h2(ctx, std::move(stream), source, handshake, role);
       co_return;
     }
   }
-  co_await serve_requests(ctx, stream, source, head_deadline, handshake);
+  co_await serve_requests(ctx, stream, source, head_deadline, handshake, role);
 }
 
 }  // namespace hc::relay

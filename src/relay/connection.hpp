@@ -7,13 +7,15 @@
 #pragma once
 #include "net/tls.hpp"
 #include "relay/context.hpp"
+#include "relay/http_routes.hpp"
 
 namespace hc::relay {
 
 // `tls` is null with --insecure-plaintext. `handshake` is the source's handshake place
 // (source_limits), given back once the request head is read; `connection` its open-connection
-// place, held until the socket closes. Runs on the connection's own strand.
+// place, held until the socket closes; `role` what the address it came to serves
+// (http_routes.hpp). Runs on the connection's own strand.
 net::task<> serve_connection(relay_context& ctx, net::tls_context tls, net::tcp::socket socket,
-                             source_limits::slot handshake, source_limits::slot connection);
+                             source_limits::slot handshake, source_limits::slot connection, port_role role);
 
 }  // namespace hc::relay

@@ -124,6 +124,26 @@ std::optional<relayed_route> relayed_target(const net::http_request& request, co
   return relayed_route{std::move(*target), std::move(resolved->entity)};
 }
 
+std::optional<std::string> refused_by_role(port_role role, const net::http_request& request, bool relayed) {
+  auto refuse = [](const std::string& text) {
+    return net::format_response(404, text, {{"Connection", "close"}}, text + "\n");
+  };
+  bool gesture = request.target.starts_with("/$hc/");
+  if (role == port_role::admin_only && (gesture || relayed))
+    return refuse(
+        "This is the relay's admin address (--admin-listen): it serves the management API, the "
+        "portal, /metrics and /healthz; listeners, senders and relayed requests use the public address");
+  if (role != port_role::public_only || gesture || relayed || is_runtime_info_get(request))
+    return std::nullopt;
+  std::string_view path = request.target;
+  path = path.substr(0, path.find('?'));
+  if (is_admin_path(path)) path.remove_prefix(proto::admin_path_prefix.size());
+  if (path == "/healthz") return std::nullopt;  // load balancers check the public address
+  return refuse(
+      "The management API, the portal and /metrics are served on the relay's admin address "
+      "(--admin-listen), not on its public address");
+}
+
 net::task<std::string> handle_http(relay_context& ctx, http_exchange& x) {
   const auto& request = x.request;
   std::string_view path = request.target;

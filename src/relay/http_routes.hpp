@@ -16,6 +16,17 @@
 
 namespace hc::relay {
 
+// What a listening address serves: everything (one address, the default); the public part only
+// (gestures, relayed requests, the runtime-info GET, /healthz for load balancers) when
+// --admin-listen took the rest; or the relay's own pages only (management API, portal, /metrics,
+// /healthz) on the --admin-listen address.
+enum class port_role { everything, public_only, admin_only };
+
+// The answer (404, naming the address that serves it) for a request `role` does not serve, once
+// the request is known not to be a gesture or a relayed request (public_only), or whatever it is
+// (admin_only: gestures and relayed requests too); nullopt when it is served here.
+std::optional<std::string> refused_by_role(port_role role, const net::http_request& request, bool relayed);
+
 // Reads the request's body into request.body, at most `max_bytes`; the error (413, 400) when it
 // cannot, or when the connection is lost.
 using body_reader = std::function<net::task<std::optional<proto::error>>(std::size_t max_bytes)>;

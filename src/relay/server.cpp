@@ -46,21 +46,23 @@ struct relay_server::impl {
   relay_context ctx;
   net::asio::io_context io;
   std::optional<net::tcp::acceptor> acceptor;
+  std::optional<net::tcp::acceptor> admin_acceptor;  // --admin-listen: the relay's own pages
   server_certificate certificate;  // for new connections; null context with --insecure-plaintext
   std::chrono::steady_clock::time_point next_cap_warning{};  // accept loop only
 };
 
 namespace {
 
-net::tcp::endpoint parse_listen(const std::string& text) {
+// `flag` names the option in the error texts (--listen, --admin-listen).
+net::tcp::endpoint parse_listen(const std::string& text, const std::string& flag) {
   auto colon = text.rfind(':');
-  if (colon == std::string::npos) throw std::runtime_error("--listen must be ADDR:PORT, got '" + text + "'");
+  if (colon == std::string::npos) throw std::runtime_error(flag + " must be ADDR:PORT, got '" + text + "'");
   std::string host = text.substr(0, colon);
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
   boost::system::error_code ec;
   auto address = net::asio::ip::make_address(host, ec);
   if (ec)
-    throw std::runtime_error("--listen address '" + host +
+    throw std::runtime_error(flag + " address '" + host +
                              "' is not an IP address (use 0.0.0.0, :: or 127.0.0.1)");
   int port = 0;
   try {
@@ -68,17 +70,34 @@ net::tcp::endpoint parse_listen(const std::string& text) {
   } catch (...) {
     port = -1;
   }
-  if (port < 0 || port > 65535) throw std::runtime_error("--listen port in '" + text + "' must be 0..65535");
+  if (port < 0 || port > 65535) throw std::runtime_error(flag + " port in '" + text + "' must be 0..65535");
   return {address, static_cast<std::uint16_t>(port)};
 }
 
-net::task<> accept_loop(relay_server::impl& s) {
+// A listening socket on `text` (ADDR:PORT of option `flag`).
+net::tcp::acceptor open_acceptor(net::asio::io_context& io, const std::string& text,
+                                 const std::string& flag) {
+  auto endpoint = parse_listen(text, flag);
+  net::tcp::acceptor acceptor(io);
+  acceptor.open(endpoint.protocol());
+  acceptor.set_option(net::tcp::acceptor::reuse_address(true));
+  if (endpoint.address().is_v6()) acceptor.set_option(net::asio::ip::v6_only(false));
+  boost::system::error_code ec;
+  acceptor.bind(endpoint, ec);
+  if (ec) throw std::runtime_error("cannot listen on " + text + " (" + flag + "): " + ec.message());
+  acceptor.listen(net::asio::socket_base::max_listen_connections);
+  return acceptor;
+}
+
+// Accepts on `acceptor`, whose connections serve `role` (connection.hpp).
+net::task<> accept_loop(relay_server::impl& s, net::tcp::acceptor& acceptor, port_role role) {
   for (;;) {
     auto strand = net::asio::make_strand(s.io);
-    auto [ec, socket] = co_await s.acceptor->async_accept(strand, net::use_tuple);
+    auto [ec, socket] = co_await acceptor.async_accept(strand, net::use_tuple);
     if (ec == net::asio::error::operation_aborted) co_return;
     if (ec) {
-      co_await net::back_off_after_accept_error(ec, "the relay port");
+      co_await net::back_off_after_accept_error(
+          ec, role == port_role::admin_only ? "the admin port" : "the relay port");
       continue;
     }
     boost::system::error_code peer_ec;
@@ -106,7 +125,7 @@ net::task<> accept_loop(relay_server::impl& s) {
     }
     net::asio::co_spawn(strand,
                         serve_connection(s.ctx, s.certificate.current(), std::move(socket),
-                                         std::move(handshake), std::move(connection)),
+                                         std::move(handshake), std::move(connection), role),
                         net::log_failure("connection"));
   }
 }
@@ -144,8 +163,9 @@ void fit_to_file_limit(relay_settings& settings) {
 // SIGTERM/SIGINT: no new connections; Close 1001 on every control channel and tunnel leg, so
 // agents reconnect at once; then exit once they are gone or settings.drain_timeout has passed.
 net::task<> drain_and_stop(relay_server::impl& s, int sig) {
-  boost::system::error_code ignored;  // the acceptor may already be closed
+  boost::system::error_code ignored;  // the acceptors may already be closed
   s.acceptor->close(ignored);
+  if (s.admin_acceptor) s.admin_acceptor->close(ignored);
   auto open = s.ctx.sessions.size();
   spdlog::info("signal {}: stopping: Close 1001 to {} control channels and tunnels, waiting up to {} ms", sig,
                open, s.ctx.settings.drain_timeout.count());
@@ -209,15 +229,9 @@ void relay_server::run() {
   s.ctx.tls = s.certificate.current() != nullptr;
   s.ctx.serve_host = [&s](const std::string& host) { return s.certificate.serve_host(host); };
 
-  auto endpoint = parse_listen(o.listen);
-  s.acceptor.emplace(s.io);
-  s.acceptor->open(endpoint.protocol());
-  s.acceptor->set_option(net::tcp::acceptor::reuse_address(true));
-  if (endpoint.address().is_v6()) s.acceptor->set_option(net::asio::ip::v6_only(false));
-  boost::system::error_code ec;
-  s.acceptor->bind(endpoint, ec);
-  if (ec) throw std::runtime_error("cannot listen on " + o.listen + ": " + ec.message());
-  s.acceptor->listen(net::asio::socket_base::max_listen_connections);
+  s.acceptor.emplace(open_acceptor(s.io, o.listen, "--listen"));
+  if (!o.admin_listen.empty())
+    s.admin_acceptor.emplace(open_acceptor(s.io, o.admin_listen, "--admin-listen"));
   auto bound = s.acceptor->local_endpoint();
   s.ctx.public_host = o.public_host;
   s.ctx.public_port = o.public_port ? std::uint16_t(o.public_port) : bound.port();
@@ -252,6 +266,11 @@ void relay_server::run() {
   spdlog::info("{} listening on {}:{} ({}), public address {}://{}:{}", util::version_line("hcrelay"),
                bound.address().to_string(), bound.port(), s.ctx.tls ? "TLS" : "plaintext",
                s.ctx.tls ? "wss" : "ws", s.ctx.public_host, s.ctx.public_port);
+  if (s.admin_acceptor) {
+    auto admin = s.admin_acceptor->local_endpoint();
+    spdlog::info("admin address (management API, portal, /metrics; not on the public port): {}://{}:{}",
+                 s.ctx.tls ? "https" : "http", admin.address().to_string(), admin.port());
+  }
 
   net::asio::signal_set signals(s.io, SIGINT, SIGTERM);
   signals.async_wait([&](boost::system::error_code ec, int sig) {
@@ -261,9 +280,14 @@ void relay_server::run() {
   if (s.ctx.tls) watch_reload(s, hangup);
   net::keep_returning_free_memory(s.io.get_executor());
   if (opened.shared) net::asio::co_spawn(s.io, follow_store(s.ctx), net::log_failure("catalog sync"));
-  net::asio::co_spawn(s.io, accept_loop(s), [](std::exception_ptr e) {
+  auto rethrow = [](std::exception_ptr e) {
     if (e) std::rethrow_exception(e);
-  });
+  };
+  net::asio::co_spawn(
+      s.io, accept_loop(s, *s.acceptor, s.admin_acceptor ? port_role::public_only : port_role::everything),
+      rethrow);
+  if (s.admin_acceptor)
+    net::asio::co_spawn(s.io, accept_loop(s, *s.admin_acceptor, port_role::admin_only), rethrow);
   int n = net::relay_io_threads(o.threads);
   std::vector<std::thread> pool;
   for (int i = 1; i < n; ++i) pool.emplace_back([&] { s.io.run(); });

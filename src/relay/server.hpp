@@ -12,6 +12,7 @@ namespace hc::relay {
 struct relay_options {
   std::string data_dir;
   std::string listen = "0.0.0.0:443";  // ADDR:PORT; port 0 picks a free one
+  std::string admin_listen;  // ADDR:PORT for the management API, portal, /metrics; "" = the public one
   std::string public_host = "localhost";
   int public_port = 0;  // port put in accept addresses and connection strings; 0 = the bound port
   std::string tls_cert;
