@@ -20,6 +20,10 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.add_option("--connection-string", opts.connection_string,
                  "Manage-right connection string (default: $HCRELAY_CONNECTION_STRING)");
+  app.add_option(
+      "--admin-address", opts.admin_address,
+      "HOST:PORT of a relay's --admin-listen, for management calls (default: $HCRELAY_ADMIN_ADDRESS, "
+      "else the connection string's endpoint); the certificate must name HOST");
   app.add_option("--ca-file", opts.ca_file, "Extra CA certificate to trust (default: $HCRELAY_CA_FILE)");
   app.add_flag("--insecure-plaintext", opts.insecure_plaintext,
                "Talk http:// to a relay run with --insecure-plaintext");

@@ -32,8 +32,8 @@ const pinned_endpoint* app_pins::find(std::string_view name) const {
   return nullptr;
 }
 
-std::string app_pins_path(const std::string& config_dir) {
-  return (std::filesystem::path(config_dir) / "app-endpoints.json").string();
+std::string app_pins_path(const std::string& state_dir) {
+  return (std::filesystem::path(state_dir) / "app-endpoints.json").string();
 }
 
 proto::result<app_pins> parse_app_pins(std::string_view text) {
@@ -67,8 +67,8 @@ std::string serialize(const app_pins& pins) {
          "\n";
 }
 
-std::optional<app_pins> load_app_pins(const std::string& config_dir) {
-  auto path = app_pins_path(config_dir);
+std::optional<app_pins> load_app_pins(const std::string& state_dir) {
+  auto path = app_pins_path(state_dir);
   auto text = util::read_file(path);
   if (!text) return std::nullopt;
   auto pins = parse_app_pins(*text);
@@ -76,9 +76,9 @@ std::optional<app_pins> load_app_pins(const std::string& config_dir) {
   return std::move(*pins);
 }
 
-void save_app_pins(const std::string& config_dir, const app_pins& pins) {
-  std::filesystem::create_directories(config_dir);
-  util::write_private_file(app_pins_path(config_dir), serialize(pins));
+void save_app_pins(const std::string& state_dir, const app_pins& pins) {
+  std::filesystem::create_directories(state_dir);
+  util::write_private_file(app_pins_path(state_dir), serialize(pins));
 }
 
 app_pins pins_from(const endpoint_config& relay, const app_source& source) {
@@ -111,8 +111,8 @@ std::string followed_sentence(const app_source& s, const endpoint_change& c) {
 }
 
 app_decision decide_app_endpoints(const endpoint_config& relay, const app_source& source,
-                                  const std::string& config_dir, const endpoint_config& previous) {
-  auto pins = load_app_pins(config_dir);
+                                  const std::string& state_dir, const endpoint_config& previous) {
+  auto pins = load_app_pins(state_dir);
   if (pins && (pins->app != source.app || pins->relay_url != source.relay_url))
     pins.reset();  // another app's
   app_decision d;
@@ -120,7 +120,7 @@ app_decision decide_app_endpoints(const endpoint_config& relay, const app_source
   if (!pins || source.follow_endpoints) {
     if (pins) d.followed = changes_between(*pins, relay);
     if (!pins || !d.followed.empty() || pins->entries.size() != relay.entries.size())
-      save_app_pins(config_dir, pins_from(relay, source));
+      save_app_pins(state_dir, pins_from(relay, source));
     d.config = relay;
     return d;
   }

@@ -1,6 +1,6 @@
 // connector/app_pins: in App Service mode, which names the relay may make hcconnect intercept.
 // The operator's accepted set, hybrid connection (NAMESPACE/NAME) -> endpoint host:port, lives in
-// CONFIG_DIR/app-endpoints.json (0600, no key in it), written on first use (trust on first use),
+// STATE_DIR/app-endpoints.json (0600, no key in it), written on first use (trust on first use),
 // by `hcconnect app-accept`, and by run-service --follow-endpoints. decide_app_endpoints holds
 // the relay's answer to it: a disconnect applies at once, a new hybrid connection or a changed
 // endpoint waits (a changed one keeps its pinned endpoint). Pure functions plus the file; the
@@ -37,10 +37,10 @@ struct endpoint_change {
   bool operator==(const endpoint_change&) const = default;
 };
 
-std::string app_pins_path(const std::string& config_dir);  // CONFIG_DIR/app-endpoints.json
+std::string app_pins_path(const std::string& state_dir);  // STATE_DIR/app-endpoints.json
 // nullopt when there is no file; throws std::runtime_error naming the file when it is unusable.
-std::optional<app_pins> load_app_pins(const std::string& config_dir);
-void save_app_pins(const std::string& config_dir, const app_pins& pins);
+std::optional<app_pins> load_app_pins(const std::string& state_dir);
+void save_app_pins(const std::string& state_dir, const app_pins& pins);
 proto::result<app_pins> parse_app_pins(std::string_view json);
 std::string serialize(const app_pins& pins);
 
@@ -61,10 +61,10 @@ struct app_decision {
   bool first_use = false;                 // there were no pins for this app: the relay's list was pinned
 };
 
-// Holds the relay's list to CONFIG_DIR's pins (writing them on first use, and on every change when
+// Holds the relay's list to STATE_DIR's pins (writing them on first use, and on every change when
 // source.follow_endpoints). Loopback addresses are kept from `previous` for unchanged endpoints.
 // Throws std::runtime_error when the pinned file cannot be read or written.
 app_decision decide_app_endpoints(const endpoint_config& relay, const app_source& source,
-                                  const std::string& config_dir, const endpoint_config& previous);
+                                  const std::string& state_dir, const endpoint_config& previous);
 
 }  // namespace hc::connector

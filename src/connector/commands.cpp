@@ -17,6 +17,7 @@
 #include "util/exit_codes.hpp"
 #include "util/log.hpp"
 #include "util/private_file.hpp"
+#include "util/state_dir.hpp"
 
 #include <spdlog/spdlog.h>
 #include <boost/json.hpp>
@@ -59,9 +60,17 @@ std::string app_key_from(const cli_options& o, verb_lifetime lifetime) {
   return env ? env : "";
 }
 
+// --state-dir, else $HCCONNECT_STATE_DIR, else /var/lib/hcconnect for /etc/hcconnect, else the
+// configuration directory.
+std::string state_dir_of(const cli_options& o) {
+  return util::resolve_state_dir(o.state_dir, "HCCONNECT_STATE_DIR", o.config_dir, "/etc/hcconnect",
+                                 "/var/lib/hcconnect");
+}
+
 service_options service_from(const cli_options& o, verb_lifetime lifetime) {
   service_options s;
   s.config_dir = o.config_dir;
+  s.state_dir = state_dir_of(o);
   s.ca_file = net::ca_file_from(o.ca_file);
   s.insecure_plaintext = o.insecure_plaintext;
   auto key = app_key_from(o, lifetime);
@@ -215,10 +224,10 @@ void run_service_verb(CLI::App& app, cli_options& o) {
     options.threads = *threads;
     options.http2_connections = *http2_connections;
     options.tunnel_keepalive = std::chrono::seconds(*keepalive);
-    std::filesystem::create_directories(o.config_dir);
+    std::filesystem::create_directories(options.state_dir);
     connector_service service(options);
     service.start();
-    auto pid_file = pid_file_path(o.config_dir);
+    auto pid_file = pid_file_path(options.state_dir);
     util::write_private_file(pid_file, std::to_string(::getpid()) + "\n");
     service.run_until_signal();
     std::error_code ignored;  // already gone is fine
@@ -236,7 +245,7 @@ void app_accept_verb(CLI::App& app, cli_options& o) {
         if (!options.app) throw usage_error("app-accept: give --relay URL --app NAME and the app's key");
         auto answer = fetch_app_endpoints_now(*options.app, net::make_client_tls(options.ca_file));
         if (!answer.config) throw usage_error("app " + options.app->app + ": " + answer.error);
-        auto old = load_app_pins(o.config_dir);
+        auto old = load_app_pins(options.state_dir);
         auto pins = pins_from(*answer.config, *options.app);
         if (old && old->app == pins.app && old->relay_url == pins.relay_url) {
           for (const auto& c : changes_between(*old, *answer.config))
@@ -248,9 +257,9 @@ void app_accept_verb(CLI::App& app, cli_options& o) {
         } else {
           for (const auto& e : pins.entries) std::cout << "accepted " << e.name << ": " << e.endpoint << "\n";
         }
-        save_app_pins(o.config_dir, pins);
+        save_app_pins(options.state_dir, pins);
         std::cout << "pinned " << pins.entries.size() << " hybrid connection(s) of app " << pins.app << " in "
-                  << app_pins_path(o.config_dir) << "\n";
+                  << app_pins_path(options.state_dir) << "\n";
       });
 }
 
@@ -280,7 +289,7 @@ void hosts_verb(CLI::App& app, cli_options& o) {
     if (*apply) {
       auto config = load_config(o.config_dir);
       // The names will point at these addresses: none may be held by a process that is not ours.
-      if (!daemon_holds_what_is_taken(config, o.config_dir, o.config_dir) && !config.entries.empty())
+      if (!daemon_holds_what_is_taken(config, state_dir_of(o), o.config_dir) && !config.entries.empty())
         std::cerr << "hcconnect: note: no hcconnect daemon answers for " << o.config_dir
                   << " yet: start `hcconnect run-service` so that the names lead somewhere\n";
       apply_hosts_file(*path, config);
@@ -298,6 +307,10 @@ void add_commands(CLI::App& app, cli_options& o) {
   app.add_option("--config-dir", o.config_dir, "Configuration directory")
       ->envname("HCCONNECT_CONFIG_DIR")
       ->capture_default_str();
+  app.add_option("--state-dir", o.state_dir,
+                 "The app's pinned endpoints, the daemon's pid file and status socket (default: "
+                 "$HCCONNECT_STATE_DIR, else /var/lib/hcconnect with /etc/hcconnect, else the configuration "
+                 "directory)");
   app.add_option("--ca-file", o.ca_file, "Extra CA certificate to trust (default: $HCRELAY_CA_FILE)");
   app.add_flag("--insecure-plaintext", o.insecure_plaintext,
                "Talk ws:// and http:// to a relay run with --insecure-plaintext (tests, trusted networks)");

@@ -13,6 +13,7 @@ namespace hc::connector {
 
 struct cli_options {
   std::string config_dir = "/etc/hcconnect";
+  std::string state_dir;  // --state-dir; state_dir_of() resolves the default
   std::string ca_file;
   bool insecure_plaintext = false;  // ws:// to a relay run with --insecure-plaintext
   std::string log_format = "text";

@@ -223,7 +223,7 @@ struct connector_service::impl {
     const auto& source = *options.app;
     app_decision d;
     try {
-      d = decide_app_endpoints(relay, source, options.config_dir, applied);
+      d = decide_app_endpoints(relay, source, options.state_dir, applied);
     } catch (const std::exception& e) {
       if (pins_error != e.what())
         spdlog::error("app {}: {}; keeping the current {} endpoint(s)", source.app, e.what(),
@@ -236,13 +236,13 @@ struct connector_service::impl {
       spdlog::info(
           "app {}: pinned the relay's {} hybrid connection(s) in {} (following the relay: "
           "--follow-endpoints)",
-          source.app, relay.entries.size(), app_pins_path(options.config_dir));
+          source.app, relay.entries.size(), app_pins_path(options.state_dir));
     else if (d.first_use)
       spdlog::info(
           "app {}: no endpoints accepted yet: pinned the relay's {} hybrid connection(s) in {} (trust on "
           "first "
           "use); a hybrid connection added later, or an endpoint changed, waits for `hcconnect app-accept`",
-          source.app, relay.entries.size(), app_pins_path(options.config_dir));
+          source.app, relay.entries.size(), app_pins_path(options.state_dir));
     for (const auto& change : d.followed) spdlog::info("{}", followed_sentence(source, change));
     std::set<std::string> waiting;
     for (const auto& change : d.waiting) {
@@ -340,8 +340,8 @@ void connector_service::start() {
         [&s](const net::http_request& r) { return s.serve_http(r); });
     spdlog::info("metrics on http://127.0.0.1:{}/metrics", s.http->local_endpoint().port());
   }
-  if (!s.options.config_dir.empty())
-    s.status.emplace(s.control, status_socket_path(s.options.config_dir), [&s] {
+  if (!s.options.state_dir.empty())
+    s.status.emplace(s.control, status_socket_path(s.options.state_dir), [&s] {
       std::string lines;
       for (const auto& a : s.bound_addresses()) lines += a + "\n";
       return lines;

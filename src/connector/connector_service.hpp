@@ -22,7 +22,8 @@
 namespace hc::connector {
 
 struct service_options {
-  std::string config_dir;
+  std::string config_dir;              // endpoints.json
+  std::string state_dir;               // the app's pinned endpoints, the status socket (util/state_dir.hpp)
   std::optional<std::string> ca_file;  // extra CA for the relay's certificate
   bool insecure_plaintext = false;     // ws:// to a relay run with --insecure-plaintext
   int metrics_port = 0;                // 0: no /metrics

@@ -132,9 +132,9 @@ void refuse_foreign_listeners(const endpoint_config& config, const std::set<std:
       throw std::runtime_error(taken_by_another_process(e, config_dir));
 }
 
-bool daemon_holds_what_is_taken(const endpoint_config& config, const std::string& config_dir,
+bool daemon_holds_what_is_taken(const endpoint_config& config, const std::string& state_dir,
                                 const std::string& hint_dir) {
-  auto served = ask_daemon(config_dir);
+  auto served = ask_daemon(state_dir);
   refuse_foreign_listeners(config, served.value_or(std::set<std::string>{}), hint_dir);
   return served.has_value();
 }

@@ -38,9 +38,9 @@ std::string listen_address(const endpoint_entry& e);
 // but not in `served` (the addresses our daemon reports it listens on).
 void refuse_foreign_listeners(const endpoint_config& config, const std::set<std::string>& served,
                               const std::string& config_dir);
-// Asks the daemon of config_dir (status_socket) which addresses it holds, then refuses as above
+// Asks the daemon of state_dir (status_socket) which addresses it holds, then refuses as above
 // (hint_dir: refuse_foreign_listeners' config_dir). True when a daemon answered.
-bool daemon_holds_what_is_taken(const endpoint_config& config, const std::string& config_dir,
+bool daemon_holds_what_is_taken(const endpoint_config& config, const std::string& state_dir,
                                 const std::string& hint_dir);
 
 }  // namespace hc::connector

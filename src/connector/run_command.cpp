@@ -55,8 +55,8 @@ std::string find_intercept_library() {
   return {};
 }
 
-std::string pid_file_path(const std::string& config_dir) {
-  return (fs::path(config_dir) / "hcconnect.pid").string();
+std::string pid_file_path(const std::string& state_dir) {
+  return (fs::path(state_dir) / "hcconnect.pid").string();
 }
 
 int run_command(service_options options, const std::vector<std::string>& command) {
@@ -68,7 +68,7 @@ int run_command(service_options options, const std::vector<std::string>& command
     auto answer = fetch_app_endpoints_now(*options.app, net::make_client_tls(options.ca_file));
     if (!answer.config) throw std::runtime_error("app " + options.app->app + ": " + answer.error);
     // Only the accepted endpoints' names are redirected (app_pins); the rest are named, not used.
-    auto decision = decide_app_endpoints(*answer.config, *options.app, options.config_dir, {});
+    auto decision = decide_app_endpoints(*answer.config, *options.app, options.state_dir, {});
     for (const auto& change : decision.waiting) spdlog::warn("{}", waiting_sentence(*options.app, change));
     config = std::move(decision.config);
   } else {
@@ -88,7 +88,7 @@ int run_command(service_options options, const std::vector<std::string>& command
   std::optional<connector_service> service;
   const std::string hint_dir = options.app ? std::string() : options.config_dir;
   if ((options.app || !config.entries.empty()) &&
-      !daemon_holds_what_is_taken(config, options.config_dir, hint_dir)) {
+      !daemon_holds_what_is_taken(config, options.state_dir, hint_dir)) {
     spdlog::info("no hcconnect daemon running: serving {} endpoint(s) in-process while {} runs",
                  config.entries.size(), command.front());
     service.emplace(options);

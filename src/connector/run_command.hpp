@@ -20,7 +20,7 @@ std::string hosts_env(const endpoint_config& config);
 // overrides. Empty when none exists.
 std::string find_intercept_library();
 
-std::string pid_file_path(const std::string& config_dir);
+std::string pid_file_path(const std::string& state_dir);  // STATE_DIR/hcconnect.pid
 
 int run_command(service_options options, const std::vector<std::string>& command);
 

@@ -83,8 +83,8 @@ struct status_server::state {
   }
 };
 
-std::string status_socket_path(const std::string& config_dir) {
-  return (std::filesystem::path(config_dir) / "hcconnect.sock").string();
+std::string status_socket_path(const std::string& state_dir) {
+  return (std::filesystem::path(state_dir) / "hcconnect.sock").string();
 }
 
 status_server::status_server(asio::any_io_executor control, std::string path,
@@ -122,15 +122,15 @@ status_server::~status_server() {
     ::unlink(state_->path.c_str());
 }
 
-std::optional<std::set<std::string>> ask_daemon(const std::string& config_dir) {
-  int fd = connect_unix(status_socket_path(config_dir));
+std::optional<std::set<std::string>> ask_daemon(const std::string& state_dir) {
+  int fd = connect_unix(status_socket_path(state_dir));
   if (fd < 0) return std::nullopt;
   ucred peer{};
   socklen_t len = sizeof peer;
   struct stat dir {};
   bool trusted = ::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &len) == 0 &&
                  (peer.uid == ::geteuid() || peer.uid == 0 ||
-                  (::stat(config_dir.c_str(), &dir) == 0 && peer.uid == dir.st_uid));
+                  (::stat(state_dir.c_str(), &dir) == 0 && peer.uid == dir.st_uid));
   std::string text;
   char buf[4096];
   for (ssize_t n; trusted && (n = ::read(fd, buf, sizeof buf)) > 0;) text.append(buf, std::size_t(n));

@@ -1,8 +1,8 @@
 // connector/status_socket: how `run` and `hosts` tell our daemon from a process squatting on its
-// loopback addresses. A running connector_service listens on CONFIG_DIR/hcconnect.sock (0600) and
+// loopback addresses. A running connector_service listens on STATE_DIR/hcconnect.sock (0600) and
 // answers each connection with the addresses it has bound, one "ADDRESS:PORT" a line, then closes.
 // The asking side trusts the answer only from a peer (SO_PEERCRED) running as its own uid, as root
-// or as the owner of the configuration directory. The server lives on the service's control
+// or as the owner of the state directory. The server lives on the service's control
 // strand and is destroyed there (or after the threads are joined); the query is blocking.
 #pragma once
 #include "net/types.hpp"
@@ -15,7 +15,7 @@
 
 namespace hc::connector {
 
-std::string status_socket_path(const std::string& config_dir);
+std::string status_socket_path(const std::string& state_dir);
 
 class status_server {
  public:
@@ -32,8 +32,8 @@ class status_server {
   std::shared_ptr<state> state_;
 };
 
-// The addresses the daemon serving config_dir listens on; nullopt when no trusted daemon answers
+// The addresses the daemon serving state_dir listens on; nullopt when no trusted daemon answers
 // within a second or two.
-std::optional<std::set<std::string>> ask_daemon(const std::string& config_dir);
+std::optional<std::set<std::string>> ask_daemon(const std::string& state_dir);
 
 }  // namespace hc::connector

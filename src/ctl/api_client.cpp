@@ -13,8 +13,12 @@
 
 namespace hc::ctl {
 
-api_client::api_client(proto::connection_string cs, net::tls_context tls, bool plaintext)
-    : cs_(std::move(cs)), tls_(std::move(tls)), plaintext_(plaintext) {
+api_client::api_client(proto::connection_string cs, net::tls_context tls, bool plaintext,
+                       std::string admin_address)
+    : cs_(std::move(cs)),
+      tls_(std::move(tls)),
+      plaintext_(plaintext),
+      admin_address_(std::move(admin_address)) {
   if (cs_.key.empty())
     throw api_failure(
         "the connection string has no SharedAccessKeyName/SharedAccessKey: hcctl needs a Manage key");
@@ -24,7 +28,8 @@ api_response api_client::call(const std::string& method, const std::string& path
   auto expiry = net::unix_now() + std::chrono::seconds(std::chrono::hours(1)).count();
   net::http_call request;
   request.method = method;
-  request.url = std::string(plaintext_ ? "http://" : "https://") + cs_.authority() +
+  request.url = std::string(plaintext_ ? "http://" : "https://") +
+                (admin_address_.empty() ? cs_.authority() : admin_address_) +
                 std::string(proto::admin_path_prefix) + path;
   request.tls = tls_;
   request.headers = {{"Authorization", proto::make_sas_token("http://" + proto::to_lower(cs_.host) + "/",

@@ -26,7 +26,10 @@ struct api_failure : util::command_failure {
 class api_client {
  public:
   // Throws api_failure for a connection string without a key (a SAS-only string cannot mint tokens).
-  api_client(proto::connection_string cs, net::tls_context tls, bool plaintext);
+  // `admin_address` (HOST:PORT, a relay run with --admin-listen) receives the calls instead of the
+  // connection string's endpoint; the tokens still name the endpoint's host.
+  api_client(proto::connection_string cs, net::tls_context tls, bool plaintext,
+             std::string admin_address = {});
 
   // Throws api_failure unless the status is 2xx; the message is the server's error message.
   api_response call(const std::string& method, const std::string& path, const std::string& body = {});
@@ -40,6 +43,7 @@ class api_client {
   proto::connection_string cs_;
   net::tls_context tls_;
   bool plaintext_;
+  std::string admin_address_;
   std::string namespace_;
 };
 

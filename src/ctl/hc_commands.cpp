@@ -108,7 +108,7 @@ void add_hc_commands(CLI::App& app, options& opts) {
     if (!ep) throw util::usage_error("--endpoint: " + ep.error().message);
     if (auto w = proto::endpoint_host_warning(ep->host); !w.empty()) std::cerr << "warning: " << w << "\n";
     auto& api = opts.client();
-    api.call("GET", api.hc_path(update->name));  // 404 (exit 3) rather than a new one
+    api.call("GET", api.hc_path(update->name));        // 404 (exit 3) rather than a new one
     json::object body{{"endpoint", ep->to_string()}};  // the rest stays as it is
     auto r = api.call("PUT", api.hc_path(update->name), json::serialize(body));
     if (opts.json()) return print_json(r.body);

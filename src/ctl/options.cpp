@@ -15,12 +15,16 @@ api_client& options::client() {
   if (text.empty())
     if (const char* env = std::getenv("HCRELAY_CONNECTION_STRING")) text = env;
   if (text.empty())
-    throw api_failure("no connection string: pass --connection-string or set HCRELAY_CONNECTION_STRING "
-                      "(hcrelay writes one to DATA_DIR/root.connection-string)");
+    throw api_failure(
+        "no connection string: pass --connection-string or set HCRELAY_CONNECTION_STRING "
+        "(hcrelay writes one to DATA_DIR/root.connection-string)");
   auto cs = proto::parse_connection_string(text);
   if (!cs) throw api_failure("bad connection string: " + cs.error().message);
   auto tls = insecure_plaintext ? net::tls_context{} : net::make_client_tls(net::ca_file_from(ca_file));
-  client_ = std::make_unique<api_client>(*cs, tls, insecure_plaintext);
+  std::string admin = admin_address;
+  if (admin.empty())
+    if (const char* env = std::getenv("HCRELAY_ADMIN_ADDRESS")) admin = env;
+  client_ = std::make_unique<api_client>(*cs, tls, insecure_plaintext, admin);
   return *client_;
 }
 

@@ -12,6 +12,7 @@ namespace hc::ctl {
 
 struct options {
   std::string connection_string;
+  std::string admin_address;  // --admin-address / $HCRELAY_ADMIN_ADDRESS: a relay's --admin-listen
   std::string ca_file;
   bool insecure_plaintext = false;
   std::string output = "table";  // table or json

@@ -21,7 +21,12 @@
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
 
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <deque>
+#include <filesystem>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
@@ -33,15 +38,16 @@ namespace {
 
 struct cli_options {
   std::string config_dir;
+  std::string state_dir;
   std::string ca_file;
   bool plaintext = false;
   std::string output = "table";
 };
 
-std::vector<connection_view> current_views(const std::string& dir) {
-  auto entries = load_connections(dir);
+std::vector<connection_view> current_views(const cli_options& o) {
+  auto entries = load_connections(o.config_dir);
   std::optional<std::vector<connection_status>> live;
-  if (auto st = read_status(dir); st && status_is_live(*st)) live = st->connections;
+  if (auto st = read_status(o.state_dir); st && status_is_live(*st)) live = st->connections;
   return merge_views(entries, live);
 }
 
@@ -73,7 +79,7 @@ int cmd_add(const cli_options& o, std::string text, endpoint_policy policy) {
 // is 0600). The port is the running service's (status.json) unless given.
 int cmd_ui_url(const cli_options& o, int port) {
   if (port == 0) {
-    auto st = read_status(o.config_dir);
+    auto st = read_status(o.state_dir);
     if (!st || !status_is_live(*st)) {
       std::cerr
           << "hcm: the service is not running with this --config-dir (start it with hcm run --ui-port PORT, "
@@ -86,9 +92,9 @@ int cmd_ui_url(const cli_options& o, int port) {
       return 1;
     }
   }
-  auto token = read_ui_token(o.config_dir);
+  auto token = read_ui_token(o.state_dir);
   if (!token) {
-    std::cerr << "hcm: no " << ui_token_path(o.config_dir)
+    std::cerr << "hcm: no " << ui_token_path(o.state_dir)
               << " yet: `hcm run --ui-port PORT` makes it at its first start\n";
     return 1;
   }
@@ -124,7 +130,7 @@ int cmd_restart(const cli_options& o, const std::string& ns, const std::string& 
 }
 
 int cmd_list(const cli_options& o) {
-  auto views = current_views(o.config_dir);
+  auto views = current_views(o);
   if (o.output == "json") {
     boost::json::array arr;
     for (auto& v : views) arr.push_back(to_json(v));
@@ -138,7 +144,7 @@ int cmd_list(const cli_options& o) {
 }
 
 int cmd_show(const cli_options& o, const std::string& ns, const std::string& name) {
-  for (auto& v : current_views(o.config_dir)) {
+  for (auto& v : current_views(o)) {
     if (v.entry.ns != ns || v.entry.name != name) continue;
     if (o.output == "json")
       std::cout << boost::json::serialize(to_json(v)) << "\n";
@@ -210,12 +216,20 @@ int cmd_test(const cli_options& o, const std::string& target, int timeout_s) {
   return any && relays_ok ? 0 : 1;
 }
 
+// The service's last `n` lines: from STATE_DIR/hcm.log, or from the journal when there is none and
+// systemd runs this host (the packaged unit logs there only).
 int cmd_logs(const cli_options& o, std::size_t n) {
-  std::ifstream in(log_path(o.config_dir));
-  if (!in) {
-    std::cerr << "hcm: no log at " << log_path(o.config_dir)
-              << " (has the service run with this --config-dir?)\n";
+  std::ifstream in(log_path(o.state_dir));
+  if (!in && std::filesystem::exists("/run/systemd/system")) {
+    auto lines = std::to_string(n);
+    ::execlp("journalctl", "journalctl", "--unit", "hcm", "--lines", lines.c_str(), "--no-pager", nullptr);
+    std::cerr << "hcm: cannot run journalctl: " << std::strerror(errno) << "\n";
     return 1;
+  }
+  if (!in) {
+    std::cerr << "hcm: no log at " << log_path(o.state_dir)
+              << " (has the service run with this --config-dir or --state-dir?)\n";
+    return util::exit_code::not_found;
   }
   std::deque<std::string> tail;
   for (std::string line; std::getline(in, line);) {
@@ -256,6 +270,9 @@ int cli_main(int argc, char** argv) {
   app.fallthrough();  // global options may follow the verb: hcm list -o json
   app.add_option("--config-dir", o.config_dir,
                  "Configuration directory (default: $HCM_CONFIG_DIR or /etc/hcm)");
+  app.add_option("--state-dir", o.state_dir,
+                 "Status, instance id, web UI token and log file (default: $HCM_STATE_DIR, else /var/lib/hcm "
+                 "with /etc/hcm, else the configuration directory)");
   app.add_option("--ca-file", o.ca_file,
                  "Extra CA certificate to trust for the relay (default: $HCRELAY_CA_FILE)");
   app.add_flag("--insecure-plaintext", o.plaintext,
@@ -334,6 +351,7 @@ int cli_main(int argc, char** argv) {
   for (auto& a : args) pointers.push_back(a.data());
   return util::run_cli("hcm", app, int(pointers.size()), pointers.data(), [&]() -> int {
     o.config_dir = resolve_config_dir(o.config_dir);
+    o.state_dir = resolve_state_dir(o.state_dir, o.config_dir);
     if (help->parsed()) {
       std::cout << app.get_formatter()->make_help(&app, "hcm", CLI::AppFormatMode::Normal);  // not help's own
       return util::exit_code::ok;
@@ -353,7 +371,7 @@ int cli_main(int argc, char** argv) {
     if (run->parsed()) {
       util::init_logging(log_format, log_level);
       util::raise_file_limit();
-      return run_service({o.config_dir, std::uint16_t(ui_port), o.ca_file, o.plaintext, threads,
+      return run_service({o.config_dir, o.state_dir, std::uint16_t(ui_port), o.ca_file, o.plaintext, threads,
                           std::chrono::seconds(tunnel_keepalive_s), http2_connections});
     }
     return util::exit_code::usage;

@@ -3,6 +3,7 @@
 
 #include "net/clock.hpp"
 #include "util/private_file.hpp"
+#include "util/state_dir.hpp"
 
 #include <boost/json.hpp>
 #include <boost/uuid/name_generator.hpp>
@@ -28,6 +29,10 @@ std::string resolve_config_dir(const std::string& flag_value) {
   if (!flag_value.empty()) return flag_value;
   if (const char* env = std::getenv("HCM_CONFIG_DIR"); env && *env) return env;
   return "/etc/hcm";
+}
+
+std::string resolve_state_dir(const std::string& flag_value, const std::string& config_dir) {
+  return util::resolve_state_dir(flag_value, "HCM_STATE_DIR", config_dir, "/etc/hcm", "/var/lib/hcm");
 }
 
 std::string connections_path(const std::string& dir) {
@@ -62,11 +67,11 @@ bool bool_field(const json::object& o, std::string_view key) {
 
 }  // namespace
 
-void ensure_config_dir(const std::string& dir) {
+void ensure_private_dir(const std::string& dir) {
   std::error_code ec;
   if (fs::exists(dir, ec)) return;
   fs::create_directories(dir, ec);
-  if (ec) throw std::runtime_error("cannot create config directory " + dir + ": " + ec.message());
+  if (ec) throw std::runtime_error("cannot create directory " + dir + ": " + ec.message());
   fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, ec);
 }
 
@@ -100,7 +105,7 @@ std::vector<connection_entry> load_connections(const std::string& dir) {
 }
 
 void save_connections(const std::string& dir, const std::vector<connection_entry>& entries) {
-  ensure_config_dir(dir);
+  ensure_private_dir(dir);
   json::array arr;
   for (auto& e : entries) {
     arr.push_back(json::object{{"namespace", e.ns},
@@ -128,7 +133,7 @@ std::string instance_id(const std::string& dir) {
     auto id = text->substr(0, text->find_first_of(" \r\n"));
     if (id.size() == 36) return id;
   }
-  ensure_config_dir(dir);
+  ensure_private_dir(dir);
   auto id = boost::uuids::to_string(boost::uuids::random_generator()());
   util::write_private_file(path, id + "\n");
   return id;

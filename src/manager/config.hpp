@@ -1,7 +1,9 @@
 // manager/config: hcm's persistent configuration, CONFIG_DIR/connections.json (mode 0600: it
 // holds listener keys): one entry per hybrid connection, keyed by (namespace, name). The CLI
 // verbs and the web UI edit this file; the running service only reads it (it polls the file's
-// mtime and size, see service.cpp). Also the per-instance id from which listener ids derive.
+// mtime and size, see service.cpp). What changes as it runs lives in the state directory
+// (STATE_DIR: status.json, the per-instance id from which listener ids derive, ui-token, hcm.log):
+// /var/lib/hcm beside /etc/hcm, the configuration directory itself when one is given.
 // Plain values and synchronous file I/O; callers serialise their own writes.
 #pragma once
 #include "proto/connection_string.hpp"
@@ -35,12 +37,15 @@ struct connection_entry {
 // --config-dir, else $HCM_CONFIG_DIR, else /etc/hcm.
 std::string resolve_config_dir(const std::string& flag_value);
 
+// --state-dir, else $HCM_STATE_DIR, else /var/lib/hcm for /etc/hcm, else config_dir.
+std::string resolve_state_dir(const std::string& flag_value, const std::string& config_dir);
+
 // Creates the directory (mode 0700) when it does not exist; throws naming it when it cannot.
-void ensure_config_dir(const std::string& config_dir);
+void ensure_private_dir(const std::string& dir);
 
 std::string connections_path(const std::string& config_dir);
-std::string status_path(const std::string& config_dir);
-std::string log_path(const std::string& config_dir);
+std::string status_path(const std::string& state_dir);
+std::string log_path(const std::string& state_dir);
 
 // Reads connections.json; an absent file is an empty list. Throws std::runtime_error naming the
 // file when it is not the expected JSON.
@@ -51,10 +56,10 @@ void save_connections(const std::string& config_dir, const std::vector<connectio
 // Namespace and name as hcm shows them for a parsed connection string.
 std::string namespace_of(const proto::connection_string& cs);
 
-// A stable GUID for this hcm installation (CONFIG_DIR/instance-id, made on first use), and the
+// A stable GUID for this hcm installation (STATE_DIR/instance-id, made on first use), and the
 // listener id (sb-hc-id) for one connection, derived from it: stable across restarts, distinct
 // per instance, so the relay can tell redundant hcm instances apart.
-std::string instance_id(const std::string& config_dir);
+std::string instance_id(const std::string& state_dir);
 std::string listener_id(const std::string& instance, const connection_entry& entry);
 
 // Now as ISO 8601 UTC with seconds ("2026-01-02T03:04:05Z").

@@ -180,8 +180,8 @@ net::task<void> runner::run() {
       continue;
     }
     if (st_->stopping) break;
-    auto dialed =
-        co_await client_.listen(settings_.listener_id, "hcm/" + std::string(util::version()), settings_.token_lifetime);
+    auto dialed = co_await client_.listen(settings_.listener_id, "hcm/" + std::string(util::version()),
+                                          settings_.token_lifetime);
     if (!dialed) {
       auto why = dialed.status ? std::to_string(dialed.status) + " " + dialed.reason : dialed.error;
       stats_->set_last_error("listen: " + why);

@@ -19,6 +19,7 @@
 #include "net/tls.hpp"
 #include "util/build_info.hpp"
 #include "util/file_watch.hpp"
+#include "util/log.hpp"
 #include "util/private_file.hpp"
 
 #include <spdlog/pattern_formatter.h>
@@ -65,11 +66,14 @@ std::string machine_name() {
   return buf;
 }
 
-// Appends the service's log lines to CONFIG_DIR/hcm.log (text, UTC), 5 MB x 3 files.
-void add_log_file(const std::string& config_dir) {
+// Appends the service's log lines to STATE_DIR/hcm.log (text, UTC), 5 MB x 3 files, unless they
+// go to the journal already (under systemd: one copy, read with `hcm logs` or journalctl).
+void add_log_file(const std::string& state_dir) {
+  if (util::stderr_is_journal()) return;
   try {
+    ensure_private_dir(state_dir);
     auto sink =
-        std::make_shared<spdlog::sinks::rotating_file_sink_mt>(log_path(config_dir), 5 * 1024 * 1024, 3);
+        std::make_shared<spdlog::sinks::rotating_file_sink_mt>(log_path(state_dir), 5 * 1024 * 1024, 3);
     sink->set_formatter(std::make_unique<spdlog::pattern_formatter>("%Y-%m-%dT%H:%M:%S.%eZ %l %v",
                                                                     spdlog::pattern_time_type::utc));
     spdlog::default_logger()->sinks().push_back(sink);
@@ -98,7 +102,7 @@ class service {
         tunnels_(tunnels),
         strand_(asio::make_strand(io.get_executor())),
         tls_(std::move(tls)) {
-    instance_ = instance_id(o.config_dir);
+    instance_ = instance_id(o.state_dir);
     machine_ = machine_name();
     token_lifetime_ = env_seconds("HCM_TOKEN_LIFETIME_SECONDS", 3600s);
     keepalive_ =
@@ -111,13 +115,9 @@ class service {
     asio::co_spawn(strand_, watch_config(), log_end("config watcher"));
     asio::co_spawn(strand_, write_status_loop(), log_end("status writer"));
     if (options_.ui_port) {
-      ui_backend b{[this] { return views(); },
-                   [this] { return metrics_text(); },
-                   options_.config_dir,
-                   tls_,
-                   options_.plaintext,
-                   load_or_create_ui_token(options_.config_dir),
-                   options_.ui_port};
+      ui_backend b{
+          [this] { return views(); }, [this] { return metrics_text(); },           options_.config_dir, tls_,
+          options_.plaintext,         load_or_create_ui_token(options_.state_dir), options_.ui_port};
       ui_.emplace(io_.get_executor(),
                   net::tcp::endpoint(asio::ip::make_address("127.0.0.1"), options_.ui_port),
                   make_ui_handler(std::move(b)));
@@ -145,7 +145,7 @@ class service {
     auto deadline = std::chrono::steady_clock::now() + net::limits::agent_drain_timeout;
     co_await tunnels_.wait_empty(deadline);
     std::error_code ec;
-    std::filesystem::remove(status_path(options_.config_dir), ec);  // CLI: "service not running"
+    std::filesystem::remove(status_path(options_.state_dir), ec);  // CLI: "service not running"
     io_.stop();
   }
 
@@ -292,7 +292,7 @@ class service {
       if (body != last || now - last_write > 10s) {
         f.written_unix = net::unix_now();
         try {
-          util::write_private_file(status_path(options_.config_dir), serialize_status(f));
+          util::write_private_file(status_path(options_.state_dir), serialize_status(f));
           last = body;
           last_write = now;
         } catch (const std::exception& e) {
@@ -322,7 +322,7 @@ class service {
 }  // namespace
 
 int run_service(const service_options& options) {
-  add_log_file(options.config_dir);
+  add_log_file(options.state_dir);
   net::tls_context tls;
   try {
     tls = net::make_client_tls(net::ca_file_from(options.ca_file));
@@ -342,7 +342,8 @@ int run_service(const service_options& options) {
     spdlog::error("cannot start: {}", e.what());
     return 1;
   }
-  spdlog::info("{} running (pid {}, config {})", util::version_line("hcm"), ::getpid(), options.config_dir);
+  spdlog::info("{} running (pid {}, config {}, state {})", util::version_line("hcm"), ::getpid(),
+               options.config_dir, options.state_dir);
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](net::error_code ec, int sig) {
     if (ec) return;

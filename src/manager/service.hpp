@@ -1,7 +1,8 @@
 // manager/service: `hcm run`, the long-running service. Owns the io_context and its threads,
 // one runner per configured connection (added, removed and restarted as connections.json
 // changes: the file is polled every second), status.json (rewritten when something changed and
-// at least every 10 s as a heartbeat), the log file CONFIG_DIR/hcm.log (rotated at 5 MB), and the
+// at least every 10 s as a heartbeat), the log file STATE_DIR/hcm.log (rotated at 5 MB; none when
+// systemd gives stderr to the journal), and the
 // optional local web UI + /metrics. SIGINT/SIGTERM stop it: runners first, then up to
 // limits::agent_drain_timeout for the open tunnels (a net::task_group) to finish.
 #pragma once
@@ -15,6 +16,7 @@ namespace hc::manager {
 
 struct service_options {
   std::string config_dir;
+  std::string state_dir;      // status.json, instance-id, ui-token, hcm.log (config.hpp)
   std::uint16_t ui_port = 0;  // 0: no web UI
   std::string ca_file;        // extra CA for the relay (else HCRELAY_CA_FILE / system store)
   bool plaintext = false;     // ws:// to a relay run with --insecure-plaintext

@@ -94,10 +94,10 @@ std::int64_t num(const json::object& o, std::string_view k) {
 }
 }  // namespace
 
-std::optional<status_file> read_status(const std::string& config_dir) {
+std::optional<status_file> read_status(const std::string& state_dir) {
   std::optional<std::string> text;
   try {
-    text = util::read_file(status_path(config_dir));
+    text = util::read_file(status_path(state_dir));
   } catch (const std::exception&) {
     return std::nullopt;
   }

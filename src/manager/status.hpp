@@ -63,7 +63,7 @@ struct status_file {
 
 std::string serialize_status(const status_file& f);
 // nullopt when absent or unreadable.
-std::optional<status_file> read_status(const std::string& config_dir);
+std::optional<status_file> read_status(const std::string& state_dir);
 // True when the file is recent and its pid is alive: the service is running.
 bool status_is_live(const status_file& f);
 

@@ -39,12 +39,12 @@ bool create_token_file(const std::string& path) {
 
 }  // namespace
 
-std::string ui_token_path(const std::string& config_dir) {
-  return (std::filesystem::path(config_dir) / "ui-token").string();
+std::string ui_token_path(const std::string& state_dir) {
+  return (std::filesystem::path(state_dir) / "ui-token").string();
 }
 
-std::optional<std::string> read_ui_token(const std::string& config_dir) {
-  auto path = ui_token_path(config_dir);
+std::optional<std::string> read_ui_token(const std::string& state_dir) {
+  auto path = ui_token_path(state_dir);
   struct stat st {};
   if (::lstat(path.c_str(), &st) != 0) {
     if (errno == ENOENT) return std::nullopt;
@@ -60,10 +60,10 @@ std::optional<std::string> read_ui_token(const std::string& config_dir) {
   return token;
 }
 
-std::string load_or_create_ui_token(const std::string& config_dir) {
-  ensure_config_dir(config_dir);
-  create_token_file(ui_token_path(config_dir));
-  return *read_ui_token(config_dir);
+std::string load_or_create_ui_token(const std::string& state_dir) {
+  ensure_private_dir(state_dir);
+  create_token_file(ui_token_path(state_dir));
+  return *read_ui_token(state_dir);
 }
 
 std::string ui_url(std::uint16_t port, const std::string& token) {

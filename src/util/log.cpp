@@ -8,6 +8,10 @@
 #include <spdlog/sinks/stdout_sinks.h>
 
 #include <sys/resource.h>
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <cstdlib>
 #include <stdexcept>
 
 namespace hc::util {
@@ -65,6 +69,14 @@ void raise_file_limit() {
   limit.rlim_cur = limit.rlim_max;
   if (::setrlimit(RLIMIT_NOFILE, &limit) != 0)
     spdlog::warn("cannot raise the open-file limit to {}", limit.rlim_max);
+}
+
+bool stderr_is_journal() {
+  const char* stream = std::getenv("JOURNAL_STREAM");
+  unsigned long long device = 0, inode = 0;
+  if (!stream || std::sscanf(stream, "%llu:%llu", &device, &inode) != 2) return false;
+  struct stat st {};
+  return ::fstat(2, &st) == 0 && st.st_dev == device && st.st_ino == inode;
 }
 
 }  // namespace hc::util

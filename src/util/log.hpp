@@ -13,6 +13,10 @@ namespace hc::util {
 // std::invalid_argument with the accepted values on anything else.
 void init_logging(const std::string& format, const std::string& level);
 
+// True when systemd connected stderr to the journal (JOURNAL_STREAM names stderr's device and
+// inode): a service then logs there only, not to a second copy in a file of its own.
+bool stderr_is_journal();
+
 // Raises the soft limit on open files to the hard limit: every tunnel holds two sockets.
 void raise_file_limit();
 

@@ -20,6 +20,14 @@ void write_private_file(const std::string& path, const std::string& content) {
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) throw std::runtime_error("cannot write " + tmp + ": " + std::strerror(errno));
   ::fchmod(fd, 0600);  // an existing temp file keeps its old mode otherwise
+  struct stat dir {};
+  auto parent = std::filesystem::path(path).parent_path();
+  if (::geteuid() == 0 && ::stat(parent.empty() ? "." : parent.c_str(), &dir) == 0 && dir.st_uid != 0 &&
+      ::fchown(fd, dir.st_uid, dir.st_gid) != 0) {
+    int err = errno;
+    ::close(fd);
+    throw std::runtime_error("cannot give " + tmp + " to the owner of its directory: " + std::strerror(err));
+  }
   std::size_t at = 0;
   while (at < content.size()) {
     auto n = ::write(fd, content.data() + at, content.size() - at);

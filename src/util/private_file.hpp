@@ -1,12 +1,15 @@
 // util/private_file: files that hold keys (connection strings, agent configuration): written
-// atomically (temp file + rename) with mode 0600 from the first byte, and read back whole.
+// atomically (temp file + rename) with mode 0600 from the first byte, and read back whole. Root
+// writing into a service user's directory (`hcm add` into /etc/hcm) leaves the file to that user.
 #pragma once
 #include <optional>
 #include <string>
 
 namespace hc::util {
 
-// Throws std::runtime_error naming the path when it cannot be written.
+// Throws std::runtime_error naming the path when it cannot be written. Written by root into a
+// directory another user owns, the file belongs to that user (and its group), so the service
+// running as that user can still read and replace it.
 void write_private_file(const std::string& path, const std::string& content);
 // nullopt when the file does not exist; throws when it exists but cannot be read.
 std::optional<std::string> read_file(const std::string& path);

@@ -251,6 +251,33 @@ TEST_F(hcconnect_test, run_uses_the_running_daemon_instead_of_its_own) {
   EXPECT_FALSE(fs::exists(config_dir() / "hcconnect.pid")) << "run-service removes its pid file on SIGTERM";
 }
 
+// With a state directory apart from the configuration (/var/lib/hcconnect beside /etc/hcconnect
+// when packaged), the daemon's pid file and status socket live there, and `run` finds the daemon
+// through it.
+TEST_F(hcconnect_test, the_daemon_keeps_its_pid_file_and_socket_in_the_state_directory) {
+  auto f = create("cache", std::string(endpoint_name) + ":6379");
+  auto listener = echo_listener_for(f);
+  auto state = dir_.path() / "var-lib-hcconnect";
+  auto args = global_args();
+  args.insert(args.end(), {"--state-dir", state.string(), "run-service"});
+  child_process daemon(bin_path("hcconnect"), args, dir_.path() / "hcconnect-daemon.log");
+  auto address = loopback_of("cache");
+  ASSERT_TRUE(wait_until([&] { return port_bound(address, listener->echo_port()); }, 10s)) << daemon.log();
+  ASSERT_TRUE(wait_for_file(state / "hcconnect.pid", 5s)) << daemon.log();
+  EXPECT_TRUE(fs::exists(state / "hcconnect.sock"));
+  EXPECT_FALSE(fs::exists(config_dir() / "hcconnect.pid"));
+  EXPECT_FALSE(fs::exists(config_dir() / "hcconnect.sock"));
+
+  auto found = hcconnect({"--state-dir", state.string(), "--log-level", "info", "run", "--", "/bin/true"});
+  EXPECT_EQ(found.exit_code, 0) << found.output;
+  EXPECT_EQ(found.output.find("in-process"), std::string::npos) << "the daemon was not found:\n"
+                                                                << found.output;
+  auto lost = hcconnect({"--log-level", "info", "run", "--", "/bin/true"});  // asks the config dir's socket
+  EXPECT_NE(lost.exit_code, 0) << "no daemon answers there, and its addresses are taken:\n" << lost.output;
+  daemon.stop();
+  EXPECT_FALSE(fs::exists(state / "hcconnect.pid"));
+}
+
 TEST_F(hcconnect_test, forty_endpoints_get_distinct_stable_loopback_addresses) {
   auto f = create("cache", std::string(endpoint_name) + ":6379");
   std::set<std::string> addresses;

@@ -98,5 +98,28 @@ TEST_F(RelayAdminListen, ThePublicAddressKeepsTunnelsAndHealthAndSendsTheRestToT
       60s);
 }
 
+// hcctl reaches the management API at the admin address with --admin-address (or
+// $HCRELAY_ADMIN_ADDRESS); the connection string's endpoint, the public address, says where to go.
+TEST_F(RelayAdminListen, HcctlManagesTheRelayThroughItsAdminAddress) {
+  ASSERT_NE(admin_port_, 0) << relay_.process().log();
+  auto root = read_text_file(relay_.data_dir() / "root.connection-string");
+  root = root.substr(0, root.find('\n'));
+  std::vector<std::string> common{"--connection-string", root, "--ca-file", relay_.ca_file().string()};
+  auto hcctl = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), common.begin(), common.end());
+    return run_program(dir_.path(), bin_path("hcctl"), args, 30s);
+  };
+  auto admin = "localhost:" + std::to_string(admin_port_);
+  auto created = hcctl({"--admin-address", admin, "hc", "create", "orders", "--endpoint", "localhost:9"});
+  EXPECT_EQ(created.exit_code, 0) << created.output;
+  auto listed = hcctl({"--admin-address", admin, "hc", "list"});
+  EXPECT_EQ(listed.exit_code, 0) << listed.output;
+  EXPECT_NE(listed.output.find("orders"), std::string::npos) << listed.output;
+
+  auto on_public = hcctl({"hc", "list"});
+  EXPECT_NE(on_public.exit_code, 0) << on_public.output;
+  EXPECT_NE(on_public.output.find("--admin-listen"), std::string::npos) << on_public.output;
+}
+
 }  // namespace
 }  // namespace hc::test
