@@ -49,8 +49,9 @@ std::string find_intercept_library() {
   std::error_code ec;
   auto exe = fs::read_symlink("/proc/self/exe", ec);
   if (ec) return {};
-  for (auto candidate : {exe.parent_path() / "libhcintercept.so",
-                         exe.parent_path().parent_path() / "lib" / "libhcintercept.so"})
+  auto prefix = exe.parent_path().parent_path();
+  for (auto candidate : {exe.parent_path() / "libhcintercept.so", prefix / "lib" / "hcconnect" / "libhcintercept.so",
+                         prefix / "lib" / "libhcintercept.so"})
     if (fs::exists(candidate, ec)) return candidate.string();
   return {};
 }
@@ -77,7 +78,7 @@ int run_command(service_options options, const std::vector<std::string>& command
   auto library = find_intercept_library();
   if (library.empty())
     throw std::runtime_error(
-        "libhcintercept.so was not found next to hcconnect or in ../lib "
+        "libhcintercept.so was not found next to hcconnect, in ../lib/hcconnect or in ../lib "
         "(set HCCONNECT_INTERCEPT_LIB to its path)");
   if (config.entries.empty())
     spdlog::warn("no endpoints configured in {}: {} runs without redirection", options.config_dir,
