@@ -47,7 +47,8 @@ int main(int argc, char** argv) {
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   app.set_config("--config", default_config_file,
                  "Settings file: `key = value` lines, keys as the long flags (hcrelay --print-config writes "
-                 "one); HCRELAY_<FLAG> variables (HCRELAY_DATA_DIR) override it, flags override both");
+                 "one; or HCRELAY_CONFIG, /dev/null for none); HCRELAY_<FLAG> variables (HCRELAY_DATA_DIR) override it, "
+                 "flags override both");
   app.allow_config_extras(false);  // a misspelt key is an error, not ignored
   bool print_config = false;
   app.add_flag("--print-config", print_config,

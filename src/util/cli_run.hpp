@@ -62,7 +62,7 @@ inline std::vector<std::string> with_environment(const CLI::App& app, const std:
   std::vector<std::string> from_environment;
   for (const auto* option : app.get_options()) {
     for (const auto& flag : option->get_lnames()) {
-      if (flag == "help" || flag == "version" || flag == "config") continue;
+      if (flag == "help" || flag == "version") continue;  // --config too: HCRELAY_CONFIG names the file
       const char* value = std::getenv(environment_name(prefix, flag).c_str());
       if (value) from_environment.push_back("--" + flag + "=" + value);
     }

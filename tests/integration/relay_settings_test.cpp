@@ -50,6 +50,11 @@ TEST_F(RelaySettings, FlagsWinOverVariablesWhichWinOverTheFile) {
   auto flag_variable = hcrelay("--print-config", "HCRELAY_DEV_TLS=true HCRELAY_HTTP_IDLE_TIMEOUT=42");
   EXPECT_EQ(printed(flag_variable, "dev-tls"), "true");
   EXPECT_EQ(printed(flag_variable, "http-idle-timeout"), "42");
+  // HCRELAY_CONFIG names the file (the suite sets /dev/null: no file); --config still wins.
+  auto named = hcrelay("--print-config", "HCRELAY_CONFIG=" + file);
+  EXPECT_EQ(printed(named, "public-host"), "\"fromfile\"") << named.output;
+  auto none = hcrelay("--config /dev/null --print-config", "HCRELAY_CONFIG=" + file);
+  EXPECT_EQ(printed(none, "public-host"), "\"localhost\"") << none.output;
   // The clients' variables (HCRELAY_CA_FILE, HCRELAY_CONNECTION_STRING) are not the relay's.
   auto clients = hcrelay("--print-config", "HCRELAY_CA_FILE=/nowhere HCRELAY_CONNECTION_STRING=x");
   EXPECT_EQ(clients.rc, 0) << clients.output;
