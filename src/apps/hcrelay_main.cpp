@@ -45,10 +45,11 @@ int main(int argc, char** argv) {
   // Settings come from flags, then HCRELAY_<FLAG> variables, then the config file: every option
   // takes the last value given, and the variables go before the real arguments (util/cli_run).
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
-  app.set_config("--config", default_config_file,
-                 "Settings file: `key = value` lines, keys as the long flags (hcrelay --print-config writes "
-                 "one; or HCRELAY_CONFIG, /dev/null for none); HCRELAY_<FLAG> variables (HCRELAY_DATA_DIR) override it, "
-                 "flags override both");
+  app.set_config(
+      "--config", default_config_file,
+      "Settings file: `key = value` lines, keys as the long flags (hcrelay --print-config writes "
+      "one; or HCRELAY_CONFIG, /dev/null for none); HCRELAY_<FLAG> variables (HCRELAY_DATA_DIR) override it, "
+      "flags override both");
   app.allow_config_extras(false);  // a misspelt key is an error, not ignored
   bool print_config = false;
   app.add_flag("--print-config", print_config,
@@ -61,6 +62,11 @@ int main(int argc, char** argv) {
   app.add_option("--admin-listen", o.admin_listen,
                  "ADDR:PORT (e.g. 127.0.0.1:9443) that serves the management API, the portal and /metrics "
                  "instead of the public address, which keeps tunnels, the runtime-info GET and /healthz");
+  std::string proxy_protocol;
+  app.add_option("--proxy-protocol", proxy_protocol,
+                 "Load balancers (addresses and ADDRESS/BITS, comma-separated) whose connections start with "
+                 "a PROXY protocol v2 header naming the client (HAProxy send-proxy-v2, AWS NLB); limits, "
+                 "logs and accepts then see the client");
   app.add_option("--public-host", o.public_host, "Host name clients use; names the first namespace")
       ->capture_default_str();
   app.add_option("--public-port", o.public_port,
@@ -140,6 +146,11 @@ int main(int argc, char** argv) {
       throw hc::util::usage_error(
           std::string("--data-dir is required (or HCRELAY_DATA_DIR, or data-dir in the ") +
           "--config file, " + default_config_file + " by default)");
+    try {
+      o.proxy_protocol_from = hc::net::address_ranges::parse(proxy_protocol, "--proxy-protocol");
+    } catch (const std::invalid_argument& e) {
+      throw hc::util::usage_error(e.what());
+    }
     limits.listener_keepalive = milliseconds_of(keepalive_s);
     limits.drain_timeout = milliseconds_of(drain_s);
     limits.http_idle_timeout = milliseconds_of(idle_s);

@@ -160,11 +160,15 @@ tcp::socket& byte_stream::socket() {
 }
 
 tcp::endpoint byte_stream::remote_endpoint() const {
-  return impl_->remote_endpoint();
+  return impl_->reported_remote ? *impl_->reported_remote : impl_->remote_endpoint();
+}
+
+void byte_stream::set_remote_endpoint(const tcp::endpoint& client) {
+  impl_->reported_remote = client;
 }
 
 std::string byte_stream::remote_address() const {
-  auto ep = impl_->remote_endpoint();
+  auto ep = remote_endpoint();
   if (ep == tcp::endpoint{}) return {};
   return ep.address().to_string() + ":" + std::to_string(ep.port());
 }

@@ -72,6 +72,9 @@ class byte_stream {
   // "ip:port" of the peer, or "" when unknown.
   std::string remote_address() const;
   tcp::endpoint remote_endpoint() const;
+  // From now on the peer is `client`: the one a trusted load balancer named (PROXY protocol)
+  // rather than the balancer's own address.
+  void set_remote_endpoint(const tcp::endpoint& client);
   tcp::socket& socket();
 
  private:

@@ -4,6 +4,8 @@
 #pragma once
 #include "net/byte_stream.hpp"
 
+#include <optional>
+
 namespace hc::net {
 
 struct byte_stream::impl {
@@ -37,7 +39,8 @@ struct byte_stream::impl {
   // SO_LINGER 0 until close(): a dropped or crashed owner's peer sees RST.
   virtual void reset_on_abandon();
 
-  std::shared_ptr<void> attachment;  // byte_stream::attach: released on close or destruction
+  std::shared_ptr<void> attachment;              // byte_stream::attach: released on close or destruction
+  std::optional<tcp::endpoint> reported_remote;  // byte_stream::set_remote_endpoint
 };
 
 // tls_stream.cpp

@@ -2,6 +2,7 @@
 // Settings parsing and NO_PROXY matching first, then the two handshakes, then connect_egress.
 #include "net/egress_proxy.hpp"
 
+#include "net/address_range.hpp"
 #include "net/byte_stream.hpp"
 #include "net/connect_within.hpp"
 #include "net/deadline.hpp"
@@ -10,8 +11,6 @@
 #include "util/private_file.hpp"
 
 #include <array>
-#include <boost/asio/ip/network_v4.hpp>
-#include <boost/asio/ip/network_v6.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/url/parse.hpp>
 #include <cstdlib>
@@ -69,18 +68,8 @@ bool bypasses_proxy(std::string_view host_in, const std::vector<std::string>& no
   bool literal = !ec;
   for (std::string entry : no_proxy) {
     if (entry == "*") return true;
-    if (auto slash = entry.find('/'); slash != std::string::npos) {
-      if (!literal) continue;
-      error_code nec;
-      if (ip.is_v4()) {
-        auto net = asio::ip::make_network_v4(entry, nec);
-        if (!nec && asio::ip::make_network_v4(ip.to_v4(), net.prefix_length()).canonical() == net.canonical())
-          return true;
-      } else {
-        auto net = asio::ip::make_network_v6(entry, nec);
-        if (!nec && asio::ip::make_network_v6(ip.to_v6(), net.prefix_length()).canonical() == net.canonical())
-          return true;
-      }
+    if (entry.find('/') != std::string::npos) {
+      if (literal && address_matches(ip, entry)) return true;
       continue;
     }
     if (entry.size() > 2 && entry.front() == '[' && entry.back() == ']')

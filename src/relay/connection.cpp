@@ -280,10 +280,12 @@ net::task<> serve_h2(relay_context& ctx, net::byte_stream stream, net::asio::ip:
 }  // namespace
 
 net::task<> serve_connection(relay_context& ctx, net::tls_context tls, net::tcp::socket socket,
-                             source_limits::slot handshake, source_limits::slot connection, port_role role) {
+                             net::tcp::endpoint client, source_limits::slot handshake,
+                             source_limits::slot connection, port_role role) {
   auto ex = co_await net::asio::this_coro::executor;
   auto stream =
       tls ? net::byte_stream::tls(std::move(socket), *tls) : net::byte_stream::plain(std::move(socket));
+  stream.set_remote_endpoint(client);
   // The connection counts against its source for as long as the socket lives, wherever it goes.
   stream.attach(std::make_shared<source_limits::slot>(std::move(connection)));
   auto source = stream.remote_endpoint().address();

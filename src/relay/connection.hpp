@@ -11,11 +11,13 @@
 
 namespace hc::relay {
 
-// `tls` is null with --insecure-plaintext. `handshake` is the source's handshake place
+// `tls` is null with --insecure-plaintext. `client` is the peer: the socket's, or the one a
+// trusted load balancer named (--proxy-protocol). `handshake` is the source's handshake place
 // (source_limits), given back once the request head is read; `connection` its open-connection
 // place, held until the socket closes; `role` what the address it came to serves
 // (http_routes.hpp). Runs on the connection's own strand.
 net::task<> serve_connection(relay_context& ctx, net::tls_context tls, net::tcp::socket socket,
-                             source_limits::slot handshake, source_limits::slot connection, port_role role);
+                             net::tcp::endpoint client, source_limits::slot handshake,
+                             source_limits::slot connection, port_role role);
 
 }  // namespace hc::relay

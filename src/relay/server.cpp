@@ -5,6 +5,7 @@
 #include "net/io_threads.hpp"
 #include "net/limits.hpp"
 #include "net/memory_trim.hpp"
+#include "net/proxy_protocol.hpp"
 #include "net/spawn.hpp"
 #include "proto/encoding.hpp"
 #include "relay/cluster/cluster_options.hpp"
@@ -30,6 +31,7 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <atomic>
 #include <csignal>
 #include <filesystem>
 #include <mutex>
@@ -37,6 +39,21 @@
 
 namespace hc::relay {
 namespace fs = std::filesystem;
+
+// True at most once a minute, from any thread: a flood must not flood the log too.
+class once_a_minute {
+ public:
+  bool due() {
+    auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+    auto next = next_.load();
+    auto minute =
+        std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::minutes(1)).count();
+    return now >= next && next_.compare_exchange_strong(next, now + minute);
+  }
+
+ private:
+  std::atomic<std::chrono::steady_clock::rep> next_{0};
+};
 
 struct relay_server::impl {
   explicit impl(relay_options o) : options(std::move(o)), io(net::relay_io_threads(options.threads)) {}
@@ -48,7 +65,8 @@ struct relay_server::impl {
   std::optional<net::tcp::acceptor> acceptor;
   std::optional<net::tcp::acceptor> admin_acceptor;  // --admin-listen: the relay's own pages
   server_certificate certificate;  // for new connections; null context with --insecure-plaintext
-  std::chrono::steady_clock::time_point next_cap_warning{};  // accept loop only
+  once_a_minute cap_warning;       // a source or the relay at its connection limit
+  once_a_minute proxy_warning;     // a trusted balancer's connection without a usable PROXY header
 };
 
 namespace {
@@ -89,6 +107,48 @@ net::tcp::acceptor open_acceptor(net::asio::io_context& io, const std::string& t
   return acceptor;
 }
 
+// Counts the connection against `client`, its source, and serves it; or closes it when that
+// source or the relay is at its limit.
+void admit(relay_server::impl& s, net::tcp::socket socket, net::tcp::endpoint client, port_role role) {
+  auto connection = s.ctx.sources.open_connection(client.address());
+  if (!connection) {
+    if (s.cap_warning.due())
+      spdlog::warn(
+          "closing new connections from {}: it has {} open or the relay has {} "
+          "(--max-connections-per-source, "
+          "--max-connections); said once a minute",
+          source_limits::key(client.address()), s.ctx.settings.max_connections_per_source,
+          s.ctx.settings.max_connections);
+    return;  // the socket closes here
+  }
+  auto handshake = s.ctx.sources.begin_handshake(client.address());
+  if (!handshake) {
+    spdlog::debug("closing a connection from {}: it already has {} connections in their handshake",
+                  source_limits::key(client.address()), net::limits::max_handshakes_per_source);
+    return;
+  }
+  auto strand = socket.get_executor();
+  net::asio::co_spawn(strand,
+                      serve_connection(s.ctx, s.certificate.current(), std::move(socket), client,
+                                       std::move(handshake), std::move(connection), role),
+                      net::log_failure("connection"));
+}
+
+// A connection from a trusted load balancer: its PROXY v2 header names the client, which then
+// stands for the connection everywhere (limits, logs, remoteEndpoint of accepts). LOCAL (the
+// balancer's own health check) is the balancer itself. No usable header: closed.
+net::task<> admit_proxied(relay_server::impl& s, net::tcp::socket socket, net::tcp::endpoint balancer,
+                          port_role role) {
+  auto read = co_await net::read_proxy_v2(socket, net::limits::handshake_timeout);
+  if (!read.header) {
+    if (s.proxy_warning.due())
+      spdlog::warn("closing a connection from load balancer {} (--proxy-protocol): {}; said once a minute",
+                   balancer.address().to_string(), read.error);
+    co_return;
+  }
+  admit(s, std::move(socket), read.header->client.value_or(balancer), role);
+}
+
 // Accepts on `acceptor`, whose connections serve `role` (connection.hpp).
 net::task<> accept_loop(relay_server::impl& s, net::tcp::acceptor& acceptor, port_role role) {
   for (;;) {
@@ -103,30 +163,11 @@ net::task<> accept_loop(relay_server::impl& s, net::tcp::acceptor& acceptor, por
     boost::system::error_code peer_ec;
     auto peer = socket.remote_endpoint(peer_ec);
     if (peer_ec) continue;  // already gone
-    auto connection = s.ctx.sources.open_connection(peer.address());
-    if (!connection) {
-      // Said at most once a minute: a flood must not flood the log too.
-      if (auto now = std::chrono::steady_clock::now(); now >= s.next_cap_warning) {
-        s.next_cap_warning = now + std::chrono::minutes(1);
-        spdlog::warn(
-            "closing new connections from {}: it has {} open or the relay has {} "
-            "(--max-connections-per-source, "
-            "--max-connections); said once a minute",
-            source_limits::key(peer.address()), s.ctx.settings.max_connections_per_source,
-            s.ctx.settings.max_connections);
-      }
-      continue;  // the socket closes here
-    }
-    auto handshake = s.ctx.sources.begin_handshake(peer.address());
-    if (!handshake) {
-      spdlog::debug("closing a connection from {}: it already has {} connections in their handshake",
-                    source_limits::key(peer.address()), net::limits::max_handshakes_per_source);
-      continue;
-    }
-    net::asio::co_spawn(strand,
-                        serve_connection(s.ctx, s.certificate.current(), std::move(socket),
-                                         std::move(handshake), std::move(connection), role),
-                        net::log_failure("connection"));
+    if (s.options.proxy_protocol_from.contains(peer.address()))
+      net::asio::co_spawn(strand, admit_proxied(s, std::move(socket), peer, role),
+                          net::log_failure("connection"));
+    else
+      admit(s, std::move(socket), peer, role);
   }
 }
 
@@ -266,6 +307,14 @@ void relay_server::run() {
   spdlog::info("{} listening on {}:{} ({}), public address {}://{}:{}", util::version_line("hcrelay"),
                bound.address().to_string(), bound.port(), s.ctx.tls ? "TLS" : "plaintext",
                s.ctx.tls ? "wss" : "ws", s.ctx.public_host, s.ctx.public_port);
+  if (!o.proxy_protocol_from.empty()) {
+    std::string from;
+    for (const auto& entry : o.proxy_protocol_from.entries()) from += (from.empty() ? "" : ", ") + entry;
+    spdlog::info(
+        "connections from {} must start with a PROXY protocol v2 header naming the client "
+        "(--proxy-protocol)",
+        from);
+  }
   if (s.admin_acceptor) {
     auto admin = s.admin_acceptor->local_endpoint();
     spdlog::info("admin address (management API, portal, /metrics; not on the public port): {}://{}:{}",

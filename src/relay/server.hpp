@@ -2,6 +2,7 @@
 // spawns one connection coroutine per socket on its own strand, and stops on SIGINT/SIGTERM.
 // Owns relay_context, which therefore outlives every session.
 #pragma once
+#include "net/address_range.hpp"
 #include "relay/settings.hpp"
 
 #include <memory>
@@ -25,6 +26,8 @@ struct relay_options {
   std::string cluster;                // redis://HOST:PORT/DB: presence and signals of a cluster
   std::string cluster_password_file;  // the Redis password, never on the command line
   std::string advertise;              // this node in accept addresses: HOST:PORT or PORT
+  // Load balancers whose connections start with a PROXY v2 header naming the client (--proxy-protocol).
+  net::address_ranges proxy_protocol_from;
   relay_settings settings;
 };
 
