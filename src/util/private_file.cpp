@@ -17,9 +17,11 @@ namespace hc::util {
 
 void write_private_file(const std::string& path, const std::string& content) {
   std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  // A fresh temp file, never one found there: in a directory another user owns (the packaged
+  // /etc/hcm), that user could have left a symbolic link for root to follow, truncate and hand over.
+  ::unlink(tmp.c_str());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) throw std::runtime_error("cannot write " + tmp + ": " + std::strerror(errno));
-  ::fchmod(fd, 0600);  // an existing temp file keeps its old mode otherwise
   struct stat dir {};
   auto parent = std::filesystem::path(path).parent_path();
   if (::geteuid() == 0 && ::stat(parent.empty() ? "." : parent.c_str(), &dir) == 0 && dir.st_uid != 0 &&

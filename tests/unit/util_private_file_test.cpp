@@ -47,6 +47,23 @@ TEST_F(UtilPrivateFile, RootWritingIntoAServiceUsersDirectoryLeavesTheFileToThat
   EXPECT_EQ(*read_file((dir_ / "connections.json").string()), "[{}]\n");
 }
 
+// The service user owns the directory and may leave anything in it: a link named like the temp
+// file must not make root truncate, fill and give away the file it points to.
+TEST_F(UtilPrivateFile, ALinkLeftWhereTheTempFileGoesIsNotFollowed) {
+  ASSERT_EQ(::geteuid(), 0u);
+  auto victim = dir_ / "victim";
+  write_private_file(victim.string(), "root's\n");
+  auto service_dir = dir_ / "service";
+  fs::create_directories(service_dir);
+  ASSERT_EQ(::chown(service_dir.c_str(), 64123, 64124), 0);
+  fs::create_symlink(victim, service_dir / "connections.json.tmp");
+  write_private_file((service_dir / "connections.json").string(), "[]\n");
+  EXPECT_EQ(*read_file(victim.string()), "root's\n");
+  EXPECT_EQ(stat_of(victim).st_uid, 0u);
+  EXPECT_EQ(*read_file((service_dir / "connections.json").string()), "[]\n");
+  EXPECT_FALSE(fs::is_symlink(service_dir / "connections.json"));
+}
+
 TEST_F(UtilPrivateFile, InRootsOwnDirectoryTheFileStaysRoots) {
   ASSERT_EQ(::geteuid(), 0u);
   write_private_file((dir_ / "key").string(), "secret\n");
