@@ -107,20 +107,24 @@ net::tcp::acceptor open_acceptor(net::asio::io_context& io, const std::string& t
   return acceptor;
 }
 
+// A place for a new connection from `source`, or none (and a warning, once a minute) when that
+// source or the relay is at its cap.
+source_limits::slot open_connection(relay_server::impl& s, const net::asio::ip::address& source) {
+  auto connection = s.ctx.sources.open_connection(source);
+  if (!connection && s.cap_warning.due())
+    spdlog::warn(
+        "closing new connections from {}: it has {} open or the relay has {} "
+        "(--max-connections-per-source, --max-connections); said once a minute",
+        source_limits::key(source), s.ctx.settings.max_connections_per_source,
+        s.ctx.settings.max_connections);
+  return connection;
+}
+
 // Counts the connection against `client`, its source, and serves it; or closes it when that
 // source or the relay is at its limit.
 void admit(relay_server::impl& s, net::tcp::socket socket, net::tcp::endpoint client, port_role role) {
-  auto connection = s.ctx.sources.open_connection(client.address());
-  if (!connection) {
-    if (s.cap_warning.due())
-      spdlog::warn(
-          "closing new connections from {}: it has {} open or the relay has {} "
-          "(--max-connections-per-source, "
-          "--max-connections); said once a minute",
-          source_limits::key(client.address()), s.ctx.settings.max_connections_per_source,
-          s.ctx.settings.max_connections);
-    return;  // the socket closes here
-  }
+  auto connection = open_connection(s, client.address());
+  if (!connection) return;  // the socket closes here
   auto handshake = s.ctx.sources.begin_handshake(client.address());
   if (!handshake) {
     spdlog::debug("closing a connection from {}: it already has {} connections in their handshake",
@@ -136,10 +140,14 @@ void admit(relay_server::impl& s, net::tcp::socket socket, net::tcp::endpoint cl
 
 // A connection from a trusted load balancer: its PROXY v2 header names the client, which then
 // stands for the connection everywhere (limits, logs, remoteEndpoint of accepts). LOCAL (the
-// balancer's own health check) is the balancer itself. No usable header: closed.
+// balancer's own health check) is the balancer itself. No usable header: closed. Until its header
+// is read, the connection counts as the balancer's (per source and in total).
 net::task<> admit_proxied(relay_server::impl& s, net::tcp::socket socket, net::tcp::endpoint balancer,
                           port_role role) {
+  auto pending = open_connection(s, balancer.address());
+  if (!pending) co_return;
   auto read = co_await net::read_proxy_v2(socket, net::limits::handshake_timeout);
+  pending.release();
   if (!read.header) {
     if (s.proxy_warning.due())
       spdlog::warn("closing a connection from load balancer {} (--proxy-protocol): {}; said once a minute",

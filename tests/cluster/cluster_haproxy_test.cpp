@@ -1,8 +1,10 @@
 // Three relay nodes behind a real HAProxy (deploy/haproxy/hcrelay.cfg.in: TCP, TLS passed through,
-// /healthz checks), every client on HAProxy's port as users would configure it: Microsoft's
-// hyco-ws listener and senders (the accept addresses name the sender's node, on its own port),
-// and two hcm services pinned to different nodes sharing one hybrid connection's traffic.
+// PROXY v2 headers, /healthz checks), every client on HAProxy's port as users would configure it:
+// Microsoft's hyco-ws listener and senders (the accept addresses name the sender's node, on its
+// own port), two hcm services pinned to different nodes sharing one hybrid connection's traffic,
+// and clients behind HAProxy counted and named by their own addresses.
 #include "../integration/hcm_support.hpp"
+#include "../integration/raw_client.hpp"
 #include "cluster_support.hpp"
 #include "haproxy_server.hpp"
 
@@ -31,13 +33,17 @@ task<bool> echo_once(std::uint16_t app_port, std::string line) {
 
 class ClusterBehindHAProxy : public cluster_test {
  protected:
-  // Three nodes on ports of their own, HAProxy in front; connection strings name HAProxy.
-  void start_cluster() {
+  // `count` nodes on ports of their own (each with `extra` flags), HAProxy in front; connection
+  // strings name HAProxy, and the nodes believe PROXY headers from HAProxy's source address.
+  void start_cluster(int count = 3, const std::vector<std::string>& extra = {}) {
     front = pick_free_loopback_port();
-    for (int i = 0; i < 3; ++i) {
+    for (int i = 0; i < count; ++i) {
       auto port = std::to_string(node_ports.emplace_back(pick_free_loopback_port()));
-      start_node("node" + std::to_string(i + 1), {"--listen", "127.0.0.1:" + port, "--public-port",
-                                                  std::to_string(front), "--advertise", port});
+      std::vector<std::string> flags{
+          "--listen", "127.0.0.1:" + port, "--public-port", std::to_string(front), "--advertise",
+          port,       "--proxy-protocol",  haproxy_source};
+      flags.insert(flags.end(), extra.begin(), extra.end());
+      start_node("node" + std::to_string(i + 1), flags);
     }
     proxy.emplace(dir_.path() / "haproxy", front, node_ports);
   }
@@ -197,6 +203,41 @@ TEST_F(ClusterBehindHAProxy, HcmReHomesWhenItsNodeIsKilled) {
         }
       },
       40s);
+}
+
+// Clients behind HAProxy are themselves to the node (PROXY v2 from HAProxy's source address): a
+// sender from 127.0.0.4 is 127.0.0.4 in the listener's accept, and the per-source cap counts each
+// client: 127.0.0.3 at its cap is closed while 127.0.0.4 is still served. Without the header every
+// client would be HAProxy's one address, sharing one cap and one remoteEndpoint.
+TEST_F(ClusterBehindHAProxy, TheNodeCountsAndNamesEachClientBehindHAProxy) {
+  start_cluster(1, {"--max-connections-per-source", "3"});
+  auto& node = nodes.front();
+  auto hc = hcm::sync(ready_hc("who"));
+  run([&]() -> task<> {
+    std::vector<net::byte_stream> held;
+    for (int i = 0; i < 3; ++i) {
+      auto stream = co_await raw::connect_from(node, "127.0.0.3", front);
+      require(stream.has_value(), "connection " + std::to_string(i + 1) + " from 127.0.0.3 failed");
+      held.push_back(std::move(*stream));
+    }
+    auto over = co_await raw::connect_from(node, "127.0.0.3", front);
+    EXPECT_FALSE(over.has_value()) << "a fourth connection from 127.0.0.3 was served past its cap of 3";
+
+    auto control = co_await connect_listener(node, hc.name, hc.listen_token);
+    auto sender = co_await raw::connect_from(node, "127.0.0.4", front);
+    require(sender.has_value(), "127.0.0.4 was refused while 127.0.0.3 was at its cap");
+    co_await raw::send(*sender, raw::upgrade(node, raw::connect_target(hc.name),
+                                             "ServiceBusAuthorization: " + hc.send_token + "\r\n"));
+    auto accept = co_await read_accept(control);
+    require(accept.remote.has_value(), "the accept has no remoteEndpoint");
+    EXPECT_EQ(accept.remote->address, "127.0.0.4");
+    EXPECT_NE(accept.remote->port, 0);
+    sender->close();
+    for (auto& stream : held) stream.close();
+  });
+  auto log = node.process().log();
+  EXPECT_NE(log.find("closing new connections from 127.0.0.3"), std::string::npos) << last_lines(log);
+  EXPECT_EQ(log.find("closing new connections from 127.0.0.2"), std::string::npos) << last_lines(log);
 }
 
 // HTTP mode in a cluster: Microsoft's hyco-https listener holds one node; requests sent straight

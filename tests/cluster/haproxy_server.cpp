@@ -17,6 +17,7 @@ std::string haproxy_config(std::uint16_t port, const std::vector<std::uint16_t>&
     cfg.replace(at, name.size(), value);
   };
   put("@BIND@", "127.0.0.1:" + std::to_string(port));
+  put("@SOURCE@", haproxy_source);
   put("@SERVERS@\n", servers);
   return cfg;
 }

@@ -1,5 +1,6 @@
 // tests/cluster/haproxy_server: a real HAProxy (Debian's) in front of relay nodes, as
-// docs/scale-out.md deploys it: TCP mode (TLS passes through to the nodes), least connections,
+// docs/scale-out.md deploys it: TCP mode (TLS passes through to the nodes), a PROXY v2 header
+// naming the client on every connection, sent from haproxy_source, least connections,
 // each node checked with GET /healthz over TLS every 500 ms and out after two failures. Runs in
 // the foreground as a child of the test (its log next to its configuration); stopped by the
 // destructor.
@@ -11,6 +12,10 @@
 #include <vector>
 
 namespace hc::test {
+
+// The address HAProxy connects to the nodes from: the one nodes name in --proxy-protocol. Not
+// 127.0.0.1, where tests reach nodes directly without a header.
+inline constexpr const char* haproxy_source = "127.0.0.2";
 
 class haproxy_server {
  public:

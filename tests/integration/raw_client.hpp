@@ -15,9 +15,26 @@
 #include <boost/asio/this_coro.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace hc::test::raw {
+
+// TCP from the loopback address `source` (127.0.0.2 and up: a client of its own to the relay) to
+// 127.0.0.1:`port` (default: the relay's), then TLS as connect() does; none when either failed.
+inline task<std::optional<net::byte_stream>> connect_from(const relay_process& relay, std::string source,
+                                                          std::uint16_t port = 0) {
+  net::tcp::socket socket(co_await asio::this_coro::executor);
+  socket.open(net::tcp::v4());
+  socket.bind({asio::ip::make_address(source), 0});
+  auto [ec] = co_await socket.async_connect({asio::ip::make_address("127.0.0.1"), port ? port : relay.port()},
+                                            net::use_tuple);
+  if (ec) co_return std::nullopt;
+  auto stream = net::byte_stream::tls(std::move(socket), *relay.tls());
+  auto tls_ec = co_await stream.tls_connect(relay.host());
+  if (tls_ec) co_return std::nullopt;
+  co_return std::move(stream);
+}
 
 // TCP + TLS handshake to the relay (SNI and verification against localhost, the dev CA).
 inline task<net::byte_stream> connect(const relay_process& relay) {

@@ -58,17 +58,9 @@ void raise_open_file_limit() {
 
 // A TLS connection to the relay from another loopback source address (127.0.0.2, ...).
 task<net::byte_stream> connect_from(const relay_process& relay, const std::string& source) {
-  auto ex = co_await asio::this_coro::executor;
-  net::tcp::socket socket(ex);
-  socket.open(net::tcp::v4());
-  socket.bind({asio::ip::make_address(source), 0});
-  auto [ec] =
-      co_await socket.async_connect({asio::ip::make_address("127.0.0.1"), relay.port()}, net::use_tuple);
-  require(!ec, "connect from " + source + ": " + ec.message());
-  auto stream = net::byte_stream::tls(std::move(socket), *relay.tls());
-  auto tls_ec = co_await stream.tls_connect(relay.host());
-  require(!tls_ec, "TLS from " + source + ": " + tls_ec.message());
-  co_return stream;
+  auto stream = co_await raw::connect_from(relay, source);
+  require(stream.has_value(), "TCP and TLS from " + source + " to the relay failed");
+  co_return std::move(*stream);
 }
 
 std::string healthz_request(const relay_process& relay) {
@@ -501,6 +493,50 @@ TEST(RelayHardeningSource, TwentyThousandConnectionsFromOneSourceAreCappedAndGoo
   // No state per refused connection stays behind (a leak would be tens of KiB each).
   EXPECT_LT(rss_kib(relay_pid), rss_baseline + 64 * 1024)
       << "RSS " << rss_kib(relay_pid) << " KiB, baseline " << rss_baseline;
+}
+
+// A trusted load balancer (--proxy-protocol) whose connections never send their PROXY header:
+// until the header comes, each counts as the balancer's own (per-source cap 2 here), so a third
+// silent one is closed at once instead of being held for the 10 s header timeout. A header that
+// arrives names the client (192.0.2.7), who is then served over TLS on that connection.
+TEST(RelayHardeningSource, ALoadBalancerSilentBeforeItsProxyHeaderHoldsOnlyItsOwnPlaces) {
+  test_dir dir;
+  relay_process relay(dir.path(), {"--proxy-protocol", "127.0.0.2", "--max-connections-per-source", "2"});
+  run_bounded(
+      [&]() -> task<> {
+        auto ex = co_await asio::this_coro::executor;
+        auto tcp_from_balancer = [&]() -> task<net::tcp::socket> {
+          net::tcp::socket socket(ex);
+          socket.open(net::tcp::v4());
+          socket.bind({asio::ip::make_address("127.0.0.2"), 0});
+          auto [ec] = co_await socket.async_connect({asio::ip::make_address("127.0.0.1"), relay.port()},
+                                                    net::use_tuple);
+          require(!ec, "connect from 127.0.0.2: " + ec.message());
+          co_return std::move(socket);
+        };
+        auto first = co_await tcp_from_balancer();
+        auto second = co_await tcp_from_balancer();
+        auto third = net::byte_stream::plain(co_await tcp_from_balancer());
+        bool closed = co_await raw::closed_within(third, 3s);
+        EXPECT_TRUE(closed) << "a third silent connection from the balancer was held past its cap of 2";
+
+        // PROXY v2, PROXY command, TCP over IPv4: 192.0.2.7:40000 -> 127.0.0.1:443.
+        std::string header("\r\n\r\n\0\r\nQUIT\n\x21\x11\x00\x0c", 16);
+        header += std::string("\xc0\x00\x02\x07\x7f\x00\x00\x01\x9c\x40\x01\xbb", 12);
+        auto [wec, wn] = co_await asio::async_write(first, asio::buffer(header), net::use_tuple);
+        require(!wec, "writing the PROXY header: " + wec.message());
+        auto stream = net::byte_stream::tls(std::move(first), *relay.tls());
+        auto tls_ec = co_await stream.tls_connect(relay.host());
+        require(!tls_ec, "TLS after the PROXY header: " + tls_ec.message());
+        co_await raw::send(stream, healthz_request(relay));
+        auto r = co_await raw::read_response(stream);
+        EXPECT_EQ(r.status, 200);
+        stream.close();
+        second.close();
+      },
+      20s);
+  auto log = relay.process().log();
+  EXPECT_NE(log.find("closing new connections from 127.0.0.2"), std::string::npos) << last_lines(log);
 }
 
 // ------------------------------------------------------------------ plain HTTP connections
