@@ -216,11 +216,11 @@ int cmd_test(const cli_options& o, const std::string& target, int timeout_s) {
   return any && relays_ok ? 0 : 1;
 }
 
-// The service's last `n` lines: from STATE_DIR/hcm.log, or from the journal when there is none and
-// systemd runs this host (the packaged unit logs there only).
+// The service's last `n` lines: from STATE_DIR/hcm.log, or from the journal when there is none,
+// the state directory is the packaged unit's and systemd runs this host (the unit logs there only).
 int cmd_logs(const cli_options& o, std::size_t n) {
   std::ifstream in(log_path(o.state_dir));
-  if (!in && std::filesystem::exists("/run/systemd/system")) {
+  if (!in && is_packaged_state_dir(o.state_dir) && std::filesystem::exists("/run/systemd/system")) {
     auto lines = std::to_string(n);
     ::execlp("journalctl", "journalctl", "--unit", "hcm", "--lines", lines.c_str(), "--no-pager", nullptr);
     std::cerr << "hcm: cannot run journalctl: " << std::strerror(errno) << "\n";

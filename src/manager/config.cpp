@@ -31,8 +31,18 @@ std::string resolve_config_dir(const std::string& flag_value) {
   return "/etc/hcm";
 }
 
+namespace {
+constexpr const char* packaged_config_dir = "/etc/hcm";
+constexpr const char* packaged_state_dir = "/var/lib/hcm";
+}  // namespace
+
 std::string resolve_state_dir(const std::string& flag_value, const std::string& config_dir) {
-  return util::resolve_state_dir(flag_value, "HCM_STATE_DIR", config_dir, "/etc/hcm", "/var/lib/hcm");
+  return util::resolve_state_dir(flag_value, "HCM_STATE_DIR", config_dir, packaged_config_dir,
+                                 packaged_state_dir);
+}
+
+bool is_packaged_state_dir(const std::string& dir) {
+  return util::same_directory(dir, packaged_state_dir);
 }
 
 std::string connections_path(const std::string& dir) {
@@ -127,15 +137,24 @@ std::string namespace_of(const proto::connection_string& cs) {
   return dot == std::string::npos ? cs.host : cs.host.substr(0, dot);
 }
 
-std::string instance_id(const std::string& dir) {
-  auto path = (fs::path(dir) / "instance-id").string();
-  if (auto text = util::read_file(path)) {
+namespace {
+// The id kept in DIR/instance-id, or "" when there is none.
+std::string stored_instance_id(const std::string& dir) {
+  if (auto text = util::read_file((fs::path(dir) / "instance-id").string())) {
     auto id = text->substr(0, text->find_first_of(" \r\n"));
     if (id.size() == 36) return id;
   }
-  ensure_private_dir(dir);
-  auto id = boost::uuids::to_string(boost::uuids::random_generator()());
-  util::write_private_file(path, id + "\n");
+  return {};
+}
+}  // namespace
+
+std::string instance_id(const std::string& state_dir, const std::string& config_dir) {
+  if (auto id = stored_instance_id(state_dir); !id.empty()) return id;
+  // Releases before the state directory kept it beside the configuration: carried over once.
+  auto id = stored_instance_id(config_dir);
+  if (id.empty()) id = boost::uuids::to_string(boost::uuids::random_generator()());
+  ensure_private_dir(state_dir);
+  util::write_private_file((fs::path(state_dir) / "instance-id").string(), id + "\n");
   return id;
 }
 

@@ -39,6 +39,8 @@ std::string resolve_config_dir(const std::string& flag_value);
 
 // --state-dir, else $HCM_STATE_DIR, else /var/lib/hcm for /etc/hcm, else config_dir.
 std::string resolve_state_dir(const std::string& flag_value, const std::string& config_dir);
+// True for the packaged service's state directory (/var/lib/hcm), whose log is in the journal.
+bool is_packaged_state_dir(const std::string& dir);
 
 // Creates the directory (mode 0700) when it does not exist; throws naming it when it cannot.
 void ensure_private_dir(const std::string& dir);
@@ -56,10 +58,11 @@ void save_connections(const std::string& config_dir, const std::vector<connectio
 // Namespace and name as hcm shows them for a parsed connection string.
 std::string namespace_of(const proto::connection_string& cs);
 
-// A stable GUID for this hcm installation (STATE_DIR/instance-id, made on first use), and the
-// listener id (sb-hc-id) for one connection, derived from it: stable across restarts, distinct
-// per instance, so the relay can tell redundant hcm instances apart.
-std::string instance_id(const std::string& state_dir);
+// A stable GUID for this hcm installation (STATE_DIR/instance-id, made on first use, or carried
+// over from CONFIG_DIR/instance-id where older releases kept it), and the listener id (sb-hc-id)
+// for one connection, derived from it: stable across restarts, distinct per instance, so the
+// relay can tell redundant hcm instances apart.
+std::string instance_id(const std::string& state_dir, const std::string& config_dir);
 std::string listener_id(const std::string& instance, const connection_entry& entry);
 
 // Now as ISO 8601 UTC with seconds ("2026-01-02T03:04:05Z").

@@ -102,7 +102,7 @@ class service {
         tunnels_(tunnels),
         strand_(asio::make_strand(io.get_executor())),
         tls_(std::move(tls)) {
-    instance_ = instance_id(o.state_dir);
+    instance_ = instance_id(o.state_dir, o.config_dir);
     machine_ = machine_name();
     token_lifetime_ = env_seconds("HCM_TOKEN_LIFETIME_SECONDS", 3600s);
     keepalive_ =

@@ -10,11 +10,15 @@ std::string resolve_state_dir(const std::string& flag, const char* env_name, con
                               const std::string& packaged_config, const std::string& packaged_state) {
   if (!flag.empty()) return flag;
   if (const char* env = std::getenv(env_name); env && *env) return env;
-  auto normal = [](const std::string& dir) {  // "/etc/hcm/" and "/etc//hcm" are /etc/hcm
+  return same_directory(config_dir, packaged_config) ? packaged_state : config_dir;
+}
+
+bool same_directory(const std::string& a, const std::string& b) {
+  auto normal = [](const std::string& dir) {
     auto path = std::filesystem::path(dir).lexically_normal();
     return path.has_filename() ? path : path.parent_path();
   };
-  return normal(config_dir) == normal(packaged_config) ? packaged_state : config_dir;
+  return normal(a) == normal(b);
 }
 
 }  // namespace hc::util

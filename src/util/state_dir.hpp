@@ -11,4 +11,7 @@ namespace hc::util {
 std::string resolve_state_dir(const std::string& flag, const char* env_name, const std::string& config_dir,
                               const std::string& packaged_config, const std::string& packaged_state);
 
+// True when the two name one directory as written ("/etc/hcm/" and "/etc//hcm" are /etc/hcm).
+bool same_directory(const std::string& a, const std::string& b);
+
 }  // namespace hc::util

@@ -68,5 +68,20 @@ TEST_F(hcm_state_dir, UnderSystemdTheJournalIsTheOnlyLog) {
   EXPECT_FALSE(fs::exists(state / "hcm.log")) << "a second copy of the journal in a file";
 }
 
+// An install from before the split kept instance-id beside connections.json: the first start with
+// a state directory carries it over, so the listener ids the relay knows stay the same.
+TEST_F(hcm_state_dir, AnInstanceIdLeftInTheConfigurationDirectoryIsCarriedOver) {
+  tcp_echo_server echo;
+  auto hc = make("orders", echo.port());
+  auto state = dir_.path() / "state";
+  auto h = make_hcm("etc-hcm", {{"HCM_STATE_DIR", state.string()}});
+  add(h, hc);
+  const std::string old_id = "6f9619ff-8b86-d011-b42d-00c04fc964ff";
+  std::ofstream(h.config_dir() / "instance-id") << old_id << "\n";
+  h.start();
+  ASSERT_TRUE(h.wait_status("localhost", "orders", "Connected")) << h.log();
+  EXPECT_EQ(read_text_file(state / "instance-id"), old_id + "\n");
+}
+
 }  // namespace
 }  // namespace hc::test

@@ -87,5 +87,12 @@ TEST(UtilStateDir, TheFlagThenTheVariableThenThePackagedSplitThenTheConfiguratio
   ::unsetenv("HC_TEST_STATE_DIR");
 }
 
+TEST(UtilStateDir, OneDirectoryHowEverItIsWritten) {
+  EXPECT_TRUE(same_directory("/var/lib/hcm", "/var/lib/hcm/"));
+  EXPECT_TRUE(same_directory("/var//lib/./hcm", "/var/lib/hcm"));
+  EXPECT_FALSE(same_directory("/var/lib/hcm2", "/var/lib/hcm"));
+  EXPECT_FALSE(same_directory("/srv/hcm", "/var/lib/hcm"));
+}
+
 }  // namespace
 }  // namespace hc::util
