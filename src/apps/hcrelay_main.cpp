@@ -134,6 +134,14 @@ int main(int argc, char** argv) {
                  "Streams (tunnel legs, requests) one HTTP/2 connection may have open at once")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  bool no_hc_metrics = false;
+  app.add_flag("--no-hc-metrics", no_hc_metrics,
+               "Leave the per-hybrid-connection families (hcrelay_hc_*) out of /metrics (very large relays)");
+  app.add_option("--hc-metrics-limit", limits.hc_metrics_limit,
+                 "Hybrid connections that get /metrics series of their own; the rest are summed under "
+                 "hybrid_connection=\"_other\"")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   app.add_option("--log-format", log_format, "text or json")->capture_default_str();
   app.add_option("--log-level", log_level, "debug, info, warn or error")->capture_default_str();
   auto args = hc::util::with_environment(app, "HCRELAY_", {argv, argv + argc});
@@ -156,6 +164,7 @@ int main(int argc, char** argv) {
     limits.http_idle_timeout = milliseconds_of(idle_s);
     limits.http_answer_timeout = milliseconds_of(answer_s);
     limits.http2 = !no_http2;
+    limits.hc_metrics = !no_hc_metrics;
     try {
       hc::util::init_logging(log_format, log_level);
       hc::util::raise_file_limit();

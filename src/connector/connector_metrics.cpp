@@ -1,5 +1,6 @@
 // connector/connector_metrics: prometheus-cpp families behind connector_metrics (see the header).
 #include "connector/connector_metrics.hpp"
+#include "util/process_metrics.hpp"
 
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
@@ -71,7 +72,8 @@ void connector_metrics::set_changes_waiting(std::size_t waiting) {
 }
 
 std::string connector_metrics::serialize() const {
-  return prometheus::TextSerializer().Serialize(impl_->registry->Collect());
+  return prometheus::TextSerializer().Serialize(impl_->registry->Collect()) +
+         util::process_metrics_text("hcconnect");
 }
 
 }  // namespace hc::connector

@@ -1,5 +1,6 @@
 // manager/metrics: prometheus-cpp families behind hcm_metrics (see metrics.hpp).
 #include "manager/metrics.hpp"
+#include "util/process_metrics.hpp"
 
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
@@ -81,7 +82,8 @@ std::string hcm_metrics::serialize(const std::vector<connection_status>& now, st
     impl_->bytes_from.Increment(double(bytes_from - impl_->reported_from));
   impl_->reported_to = std::max(impl_->reported_to, bytes_to);
   impl_->reported_from = std::max(impl_->reported_from, bytes_from);
-  return prometheus::TextSerializer().Serialize(impl_->registry->Collect());
+  return prometheus::TextSerializer().Serialize(impl_->registry->Collect()) +
+         util::process_metrics_text("hcm");
 }
 
 }  // namespace hc::manager

@@ -7,6 +7,7 @@
 // read, and buffers are held only while bytes flow.
 #pragma once
 #include "net/limits.hpp"
+#include "net/tunnel_counters.hpp"
 #include "net/websocket.hpp"
 
 #include <atomic>
@@ -23,12 +24,6 @@ enum class pump_end {
   dest_lost,     // writing to the destination failed
 };
 std::string_view to_string(pump_end e);
-
-// Byte counters a tunnel updates as it runs (readable from other threads, e.g. /metrics).
-struct tunnel_counters {
-  std::atomic<std::uint64_t> app_to_agent{0};
-  std::atomic<std::uint64_t> agent_to_app{0};
-};
 
 struct tunnel_result {
   pump_end app_to_agent = pump_end::closed;  // how the app -> agent direction ended

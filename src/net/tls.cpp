@@ -9,6 +9,7 @@
 #include <boost/asio/ssl/context.hpp>
 
 #include <cstdlib>
+#include <ctime>
 #include <deque>
 #include <mutex>
 #include <stdexcept>
@@ -151,6 +152,13 @@ bool certificate_covers(const tls_context& server, const std::string& host) {
   asio::ip::make_address(host, ec);
   if (!ec) return X509_check_ip_asc(cert, host.c_str(), 0) == 1;
   return X509_check_host(cert, host.data(), host.size(), 0, nullptr) == 1;
+}
+
+std::optional<std::int64_t> certificate_not_after(const tls_context& server) {
+  X509* cert = server ? SSL_CTX_get0_certificate(server->native_handle()) : nullptr;
+  std::tm when{};
+  if (!cert || ASN1_TIME_to_tm(X509_get0_notAfter(cert), &when) != 1) return std::nullopt;
+  return std::int64_t(::timegm(&when));
 }
 
 tls_context make_client_tls(const std::optional<std::string>& ca_file) {

@@ -4,6 +4,7 @@
 #pragma once
 #include "net/types.hpp"
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -27,6 +28,9 @@ tls_context make_server_tls(const std::string& cert_pem_path, const std::string&
 // Whether the server context's certificate names `host` (a DNS name, wildcards as RFC 6125
 // allows, or an IP literal): what a client's host-name check will say.
 bool certificate_covers(const tls_context& server, const std::string& host);
+
+// The server context's certificate's notAfter in Unix seconds (none without a certificate).
+std::optional<std::int64_t> certificate_not_after(const tls_context& server);
 
 // Trusts the system store (which honours SSL_CERT_FILE / SSL_CERT_DIR) plus `ca_file` when
 // given; verifies the peer; keeps sessions for resumption. Throws on an unreadable ca_file.

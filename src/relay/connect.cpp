@@ -82,6 +82,7 @@ struct open_tunnel {
   net::ws_connection app_leg;
   net::ws_connection agent_leg;
   std::string id;
+  std::string ns;
   std::string entity;
   listener_load load;
 };
@@ -99,19 +100,25 @@ net::task<> carry_tunnel(relay_context& ctx, std::shared_ptr<open_tunnel> tunnel
     if (auto t = weak.lock()) net::asio::co_spawn(ex, say_shutting_down(t), net::asio::detached);
   });
   auto& t = *tunnel;
-  net::tunnel_counters counters;
+  auto flowing = ctx.metrics.tunnel_started(t.ns, t.entity);
+  auto& counters = flowing->counters;
   auto result = co_await net::relay_tunnel(t.app_leg, t.agent_leg, counters);
   t.app_leg.stream().close();
   t.agent_leg.stream().close();
-  ctx.metrics.tunnel_ended(counters.app_to_agent.load(), counters.agent_to_app.load());
+  ctx.metrics.tunnel_ended(flowing);
   spdlog::info("tunnel closed: {} hc={} app->agent {} ({} B) agent->app {} ({} B){}", t.id, t.entity,
                net::to_string(result.app_to_agent), counters.app_to_agent.load(),
                net::to_string(result.agent_to_app), counters.agent_to_app.load(),
                result.error ? ": " + result.error.message() : "");
 }
 
-net::task<> refuse_sender(relay_context& ctx, incoming& in, std::string_view outcome, const proto::error& e) {
-  ctx.metrics.sender_outcome(outcome);
+// Answers the sender `e`, counting `outcome` (for `entity` too when it is known).
+net::task<> refuse_sender(relay_context& ctx, incoming& in, std::string_view outcome, const proto::error& e,
+                          const hybrid_connection* entity = nullptr) {
+  if (entity)
+    ctx.metrics.sender_outcome(outcome, in.ns->record.name, entity->name());
+  else
+    ctx.metrics.sender_outcome(outcome);
   co_await refuse(in.stream, e, in.ns->host(), in.target.path, in.tracking_id);
 }
 
@@ -142,7 +149,8 @@ net::task<std::optional<sender_plan>> admit(relay_context& ctx, incoming& in) {
   plan.elsewhere = co_await listeners_elsewhere(ctx, ns, *plan.entity);
   if (plan.entity->live->count() == 0 && plan.elsewhere.empty()) {
     co_await refuse_sender(ctx, in, "no_listener",
-                           proto::error::not_found("There are no listeners connected for the endpoint"));
+                           proto::error::not_found("There are no listeners connected for the endpoint"),
+                           plan.entity.get());
     co_return std::nullopt;
   }
   plan.id = in.target.id.empty() ? in.tracking_id : in.target.id;
@@ -193,21 +201,21 @@ net::task<> refuse_unplaced(relay_context& ctx, incoming& in, const sender_plan&
     // Named, not a braced temporary inside co_await net/types.hpp.
     const proto::error too_late{504, proto::errc::timeout,
                                 "The listener did not accept the connection within " + window + " seconds"};
-    co_await refuse_sender(ctx, in, "timeout", too_late);
+    co_await refuse_sender(ctx, in, "timeout", too_late, plan.entity.get());
     co_return;
   }
   if (offered > 0) {
     const proto::error lost{502, proto::errc::bad_gateway,
                             "The listeners offered the connection (" + std::to_string(offered) +
                                 ") went away or did not take the accept message in time"};
-    co_await refuse_sender(ctx, in, "no_listener", lost);
+    co_await refuse_sender(ctx, in, "no_listener", lost, plan.entity.get());
     co_return;
   }
   auto text = plan.allowed.empty() && plan.disallowed.empty()
                   ? "There are no listeners connected for the endpoint"
                   : "None of the connected listeners meet the AllowedListeners/DisallowedListeners criteria";
   const auto none = proto::error::not_found(text);
-  co_await refuse_sender(ctx, in, "no_listener", none);
+  co_await refuse_sender(ctx, in, "no_listener", none, plan.entity.get());
 }
 
 // Sends the accept for rendezvous `key` to the target: written to our listener, or forwarded to
@@ -285,7 +293,9 @@ net::task<std::optional<accepted_offer>> offer(relay_context& ctx, incoming& in,
     if (!outcome->listener_leg) {
       entity.live->record(listener_set::outcome::rejected,
                           std::to_string(outcome->reject_status) + " " + outcome->reject_description);
-      ctx.metrics.sender_outcome("rejected");
+      // hcm rejects with 502 when its endpoint does not answer (and Azure's HCM does the same).
+      ctx.metrics.sender_outcome(outcome->reject_status == 502 ? "endpoint_unreachable" : "rejected",
+                                 in.ns->record.name, entity.name());
       spdlog::info("sender {} hc={}: rejected by listener {}: {} {}", plan.id, entity.name(), chosen->id(),
                    outcome->reject_status, outcome->reject_description);
       auto text = rejection_response(*outcome);
@@ -334,17 +344,17 @@ net::task<> run_sender(relay_context& ctx, incoming in) {
 
   const auto& entity = *plan->entity;
   entity.live->record(listener_set::outcome::accepted);
-  ctx.metrics.sender_outcome("accepted");
-  ctx.metrics.setup_latency(
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-  ctx.metrics.tunnel_started();
+  ctx.metrics.sender_outcome("accepted", in.ns->record.name, entity.name());
+  ctx.metrics.setup_latency(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
+                            in.ns->record.name, entity.name());
   spdlog::info("tunnel open: {} hc={} listener={} app={}", plan->id, entity.name(), accepted->listener_id,
                in.stream.remote_address());
 
   auto ex = co_await net::asio::this_coro::executor;
   auto tunnel = std::make_shared<open_tunnel>(
       net::ws_connection(std::move(in.stream), net::ws_role::server, std::move(in.leftover)),
-      std::move(*accepted->outcome.listener_leg), plan->id, entity.name(), std::move(accepted->load));
+      std::move(*accepted->outcome.listener_leg), plan->id, in.ns->record.name, entity.name(),
+      std::move(accepted->load));
   net::asio::co_spawn(ex, carry_tunnel(ctx, std::move(tunnel)), net::log_failure("tunnel " + plan->id));
 }
 

@@ -52,6 +52,8 @@ struct relay_context {
   // Makes the server certificate cover a new namespace host, or returns a warning that says why
   // it cannot (relay_server). Blocking (--dev-tls issues a certificate): call on the store worker.
   std::function<std::optional<std::string>(const std::string& host)> serve_host;
+  // The serving certificate's notAfter (Unix seconds; none without TLS): /metrics and /readyz.
+  std::function<std::optional<std::int64_t>()> certificate_not_after;
 
   // Runs `fn` (a store call) on the store worker and resumes the caller on its own executor.
   template <class F>

@@ -1,5 +1,5 @@
 // relay/http_routes: the routing rule for plain HTTP requests (relayed_target and handle_http
-// below), /healthz, /metrics, the runtime-info GET and dispatch to the management API and the
+// below), /healthz, /readyz, /metrics, the runtime-info GET and dispatch to the management API and the
 // portal (see http_routes.hpp).
 #include "relay/http_routes.hpp"
 
@@ -32,6 +32,43 @@ std::string health_response(const relay_context& ctx) {
   if (store_problem) body += "store: " + *store_problem + "\n";
   if (cluster_problem) body += "cluster: " + *cluster_problem + "\n";
   return text_response(200, body);
+}
+
+// Why this relay is not ready, a sentence each (store, cluster link, certificate); none when it is.
+std::vector<std::string> readiness_problems(const relay_context& ctx) {
+  std::vector<std::string> problems;
+  if (auto store = ctx.store_state.problem()) problems.push_back("store: " + *store);
+  if (ctx.cluster)
+    if (auto link = ctx.cluster->problem()) problems.push_back("cluster: " + *link);
+  if (ctx.tls) {
+    auto not_after = ctx.certificate_not_after ? ctx.certificate_not_after() : std::nullopt;
+    if (!not_after)
+      problems.push_back("certificate: none is loaded");
+    else if (*not_after <= net::unix_now())
+      problems.push_back("certificate: expired " + std::to_string(net::unix_now() - *not_after) +
+                         " s ago; install a new one and send SIGHUP (systemctl reload hcrelay)");
+  }
+  return problems;
+}
+
+// 200 "ready" when the store is open, the certificate loaded and valid and the cluster link up
+// (when there is one); else 503 with what is not. Liveness is /healthz.
+std::string ready_response(const relay_context& ctx) {
+  auto problems = readiness_problems(ctx);
+  if (problems.empty()) return text_response(200, "ready\n");
+  std::string body = "not ready\n";
+  for (const auto& p : problems) body += p + "\n";
+  return text_response(503, body);
+}
+
+std::string metrics_response(relay_context& ctx) {
+  scrape_state now;
+  for (const auto& ns : ctx.entities.namespaces())
+    for (const auto& [key, hc] : ns->hybrid_connections)
+      now.catalog.push_back({ns->record.name, hc->name(), hc->live->count()});
+  now.ready = readiness_problems(ctx).empty();
+  if (ctx.tls && ctx.certificate_not_after) now.certificate_not_after = ctx.certificate_not_after();
+  return text_response(200, ctx.metrics.serialize(now), "text/plain; version=0.0.4");
 }
 
 bool has_query_param(std::string_view target, std::string_view name) {
@@ -132,13 +169,15 @@ std::optional<std::string> refused_by_role(port_role role, const net::http_reque
   if (role == port_role::admin_only && (gesture || relayed))
     return refuse(
         "This is the relay's admin address (--admin-listen): it serves the management API, the "
-        "portal, /metrics and /healthz; listeners, senders and relayed requests use the public address");
+        "portal, /metrics, /healthz and /readyz; listeners, senders and relayed requests use the public "
+        "address");
   if (role != port_role::public_only || gesture || relayed || is_runtime_info_get(request))
     return std::nullopt;
   std::string_view path = request.target;
   path = path.substr(0, path.find('?'));
   if (is_admin_path(path)) path.remove_prefix(proto::admin_path_prefix.size());
-  if (path == "/healthz") return std::nullopt;  // load balancers check the public address
+  if (path == "/healthz" || path == "/readyz")
+    return std::nullopt;  // load balancers check the public address
   return refuse(
       "The management API, the portal and /metrics are served on the relay's admin address "
       "(--admin-listen), not on its public address");
@@ -153,14 +192,15 @@ net::task<std::string> handle_http(relay_context& ctx, http_exchange& x) {
   else if (x.ns && is_runtime_info_get(request))
     co_return runtime_info(ctx, x);
   if (path == "/healthz") co_return health_response(ctx);
-  if (path == "/metrics") co_return text_response(200, ctx.metrics.serialize(), "text/plain; version=0.0.4");
+  if (path == "/readyz") co_return ready_response(ctx);
+  if (path == "/metrics") co_return metrics_response(ctx);
   if (!x.ns) co_return text_response(404, no_namespace_text(request.header("Host")) + "\n");
   if (path.starts_with("/api/v1/") || path == "/api/v1") co_return co_await handle_management(ctx, x, path);
   if (auto page = portal_response(request, path)) co_return std::move(*page);
   co_return text_response(404,
                           "nothing is served at " + proto::quote_for_message(path) +
                               ": no hybrid connection of this namespace has that path, and the relay's own "
-                              "pages are under /$admin/ (portal, api/v1, healthz, metrics)\n");
+                              "pages are under /$admin/ (portal, api/v1, healthz, readyz, metrics)\n");
 }
 
 }  // namespace hc::relay

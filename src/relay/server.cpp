@@ -277,6 +277,8 @@ void relay_server::run() {
   }
   s.ctx.tls = s.certificate.current() != nullptr;
   s.ctx.serve_host = [&s](const std::string& host) { return s.certificate.serve_host(host); };
+  s.ctx.certificate_not_after = [&s] { return net::certificate_not_after(s.certificate.current()); };
+  s.ctx.metrics.configure_per_hc(o.settings.hc_metrics, o.settings.hc_metrics_limit);
 
   s.acceptor.emplace(open_acceptor(s.io, o.listen, "--listen"));
   if (!o.admin_listen.empty())

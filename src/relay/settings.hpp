@@ -29,6 +29,10 @@ struct relay_settings {
   // unless turned off; the streams one connection may have open at once.
   bool http2 = true;
   std::uint32_t http2_max_streams = 4096;
+  // /metrics per hybrid connection (relay/metrics.hpp): on unless turned off; how many hybrid
+  // connections get series of their own (the rest share "_other").
+  bool hc_metrics = true;
+  std::size_t hc_metrics_limit = 1000;
 };
 
 }  // namespace hc::relay

@@ -78,6 +78,9 @@ TEST_F(ClusterCatalog, WhilePostgresIsDownTunnelsGoOnAndManagementAnswers503Unti
         EXPECT_EQ(health.status, 200) << "a load balancer keeps a relay that serves tunnels";
         EXPECT_TRUE(health.body.starts_with("degraded")) << health.body;
         EXPECT_NE(health.body.find("store: "), std::string::npos) << health.body;
+        auto not_ready = co_await get_page(a, "/readyz");
+        EXPECT_EQ(not_ready.status, 503) << "a relay whose store is down is not ready";
+        EXPECT_NE(not_ready.body.find("store: "), std::string::npos) << not_ready.body;
 
         // The catalog in memory carries a new tunnel.
         auto t = co_await open_tunnel(a, control, "orders", hc.send_token);
@@ -100,6 +103,8 @@ TEST_F(ClusterCatalog, WhilePostgresIsDownTunnelsGoOnAndManagementAnswers503Unti
           healthy = co_await cluster_test::health(a);
         }
         EXPECT_EQ(healthy.body, "ok\n");
+        auto ready = co_await get_page(a, "/readyz");
+        EXPECT_EQ(ready.status, 200) << ready.body;
         co_await send_frame(t.sender, opcode::binary, true, "after");
         auto after = co_await read_frame(t.listener, "listener leg");
         EXPECT_EQ(after.payload, "after") << "the tunnel outlived the outage";

@@ -248,6 +248,11 @@ TEST_F(ClusterTunnels, WhileRedisIsDownEachNodeServesItsOwnListenersAndPresenceC
         EXPECT_TRUE(degraded.starts_with("degraded")) << degraded;
         EXPECT_NE(degraded.find("cluster: "), std::string::npos) << degraded;
         EXPECT_NE(degraded.find("this node's listeners only"), std::string::npos) << degraded;
+        auto not_ready = co_await get_page(b, "/readyz");
+        EXPECT_EQ(not_ready.status, 503) << "a node without its cluster link is not ready";
+        EXPECT_NE(not_ready.body.find("cluster: "), std::string::npos) << not_ready.body;
+        auto scraped = co_await get_page(b, "/metrics");
+        EXPECT_NE(scraped.body.find("\nhcrelay_ready 0\n"), std::string::npos) << "hcrelay_ready is not 0";
 
         auto local = co_await open_tunnel(b, on_b, "orders", hc.send_token);
         co_await send_frame(local.sender, opcode::text, true, "through b while Redis is away");
@@ -262,6 +267,9 @@ TEST_F(ClusterTunnels, WhileRedisIsDownEachNodeServesItsOwnListenersAndPresenceC
         auto healthy = co_await wait_health(a, "ok", 15s);
         EXPECT_EQ(healthy, "ok\n");
         co_await wait_health(b, "ok", 15s);
+        auto ready = co_await get_page(b, "/readyz");
+        EXPECT_EQ(ready.status, 200) << ready.body;
+        EXPECT_EQ(ready.body, "ready\n");
         // b writes its presence anew (the restarted Redis is empty): then a sender on a reaches the
         // listener on b again.
         std::string listed;

@@ -122,12 +122,12 @@ TEST_F(diagnose_test, IpEndpointIsWarnedAbout) {
 TEST_F(diagnose_test, RelayMetricsCountListenersAndTunnels) {
   create("metered", "localhost:" + std::to_string(hcm::free_port()));
   attach_hcm("metered");
-  hcctl("diagnose metered");  // one rejected tunnel
+  hcctl("diagnose metered");  // one tunnel rejected by hcm with 502: its endpoint is closed
   auto metrics = hcm::shell("curl -s --cacert " + quote(relay().ca_file().string()) + " " +
                             relay().https_url("/metrics"));
   ASSERT_EQ(metrics.rc, 0);
   EXPECT_NE(metrics.output.find("hcrelay_listeners 1"), std::string::npos) << metrics.output;
-  EXPECT_NE(metrics.output.find(R"(hcrelay_sender_connections_total{outcome="rejected"} 1)"),
+  EXPECT_NE(metrics.output.find(R"(hcrelay_sender_connections_total{outcome="endpoint_unreachable"} 1)"),
             std::string::npos)
       << metrics.output;
   EXPECT_NE(metrics.output.find("# TYPE hcrelay_tunnel_setup_seconds histogram"), std::string::npos)

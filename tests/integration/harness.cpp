@@ -330,6 +330,18 @@ std::string make_token(const relay_process& relay, std::string_view path, std::s
 
 // ---------------------------------------------------------------- management REST API
 
+task<net::http_response> https_get(const relay_process& relay, std::string target, header_list headers) {
+  net::http_call call;
+  call.url = relay.https_url(target);
+  call.headers = std::move(headers);
+  if (call.headers.empty()) call.headers = {{"Authorization", relay.root_token()}};
+  call.tls = relay.tls();
+  call.timeout = 10s;
+  auto r = co_await net::call_http(std::move(call));
+  require(r.response.has_value(), "GET " + target + " failed: " + r.error);
+  co_return std::move(*r.response);
+}
+
 task<net::http_response> management_call(const relay_process& relay, std::string method, std::string rest,
                                          std::string body) {
   net::http_call call;

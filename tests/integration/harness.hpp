@@ -207,6 +207,9 @@ std::string make_token(const relay_process& relay, std::string_view path, std::s
 
 // ---------------------------------------------------------------- management REST API
 // Any call under /api/v1/namespaces/localhost/hybridConnections/{rest} with the root token.
+// GET `target` (as it is, e.g. "/$admin/metrics") from the relay; `headers` default to a root
+// token. Requires an answer (any status).
+task<net::http_response> https_get(const relay_process& relay, std::string target, header_list headers = {});
 task<net::http_response> management_call(const relay_process& relay, std::string method, std::string rest,
                                          std::string body = {});
 // PUT the hybrid connection (201 or 200 required). The default body gives it an endpoint.

@@ -4,6 +4,7 @@
 // else. Also: the CLI's refusals, config reload, reject -> reset, 100 parallel checksummed
 // tunnels and /metrics. Hosts-file mode is in hcconnect_hosts_test.cpp.
 #include "hcconnect_support.hpp"
+#include "util/build_info.hpp"
 
 #include <boost/asio/detached.hpp>
 #include <boost/asio/read.hpp>
@@ -576,6 +577,13 @@ TEST_F(hcconnect_test, one_hundred_parallel_tunnels_carry_every_byte_both_ways) 
     auto body = metrics_text();
     auto at = body.find("hcconnect_tunnel_setup_seconds_sum ");
     ASSERT_NE(at, std::string::npos) << body;
+    EXPECT_NE(body.find("hcconnect_build_info{version=\"" + std::string(util::version()) + "\",commit=\"" +
+                        std::string(util::commit()) + "\"} 1"),
+              std::string::npos)
+        << body;
+    for (std::string family : {"process_cpu_seconds_total ", "process_resident_memory_bytes ",
+                               "process_open_fds ", "process_max_fds ", "process_start_time_seconds "})
+      EXPECT_NE(body.find("\n" + family), std::string::npos) << family;
     std::printf(
         "[ hcconnect] mean tunnel setup of the 20 sequential connections (app accepted -> relay's 101, "
         "as hcconnect measures it): %.2f ms\n",

@@ -5,6 +5,7 @@
 // foreign host rejected through the relay, config changes
 // while running, refused connection strings, token renewal, the web UI and /metrics.
 #include "hcm_support.hpp"
+#include "util/build_info.hpp"
 
 #include <boost/asio/read.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -337,6 +338,13 @@ TEST_F(hcm_test, WebUiListsConnectionsServesMetricsAndRefusesCrossSitePosts) {
   EXPECT_NE(metrics.output.find("hcm_connections{status=\"Connected\"} 1"), std::string::npos)
       << metrics.output;
   EXPECT_NE(metrics.output.find("hcm_tunnel_setup_seconds"), std::string::npos);
+  EXPECT_NE(metrics.output.find("hcm_build_info{version=\"" + std::string(util::version()) + "\",commit=\"" +
+                                std::string(util::commit()) + "\"} 1"),
+            std::string::npos)
+      << metrics.output;
+  for (std::string family : {"process_cpu_seconds_total ", "process_resident_memory_bytes ",
+                             "process_open_fds ", "process_max_fds ", "process_start_time_seconds "})
+    EXPECT_NE(metrics.output.find("\n" + family), std::string::npos) << family;
   auto cross = shell(post + "-H 'Origin: http://evil.example' --data-urlencode " +
                      quote("connectionString=" + listen_string(hc)) + " " + url + "/connections");
   EXPECT_EQ(cross.output, "403");
