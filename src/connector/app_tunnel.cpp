@@ -58,19 +58,19 @@ net::task<> serve_app_connection(std::shared_ptr<const tunnel_target> target, ne
   if (!leg) co_return;
   double setup = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   metrics.connection("tunnelled");
-  metrics.tunnel_started(setup);
+  auto flowing = metrics.tunnel_started(setup);
   spdlog::debug("conn {} [{}] {} ({}) from {}: tunnel open in {:.1f} ms", id, tracking, target->name,
                 target->endpoint, app, setup * 1000);
 
   auto& agent_side = *leg;
-  net::tunnel_counters counters;
+  auto& counters = flowing->counters;
   auto result =
       co_await net::splice(agent_side, app_side, counters, net::tunnel_side::app_side, target->keepalive);
   agent_side.stream().close();
   app_side.close();
 
   auto up = counters.app_to_agent.load(), down = counters.agent_to_app.load();
-  metrics.tunnel_ended(up, down);
+  metrics.tunnel_ended(flowing);
   double lasted = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (result.clean())
     spdlog::info("conn {} [{}] {} ({}) from {}: closed after {:.3f} s, {} bytes up, {} bytes down", id,

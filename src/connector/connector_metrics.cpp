@@ -35,7 +35,7 @@ struct connector_metrics::impl {
   prometheus::Family<prometheus::Counter>& bytes =
       prometheus::BuildCounter()
           .Name("hcconnect_bytes_total")
-          .Help("Payload bytes carried by finished tunnels, by direction")
+          .Help("Payload bytes carried by tunnels, by direction, counted as they flow")
           .Register(*registry);
   prometheus::Counter& bytes_up = bytes.Add({{"direction", "app_to_agent"}});
   prometheus::Counter& bytes_down = bytes.Add({{"direction", "agent_to_app"}});
@@ -46,6 +46,12 @@ struct connector_metrics::impl {
           .Register(*registry)
           .Add({}, prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05,
                                                            0.1, 0.5, 1, 5});
+  net::tunnel_meter<bool> meter;  // the tag is unused: one set of counters
+
+  void add_bytes(std::uint64_t up, std::uint64_t down) {
+    bytes_up.Increment(double(up));
+    bytes_down.Increment(double(down));
+  }
 };
 
 connector_metrics::connector_metrics() : impl_(std::make_unique<impl>()) {}
@@ -54,14 +60,15 @@ connector_metrics::~connector_metrics() = default;
 void connector_metrics::connection(std::string_view outcome) {
   impl_->outcomes.Add({{"outcome", std::string(outcome)}}).Increment();
 }
-void connector_metrics::tunnel_started(double setup_seconds) {
+std::shared_ptr<connector_metrics::flowing_tunnel> connector_metrics::tunnel_started(double setup_seconds) {
   impl_->tunnels.Increment();
   impl_->setup.Observe(setup_seconds);
+  return impl_->meter.open(true);
 }
-void connector_metrics::tunnel_ended(std::uint64_t up, std::uint64_t down) {
+void connector_metrics::tunnel_ended(const std::shared_ptr<flowing_tunnel>& tunnel) {
   impl_->tunnels.Decrement();
-  impl_->bytes_up.Increment(double(up));
-  impl_->bytes_down.Increment(double(down));
+  impl_->meter.close(tunnel,
+                     [this](bool, std::uint64_t up, std::uint64_t down) { impl_->add_bytes(up, down); });
 }
 void connector_metrics::set_endpoints(std::size_t listening) {
   impl_->endpoints.Set(double(listening));
@@ -71,7 +78,8 @@ void connector_metrics::set_changes_waiting(std::size_t waiting) {
   impl_->waiting.Set(double(waiting));
 }
 
-std::string connector_metrics::serialize() const {
+std::string connector_metrics::serialize() {
+  impl_->meter.report([this](bool, std::uint64_t up, std::uint64_t down) { impl_->add_bytes(up, down); });
   return prometheus::TextSerializer().Serialize(impl_->registry->Collect()) +
          util::process_metrics_text("hcconnect");
 }

@@ -77,6 +77,7 @@ struct connector_service::impl {
   net::tls_context tls;
   std::atomic<std::uint64_t> next_connection{1};
   std::atomic<std::size_t> listening{0};
+  std::atomic<std::size_t> configured{0};  // endpoints the configuration names
   // --- control strand only (or before the threads start / after they are joined) ---
   std::map<std::string, listener_handle> listeners;  // by hybrid connection name
   std::map<std::string, endpoint_entry> unbindable;  // entries whose bind failed; retried when they change
@@ -135,6 +136,7 @@ struct connector_service::impl {
       open_listener(e);
     }
     listening = listeners.size();
+    configured = config.entries.size();
     metrics.set_endpoints(listeners.size());
   }
 
@@ -288,7 +290,23 @@ struct connector_service::impl {
       }
       co_return net::format_response(200, "OK", {{"Content-Type", "text/plain"}}, body);
     }
-    co_return net::format_response(404, "Not Found", {{"Content-Type", "text/plain"}}, "try /metrics\n");
+    if (request.target == "/readyz") co_return readiness();
+    co_return net::format_response(404, "Not Found", {{"Content-Type", "text/plain"}},
+                                   "try /metrics, /healthz or /readyz\n");
+  }
+
+  // 200 "ready" when every configured endpoint listens; else 503 with how many do not.
+  std::string readiness() const {
+    auto want = configured.load(), have = listening.load();
+    auto answer = [](int status, const std::string& body) {
+      return net::format_response(status, status == 200 ? "OK" : "Service Unavailable",
+                                  {{"Content-Type", "text/plain"}}, body);
+    };
+    if (want == 0) return answer(503, "not ready: no endpoint is configured (hcconnect add)\n");
+    if (have < want)
+      return answer(503, "not ready: " + std::to_string(want - have) + " of " + std::to_string(want) +
+                             " endpoints cannot listen (hcconnect's log says why)\n");
+    return answer(200, "ready\n");
   }
 
   // The addresses bound right now (the status socket's answer). Control strand.

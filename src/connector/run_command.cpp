@@ -50,8 +50,9 @@ std::string find_intercept_library() {
   auto exe = fs::read_symlink("/proc/self/exe", ec);
   if (ec) return {};
   auto prefix = exe.parent_path().parent_path();
-  for (auto candidate : {exe.parent_path() / "libhcintercept.so", prefix / "lib" / "hcconnect" / "libhcintercept.so",
-                         prefix / "lib" / "libhcintercept.so"})
+  for (auto candidate :
+       {exe.parent_path() / "libhcintercept.so", prefix / "lib" / "hcconnect" / "libhcintercept.so",
+        prefix / "lib" / "libhcintercept.so"})
     if (fs::exists(candidate, ec)) return candidate.string();
   return {};
 }

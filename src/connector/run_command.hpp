@@ -16,8 +16,8 @@ namespace hc::connector {
 // "name1=127.x.y.z;name2=..." for the shim (one item per distinct host).
 std::string hosts_env(const endpoint_config& config);
 
-// libhcintercept.so next to the running executable, in ../lib/hcconnect (packaged) or ../lib; HCCONNECT_INTERCEPT_LIB
-// overrides. Empty when none exists.
+// libhcintercept.so next to the running executable, in ../lib/hcconnect (packaged) or ../lib;
+// HCCONNECT_INTERCEPT_LIB overrides. Empty when none exists.
 std::string find_intercept_library();
 
 std::string pid_file_path(const std::string& state_dir);  // STATE_DIR/hcconnect.pid

@@ -9,6 +9,8 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
+
 #include <optional>
 #include <string_view>
 
@@ -208,6 +210,19 @@ std::optional<std::string_view> query_value(std::string_view target, std::string
   return std::nullopt;
 }
 
+// 200 "ready" when every configured hybrid connection is Connected; else 503 with how many are
+// not (no names: like /metrics, this page needs no token).
+std::string readiness(const std::vector<connection_view>& views) {
+  if (views.empty())
+    return respond(503, "text/plain", "not ready: no hybrid connection is configured (hcm add)\n");
+  auto down =
+      std::count_if(views.begin(), views.end(), [](const auto& v) { return v.live.status != "Connected"; });
+  if (down == 0) return respond(200, "text/plain", "ready\n");
+  return respond(503, "text/plain",
+                 "not ready: " + std::to_string(down) + " of " + std::to_string(views.size()) +
+                     " hybrid connections are not Connected (hcm list says which and why)\n");
+}
+
 }  // namespace
 
 net::http_handler make_ui_handler(ui_backend backend) {
@@ -218,6 +233,8 @@ net::http_handler make_ui_handler(ui_backend backend) {
     path = path.substr(0, path.find('?'));
     if (r.method == "GET" && path == "/metrics")
       co_return respond(200, "text/plain; version=0.0.4; charset=utf-8", b.metrics());
+    if (r.method == "GET" && path == "/healthz") co_return respond(200, "text/plain", "ok\n");
+    if (r.method == "GET" && path == "/readyz") co_return readiness(b.views());
     if (auto token = query_value(r.target, "token"); token && r.method == "GET")
       co_return token_visit(r, b, path, *token);
     if (auto refused = refusal(presented_token(r, b), b, r.method)) co_return *refused;

@@ -3,6 +3,7 @@
 // and `hosts --apply` and named by `run-service`; hcconnect and hcm daemons run with core files
 // off. No relay is needed: endpoints are added with --endpoint, and nothing here dials one.
 #include "hcconnect_support.hpp"
+#include "hcm_support.hpp"
 
 #include <boost/json.hpp>
 
@@ -26,16 +27,24 @@ class hcconnect_safety_test : public ::testing::Test {
     all.insert(all.end(), args.begin(), args.end());
     return run_program(dir_.path(), bin_path("hcconnect"), all, 30s);
   }
-  child_process daemon(const std::string& log_name) {
-    return child_process(bin_path("hcconnect"), {"--config-dir", config_dir().string(), "run-service"},
-                         dir_.path() / log_name);
+  child_process daemon(const std::string& log_name, std::vector<std::string> extra = {}) {
+    std::vector<std::string> args{"--config-dir", config_dir().string(), "run-service"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return child_process(bin_path("hcconnect"), args, dir_.path() / log_name);
+  }
+  // GET `path` from the daemon's metrics port: the body, a space and the status.
+  static std::string probe(std::uint16_t port, const std::string& path) {
+    return hcm::shell("curl -s --max-time 5 -w ' %{http_code}' http://127.0.0.1:" + std::to_string(port) +
+                      path)
+        .output;
   }
 
   // Adds endpoint safety.corp.internal:PORT and returns the loopback address hcconnect picked: a
   // host no other suite uses, so its address is this suite's alone (another suite's hcconnect on
   // cache.corp.internal's address, run in parallel, may be given the same port number).
   std::string add_endpoint(std::uint16_t port) {
-    auto added = hcconnect({"add", send_string, "--endpoint", "safety.corp.internal:" + std::to_string(port)});
+    auto added =
+        hcconnect({"add", send_string, "--endpoint", "safety.corp.internal:" + std::to_string(port)});
     if (added.exit_code != 0) throw test_failure("hcconnect add: " + added.output);
     auto doc = boost::json::parse(read_text_file(config_dir() / "endpoints.json"));
     return std::string(doc.as_array().at(0).at("loopbackAddress").as_string());
@@ -75,9 +84,11 @@ TEST_F(hcconnect_safety_test, run_refuses_an_endpoint_address_held_by_another_pr
 TEST_F(hcconnect_safety_test, run_uses_a_daemon_that_answers_on_its_status_socket) {
   auto port = pick_free_port();
   auto address = add_endpoint(port);
-  auto d = daemon("daemon.log");
+  auto metrics_port = pick_free_port();
+  auto d = daemon("daemon.log", {"--metrics-port", std::to_string(metrics_port)});
   ASSERT_TRUE(wait_until([&] { return port_bound(address, port); }, 10s)) << d.log();
   ASSERT_TRUE(wait_for_file(config_dir() / "hcconnect.sock", 5s)) << d.log();
+  EXPECT_EQ(probe(metrics_port, "/readyz"), "ready\n 200") << "every endpoint listens";
   auto run = hcconnect({"--log-level", "info", "run", "--", "/bin/true"});
   EXPECT_EQ(run.exit_code, 0) << run.output;
   EXPECT_EQ(run.output.find("in-process"), std::string::npos) << "the daemon serves: " << run.output;
@@ -89,11 +100,16 @@ TEST_F(hcconnect_safety_test, run_service_names_the_process_that_holds_an_endpoi
   auto port = pick_free_port();
   auto address = add_endpoint(port);
   squatter squat(address, port);
-  auto d = daemon("daemon.log");
+  auto metrics_port = pick_free_port();
+  auto d = daemon("daemon.log", {"--metrics-port", std::to_string(metrics_port)});
   auto expected = "cannot listen: " + address + ":" + std::to_string(port) +
                   " is taken by another process (uid " + std::to_string(::geteuid()) + ", pid " +
                   std::to_string(::getpid());
   EXPECT_TRUE(wait_until([&] { return d.log().find(expected) != std::string::npos; }, 10s)) << d.log();
+  const std::string not_ready = "not ready: 1 of 1 endpoints cannot listen (hcconnect's log says why)\n 503";
+  std::string ready;  // the log line comes a moment before the daemon counts its endpoints
+  EXPECT_TRUE(wait_until([&] { return (ready = probe(metrics_port, "/readyz")) == not_ready; }, 5s)) << ready;
+  EXPECT_EQ(probe(metrics_port, "/healthz").substr(0, 4), "ok: ");
 }
 
 TEST_F(hcconnect_safety_test, hosts_apply_refuses_to_point_a_name_at_an_address_held_by_another_process) {

@@ -3,6 +3,7 @@
 // (redis-cli, curl, getent) run under `hcconnect run --` reaching names that resolve nowhere
 // else. Also: the CLI's refusals, config reload, reject -> reset, 100 parallel checksummed
 // tunnels and /metrics. Hosts-file mode is in hcconnect_hosts_test.cpp.
+#include "hcconnect_app_support.hpp"
 #include "hcconnect_support.hpp"
 #include "util/build_info.hpp"
 
@@ -644,10 +645,18 @@ TEST_F(hcconnect_test, thirty_open_tunnels_share_two_http2_connections_and_an_ht
     auto f = create("cache", std::string(endpoint_name) + ":1");
     auto listener = echo_listener_for(f);
     auto echo_port = listener->echo_port();
-    auto daemon = start_daemon("cache", echo_port);
+    auto metrics_port = pick_free_port();
+    auto daemon = start_daemon("cache", echo_port, {"--metrics-port", std::to_string(metrics_port)});
     net::tcp::endpoint at{asio::ip::make_address(loopback_of("cache")), echo_port};
     asio::io_context io;
     auto apps = open_echoed_tunnels(io, at, 30);
+    // The 30 bytes each way are in /metrics while every tunnel is still open.
+    auto metrics = round_trip("127.0.0.1", metrics_port,
+                              "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    EXPECT_NE(metrics.find("hcconnect_bytes_total{direction=\"app_to_agent\"} 30\n"), std::string::npos)
+        << metrics;
+    EXPECT_NE(metrics.find("hcconnect_bytes_total{direction=\"agent_to_app\"} 30\n"), std::string::npos)
+        << metrics;
     int relay_connections = connections_of(daemon.pid(), relay_->port());
     if (http2) {
       EXPECT_GE(relay_connections, 1);

@@ -353,6 +353,23 @@ TEST_F(hcm_test, WebUiListsConnectionsServesMetricsAndRefusesCrossSitePosts) {
   auto same_site = shell(post + "-H " + quote("Origin: " + url) + " --data-urlencode " +
                          quote("connectionString=" + listen_string(hc)) + " " + url + "/connections");
   EXPECT_EQ(same_site.output, "200") << "re-adding from the UI itself updates the entry";
+
+  // Liveness and readiness need no token (like /metrics): ready while every hybrid connection is
+  // Connected; when the relay drops one, not ready, saying how many without naming them.
+  auto probe = "curl -s --max-time 5 -w ' %{http_code}' " + url;
+  EXPECT_EQ(shell(probe + "/healthz").output, "ok\n 200");
+  EXPECT_EQ(shell(probe + "/readyz").output, "ready\n 200");
+  run_bounded([&]() -> task<> { co_await delete_hc(relay(), hc.name); }, 20s);
+  std::string not_ready;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        not_ready = shell(probe + "/readyz").output;
+        return not_ready.ends_with(" 503");
+      },
+      10s))
+      << not_ready;
+  EXPECT_NE(not_ready.find("1 of 1 hybrid connections are not Connected"), std::string::npos) << not_ready;
+  EXPECT_EQ(not_ready.find("ui-shown"), std::string::npos) << "an untokened page names a connection";
 }
 
 TEST_F(hcm_test, TestVerbShowsResolutionAndReachability) {
