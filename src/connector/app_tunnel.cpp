@@ -3,6 +3,7 @@
 
 #include "net/pump.hpp"
 #include "proto/error.hpp"
+#include "util/log.hpp"
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/this_coro.hpp>
@@ -28,12 +29,15 @@ net::task<std::optional<net::ws_connection>> open_sender_leg(const tunnel_target
   app_side.reset();
   if (dial.status != 0) {
     metrics.connection("rejected");
-    spdlog::warn("conn {} [{}] {} ({}) from {}: relay refused the tunnel: {} {}", id, tracking, target.name,
-                 target.endpoint, app, dial.status, dial.reason.empty() ? dial.error : dial.reason);
+    util::log_event(spdlog::level::warn, {tracking, {}, target.name, {}},
+                    "conn {} [{}] {} ({}) from {}: relay refused the tunnel: {} {}", id, tracking,
+                    target.name, target.endpoint, app, dial.status,
+                    dial.reason.empty() ? dial.error : dial.reason);
   } else {
     metrics.connection("failed");
-    spdlog::warn("conn {} [{}] {} ({}) from {}: cannot reach the relay: {}", id, tracking, target.name,
-                 target.endpoint, app, dial.error);
+    util::log_event(spdlog::level::warn, {tracking, {}, target.name, {}},
+                    "conn {} [{}] {} ({}) from {}: cannot reach the relay: {}", id, tracking, target.name,
+                    target.endpoint, app, dial.error);
   }
   co_return std::nullopt;
 }
@@ -59,8 +63,9 @@ net::task<> serve_app_connection(std::shared_ptr<const tunnel_target> target, ne
   double setup = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   metrics.connection("tunnelled");
   auto flowing = metrics.tunnel_started(setup);
-  spdlog::debug("conn {} [{}] {} ({}) from {}: tunnel open in {:.1f} ms", id, tracking, target->name,
-                target->endpoint, app, setup * 1000);
+  const util::log_fields about{tracking, {}, target->name, {}};
+  util::log_event(spdlog::level::debug, about, "conn {} [{}] {} ({}) from {}: tunnel open in {:.1f} ms", id,
+                  tracking, target->name, target->endpoint, app, setup * 1000);
 
   auto& agent_side = *leg;
   auto& counters = flowing->counters;
@@ -73,10 +78,12 @@ net::task<> serve_app_connection(std::shared_ptr<const tunnel_target> target, ne
   metrics.tunnel_ended(flowing);
   double lasted = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (result.clean())
-    spdlog::info("conn {} [{}] {} ({}) from {}: closed after {:.3f} s, {} bytes up, {} bytes down", id,
-                 tracking, target->name, target->endpoint, app, lasted, up, down);
+    util::log_event(spdlog::level::info, about,
+                    "conn {} [{}] {} ({}) from {}: closed after {:.3f} s, {} bytes up, {} bytes down", id,
+                    tracking, target->name, target->endpoint, app, lasted, up, down);
   else
-    spdlog::warn(
+    util::log_event(
+        spdlog::level::warn, about,
         "conn {} [{}] {} ({}) from {}: ended after {:.3f} s, {} bytes up, {} bytes down; app->agent {}, "
         "agent->app {}{}{}",
         id, tracking, target->name, target->endpoint, app, lasted, up, down,

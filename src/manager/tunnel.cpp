@@ -11,6 +11,7 @@
 #include "net/http.hpp"
 #include "proto/encoding.hpp"
 #include "proto/hc_address.hpp"
+#include "util/log.hpp"
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
@@ -169,18 +170,20 @@ std::string foreign_accept_address(const proto::connection_string& relay, std::s
 
 void spawn_tunnel(asio::any_io_executor io, tunnel_context ctx, proto::accept_message accept) {
   std::string id = accept.id;
-  std::string name = ctx.stats->snapshot().name;
+  auto status = ctx.stats->snapshot();
   auto strand = asio::make_strand(io);
   asio::co_spawn(strand, run_tunnel(std::move(ctx), std::move(accept)),
-                 [id, name](std::exception_ptr e, std::string summary) {
+                 [id, ns = status.ns, name = status.name](std::exception_ptr e, std::string summary) {
+                   const util::log_fields about{id, ns, name, {}};
                    if (!e) {
-                     spdlog::info("tunnel {} [{}] {}", id, name, summary);
+                     util::log_event(spdlog::level::info, about, "tunnel {} [{}] {}", id, name, summary);
                      return;
                    }
                    try {
                      std::rethrow_exception(e);
                    } catch (const std::exception& ex) {
-                     spdlog::error("tunnel {} [{}] failed: {}", id, name, ex.what());
+                     util::log_event(spdlog::level::err, about, "tunnel {} [{}] failed: {}", id, name,
+                                     ex.what());
                    }
                  });
 }

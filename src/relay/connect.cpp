@@ -18,6 +18,7 @@
 #include "relay/listener_set.hpp"
 #include "relay/model/authorizer.hpp"
 #include "relay/refuse.hpp"
+#include "util/log.hpp"
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
@@ -84,6 +85,7 @@ struct open_tunnel {
   std::string id;
   std::string ns;
   std::string entity;
+  std::string listener_id;
   listener_load load;
 };
 
@@ -106,10 +108,11 @@ net::task<> carry_tunnel(relay_context& ctx, std::shared_ptr<open_tunnel> tunnel
   t.app_leg.stream().close();
   t.agent_leg.stream().close();
   ctx.metrics.tunnel_ended(flowing);
-  spdlog::info("tunnel closed: {} hc={} app->agent {} ({} B) agent->app {} ({} B){}", t.id, t.entity,
-               net::to_string(result.app_to_agent), counters.app_to_agent.load(),
-               net::to_string(result.agent_to_app), counters.agent_to_app.load(),
-               result.error ? ": " + result.error.message() : "");
+  util::log_event(spdlog::level::info, {t.id, t.ns, t.entity, t.listener_id},
+                  "tunnel closed: {} hc={} app->agent {} ({} B) agent->app {} ({} B){}", t.id, t.entity,
+                  net::to_string(result.app_to_agent), counters.app_to_agent.load(),
+                  net::to_string(result.agent_to_app), counters.agent_to_app.load(),
+                  result.error ? ": " + result.error.message() : "");
 }
 
 // Answers the sender `e`, counting `outcome` (for `entity` too when it is known).
@@ -196,8 +199,9 @@ net::task<> refuse_unplaced(relay_context& ctx, incoming& in, const sender_plan&
         std::chrono::duration_cast<std::chrono::seconds>(net::limits::rendezvous_timeout).count());
     plan.entity->live->record(listener_set::outcome::timed_out,
                               "no listener answered within " + window + " s");
-    spdlog::info("sender {} hc={}: no listener answered within {} s ({} offered)", plan.id,
-                 plan.entity->name(), window, offered);
+    util::log_event(spdlog::level::info, {plan.id, in.ns->record.name, plan.entity->name(), {}},
+                    "sender {} hc={}: no listener answered within {} s ({} offered)", plan.id,
+                    plan.entity->name(), window, offered);
     // Named, not a braced temporary inside co_await net/types.hpp.
     const proto::error too_late{504, proto::errc::timeout,
                                 "The listener did not accept the connection within " + window + " seconds"};
@@ -278,7 +282,8 @@ net::task<std::optional<accepted_offer>> offer(relay_context& ctx, incoming& in,
     };
     auto outcome = co_await pending->wait(move_on, until, elsewhere, ctx.rendezvous, key);
     if (!outcome && std::chrono::steady_clock::now() < until) {
-      spdlog::info(
+      util::log_event(
+          spdlog::level::info, {plan.id, in.ns->record.name, entity.name(), chosen->id()},
           "sender {} hc={}: listener {} did not answer within {} s; offering to another", plan.id,
           entity.name(), chosen->id(),
           std::chrono::duration_cast<std::chrono::seconds>(net::limits::listener_answer_timeout).count());
@@ -286,8 +291,9 @@ net::task<std::optional<accepted_offer>> offer(relay_context& ctx, incoming& in,
     }
     if (!outcome) break;
     if (outcome->listener_lost) {
-      spdlog::info("sender {} hc={}: listener {} went away before answering; offering to another", plan.id,
-                   entity.name(), chosen->id());
+      util::log_event(spdlog::level::info, {plan.id, in.ns->record.name, entity.name(), chosen->id()},
+                      "sender {} hc={}: listener {} went away before answering; offering to another", plan.id,
+                      entity.name(), chosen->id());
       continue;
     }
     if (!outcome->listener_leg) {
@@ -296,8 +302,9 @@ net::task<std::optional<accepted_offer>> offer(relay_context& ctx, incoming& in,
       // hcm rejects with 502 when its endpoint does not answer (and Azure's HCM does the same).
       ctx.metrics.sender_outcome(outcome->reject_status == 502 ? "endpoint_unreachable" : "rejected",
                                  in.ns->record.name, entity.name());
-      spdlog::info("sender {} hc={}: rejected by listener {}: {} {}", plan.id, entity.name(), chosen->id(),
-                   outcome->reject_status, outcome->reject_description);
+      util::log_event(spdlog::level::info, {plan.id, in.ns->record.name, entity.name(), chosen->id()},
+                      "sender {} hc={}: rejected by listener {}: {} {}", plan.id, entity.name(), chosen->id(),
+                      outcome->reject_status, outcome->reject_description);
       auto text = rejection_response(*outcome);
       co_await in.stream.write(net::asio::buffer(text));
       in.stream.close();
@@ -347,14 +354,15 @@ net::task<> run_sender(relay_context& ctx, incoming in) {
   ctx.metrics.sender_outcome("accepted", in.ns->record.name, entity.name());
   ctx.metrics.setup_latency(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
                             in.ns->record.name, entity.name());
-  spdlog::info("tunnel open: {} hc={} listener={} app={}", plan->id, entity.name(), accepted->listener_id,
-               in.stream.remote_address());
+  util::log_event(spdlog::level::info, {plan->id, in.ns->record.name, entity.name(), accepted->listener_id},
+                  "tunnel open: {} hc={} listener={} app={}", plan->id, entity.name(), accepted->listener_id,
+                  in.stream.remote_address());
 
   auto ex = co_await net::asio::this_coro::executor;
   auto tunnel = std::make_shared<open_tunnel>(
       net::ws_connection(std::move(in.stream), net::ws_role::server, std::move(in.leftover)),
       std::move(*accepted->outcome.listener_leg), plan->id, in.ns->record.name, entity.name(),
-      std::move(accepted->load));
+      accepted->listener_id, std::move(accepted->load));
   net::asio::co_spawn(ex, carry_tunnel(ctx, std::move(tunnel)), net::log_failure("tunnel " + plan->id));
 }
 

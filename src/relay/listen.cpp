@@ -19,6 +19,7 @@
 #include "relay/model/authorizer.hpp"
 #include "relay/refuse.hpp"
 #include "relay/rendezvous.hpp"
+#include "util/log.hpp"
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -262,8 +263,9 @@ net::task<std::optional<admitted_listener>> admit(relay_context& ctx, incoming& 
   if (!auth) {
     ctx.metrics.auth_failure("listen", auth.error().status);
     ctx.sources.record_failure(in.stream.remote_endpoint().address());
-    spdlog::info("listener refused: {} {} {}: {}", in.tracking_id, entity->name(), in.stream.remote_address(),
-                 auth.error().message);
+    util::log_event(spdlog::level::info, {in.tracking_id, ns.record.name, entity->name(), in.target.id},
+                    "listener refused: {} {} {}: {}", in.tracking_id, entity->name(),
+                    in.stream.remote_address(), auth.error().message);
     co_await refuse(in.stream, auth.error(), ns.host(), entity->name(), in.tracking_id);
     co_return std::nullopt;
   }
@@ -338,8 +340,9 @@ net::task<> run_listener(relay_context& ctx, incoming in) {
   const auto& me = admitted->me;
   const auto& hc_name = admitted->entity->name();
   ctx.metrics.listener_connected();
-  spdlog::info("listener connected: {} hc={} id={} from={} agent=\"{}\"", in.tracking_id, hc_name, me->id(),
-               me->remote_address(), me->agent());
+  const util::log_fields about{in.tracking_id, in.ns->record.name, hc_name, me->id()};
+  util::log_event(spdlog::level::info, about, "listener connected: {} hc={} id={} from={} agent=\"{}\"",
+                  in.tracking_id, hc_name, me->id(), me->remote_address(), me->agent());
 
   auto member = ctx.sessions.join(me->executor(), [weak = std::weak_ptr(me)] {
     if (auto l = weak.lock()) l->begin_close(1001, "The relay is shutting down");
@@ -348,7 +351,8 @@ net::task<> run_listener(relay_context& ctx, incoming in) {
   auto ending = co_await channel.serve(admitted->token_expiry);
 
   leave(ctx, in.ns->record.name, *admitted);
-  spdlog::info("listener disconnected: {} hc={} id={}: {}", in.tracking_id, hc_name, me->id(), ending);
+  util::log_event(spdlog::level::info, about, "listener disconnected: {} hc={} id={}: {}", in.tracking_id,
+                  hc_name, me->id(), ending);
 }
 
 void recheck_listeners(const namespace_entry* before, const namespace_entry& after) {
@@ -367,8 +371,9 @@ void recheck_listeners(const namespace_entry* before, const namespace_entry& aft
     for (const auto& l : now->second->live->snapshot()) {
       auto still = authorize_listener(after, *now->second, l->token());
       if (still) continue;
-      spdlog::info("listener {} hc={}: its authorization no longer holds, closing: {}", l->id(),
-                   now->second->name(), still.error().message);
+      util::log_event(spdlog::level::info, {{}, after.record.name, now->second->name(), l->id()},
+                      "listener {} hc={}: its authorization no longer holds, closing: {}", l->id(),
+                      now->second->name(), still.error().message);
       l->begin_close(1008, proto::close_reason("Authorization revoked: " + still.error().message));
     }
   }

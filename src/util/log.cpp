@@ -41,13 +41,44 @@ class printable_message_flag : public spdlog::custom_flag_formatter {
   bool json_;
 };
 
+// JSON only: ,"tracking_id":"…","namespace":"…",… for the fields log_event attached (printable
+// and escaped like the message).
+class log_fields_flag : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg&, const std::tm&, spdlog::memory_buf_t& dest) override {
+    const auto* f = detail::current_log_fields;
+    if (!f) return;
+    field(dest, "tracking_id", f->tracking_id);
+    field(dest, "namespace", f->ns);
+    field(dest, "hybrid_connection", f->hybrid_connection);
+    field(dest, "listener_id", f->listener_id);
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<log_fields_flag>();
+  }
+
+ private:
+  static void field(spdlog::memory_buf_t& dest, std::string_view name, std::string_view value) {
+    if (value.empty()) return;
+    dest.append(std::string_view(",\""));
+    dest.append(name);
+    dest.append(std::string_view("\":\""));
+    for (char c : proto::printable(value)) {
+      if (c == '"' || c == '\\') dest.push_back('\\');
+      dest.push_back(c);
+    }
+    dest.push_back('"');
+  }
+};
+
 }  // namespace
 
 void init_logging(const std::string& format, const std::string& level) {
   auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
   if (format == "json") {
-    formatter->add_flag<printable_message_flag>('*', true).set_pattern(
-        R"({"time":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l","msg":"%*"})");
+    formatter->add_flag<printable_message_flag>('*', true);
+    formatter->add_flag<log_fields_flag>('F').set_pattern(
+        R"({"time":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l","msg":"%*"%F})");
   } else if (format == "text") {
     formatter->add_flag<printable_message_flag>('*', false).set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %*");
   } else {

@@ -1,13 +1,40 @@
 // util/log: logging setup shared by every program: one line per event, text or JSON
 // (--log-format json), to stderr. Secrets are never passed to the logger (callers' rule).
+// log_event attaches the ids a line is about (tracking id, namespace, hybrid connection,
+// listener id): JSON lines carry them as fields of their own beside "msg", so a log pipeline
+// can follow one connection across the relay, hcm and hcconnect without parsing messages.
 #pragma once
 #include <spdlog/spdlog.h>
 
 #include <exception>
 #include <functional>
 #include <string>
+#include <string_view>
+#include <utility>
 
 namespace hc::util {
+
+// What a log line is about; empty fields are left out.
+struct log_fields {
+  std::string_view tracking_id;
+  std::string_view ns;
+  std::string_view hybrid_connection;
+  std::string_view listener_id;
+};
+
+namespace detail {
+// The fields of the line being written on this thread (log_event sets them around one call).
+inline thread_local const log_fields* current_log_fields = nullptr;
+}  // namespace detail
+
+// spdlog::log(level, ...) with `fields` attached (loggers format on the calling thread).
+template <class... Args>
+void log_event(spdlog::level::level_enum level, const log_fields& fields,
+               spdlog::format_string_t<Args...> format, Args&&... args) {
+  detail::current_log_fields = &fields;
+  spdlog::log(level, format, std::forward<Args>(args)...);
+  detail::current_log_fields = nullptr;
+}
 
 // format: "text" or "json"; level: "debug", "info", "warn", "error". Throws
 // std::invalid_argument with the accepted values on anything else.
