@@ -5,7 +5,9 @@
 #include "ctl/namespace_commands.hpp"
 #include "ctl/options.hpp"
 #include "ctl/plan_commands.hpp"
+#include "ctl/table.hpp"
 #include "ctl/tcpping.hpp"
+#include "ctl/usage_command.hpp"
 #include "net/egress_options.hpp"
 #include "util/build_info.hpp"
 #include "util/cli_run.hpp"
@@ -27,8 +29,8 @@ int main(int argc, char** argv) {
   app.add_option("--ca-file", opts.ca_file, "Extra CA certificate to trust (default: $HCRELAY_CA_FILE)");
   app.add_flag("--insecure-plaintext", opts.insecure_plaintext,
                "Talk http:// to a relay run with --insecure-plaintext");
-  app.add_option("-o,--output", opts.output, "table or json")
-      ->check(CLI::IsMember({"table", "json"}))
+  app.add_option("-o,--output", opts.output, "table, json or csv (tables as CSV)")
+      ->check(CLI::IsMember({"table", "json", "csv"}))
       ->capture_default_str();
   hc::net::add_egress_options(app);
   hc::ctl::add_hc_commands(app, opts);
@@ -36,6 +38,8 @@ int main(int argc, char** argv) {
   hc::ctl::add_key_commands(app, opts);
   hc::ctl::add_plan_commands(app, opts);
   hc::ctl::add_app_commands(app, opts);
+  hc::ctl::add_usage_command(app, opts);
+  app.parse_complete_callback([&opts] { hc::ctl::print_tables_as_csv(opts.output == "csv"); });
   hc::ctl::add_tcpping_command(app, opts);
   hc::ctl::add_diagnose_command(app, opts);
   return hc::util::run_cli("hcctl", app, argc, argv, [] { return hc::util::exit_code::ok; });

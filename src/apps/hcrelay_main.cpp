@@ -142,6 +142,15 @@ int main(int argc, char** argv) {
                  "hybrid_connection=\"_other\"")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  double usage_interval_s = seconds_of(limits.usage_interval);
+  app.add_option("--usage-interval", usage_interval_s,
+                 "Seconds between writes of the hourly usage counts to the store (and at shutdown)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--usage-retention-days", limits.usage_retention_days,
+                 "Days of hourly usage rows the store keeps")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   app.add_option("--log-format", log_format, "text or json")->capture_default_str();
   app.add_option("--log-level", log_level, "debug, info, warn or error")->capture_default_str();
   auto args = hc::util::with_environment(app, "HCRELAY_", {argv, argv + argc});
@@ -165,6 +174,7 @@ int main(int argc, char** argv) {
     limits.http_answer_timeout = milliseconds_of(answer_s);
     limits.http2 = !no_http2;
     limits.hc_metrics = !no_hc_metrics;
+    limits.usage_interval = milliseconds_of(usage_interval_s);
     try {
       hc::util::init_logging(log_format, log_level);
       hc::util::raise_file_limit();

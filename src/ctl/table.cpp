@@ -28,14 +28,42 @@ std::string raw_field(const json::value& v, std::string_view key) {
   return json::serialize(*f);
 }
 
+// A CSV field: quoted, its quotes doubled, when it holds a comma, a quote or a line break.
+std::string csv_field(const std::string& text) {
+  if (text.find_first_of(",\"\r\n") == std::string::npos) return text;
+  std::string out = "\"";
+  for (char c : text) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+void print_csv_line(const std::vector<std::string>& fields) {
+  std::string line;
+  for (const auto& f : fields) line += (line.empty() ? "" : ",") + csv_field(f);
+  std::cout << line << "\r\n";
+}
+
+bool csv_tables = false;  // set once, before any verb runs
+
 }  // namespace
+
+void print_tables_as_csv(bool csv) {
+  csv_tables = csv;
+}
+bool printing_csv() {
+  return csv_tables;
+}
 
 std::string field(const json::value& v, std::string_view key) {
   return proto::printable(raw_field(v, key));  // ids and reasons from senders never drive the terminal
 }
 
 void print_table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows) {
-  std::cout << util::format_table(header, rows);
+  if (!csv_tables) {
+    std::cout << util::format_table(header, rows);
+    return;
+  }
+  print_csv_line(header);
+  for (const auto& row : rows) print_csv_line(row);
 }
 
 void print_details(const std::vector<std::pair<std::string, std::string>>& lines) {

@@ -15,8 +15,11 @@ namespace hc::ctl {
 // joined with ", ", absent or null as "-"; control characters escaped (proto::printable).
 std::string field(const boost::json::value& v, std::string_view key);
 
-// The table on stdout, laid out by util::format_table.
+// The table on stdout, laid out by util::format_table, or as CSV (RFC 4180) after
+// print_tables_as_csv(true) (hcctl -o csv).
 void print_table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows);
+void print_tables_as_csv(bool csv);
+bool printing_csv();
 
 // "Label:  value" lines with the values aligned.
 void print_details(const std::vector<std::pair<std::string, std::string>>& lines);

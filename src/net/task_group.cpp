@@ -7,10 +7,6 @@
 
 namespace hc::net {
 
-task_group::membership::~membership() {
-  if (group_) group_->leave(id_);
-}
-
 task_group::membership task_group::join(asio::any_io_executor ex, std::function<void()> end_gracefully) {
   member m{std::move(ex), std::move(end_gracefully), std::make_shared<bool>(true)};
   std::lock_guard lock(mutex_);
@@ -20,7 +16,7 @@ task_group::membership task_group::join(asio::any_io_executor ex, std::function<
   return membership(this, id);
 }
 
-void task_group::leave(std::uint64_t id) {
+void task_group::release(std::uint64_t id) {
   std::lock_guard lock(mutex_);
   auto it = members_.find(id);
   if (it == members_.end()) return;

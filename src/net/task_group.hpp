@@ -6,6 +6,7 @@
 // forces what is left (stops its io_context). Thread-safe.
 #pragma once
 #include "net/types.hpp"
+#include "util/scoped_id.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -19,19 +20,7 @@ namespace hc::net {
 class task_group {
  public:
   // Held by the session (on its own executor) for as long as it runs; leaving is its destruction.
-  class membership {
-   public:
-    membership() = default;
-    membership(membership&& o) noexcept : group_(o.group_), id_(o.id_) { o.group_ = nullptr; }
-    membership& operator=(membership&&) = delete;
-    ~membership();
-
-   private:
-    friend class task_group;
-    membership(task_group* g, std::uint64_t id) : group_(g), id_(id) {}
-    task_group* group_ = nullptr;
-    std::uint64_t id_ = 0;
-  };
+  using membership = util::scoped_id<task_group>;
 
   // `end_gracefully` runs on `ex`, at most once, and never after the membership is gone.
   [[nodiscard]] membership join(asio::any_io_executor ex, std::function<void()> end_gracefully);
@@ -47,7 +36,8 @@ class task_group {
     std::function<void()> end_gracefully;
     std::shared_ptr<bool> present;  // false once the membership is gone (read on `executor`)
   };
-  void leave(std::uint64_t id);
+  friend membership;
+  void release(std::uint64_t id);  // a member left
   static void request_end(const member& m);
 
   mutable std::mutex mutex_;

@@ -104,6 +104,8 @@ net::task<> carry_tunnel(relay_context& ctx, std::shared_ptr<open_tunnel> tunnel
   auto& t = *tunnel;
   auto flowing = ctx.metrics.tunnel_started(t.ns, t.entity);
   auto& counters = flowing->counters;
+  auto counted =
+      ctx.usage.tunnel(t.ns, t.entity, std::shared_ptr<const net::tunnel_counters>(flowing, &counters));
   auto result = co_await net::relay_tunnel(t.app_leg, t.agent_leg, counters);
   t.app_leg.stream().close();
   t.agent_leg.stream().close();

@@ -13,6 +13,7 @@
 #include "relay/rendezvous.hpp"
 #include "relay/settings.hpp"
 #include "relay/source_limits.hpp"
+#include "relay/usage_recorder.hpp"
 #include "store/store.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -33,6 +34,10 @@ struct relay_context {
   request_table requests;  // HTTP-mode requests waiting for their listener's rendezvous
   relay_metrics metrics;
   source_limits sources;  // per remote address: failed-auth allowance, handshakes in flight
+  // Hourly usage per hybrid connection, added to the store by relay/usage_writer.
+  usage_recorder usage{[] {
+    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  }};
   // Listener control channels and open tunnels: on SIGTERM each gets Close 1001 and the relay
   // waits for them up to settings.drain_timeout.
   net::task_group sessions;

@@ -340,6 +340,7 @@ net::task<> run_listener(relay_context& ctx, incoming in) {
   const auto& me = admitted->me;
   const auto& hc_name = admitted->entity->name();
   ctx.metrics.listener_connected();
+  auto counted = ctx.usage.listener(in.ns->record.name, hc_name);  // connection-hours until it leaves
   const util::log_fields about{in.tracking_id, in.ns->record.name, hc_name, me->id()};
   util::log_event(spdlog::level::info, about, "listener connected: {} hc={} id={} from={} agent=\"{}\"",
                   in.tracking_id, hc_name, me->id(), me->remote_address(), me->agent());

@@ -17,6 +17,7 @@
 #include "relay/model/hc_operations.hpp"
 #include "relay/model/store_location.hpp"
 #include "relay/tls/server_certificate.hpp"
+#include "relay/usage_writer.hpp"
 #include "util/build_info.hpp"
 #include "util/private_file.hpp"
 
@@ -339,6 +340,7 @@ void relay_server::run() {
   if (s.ctx.tls) watch_reload(s, hangup);
   net::keep_returning_free_memory(s.io.get_executor());
   if (opened.shared) net::asio::co_spawn(s.io, follow_store(s.ctx), net::log_failure("catalog sync"));
+  net::asio::co_spawn(s.io, keep_usage(s.ctx), net::log_failure("usage"));
   auto rethrow = [](std::exception_ptr e) {
     if (e) std::rethrow_exception(e);
   };
@@ -355,6 +357,7 @@ void relay_server::run() {
   // A store call still queued (the catalog sync's poll at SIGTERM) runs out now: its coroutine
   // holds an executor of io, so it must not be left for ctx's destructor, which runs after io's.
   s.ctx.store_worker.join();
+  write_last_usage(s.ctx);
   // The cluster link was closed by the drain; it goes now, before the io_context it ran on, and
   // so do the accepts still pending (a forwarded sender's entry has a timer of io).
   s.ctx.cluster.reset();

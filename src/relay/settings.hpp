@@ -33,6 +33,10 @@ struct relay_settings {
   // connections get series of their own (the rest share "_other").
   bool hc_metrics = true;
   std::size_t hc_metrics_limit = 1000;
+  // Usage rows (relay/usage_recorder): how often what accumulated is added to the store, and how
+  // many days of hourly rows the store keeps.
+  std::chrono::milliseconds usage_interval = std::chrono::seconds(60);
+  unsigned usage_retention_days = 90;
 };
 
 }  // namespace hc::relay

@@ -1,7 +1,8 @@
 // store/postgres_store: the PostgreSQL implementation of store::store, for relay nodes that share
 // one catalog: the versioned schema and its migrations (serialised between nodes by an advisory
-// lock), one parameterised statement per operation, and the catalog revision every write raises
-// (and announces with NOTIFY hcrelay_catalog, payload the new revision, for nodes that LISTEN).
+// lock), one parameterised statement per operation, the catalog revision every catalog write raises
+// (and announces with NOTIFY hcrelay_catalog, payload the new revision, for nodes that LISTEN), and
+// the usage rows that nodes add to concurrently (never raising or announcing the revision).
 // Keys are stored as they are, as in SQLite: the database is the secret store, and what protects
 // them is who may log in as, or read the tables of, its PostgreSQL role (the 0600 file is that
 // protection for SQLite). Owns one session (postgres_session.hpp); calls are serialised by a mutex.
@@ -10,9 +11,12 @@
 #include "store/store.hpp"
 #include "store/store_support.hpp"
 
+#include <algorithm>
+#include <charconv>
 #include <iterator>
 #include <mutex>
 #include <string_view>
+#include <tuple>
 
 namespace hc::store {
 namespace {
@@ -91,6 +95,22 @@ constexpr std::string_view migrations[] = {
       );
       CREATE INDEX app_links_by_hc ON app_links(namespace_name, hc_key);
     )sql",
+    // 1 -> 2: usage per hybrid connection and clock hour, as SQLite's schema version 4 has it
+    // (no foreign keys: billing history outlives its hybrid connection and namespace).
+    R"sql(
+      CREATE TABLE usage_hourly (
+        namespace_name text COLLATE "C" NOT NULL,
+        hc_name text COLLATE "C" NOT NULL,
+        hour bigint NOT NULL,
+        listener_seconds double precision NOT NULL,
+        tunnels bigint NOT NULL,
+        tunnel_seconds double precision NOT NULL,
+        bytes_app_to_agent bigint NOT NULL,
+        bytes_agent_to_app bigint NOT NULL,
+        PRIMARY KEY (namespace_name, hc_name, hour)
+      );
+      CREATE INDEX usage_hourly_by_hour ON usage_hourly(hour);
+    )sql",
 };
 constexpr int current_schema_version = static_cast<int>(std::size(migrations));
 
@@ -104,6 +124,16 @@ constexpr std::string_view raise_revision =
     "WITH raised AS (UPDATE catalog_revision SET value = value + 1 RETURNING value) "
     "SELECT pg_notify('hcrelay_catalog', value::text) FROM raised";
 constexpr std::string_view select_revision = "SELECT value FROM catalog_revision";
+// One usage_record's amounts added to its row, which is created when absent.
+constexpr std::string_view add_to_usage_row =
+    "INSERT INTO usage_hourly(namespace_name, hc_name, hour, listener_seconds, tunnels, tunnel_seconds, "
+    "bytes_app_to_agent, bytes_agent_to_app) VALUES($1, $2, $3, $4, $5, $6, $7, $8) "
+    "ON CONFLICT(namespace_name, hc_name, hour) DO UPDATE SET "
+    "listener_seconds = usage_hourly.listener_seconds + excluded.listener_seconds, "
+    "tunnels = usage_hourly.tunnels + excluded.tunnels, "
+    "tunnel_seconds = usage_hourly.tunnel_seconds + excluded.tunnel_seconds, "
+    "bytes_app_to_agent = usage_hourly.bytes_app_to_agent + excluded.bytes_app_to_agent, "
+    "bytes_agent_to_app = usage_hourly.bytes_agent_to_app + excluded.bytes_agent_to_app";
 
 // One statement of a write and its parameters ($1, $2, ...).
 struct step {
@@ -113,6 +143,21 @@ struct step {
 
 std::string as_text(bool b) {
   return b ? "true" : "false";
+}
+
+// The shortest text that reads back as exactly `d` (std::to_string would round to 6 decimals).
+std::string as_text(double d) {
+  char text[32];  // the longest, e.g. -2.2250738585072014e-308, is 24
+  return std::string(text, std::to_chars(std::begin(text), std::end(text), d).ptr);
+}
+
+// A double precision column: PostgreSQL (12 and later) writes the shortest exact text.
+double real(const postgres::row& r, int column, std::string_view what) {
+  std::string text = r.text(column);
+  double d = 0;
+  if (std::from_chars(text.data(), text.data() + text.size(), d).ec != std::errc{})
+    throw store_error("postgres store: " + std::string(what) + ": not a number: " + text);
+  return d;
 }
 
 class postgres_store final : public store {
@@ -267,14 +312,69 @@ class postgres_store final : public store {
                                   {key, value}}});
   }
 
+  // Not a catalog write: no revision, no NOTIFY. Nodes add to the same rows at the same moment:
+  // each upsert adds under the row's lock, and the rows are taken in key order so that two
+  // nodes' transactions cannot deadlock. A COMMIT lost in flight and retried by the session
+  // (postgres_session.hpp) would count its amounts twice.
+  void add_usage(const std::vector<usage_record>& amounts) override {
+    if (amounts.empty()) return;
+    std::vector<const usage_record*> in_key_order;
+    for (const auto& r : amounts) in_key_order.push_back(&r);
+    std::sort(in_key_order.begin(), in_key_order.end(), [](const usage_record* a, const usage_record* b) {
+      return std::tie(a->namespace_name, a->hc_name, a->hour) <
+             std::tie(b->namespace_name, b->hc_name, b->hour);
+    });
+    std::vector<step> steps;
+    for (const usage_record* r : in_key_order)
+      steps.push_back({add_to_usage_row,
+                       {r->namespace_name, r->hc_name, std::to_string(r->hour), as_text(r->listener_seconds),
+                        std::to_string(r->tunnels), as_text(r->tunnel_seconds),
+                        std::to_string(r->bytes_app_to_agent), std::to_string(r->bytes_agent_to_app)}});
+    in_transaction("add usage to " + session_.server(), steps);
+  }
+
+  std::vector<usage_record> usage(std::int64_t from, std::int64_t to) override {
+    std::lock_guard lock(mutex_);
+    const std::string what = "read usage from " + session_.server();
+    return session_.run(what, [&] {
+      auto r = session_.exec(
+          "SELECT namespace_name, hc_name, hour, listener_seconds, tunnels, tunnel_seconds, "
+          "bytes_app_to_agent, bytes_agent_to_app FROM usage_hourly WHERE hour >= $1 AND hour < $2 "
+          "ORDER BY hour, namespace_name, hc_name",
+          {std::to_string(from), std::to_string(to)}, what);
+      std::vector<usage_record> out;
+      for (int i = 0, n = PQntuples(r.get()); i < n; ++i) {
+        postgres::row q{r.get(), i};
+        out.push_back({q.text(0), q.text(1), q.integer(2), real(q, 3, what), q.integer(4), real(q, 5, what),
+                       q.integer(6), q.integer(7)});
+      }
+      return out;
+    });
+  }
+
+  std::size_t prune_usage(std::int64_t before) override {
+    std::lock_guard lock(mutex_);
+    const std::string what = "prune usage before " + std::to_string(before);
+    return session_.run(what, [&] {
+      auto r = session_.exec("DELETE FROM usage_hourly WHERE hour < $1", {std::to_string(before)}, what);
+      return static_cast<std::size_t>(std::stoull(PQcmdTuples(r.get())));
+    });
+  }
+
  private:
-  // Under the lock, in one transaction: `steps`, then the revision raised (store::revision).
-  void write(const std::string& what, const std::vector<step>& steps) {
+  // A catalog write: under the lock, in one transaction, `steps`, then the revision raised
+  // (store::revision) and announced.
+  void write(const std::string& what, std::vector<step> steps) {
+    steps.push_back({raise_revision, {}});
+    in_transaction(what, steps);
+  }
+
+  // Under the lock, in one write transaction: `steps` and nothing else.
+  void in_transaction(const std::string& what, const std::vector<step>& steps) {
     std::lock_guard lock(mutex_);
     session_.run(what, [&] {
       transaction tx(session_, begin_write, what);
       for (const auto& s : steps) session_.exec(s.sql, s.params, what);
-      session_.exec(raise_revision, {}, what);
       tx.commit();
     });
   }

@@ -1,8 +1,9 @@
 // store/sqlite_store: the SQLite implementation of store::store — file creation (mode 0600), WAL
-// pragmas, the versioned schema and its migrations, one prepared statement per operation, and the
-// catalog revision every write raises. Owns one sqlite3 connection for its whole life. Not the in-memory
-// model (that is the relay's cache) nor timestamps (callers fill created_at/updated_at). Calls are serialised
-// by a mutex; callers still run it off the I/O threads (store.hpp).
+// pragmas, the versioned schema and its migrations, one prepared statement per operation, the
+// catalog revision every catalog write raises, and the usage rows (which never raise it). Owns one
+// sqlite3 connection for its whole life. Not the in-memory model (that is the relay's cache) nor
+// timestamps (callers fill created_at/updated_at). Calls are serialised by a mutex; callers still
+// run it off the I/O threads (store.hpp).
 #include "store/record_rows.hpp"
 #include "store/store.hpp"
 #include "store/store_support.hpp"
@@ -86,6 +87,23 @@ constexpr std::string_view migrations[] = {
       );
       INSERT INTO catalog_revision(id, value) VALUES(1, 0);
     )sql",
+    // 3 -> 4: usage per hybrid connection and clock hour (store::add_usage). No foreign keys: the
+    // rows are billing history and outlive their hybrid connection and namespace. Ranges of hours
+    // (usage, prune_usage) use the index.
+    R"sql(
+      CREATE TABLE usage_hourly (
+        namespace_name TEXT NOT NULL,
+        hc_name TEXT NOT NULL,
+        hour INTEGER NOT NULL,
+        listener_seconds REAL NOT NULL,
+        tunnels INTEGER NOT NULL,
+        tunnel_seconds REAL NOT NULL,
+        bytes_app_to_agent INTEGER NOT NULL,
+        bytes_agent_to_app INTEGER NOT NULL,
+        PRIMARY KEY (namespace_name, hc_name, hour)
+      );
+      CREATE INDEX usage_hourly_by_hour ON usage_hourly(hour);
+    )sql",
 };
 constexpr int current_schema_version = static_cast<int>(std::size(migrations));
 
@@ -159,6 +177,10 @@ class statement {
       check(sqlite3_bind_int64(s_.stmt_.get(), i, v));
       return *this;
     }
+    use& bind(int i, double v) {
+      check(sqlite3_bind_double(s_.stmt_.get(), i, v));
+      return *this;
+    }
     // Returns true while a row is available; throws on error, naming op and object.
     bool step(std::string_view op, std::string_view object) {
       int rc = sqlite3_step(s_.stmt_.get());
@@ -171,6 +193,7 @@ class statement {
       return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(s_.stmt_.get(), col))) : "";
     }
     std::int64_t integer(int col) const { return sqlite3_column_int64(s_.stmt_.get(), col); }
+    double real(int col) const { return sqlite3_column_double(s_.stmt_.get(), col); }
     bool flag(int col) const { return integer(col) != 0; }
 
    private:
@@ -260,13 +283,22 @@ class sqlite_store final : public store {
     in_write_transaction(op, object, [&] { run(st, op, object, args...); });
   }
 
-  // Under the lock, in one transaction: `steps`, then the revision raised (store::revision).
+  // A catalog write: under the lock, in one transaction, `steps`, then the revision raised
+  // (store::revision).
   template <class Steps>
   void in_write_transaction(std::string_view op, std::string_view object, Steps steps) {
+    in_transaction(op, object, [&] {
+      steps();
+      run(*raise_revision_, op, object);
+    });
+  }
+
+  // Under the lock, in one write transaction: `steps` and nothing else.
+  template <class Steps>
+  void in_transaction(std::string_view op, std::string_view object, Steps steps) {
     std::lock_guard lock(mutex_);
     transaction tx(db_.get(), std::string(op) + " " + std::string(object));
     steps();
-    run(*raise_revision_, op, object);
     tx.commit();
   }
 
@@ -351,6 +383,35 @@ class sqlite_store final : public store {
 
   void put_setting(const std::string& key, const std::string& value) override {
     write(*upsert_setting_, "put setting", key, key, value);
+  }
+
+  // Not a catalog write: the revision stays.
+  void add_usage(const std::vector<usage_record>& amounts) override {
+    if (amounts.empty()) return;
+    in_transaction("add usage to", path_, [&] {
+      for (const auto& r : amounts)
+        run(*add_usage_, "add usage to",
+            qualified(r.namespace_name, r.hc_name) + " hour " + std::to_string(r.hour), r.namespace_name,
+            r.hc_name, r.hour, r.listener_seconds, r.tunnels, r.tunnel_seconds, r.bytes_app_to_agent,
+            r.bytes_agent_to_app);
+    });
+  }
+
+  std::vector<usage_record> usage(std::int64_t from, std::int64_t to) override {
+    std::lock_guard lock(mutex_);
+    std::vector<usage_record> out;
+    statement::use q(*select_usage_);
+    q.bind(1, from).bind(2, to);
+    while (q.step("read usage from", path_))
+      out.push_back({q.text(0), q.text(1), q.integer(2), q.real(3), q.integer(4), q.real(5), q.integer(6),
+                     q.integer(7)});
+    return out;
+  }
+
+  std::size_t prune_usage(std::int64_t before) override {
+    std::lock_guard lock(mutex_);
+    run(*prune_usage_, "prune usage before", std::to_string(before), before);
+    return static_cast<std::size_t>(sqlite3_changes64(db_.get()));
   }
 
  private:
@@ -460,6 +521,19 @@ class sqlite_store final : public store {
     upsert_setting_ = prep(
         "INSERT INTO settings(key, value) VALUES(?1, ?2) "
         "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+    add_usage_ = prep(
+        "INSERT INTO usage_hourly(namespace_name, hc_name, hour, listener_seconds, tunnels, tunnel_seconds, "
+        "bytes_app_to_agent, bytes_agent_to_app) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+        "ON CONFLICT(namespace_name, hc_name, hour) DO UPDATE SET "
+        "listener_seconds = listener_seconds + excluded.listener_seconds, "
+        "tunnels = tunnels + excluded.tunnels, tunnel_seconds = tunnel_seconds + excluded.tunnel_seconds, "
+        "bytes_app_to_agent = bytes_app_to_agent + excluded.bytes_app_to_agent, "
+        "bytes_agent_to_app = bytes_agent_to_app + excluded.bytes_agent_to_app");
+    select_usage_ = prep(
+        "SELECT namespace_name, hc_name, hour, listener_seconds, tunnels, tunnel_seconds, "
+        "bytes_app_to_agent, bytes_agent_to_app FROM usage_hourly WHERE hour >= ?1 AND hour < ?2 "
+        "ORDER BY hour, namespace_name, hc_name");
+    prune_usage_ = prep("DELETE FROM usage_hourly WHERE hour < ?1");
   }
 
   std::mutex mutex_;  // one statement use at a time: prepared statements are shared state
@@ -473,6 +547,7 @@ class sqlite_store final : public store {
       delete_app_link_;
   std::unique_ptr<statement> select_setting_, upsert_setting_;
   std::unique_ptr<statement> select_revision_, raise_revision_;
+  std::unique_ptr<statement> add_usage_, select_usage_, prune_usage_;
 };
 
 }  // namespace

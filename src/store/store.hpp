@@ -4,6 +4,7 @@
 // worker thread). The relay caches everything in memory; the store is read in full at start-up
 // and written on every management change, never on the connection path.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -68,6 +69,20 @@ struct app_link_record {
   std::string created_at;
 };
 
+// What one hybrid connection used in one clock hour (UTC), as the relay counts it
+// (relay/usage_recorder). Kept apart from the catalog: never in a snapshot, never a revision.
+struct usage_record {
+  std::string namespace_name;
+  std::string hc_name;
+  std::int64_t hour = 0;          // Unix seconds of the hour's start (a multiple of 3600)
+  double listener_seconds = 0;    // connected listeners' time in the hour, summed (connection-hours x 3600)
+  std::int64_t tunnels = 0;       // tunnels opened in the hour
+  double tunnel_seconds = 0;      // time tunnels were open in the hour, summed
+  std::int64_t bytes_app_to_agent = 0;
+  std::int64_t bytes_agent_to_app = 0;
+  bool operator==(const usage_record&) const = default;
+};
+
 struct snapshot {
   std::int64_t revision = 0;  // store::revision() as of the transaction that read these rows
   std::vector<namespace_record> namespaces;
@@ -117,6 +132,14 @@ class store {
   // Schema-free key/value settings (e.g. the relay's generated data version).
   virtual std::optional<std::string> get_setting(const std::string& key) = 0;
   virtual void put_setting(const std::string& key, const std::string& value) = 0;
+  // Usage: adds each record's amounts to its (namespace, hybrid connection, hour) row, creating
+  // it, all in one transaction (several relay nodes add to the same rows). Not a catalog change:
+  // the revision stays where it is.
+  virtual void add_usage(const std::vector<usage_record>& amounts) = 0;
+  // The rows with from <= hour < to (Unix seconds), ordered by hour, namespace, hybrid connection.
+  virtual std::vector<usage_record> usage(std::int64_t from, std::int64_t to) = 0;
+  // Deletes the rows whose hour is before `before`; how many went.
+  virtual std::size_t prune_usage(std::int64_t before) = 0;
 };
 
 // Opens (creating when absent) an SQLite database in WAL mode with the schema migrated to the

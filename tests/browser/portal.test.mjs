@@ -38,7 +38,7 @@ async function api(method, apiPath, body) {
 
 before(async () => {
   fs.mkdirSync(outDir, { recursive: true });
-  await relay.start();
+  await relay.start(20000, ['--usage-interval', '0.2']);  // usage rows reach the store at once
   base = `https://${relay.host}:${relay.port}`;
   await api('PUT', '/plans/basic-plan', { sku: 'Basic' });
   await api('PUT', '/apps/contoso-web', { plan: 'basic-plan' });
@@ -147,6 +147,16 @@ test('the portal: create, see Connected, details, add existing, plan, keys, disc
   const plan = await page.locator('#view').innerText();
   assert.match(plan, /2 \/ 5/);
   assert.match(plan, /inventory-db[\s\S]*contoso-api, contoso-web|inventory-db[\s\S]*contoso-web, contoso-api/);
+  // Usage: orders-db's listener has been connected for a while; its hours are there, beside the limit.
+  const usageRow = page.locator('#plan-usage tr[data-name="orders-db"]');
+  await usageRow.waitFor();
+  const usageText = await page.locator('#plan-usage').innerText();
+  assert.match(usageText, /2 of 5 hybrid connections used \(Basic\)/);
+  assert.match(usageText, /Total/);
+  const listenerHours = Number((await usageRow.locator('td').nth(2).innerText()).replace(/,/g, ''));
+  assert.ok(listenerHours > 0, `orders-db shows ${listenerHours} listener hours`);
+  await page.selectOption('select[name=usage-range]', '7');
+  await usageRow.waitFor();
   await shot('plan-properties');
 
   // Namespace keys: list, show, regenerate the secondary key.

@@ -1,17 +1,23 @@
 // Engine tests for what only the PostgreSQL store has (the shared contract is
-// store_contract_test.cpp): nodes migrating an empty database at the same moment, a server that
-// goes away and comes back under a live store object, a session the server cuts, unreachable and
-// silent servers, and messages that name host:port/db but never the password or the URL.
+// store_contract_test.cpp): nodes migrating an empty database at the same moment, an older
+// schema migrated, nodes adding to the same usage rows at the same moment (and announcing no
+// catalog change), a server that goes away and comes back under a live store object, a session the
+// server cuts, unreachable and silent servers, and messages that name host:port/db but never the
+// password or the URL.
 #include "postgres_server.hpp"
 #include "store/store.hpp"
 
 #include <gtest/gtest.h>
+#include <libpq-fe.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <functional>
+#include <latch>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -23,6 +29,13 @@ using namespace std::chrono_literals;
 using clock = std::chrono::steady_clock;
 constexpr const char* when = "2026-11-29T09:00:00Z";
 constexpr const char* password = "pw-Never-Print-Me";
+constexpr std::int64_t hour = 3600;
+constexpr std::int64_t h0 = 490113 * hour;  // a clock hour's start: 2025-11-29T09:00:00Z
+
+struct connection_closer {
+  void operator()(PGconn* c) const { PQfinish(c); }
+};
+using connection = std::unique_ptr<PGconn, connection_closer>;
 
 class PostgresStore : public ::testing::Test {
  protected:
@@ -40,6 +53,20 @@ class PostgresStore : public ::testing::Test {
   // This test's database, with a password in the URL (trust authentication ignores it).
   std::string url() { return server().url(database_, password); }
   std::string where() { return "127.0.0.1:" + std::to_string(server().port()) + "/" + database_; }
+
+  // A plain libpq session on this test's database, as another program would have.
+  connection connect() {
+    connection c(PQconnectdb(url().c_str()));
+    EXPECT_EQ(PQstatus(c.get()), CONNECTION_OK) << PQerrorMessage(c.get());
+    return c;
+  }
+
+  // Runs `sql` in this test's database (e.g. to leave it as an older release would have).
+  void execute(PGconn* c, const std::string& sql) {
+    PGresult* r = PQexec(c, sql.c_str());
+    EXPECT_EQ(PQresultStatus(r), PGRES_COMMAND_OK) << sql << ": " << PQerrorMessage(c);
+    PQclear(r);
+  }
 
   // `call` throws store_error within `limit`, naming the server and neither the password nor the URL.
   void expect_unreachable(const std::function<void()>& call, const std::string& server_name,
@@ -79,9 +106,70 @@ TEST_F(PostgresStore, NodesOpeningAnEmptyDatabaseTogetherAllMigrate) {
 
   stores[0]->put_namespace({"contoso", "contoso.example.com", when, when});
   for (const auto& s : stores) {
-    EXPECT_EQ(s->get_setting("schema_version"), "1");
+    EXPECT_EQ(s->get_setting("schema_version"), "2");
     EXPECT_EQ(s->load().namespaces.size(), 1u);
   }
+}
+
+TEST_F(PostgresStore, VersionOneDatabaseGainsUsageKeepingItsData) {
+  open_postgres_store(url())->put_namespace({"contoso", "contoso.example.com", when, when});
+  execute(connect().get(),
+          "DROP TABLE usage_hourly; UPDATE settings SET value = '1' WHERE key = 'schema_version'");
+  auto s = open_postgres_store(url());
+  EXPECT_EQ(s->get_setting("schema_version"), "2");
+  EXPECT_EQ(s->load().namespaces.size(), 1u);
+  s->add_usage({{"contoso", "db", h0, 1, 1, 1, 1, 1}});
+  EXPECT_EQ(s->usage(h0, h0 + hour), (std::vector<usage_record>{{"contoso", "db", h0, 1, 1, 1, 1, 1}}));
+}
+
+// Two nodes, each adding to the same two rows in opposite orders: no amount is lost to a race and
+// no transaction is lost to a deadlock.
+TEST_F(PostgresStore, NodesAddingToTheSameUsageRowsTogetherLoseNothing) {
+  constexpr int adds = 200;
+  constexpr std::int64_t bytes = (std::int64_t{1} << 33) + 1;
+  const usage_record db{"contoso", "db", h0, 0.5, 1, 0.25, bytes, 1};
+  const usage_record cache{"contoso", "cache", h0, 1.5, 2, 0.75, 1, bytes};
+  const std::vector<std::vector<usage_record>> batches = {{db, cache}, {cache, db}};
+  std::vector<std::unique_ptr<store>> nodes;
+  for (std::size_t i = 0; i < batches.size(); ++i) nodes.push_back(open_postgres_store(url()));
+  std::vector<std::string> failures(nodes.size());
+  std::latch start(static_cast<std::ptrdiff_t>(nodes.size()));
+  std::vector<std::thread> threads;
+  for (std::size_t i = 0; i < nodes.size(); ++i)
+    threads.emplace_back([&, i] {
+      start.arrive_and_wait();
+      try {
+        for (int n = 0; n < adds; ++n) nodes[i]->add_usage(batches[i]);
+      } catch (const std::exception& e) {
+        failures[i] = e.what();
+      }
+    });
+  for (auto& t : threads) t.join();
+  for (std::size_t i = 0; i < nodes.size(); ++i) EXPECT_EQ(failures[i], "") << "node " << i;
+
+  constexpr int total = 2 * adds;
+  EXPECT_EQ(nodes[0]->usage(h0, h0 + hour),
+            (std::vector<usage_record>{
+                {"contoso", "cache", h0, 1.5 * total, 2 * total, 0.75 * total, total, bytes * total},
+                {"contoso", "db", h0, 0.5 * total, total, 0.25 * total, bytes * total, total}}));
+}
+
+// Notifications arrive in commit order: if adding usage sent one, it would come before the one
+// of the catalog write that follows it.
+TEST_F(PostgresStore, AddingUsageAnnouncesNoCatalogChange) {
+  auto s = open_postgres_store(url());
+  connection listener = connect();
+  execute(listener.get(), "LISTEN hcrelay_catalog");
+  s->add_usage({{"contoso", "db", h0, 1, 1, 1, 1, 1}});
+  s->put_setting("data_version", "1");
+
+  pollfd ready{PQsocket(listener.get()), POLLIN, 0};
+  PGnotify* first = nullptr;
+  while (!first && ::poll(&ready, 1, 5000) == 1 && PQconsumeInput(listener.get()) == 1)
+    first = PQnotifies(listener.get());
+  ASSERT_NE(first, nullptr) << "no notification within 5 s";
+  EXPECT_EQ(std::string(first->extra), std::to_string(s->revision()));
+  PQfreemem(first);
 }
 
 TEST_F(PostgresStore, ServerGoneFailsCallsNamingItAndServerBackServesTheSameStore) {

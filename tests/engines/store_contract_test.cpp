@@ -1,9 +1,12 @@
 // Engine tests: the store::store contract (store/store.hpp), one suite run against every
 // implementation (the fixture: store_contract.hpp): every operation, puts replacing by key,
-// case-insensitive names, cascades, refusals, settings and reopening. The revision's part of the
-// contract is in store_revision_test.cpp.
+// case-insensitive names, cascades, refusals, settings, reopening, and the usage rows (summed per
+// hour, read by range, pruned, kept apart from the catalog). The revision's part of the contract
+// is in store_revision_test.cpp.
 #include "store_contract.hpp"
 
+#include <cstdint>
+#include <limits>
 #include <optional>
 #include <vector>
 
@@ -311,6 +314,82 @@ TEST_P(StoreContract, ReopenKeepsDataSchemaVersionAndRevision) {
   EXPECT_TRUE(after.hybrid_connections.empty());
   EXPECT_TRUE(after.rules.empty());
   EXPECT_TRUE(after.app_links.empty());
+}
+
+constexpr std::int64_t hour = 3600;
+constexpr std::int64_t h0 = 490113 * hour;  // a clock hour's start: 2025-11-29T09:00:00Z
+constexpr std::int64_t any_hour = std::numeric_limits<std::int64_t>::max();
+constexpr std::int64_t above_2_32 = (std::int64_t{1} << 32) + 5;
+
+TEST_P(StoreContract, UsageAddsUpPerHybridConnectionAndHour) {
+  auto s = open();  // no catalog: usage rows reference nothing
+  s->add_usage({{"contoso", "db", h0 + hour, 60, 2, 1, 1, 1},
+                {"contoso", "db", h0, 0.25, 1, 1.0 / 3, above_2_32, 7},
+                {"a-first", "zz", h0 + hour, 5, 0, 0, 0, 0},
+                {"contoso", "cache", h0, 1, 1, 1, 1, 1}});
+  s->add_usage({{"contoso", "db", h0, 1799.75, 2, 0.1, above_2_32, 3}});
+
+  // Ordered by hour, then namespace, then hybrid connection; amounts summed exactly.
+  const std::vector<usage_record> all = {{"contoso", "cache", h0, 1, 1, 1, 1, 1},
+                                         {"contoso", "db", h0, 1800, 3, 1.0 / 3 + 0.1, 2 * above_2_32, 10},
+                                         {"a-first", "zz", h0 + hour, 5, 0, 0, 0, 0},
+                                         {"contoso", "db", h0 + hour, 60, 2, 1, 1, 1}};
+  EXPECT_EQ(s->usage(0, any_hour), all);
+  // [from, to): an hour starting at `from` is in, one starting at `to` is out.
+  EXPECT_EQ(s->usage(h0, h0 + hour), (std::vector<usage_record>{all[0], all[1]}));
+  EXPECT_EQ(s->usage(h0 + 1, h0 + hour + 1), (std::vector<usage_record>{all[2], all[3]}));
+  EXPECT_TRUE(s->usage(h0 + hour + 1, any_hour).empty());
+}
+
+TEST_P(StoreContract, UsageIsNotACatalogChange) {
+  auto s = seeded();
+  std::int64_t revision = s->revision();
+  s->add_usage({{"contoso", "db", h0, 1, 1, 1, 1, 1}});
+  s->add_usage({});
+  s->usage(0, any_hour);
+  s->prune_usage(any_hour);
+  EXPECT_EQ(s->revision(), revision);
+  EXPECT_EQ(s->load().revision, revision);
+}
+
+TEST_P(StoreContract, EmptyUsageAddsNothing) {
+  auto s = open();
+  s->add_usage({});
+  EXPECT_TRUE(s->usage(0, any_hour).empty());
+}
+
+TEST_P(StoreContract, PruneDeletesOnlyUsageBeforeTheBound) {
+  auto s = open();
+  s->add_usage({{"contoso", "db", h0 - hour, 1, 1, 1, 1, 1},
+                {"contoso", "db", h0, 2, 2, 2, 2, 2},
+                {"fabrikam", "api", h0 - hour, 3, 3, 3, 3, 3},
+                {"fabrikam", "api", h0 + hour, 4, 4, 4, 4, 4}});
+  EXPECT_EQ(s->prune_usage(h0), 2u);
+  EXPECT_EQ(s->usage(0, any_hour),
+            (std::vector<usage_record>{{"contoso", "db", h0, 2, 2, 2, 2, 2},
+                                       {"fabrikam", "api", h0 + hour, 4, 4, 4, 4, 4}}));
+  EXPECT_EQ(s->prune_usage(h0), 0u);
+}
+
+TEST_P(StoreContract, UsageSurvivesReopening) {
+  { open()->add_usage({{"contoso", "db", h0, 0.5, 1, 2.5, above_2_32, 1}}); }
+  auto s = open();
+  EXPECT_EQ(s->usage(h0, h0 + hour),
+            (std::vector<usage_record>{{"contoso", "db", h0, 0.5, 1, 2.5, above_2_32, 1}}));
+  s->add_usage({{"contoso", "db", h0, 0.5, 1, 2.5, 1, 1}});
+  EXPECT_EQ(s->usage(h0, h0 + hour),
+            (std::vector<usage_record>{{"contoso", "db", h0, 1, 2, 5, above_2_32 + 1, 2}}));
+}
+
+TEST_P(StoreContract, DeletingFromTheCatalogKeepsUsage) {
+  auto s = seeded();
+  const std::vector<usage_record> rows = {{"contoso", "cache", h0, 1, 1, 1, 1, 1},
+                                          {"contoso", "db", h0, 2, 2, 2, 2, 2}};
+  s->add_usage(rows);
+  s->delete_hybrid_connection("contoso", "db");
+  EXPECT_EQ(s->usage(0, any_hour), rows);
+  s->delete_namespace("contoso");
+  EXPECT_EQ(s->usage(0, any_hour), rows);
 }
 
 }  // namespace

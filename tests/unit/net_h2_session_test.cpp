@@ -3,8 +3,8 @@
 // TLS+ALPN path is tested end to end by the integration suites). Many streams on one connection,
 // each with its own flow control (a reader that stalls stops only its stream), half-close as
 // END_STREAM, RST_STREAM and the loss of the connection as resets, never as a clean end.
-#include "net/h2_session.hpp"
 #include "memory_stream.hpp"
+#include "net/h2_session.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/socket.h>

@@ -1,16 +1,19 @@
 // Unit tests for what only store/sqlite_store has: the file (created 0600, a loose one tightened,
 // WAL mode, an unopenable path named), SQLite's own error text, and the schema versions: the
-// current one, a newer one refused, older files migrated keeping their data. What every store
-// must do (records, cascades, case, settings, revision) is the contract in
-// tests/engines/store_contract_test.cpp, run against SQLite too. Each test has its own database.
+// current one, a newer one refused, older files migrated keeping their data (and gaining the
+// revision, the usage rows). What every store must do (records, cascades, case, settings,
+// revision, usage) is the contract in tests/engines/store_contract_test.cpp, run against SQLite
+// too. Each test has its own database.
 #include "store/store.hpp"
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <random>
+#include <vector>
 
 namespace hc::store {
 namespace {
@@ -51,10 +54,10 @@ TEST_F(SqliteStoreTest, HybridConnectionInUnknownNamespaceThrowsNamingIt) {
   }
 }
 
-TEST_F(SqliteStoreTest, SchemaVersionIsThree) {
+TEST_F(SqliteStoreTest, SchemaVersionIsFour) {
   auto s = open_sqlite_store(path_);
-  // 2 added App Service plans and apps, 3 the catalog revision.
-  EXPECT_EQ(s->get_setting("schema_version"), "3");
+  // 2 added App Service plans and apps, 3 the catalog revision, 4 the usage rows.
+  EXPECT_EQ(s->get_setting("schema_version"), "4");
 }
 
 TEST_F(SqliteStoreTest, FileIsCreatedWithMode0600) {
@@ -111,10 +114,10 @@ TEST_F(SqliteStoreTest, VersionOneDatabaseMigratesKeepingItsData) {
   { open_sqlite_store(path_)->put_namespace({"contoso", "contoso.example.com", when, when}); }
   // Pretend the file was written by a release that knew only schema version 1.
   rewrite(
-      "DROP TABLE catalog_revision; DROP TABLE app_links; DROP TABLE apps; DROP TABLE plans; "
-      "UPDATE settings SET value = '1' WHERE key = 'schema_version'");
+      "DROP TABLE usage_hourly; DROP TABLE catalog_revision; DROP TABLE app_links; DROP TABLE apps; "
+      "DROP TABLE plans; UPDATE settings SET value = '1' WHERE key = 'schema_version'");
   auto s = open_sqlite_store(path_);
-  EXPECT_EQ(s->get_setting("schema_version"), "3");
+  EXPECT_EQ(s->get_setting("schema_version"), "4");
   s->put_plan({"p1", "Free", when, when});
   auto snap = s->load();
   EXPECT_EQ(snap.namespaces.size(), 1u);
@@ -123,12 +126,25 @@ TEST_F(SqliteStoreTest, VersionOneDatabaseMigratesKeepingItsData) {
 
 TEST_F(SqliteStoreTest, VersionTwoDatabaseGainsTheRevision) {
   { open_sqlite_store(path_)->put_namespace({"contoso", "contoso.example.com", when, when}); }
-  rewrite("DROP TABLE catalog_revision; UPDATE settings SET value = '2' WHERE key = 'schema_version'");
+  rewrite(
+      "DROP TABLE usage_hourly; DROP TABLE catalog_revision; "
+      "UPDATE settings SET value = '2' WHERE key = 'schema_version'");
   auto s = open_sqlite_store(path_);
   EXPECT_EQ(s->revision(), 0);
   s->delete_namespace("contoso");
   EXPECT_EQ(s->revision(), 1);
   EXPECT_TRUE(s->load().namespaces.empty());
+}
+
+TEST_F(SqliteStoreTest, VersionThreeDatabaseGainsUsageKeepingItsData) {
+  { open_sqlite_store(path_)->put_namespace({"contoso", "contoso.example.com", when, when}); }
+  rewrite("DROP TABLE usage_hourly; UPDATE settings SET value = '3' WHERE key = 'schema_version'");
+  auto s = open_sqlite_store(path_);
+  EXPECT_EQ(s->get_setting("schema_version"), "4");
+  EXPECT_EQ(s->load().namespaces.size(), 1u);
+  constexpr std::int64_t hour = 1764406800;  // 2025-11-29T09:00:00Z
+  s->add_usage({{"contoso", "db", hour, 1, 1, 1, 1, 1}});
+  EXPECT_EQ(s->usage(hour, hour + 3600), (std::vector<usage_record>{{"contoso", "db", hour, 1, 1, 1, 1, 1}}));
 }
 
 }  // namespace

@@ -457,10 +457,40 @@ async function viewPlan(planName) {
       ['Created', p.createdAt]])),
     h('div', { class: 'card' }, h('h2', { text: 'Hybrid connections used in this plan' }),
       table(['Hybrid connection', 'Namespace', 'Endpoint', 'Status', 'Used by apps'], rows, 'No app of this plan uses a hybrid connection.')),
+    usageCard(p),
     h('div', { class: 'toolbar' }, h('button', { class: 'danger', text: 'Delete plan', onclick: async () => {
       if (!confirm(`Delete plan ${p.name}?`)) return;
       try { await api('DELETE', '/plans/' + enc(p.name)); location.hash = '#/plans'; } catch (e) { toast(e.message); }
     } })));
+}
+
+// What the plan's hybrid connections used (GET /usage?plan=), over a range the operator picks,
+// beside the plan's limit. Refills itself when the range changes.
+function usageCard(plan) {
+  const ranges = [['24 hours', 1], ['7 days', 7], ['30 days', 30]];
+  const range = h('select', { name: 'usage-range', 'aria-label': 'Usage range' },
+    ranges.map(([label, days]) => h('option', { value: days, text: 'Last ' + label })));
+  const body = h('div', { id: 'plan-usage' }, h('p', { class: 'muted', text: 'Loading usage…' }));
+  const number = (x, digits) => Number(x).toLocaleString('en-US', { maximumFractionDigits: digits });
+  const cells = (u) => [h('td', { text: number(u.listenerHours, 4) }), h('td', { text: number(u.tunnels, 0) }),
+    h('td', { text: number(u.tunnelSeconds, 1) }), h('td', { text: number(u.bytesAppToAgent, 0) }),
+    h('td', { text: number(u.bytesAgentToApp, 0) })];
+  const fill = async () => {
+    const from = Math.floor(Date.now() / 1000) - Number(range.value) * 86400;
+    try {
+      const u = await api('GET', `/usage?plan=${enc(plan.name)}&from=${from}`);
+      const rows = u.hybridConnections.map((x) => h('tr', { 'data-name': x.name },
+        h('td', {}, h('strong', { text: x.name })), h('td', { text: x.namespace }), ...cells(x)));
+      if (rows.length) rows.push(h('tr', { class: 'total' }, h('td', { text: 'Total' }), h('td', {}), ...cells(u.total)));
+      body.replaceChildren(
+        h('p', { class: 'muted', text: `${u.scope.hybridConnectionsUsed} of ${u.scope.hybridConnectionLimit} hybrid connections used (${u.scope.sku}); usage from ${u.from} to ${u.to}` }),
+        table(['Hybrid connection', 'Namespace', 'Listener hours', 'Tunnels', 'Tunnel seconds', 'Bytes app → agent', 'Bytes agent → app'],
+          rows, 'No usage in this range.'));
+    } catch (e) { body.replaceChildren(h('div', { class: 'error', text: e.message })); }
+  };
+  range.addEventListener('change', fill);
+  fill();
+  return h('div', { class: 'card' }, h('div', { class: 'card-head' }, h('h2', { text: 'Usage' }), range), body);
 }
 
 // ---------------------------------------------------------------- namespaces and keys

@@ -53,6 +53,7 @@ std::vector<api_route> namespace_routes();  // api/namespaces.cpp
 std::vector<api_route> rule_routes();       // api/rules.cpp
 std::vector<api_route> plan_routes();       // api/plans.cpp
 std::vector<api_route> app_routes();        // api/apps.cpp
+std::vector<api_route> usage_routes();      // api/usage.cpp
 std::vector<api_route> document_routes();   // api/openapi.cpp
 // The OpenAPI 3 document (web/api/openapi.json, embedded at build time).
 std::string_view openapi_document();
