@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
                "Talk http:// to a relay run with --insecure-plaintext");
   app.add_option("-o,--output", opts.output, "table, json or csv (tables as CSV)")
       ->check(CLI::IsMember({"table", "json", "csv"}))
+      ->each([](const std::string& format) { hc::ctl::print_tables_as_csv(format == "csv"); })
       ->capture_default_str();
   hc::net::add_egress_options(app);
   hc::ctl::add_hc_commands(app, opts);
@@ -39,7 +40,6 @@ int main(int argc, char** argv) {
   hc::ctl::add_plan_commands(app, opts);
   hc::ctl::add_app_commands(app, opts);
   hc::ctl::add_usage_command(app, opts);
-  app.parse_complete_callback([&opts] { hc::ctl::print_tables_as_csv(opts.output == "csv"); });
   hc::ctl::add_tcpping_command(app, opts);
   hc::ctl::add_diagnose_command(app, opts);
   return hc::util::run_cli("hcctl", app, argc, argv, [] { return hc::util::exit_code::ok; });

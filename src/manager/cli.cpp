@@ -103,30 +103,21 @@ int cmd_ui_url(const cli_options& o, int port) {
 }
 
 int cmd_remove(const cli_options& o, const std::string& ns, const std::string& name) {
-  auto entries = load_connections(o.config_dir);
-  auto before = entries.size();
-  std::erase_if(entries, [&](auto& e) { return e.ns == ns && e.name == name; });
-  if (entries.size() == before) {
+  if (!remove_connection(o.config_dir, ns, name)) {
     std::cerr << "hcm: no connection " << ns << "/" << name << " is configured (see hcm list)\n";
     return util::exit_code::not_found;
   }
-  save_connections(o.config_dir, entries);
   std::cout << "removed " << ns << "/" << name << "\n";
   return 0;
 }
 
 int cmd_restart(const cli_options& o, const std::string& ns, const std::string& name) {
-  auto entries = load_connections(o.config_dir);
-  for (auto& e : entries) {
-    if (e.ns != ns || e.name != name) continue;
-    ++e.restart_generation;
-    e.last_updated = now_iso8601();
-    save_connections(o.config_dir, entries);
-    std::cout << "restarting " << ns << "/" << name << "\n";
-    return 0;
+  if (!restart_connection(o.config_dir, ns, name)) {
+    std::cerr << "hcm: no connection " << ns << "/" << name << " is configured (see hcm list)\n";
+    return util::exit_code::not_found;
   }
-  std::cerr << "hcm: no connection " << ns << "/" << name << " is configured (see hcm list)\n";
-  return util::exit_code::not_found;
+  std::cout << "restarting " << ns << "/" << name << "\n";
+  return 0;
 }
 
 int cmd_list(const cli_options& o) {

@@ -132,6 +132,27 @@ void save_connections(const std::string& dir, const std::vector<connection_entry
   util::write_private_file(connections_path(dir), json::serialize(arr) + "\n");
 }
 
+bool remove_connection(const std::string& config_dir, const std::string& ns, const std::string& name) {
+  auto entries = load_connections(config_dir);
+  auto before = entries.size();
+  std::erase_if(entries, [&](const auto& e) { return e.ns == ns && e.name == name; });
+  if (entries.size() == before) return false;
+  save_connections(config_dir, entries);
+  return true;
+}
+
+bool restart_connection(const std::string& config_dir, const std::string& ns, const std::string& name) {
+  auto entries = load_connections(config_dir);
+  for (auto& e : entries) {
+    if (e.ns != ns || e.name != name) continue;
+    ++e.restart_generation;
+    e.last_updated = now_iso8601();
+    save_connections(config_dir, entries);
+    return true;
+  }
+  return false;
+}
+
 std::string namespace_of(const proto::connection_string& cs) {
   auto dot = cs.host.find('.');
   return dot == std::string::npos ? cs.host : cs.host.substr(0, dot);

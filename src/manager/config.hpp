@@ -54,6 +54,11 @@ std::string log_path(const std::string& state_dir);
 std::vector<connection_entry> load_connections(const std::string& config_dir);
 // Writes connections.json atomically with mode 0600 (creates the directory, mode 0700).
 void save_connections(const std::string& config_dir, const std::vector<connection_entry>& entries);
+// Removes the connection ns/name; false when none is configured.
+bool remove_connection(const std::string& config_dir, const std::string& ns, const std::string& name);
+// Asks the running service to restart the connection ns/name (its restart generation goes up);
+// false when none is configured.
+bool restart_connection(const std::string& config_dir, const std::string& ns, const std::string& name);
 
 // Namespace and name as hcm shows them for a parsed connection string.
 std::string namespace_of(const proto::connection_string& cs);

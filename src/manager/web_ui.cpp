@@ -10,6 +10,7 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <vector>
 
 #include <optional>
 #include <string_view>
@@ -70,24 +71,44 @@ const char* add_form =
     "SharedAccessKey=...;EntityPath=NAME\"></textarea>"
     "<p><button type=\"submit\">Add</button></p></form>";
 
-std::string index_page(const std::vector<connection_view>& views) {
-  std::string body = "<h1>Hybrid connections</h1>";
-  if (views.empty()) {
-    body += "<p>No hybrid connections are configured yet.</p>";
-  } else {
-    body +=
-        "<table><tr><th>Name</th><th>Namespace</th><th>Status</th><th>Endpoint</th><th>Listeners</th>"
-        "<th>Active tunnels</th><th></th></tr>";
-    for (auto& v : views) {
-      body += "<tr><td>" + html_escape(v.entry.name) + "</td><td>" + html_escape(v.entry.ns) + "</td><td>" +
-              status_cell(v) + "</td><td>" + html_escape(v.live.endpoint.empty() ? "-" : v.live.endpoint) +
-              "</td><td>" + (v.live.listeners < 0 ? "-" : std::to_string(v.live.listeners)) + "</td><td>" +
-              std::to_string(v.live.active_tunnels) + "</td><td><a href=\"" + html_escape(link_to(v)) +
-              "\">details</a></td></tr>";
-    }
-    body += "</table>";
+// A row's Restart and Remove buttons: same-origin POSTs (refused from any other site).
+std::string row_actions(const connection_view& v) {
+  auto action = [&](std::string_view verb, std::string_view label, std::string_view confirm) {
+    return "<form method=\"post\" class=\"inline\" action=\"" + html_escape(link_to(v)) + "/" +
+           std::string(verb) + "\"" +
+           (confirm.empty() ? "" : " onsubmit=\"return confirm('" + std::string(confirm) + "')\"") +
+           "><button type=\"submit\" name=\"" + std::string(verb) + "\">" + std::string(label) +
+           "</button></form>";
+  };
+  return action("restart", "Restart", "") +
+         action("remove", "Remove", "Remove this hybrid connection from hcm? Its tunnels end.");
+}
+
+// The connection table (the index page refreshes it every 5 s from /connections-table).
+std::string connections_table(const std::vector<connection_view>& views) {
+  if (views.empty()) return "<p>No hybrid connections are configured yet.</p>";
+  std::string body =
+      "<table><tr><th>Name</th><th>Namespace</th><th>Status</th><th>Endpoint</th><th>Listeners</th>"
+      "<th>Active tunnels</th><th></th></tr>";
+  for (auto& v : views) {
+    body += "<tr data-name=\"" + html_escape(v.entry.name) + "\"><td>" + html_escape(v.entry.name) +
+            "</td><td>" + html_escape(v.entry.ns) + "</td><td>" + status_cell(v) + "</td><td>" +
+            html_escape(v.live.endpoint.empty() ? "-" : v.live.endpoint) + "</td><td>" +
+            (v.live.listeners < 0 ? "-" : std::to_string(v.live.listeners)) + "</td><td>" +
+            std::to_string(v.live.active_tunnels) + "</td><td><a href=\"" + html_escape(link_to(v)) +
+            "\">details</a> " + row_actions(v) + "</td></tr>";
   }
-  return body + add_form;
+  return body + "</table>";
+}
+
+// Replaces the table with a fresh one every 5 s (the page's own cookie authorizes the GET).
+const char* refresh_script =
+    "<script>setInterval(async()=>{try{const r=await fetch('/connections-table');"
+    "if(r.ok)document.getElementById('connections').innerHTML=await r.text();}catch(e){}},5000);</script>";
+
+std::string index_page(const std::vector<connection_view>& views) {
+  return "<h1>Hybrid connections</h1><div id=\"connections\">" + connections_table(views) + "</div>" +
+         add_form + refresh_script;
 }
 
 std::string details_page(const connection_view& v) {
@@ -210,6 +231,23 @@ std::optional<std::string_view> query_value(std::string_view target, std::string
   return std::nullopt;
 }
 
+// /connections/{ns}/{name}[/{verb}], decoded ("" for a part that is missing or badly escaped).
+struct connection_target {
+  std::string ns, name, verb;
+};
+connection_target connection_path(std::string_view path) {
+  auto rest = path.substr(std::string_view("/connections/").size());
+  std::vector<std::string> parts;
+  while (!rest.empty()) {
+    auto slash = rest.find('/');
+    parts.push_back(proto::percent_decode(rest.substr(0, slash)).value_or(""));
+    if (slash == std::string_view::npos) break;
+    rest.remove_prefix(slash + 1);
+  }
+  parts.resize(3);
+  return {parts[0], parts[1], parts[2]};
+}
+
 // 200 "ready" when every configured hybrid connection is Connected; else 503 with how many are
 // not (no names: like /metrics, this page needs no token).
 std::string readiness(const std::vector<connection_view>& views) {
@@ -246,13 +284,29 @@ net::http_handler make_ui_handler(ui_backend backend) {
       for (auto& v : b.views()) arr.push_back(to_json(v));
       co_return respond(200, "application/json", boost::json::serialize(arr));
     }
+    if (r.method == "GET" && path == "/connections-table")
+      co_return respond(200, "text/html; charset=utf-8", connections_table(b.views()));
+    if (r.method == "POST" && path.starts_with("/connections/")) {
+      auto [ns, name, verb] = connection_path(path);
+      bool done = verb == "remove"    ? remove_connection(b.config_dir, ns, name)
+                  : verb == "restart" ? restart_connection(b.config_dir, ns, name)
+                                      : false;
+      if (verb != "remove" && verb != "restart") co_return respond(404, "text/plain", "not found\n");
+      auto what = html_escape(ns + "/" + name);
+      if (!done)
+        co_return html_response(404, "Not found",
+                                "<div class=\"error\">No connection " + what +
+                                    " is configured.</div><p><a href=\"/\">Back</a></p>");
+      co_return html_response(
+          200, verb == "remove" ? "Removed" : "Restarting",
+          "<div class=\"ok\">" +
+              std::string(verb == "remove"
+                              ? "Removed " + what + ": the service lets it go within a second."
+                              : "Restarting " + what + ": the service reconnects it within a second.") +
+              "</div><p><a href=\"/\">Back to the list</a></p>");
+    }
     if (r.method == "GET" && path.starts_with("/connections/")) {
-      auto rest = path.substr(std::string_view("/connections/").size());
-      auto slash = rest.find('/');
-      auto ns = proto::percent_decode(rest.substr(0, slash)).value_or("");
-      auto name = slash == std::string_view::npos
-                      ? std::string()
-                      : proto::percent_decode(rest.substr(slash + 1)).value_or("");
+      auto [ns, name, verb] = connection_path(path);
       for (auto& v : b.views())
         if (v.entry.ns == ns && v.entry.name == name)
           co_return html_response(200, v.entry.name, details_page(v));

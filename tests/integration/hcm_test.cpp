@@ -9,6 +9,7 @@
 
 #include <boost/asio/read.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/json.hpp>
 
 #include <signal.h>
 
@@ -354,6 +355,32 @@ TEST_F(hcm_test, WebUiListsConnectionsServesMetricsAndRefusesCrossSitePosts) {
                          quote("connectionString=" + listen_string(hc)) + " " + url + "/connections");
   EXPECT_EQ(same_site.output, "200") << "re-adding from the UI itself updates the entry";
 
+  // The table the page refreshes by itself, with Restart and Remove on every row.
+  auto fragment = shell(base + "/connections-table");
+  EXPECT_NE(fragment.output.find("data-name=\"ui-shown\""), std::string::npos) << fragment.output;
+  EXPECT_NE(fragment.output.find("action=\"/connections/localhost/ui-shown/restart\""), std::string::npos);
+  EXPECT_NE(fragment.output.find("action=\"/connections/localhost/ui-shown/remove\""), std::string::npos);
+  EXPECT_NE(index.output.find("fetch('/connections-table')"), std::string::npos)
+      << "the list does not refresh";
+  auto generation = [&] {
+    auto doc = boost::json::parse(read_text_file(h.config_dir() / "connections.json"));
+    return doc.as_array().at(0).as_object().at("restartGeneration").to_number<std::int64_t>();
+  };
+  auto before = generation();
+  auto restart = shell(post + "-H " + quote("Origin: " + url) + " -X POST " + url +
+                       "/connections/localhost/ui-shown/restart");
+  EXPECT_EQ(restart.output, "200");
+  EXPECT_EQ(generation(), before + 1);
+  EXPECT_TRUE(h.wait_status("localhost", hc.name, "Connected")) << "reconnected after the restart\n"
+                                                                << h.log();
+  auto foreign_remove = shell(post + "-H 'Origin: http://evil.example' -X POST " + url +
+                              "/connections/localhost/ui-shown/remove");
+  EXPECT_EQ(foreign_remove.output, "403");
+  EXPECT_NE(h.cli("list").output.find("ui-shown"), std::string::npos) << "a cross-site POST removed it";
+  auto unknown = shell(post + "-H " + quote("Origin: " + url) + " -X POST " + url +
+                       "/connections/localhost/nope/remove");
+  EXPECT_EQ(unknown.output, "404");
+
   // Liveness and readiness need no token (like /metrics): ready while every hybrid connection is
   // Connected; when the relay drops one, not ready, saying how many without naming them.
   auto probe = "curl -s --max-time 5 -w ' %{http_code}' " + url;
@@ -370,6 +397,11 @@ TEST_F(hcm_test, WebUiListsConnectionsServesMetricsAndRefusesCrossSitePosts) {
       << not_ready;
   EXPECT_NE(not_ready.find("1 of 1 hybrid connections are not Connected"), std::string::npos) << not_ready;
   EXPECT_EQ(not_ready.find("ui-shown"), std::string::npos) << "an untokened page names a connection";
+
+  auto removed = shell(post + "-H " + quote("Origin: " + url) + " -X POST " + url +
+                       "/connections/localhost/ui-shown/remove");
+  EXPECT_EQ(removed.output, "200");
+  EXPECT_EQ(h.cli("list").output.find("ui-shown"), std::string::npos) << "Remove left it configured";
 }
 
 TEST_F(hcm_test, TestVerbShowsResolutionAndReachability) {
