@@ -134,7 +134,12 @@ int main(int argc, char** argv) {
                  "Streams (tunnel legs, requests) one HTTP/2 connection may have open at once")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  bool no_hc_metrics = false;
+  bool hc_metrics = false, no_hc_metrics = false;
+  app.add_flag(
+      "--hc-metrics", hc_metrics,
+      "Per-hybrid-connection families (hcrelay_hc_*) in /metrics even without --admin-listen, where "
+      "/metrics is on the public address and they name every tenant's hybrid connections (default: on "
+      "with --admin-listen only)");
   app.add_flag("--no-hc-metrics", no_hc_metrics,
                "Leave the per-hybrid-connection families (hcrelay_hc_*) out of /metrics (very large relays)");
   app.add_option("--hc-metrics-limit", limits.hc_metrics_limit,
@@ -146,7 +151,7 @@ int main(int argc, char** argv) {
   app.add_option("--usage-interval", usage_interval_s,
                  "Seconds between writes of the hourly usage counts to the store (and at shutdown)")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(0.1, 86400.0));
   app.add_option("--usage-retention-days", limits.usage_retention_days,
                  "Days of hourly usage rows the store keeps")
       ->capture_default_str()
@@ -173,7 +178,11 @@ int main(int argc, char** argv) {
     limits.http_idle_timeout = milliseconds_of(idle_s);
     limits.http_answer_timeout = milliseconds_of(answer_s);
     limits.http2 = !no_http2;
-    limits.hc_metrics = !no_hc_metrics;
+    if (hc_metrics && no_hc_metrics)
+      throw hc::util::usage_error("--hc-metrics and --no-hc-metrics contradict each other: give one");
+    limits.hc_metrics = hc_metrics      ? hc::relay::relay_settings::per_hc::on
+                        : no_hc_metrics ? hc::relay::relay_settings::per_hc::off
+                                        : hc::relay::relay_settings::per_hc::by_admin_address;
     limits.usage_interval = milliseconds_of(usage_interval_s);
     try {
       hc::util::init_logging(log_format, log_level);

@@ -63,6 +63,7 @@ net::task<> serve_app_connection(std::shared_ptr<const tunnel_target> target, ne
   double setup = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   metrics.connection("tunnelled");
   auto flowing = metrics.tunnel_started(setup);
+  net::tunnel_end_guard metered(metrics, flowing);
   const util::log_fields about{tracking, {}, target->name, {}};
   util::log_event(spdlog::level::debug, about, "conn {} [{}] {} ({}) from {}: tunnel open in {:.1f} ms", id,
                   tracking, target->name, target->endpoint, app, setup * 1000);
@@ -75,7 +76,6 @@ net::task<> serve_app_connection(std::shared_ptr<const tunnel_target> target, ne
   app_side.close();
 
   auto up = counters.app_to_agent.load(), down = counters.agent_to_app.load();
-  metrics.tunnel_ended(flowing);
   double lasted = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (result.clean())
     util::log_event(spdlog::level::info, about,

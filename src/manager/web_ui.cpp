@@ -231,7 +231,8 @@ std::optional<std::string_view> query_value(std::string_view target, std::string
   return std::nullopt;
 }
 
-// /connections/{ns}/{name}[/{verb}], decoded ("" for a part that is missing or badly escaped).
+// /connections/{ns}/{name}[/{verb}], decoded ("" for a part that is missing or badly escaped;
+// all empty for a longer path).
 struct connection_target {
   std::string ns, name, verb;
 };
@@ -244,6 +245,7 @@ connection_target connection_path(std::string_view path) {
     if (slash == std::string_view::npos) break;
     rest.remove_prefix(slash + 1);
   }
+  if (parts.size() > 3) return {};  // nothing is named so: 404
   parts.resize(3);
   return {parts[0], parts[1], parts[2]};
 }

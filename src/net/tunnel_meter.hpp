@@ -64,4 +64,20 @@ class tunnel_meter {
   std::unordered_map<tunnel*, std::shared_ptr<tunnel>> open_;
 };
 
+// Ends a metered tunnel when it goes out of scope, on every way out of the data path (an
+// exception included): owner.tunnel_ended(tunnel), once.
+template <class Owner, class Tunnel>
+class tunnel_end_guard {
+ public:
+  tunnel_end_guard(Owner& owner, std::shared_ptr<Tunnel> tunnel)
+      : owner_(owner), tunnel_(std::move(tunnel)) {}
+  tunnel_end_guard(const tunnel_end_guard&) = delete;
+  tunnel_end_guard& operator=(const tunnel_end_guard&) = delete;
+  ~tunnel_end_guard() { owner_.tunnel_ended(tunnel_); }
+
+ private:
+  Owner& owner_;
+  std::shared_ptr<Tunnel> tunnel_;
+};
+
 }  // namespace hc::net

@@ -103,13 +103,13 @@ net::task<> carry_tunnel(relay_context& ctx, std::shared_ptr<open_tunnel> tunnel
   });
   auto& t = *tunnel;
   auto flowing = ctx.metrics.tunnel_started(t.ns, t.entity);
+  net::tunnel_end_guard metered(ctx.metrics, flowing);
   auto& counters = flowing->counters;
   auto counted =
       ctx.usage.tunnel(t.ns, t.entity, std::shared_ptr<const net::tunnel_counters>(flowing, &counters));
   auto result = co_await net::relay_tunnel(t.app_leg, t.agent_leg, counters);
   t.app_leg.stream().close();
   t.agent_leg.stream().close();
-  ctx.metrics.tunnel_ended(flowing);
   util::log_event(spdlog::level::info, {t.id, t.ns, t.entity, t.listener_id},
                   "tunnel closed: {} hc={} app->agent {} ({} B) agent->app {} ({} B){}", t.id, t.entity,
                   net::to_string(result.app_to_agent), counters.app_to_agent.load(),

@@ -279,7 +279,19 @@ void relay_server::run() {
   s.ctx.tls = s.certificate.current() != nullptr;
   s.ctx.serve_host = [&s](const std::string& host) { return s.certificate.serve_host(host); };
   s.ctx.certificate_not_after = [&s] { return net::certificate_not_after(s.certificate.current()); };
-  s.ctx.metrics.configure_per_hc(o.settings.hc_metrics, o.settings.hc_metrics_limit);
+  using per_hc = relay_settings::per_hc;
+  bool per_hc_metrics = o.settings.hc_metrics == per_hc::on ||
+                        (o.settings.hc_metrics == per_hc::by_admin_address && !o.admin_listen.empty());
+  s.ctx.metrics.configure_per_hc(per_hc_metrics, o.settings.hc_metrics_limit);
+  if (per_hc_metrics && o.admin_listen.empty())
+    spdlog::warn(
+        "--hc-metrics without --admin-listen: /metrics on the public address names every tenant's hybrid "
+        "connections and their traffic to anyone who asks; serve it on an internal address with "
+        "--admin-listen");
+  else if (!per_hc_metrics && o.settings.hc_metrics == per_hc::by_admin_address)
+    spdlog::info(
+        "per-hybrid-connection metrics are off: /metrics is on the public address (--admin-listen turns them "
+        "on, --hc-metrics regardless)");
 
   s.acceptor.emplace(open_acceptor(s.io, o.listen, "--listen"));
   if (!o.admin_listen.empty())

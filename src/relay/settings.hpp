@@ -29,9 +29,12 @@ struct relay_settings {
   // unless turned off; the streams one connection may have open at once.
   bool http2 = true;
   std::uint32_t http2_max_streams = 4096;
-  // /metrics per hybrid connection (relay/metrics.hpp): on unless turned off; how many hybrid
+  // /metrics per hybrid connection (relay/metrics.hpp). They name every tenant's hybrid
+  // connections, so by default they are on only when /metrics is on its own address
+  // (--admin-listen); --hc-metrics / --no-hc-metrics decide otherwise. How many hybrid
   // connections get series of their own (the rest share "_other").
-  bool hc_metrics = true;
+  enum class per_hc { by_admin_address, on, off };
+  per_hc hc_metrics = per_hc::by_admin_address;
   std::size_t hc_metrics_limit = 1000;
   // Usage rows (relay/usage_recorder): how often what accumulated is added to the store, and how
   // many days of hourly rows the store keeps.

@@ -27,13 +27,16 @@ namespace detail {
 inline thread_local const log_fields* current_log_fields = nullptr;
 }  // namespace detail
 
-// spdlog::log(level, ...) with `fields` attached (loggers format on the calling thread).
+// spdlog::log(level, ...) with `fields` attached (loggers format on the calling thread; an
+// asynchronous sink would format on its own and leave the fields out).
 template <class... Args>
 void log_event(spdlog::level::level_enum level, const log_fields& fields,
                spdlog::format_string_t<Args...> format, Args&&... args) {
-  detail::current_log_fields = &fields;
+  struct attached {  // cleared on every way out: no later line sees the fields of one gone
+    explicit attached(const log_fields& f) { detail::current_log_fields = &f; }
+    ~attached() { detail::current_log_fields = nullptr; }
+  } fields_of_this_line(fields);
   spdlog::log(level, format, std::forward<Args>(args)...);
-  detail::current_log_fields = nullptr;
 }
 
 // format: "text" or "json"; level: "debug", "info", "warn", "error". Throws

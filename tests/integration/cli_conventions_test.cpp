@@ -37,10 +37,8 @@ TEST(CliConventions, VersionNamesTheProjectVersionAndTheCommitBuilt) {
 }
 
 TEST(CliConventions, UsageErrorsExitTwoAndEveryHelpListsTheExitCodes) {
-  const std::map<std::string, std::string> valid_otherwise{{"hcrelay", "--data-dir /nonexistent"},
-                                                           {"hcm", "list"},
-                                                           {"hcctl", "hc list"},
-                                                           {"hcconnect", "list"}};
+  const std::map<std::string, std::string> valid_otherwise{
+      {"hcrelay", "--data-dir /nonexistent"}, {"hcm", "list"}, {"hcctl", "hc list"}, {"hcconnect", "list"}};
   for (const auto* program : programs) {
     auto bad = run(program, valid_otherwise.at(program) + " --no-such-flag");
     EXPECT_EQ(bad.rc, 2) << program << ": " << bad.output;

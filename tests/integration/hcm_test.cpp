@@ -380,6 +380,9 @@ TEST_F(hcm_test, WebUiListsConnectionsServesMetricsAndRefusesCrossSitePosts) {
   auto unknown = shell(post + "-H " + quote("Origin: " + url) + " -X POST " + url +
                        "/connections/localhost/nope/remove");
   EXPECT_EQ(unknown.output, "404");
+  auto longer = shell(post + "-H " + quote("Origin: " + url) + " -X POST " + url +
+                      "/connections/localhost/ui-shown/remove/more");
+  EXPECT_EQ(longer.output, "404") << "a longer path acted on a connection";
 
   // Liveness and readiness need no token (like /metrics): ready while every hybrid connection is
   // Connected; when the relay drops one, not ready, saying how many without naming them.

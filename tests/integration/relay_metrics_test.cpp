@@ -67,7 +67,12 @@ labels hc_labels(const std::string& name, labels more = {}) {
 const std::vector<std::string> per_hc_outcomes{"accepted", "rejected", "endpoint_unreachable", "no_listener",
                                                "timeout"};
 
-class RelayMetrics : public relay_test {};
+// A relay with the per-hybrid-connection families on (by default they are on only with
+// --admin-listen: see RelayMetricsCardinality).
+class RelayMetrics : public relay_test {
+ protected:
+  void SetUp() override { relay_.emplace(dir_.path(), std::vector<std::string>{"--hc-metrics"}); }
+};
 
 TEST_F(RelayMetrics, EveryHybridConnectionHasItsSeriesFromTheFirstScrapeAndLosesItsGaugesWhenDeleted) {
   run([&]() -> task<> {
@@ -243,9 +248,34 @@ TEST_F(RelayMetrics, EveryMetricTheAlertsAndTheDashboardUseIsExported) {
   }
 }
 
+// The families name every tenant's hybrid connections: without --admin-listen (where /metrics is
+// on the public address) they are left out unless --hc-metrics asks, which is warned about.
+TEST(RelayMetricsCardinality, OnThePublicAddressTheFamiliesAreOffUnlessAskedForWithAWarning) {
+  test_dir dir;
+  relay_process plain(dir.path() / "plain");
+  relay_process asked(dir.path() / "asked", {"--hc-metrics"});
+  relay_process split(dir.path() / "split", {"--admin-listen", "127.0.0.1:0"});
+  run_bounded(
+      [&]() -> task<> {
+        co_await make_hc(plain, "secret-name");
+        co_await make_hc(asked, "shown");
+        auto page = co_await scrape(plain);
+        EXPECT_EQ(page.find("secret-name"), std::string::npos) << "a tenant's name on the public /metrics";
+        EXPECT_EQ(page.find("hcrelay_hc_"), std::string::npos);
+        auto shown = co_await scrape(asked);
+        EXPECT_EQ(value(shown, "hcrelay_hc_listeners", hc_labels("shown")), 0);
+      },
+      30s);
+  EXPECT_NE(plain.process().log().find("per-hybrid-connection metrics are off"), std::string::npos);
+  EXPECT_NE(asked.process().log().find("--hc-metrics without --admin-listen"), std::string::npos);
+  EXPECT_NE(split.process().log().find("admin address"), std::string::npos);
+  EXPECT_EQ(split.process().log().find("per-hybrid-connection metrics are off"), std::string::npos)
+      << "with --admin-listen they are on by default";
+}
+
 TEST(RelayMetricsCardinality, PastTheLimitHybridConnectionsShareOneSeriesAndTheFamiliesCanBeOff) {
   test_dir dir;
-  relay_process bounded(dir.path() / "bounded", {"--hc-metrics-limit", "2"});
+  relay_process bounded(dir.path() / "bounded", {"--hc-metrics", "--hc-metrics-limit", "2"});
   relay_process off(dir.path() / "off", {"--no-hc-metrics"});
   run_bounded(
       [&]() -> task<> {

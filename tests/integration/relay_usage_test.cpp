@@ -85,6 +85,7 @@ TEST(RelayUsage, AScriptedWorkloadIsCountedExactlyAndSurvivesARestart) {
                  {"/usage?from=2026-12-04&to=2026-12-03", "'from' must be before 'to'"},
                  {"/usage?plan=p1&app=a1", "not several"},
                  {"/usage?bucket=1", "unknown query parameter 'bucket'"},
+                 {"/usage?from=0", "at most 400 days"},
                  {"/usage?plan=nope", "'nope' does not exist"}}) {
           auto refused = co_await api_call(r, "GET", query);
           EXPECT_EQ(refused.status, says.find("exist") != std::string::npos ? 404 : 400) << query;

@@ -75,6 +75,8 @@ proto::result<usage_query> read_query(const api_call& call) {
     }
   }
   if (q.from >= q.to) return proto::error::bad_request("'from' must be before 'to'");
+  if (q.to - q.from > 400 * 86400)
+    return proto::error::bad_request("a range is at most 400 days: ask for several ranges");
   if (int(!q.plan.empty()) + int(!q.app.empty()) + int(!q.ns.empty()) > 1)
     return proto::error::bad_request(
         "give one of plan, app or namespace (with hybridConnection), not several");
