@@ -1,41 +1,17 @@
 // connector/app_source: the app's hybrid connections from the relay (see app_source.hpp).
 #include "connector/app_source.hpp"
 
-#include "net/clock.hpp"
-
+#include "net/management_call.hpp"
 #include "net/spawn.hpp"
-#include "net/ws_client.hpp"
 #include "proto/connection_string.hpp"
 #include "proto/encoding.hpp"
 #include "proto/endpoint.hpp"
-#include "proto/hc_address.hpp"
-#include "proto/sas.hpp"
 
 #include <boost/json.hpp>
 
 namespace hc::connector {
 namespace json = boost::json;
 namespace {
-
-struct relay_address {
-  std::string host;
-  std::uint16_t port = 443;
-  bool plaintext = false;  // http:// (a relay run with --insecure-plaintext)
-};
-
-proto::result<relay_address> parse_relay_url(std::string_view url) {
-  bool plaintext = proto::istarts_with(url, "http://");
-  if (!plaintext && !proto::istarts_with(url, "https://"))
-    return proto::error::bad_request("--relay: expected https://HOST[:PORT], got " +
-                                     proto::quote_for_message(url));
-  auto rest = url.substr(url.find("//") + 2);
-  rest = rest.substr(0, rest.find('/'));
-  std::string default_port = plaintext ? ":80" : ":443";
-  auto ep = proto::parse_endpoint(rest.find(':') == std::string_view::npos ? std::string(rest) + default_port
-                                                                           : std::string(rest));
-  if (!ep) return proto::error::bad_request("--relay: " + ep.error().message);
-  return relay_address{ep->host, ep->port, plaintext};
-}
 
 std::string text(const json::object& o, std::string_view key) {
   const auto* v = o.if_contains(key);
@@ -50,14 +26,14 @@ proto::result<void> validate_app_source(const app_source& s) {
     return proto::error::bad_request(
         "the app's key is required with --app: --app-key-file PATH (a file only you can read) or "
         "HCCONNECT_APP_KEY (hcctl app key APP prints it)");
-  auto relay = parse_relay_url(s.relay_url);
+  auto relay = net::parse_relay_url(s.relay_url);
   if (!relay) return relay.error();
   return {};
 }
 
 proto::result<endpoint_config> endpoints_from_app_answer(std::string_view body, const app_source& source,
                                                          const endpoint_config& previous) {
-  auto relay = parse_relay_url(source.relay_url);
+  auto relay = net::parse_relay_url(source.relay_url);
   if (!relay) return relay.error();
   boost::system::error_code ec;
   auto v = json::parse(body, ec);
@@ -92,30 +68,19 @@ proto::result<endpoint_config> endpoints_from_app_answer(std::string_view body, 
 
 net::task<app_fetch_result> fetch_app_endpoints(const app_source& source, net::tls_context tls,
                                                 const endpoint_config& previous) {
-  auto relay = parse_relay_url(source.relay_url);
+  auto relay = net::parse_relay_url(source.relay_url);
   if (!relay) co_return app_fetch_result{std::nullopt, relay.error().message};
-  net::http_call call;
-  call.url = (relay->plaintext ? "http://" : "https://") + relay->host + ":" + std::to_string(relay->port) +
-             std::string(proto::admin_path_prefix) + "/api/v1/apps/" + proto::percent_encode(source.app) +
-             "/connections";
-  call.tls = std::move(tls);
-  call.timeout = std::chrono::seconds(10);
-  call.headers = {
-      {"Authorization", proto::make_sas_token("http://" + proto::to_lower(relay->host) + "/",
-                                              "app:" + source.app, source.key, net::unix_now() + 3600)},
-      {"Accept", "application/json"}};
-  auto answer = co_await net::call_http(std::move(call));
-  if (!answer.response) co_return app_fetch_result{std::nullopt, "cannot reach the relay: " + answer.error};
-  if (answer.response->status != 200) {
-    std::string message = answer.response->body;
-    boost::system::error_code ec;
-    auto v = json::parse(message, ec);
-    if (!ec && v.is_object() && v.as_object().contains("error") && v.at("error").is_object())
-      message = text(v.at("error").as_object(), "message");
-    co_return app_fetch_result{
-        std::nullopt, "the relay refused (" + std::to_string(answer.response->status) + "): " + message};
-  }
-  auto config = endpoints_from_app_answer(answer.response->body, source, previous);
+  net::management_target target{relay->host + ":" + std::to_string(relay->port),
+                                relay->plaintext,
+                                relay->host,
+                                "app:" + source.app,
+                                source.key,
+                                std::move(tls),
+                                std::chrono::seconds(10)};
+  auto reply = co_await net::call_management(
+      target, "GET", "/api/v1/apps/" + proto::percent_encode(source.app) + "/connections");
+  if (!reply.ok()) co_return app_fetch_result{std::nullopt, reply.error};
+  auto config = endpoints_from_app_answer(reply.raw, source, previous);
   if (!config) co_return app_fetch_result{std::nullopt, config.error().message};
   co_return app_fetch_result{std::move(*config), {}};
 }

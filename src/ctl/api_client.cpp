@@ -1,15 +1,11 @@
 // ctl/api_client: synchronous management calls (see api_client.hpp).
 #include "ctl/api_client.hpp"
 
-#include "net/clock.hpp"
+#include "net/management_call.hpp"
 #include "net/spawn.hpp"
-#include "net/ws_client.hpp"
 #include "proto/encoding.hpp"
-#include "proto/hc_address.hpp"
-#include "proto/sas.hpp"
 
 #include <boost/json.hpp>
-#include <chrono>
 
 namespace hc::ctl {
 
@@ -25,40 +21,17 @@ api_client::api_client(proto::connection_string cs, net::tls_context tls, bool p
 }
 
 api_response api_client::call(const std::string& method, const std::string& path, const std::string& body) {
-  auto expiry = net::unix_now() + std::chrono::seconds(std::chrono::hours(1)).count();
-  net::http_call request;
-  request.method = method;
-  request.url = std::string(plaintext_ ? "http://" : "https://") +
-                (admin_address_.empty() ? cs_.authority() : admin_address_) +
-                std::string(proto::admin_path_prefix) + path;
-  request.tls = tls_;
-  request.headers = {{"Authorization", proto::make_sas_token("http://" + proto::to_lower(cs_.host) + "/",
-                                                             cs_.key_name, cs_.key, expiry)},
-                     {"Accept", "application/json"}};
-  if (!body.empty()) request.headers.emplace_back("Content-Type", "application/json");
-  request.body = body;
-
-  auto result = net::run_sync(net::call_http(std::move(request)));
-  if (!result.response) throw api_failure(result.error);
-  api_response out;
-  out.status = result.response->status;
-  out.raw = result.response->body;
-  if (!out.raw.empty()) {
-    boost::system::error_code ec;
-    out.body = boost::json::parse(out.raw, ec);
-    if (ec) out.body = nullptr;
-  }
-  if (out.status < 200 || out.status > 299) {
-    std::string message = out.raw.empty() ? result.response->reason : out.raw;
-    if (out.body.is_object() && out.body.as_object().contains("error")) {
-      const auto& err = out.body.at("error");
-      if (err.is_object() && err.as_object().contains("message"))
-        message = boost::json::value_to<std::string>(err.at("message"));
-    }
-    throw api_failure("relay refused (" + std::to_string(out.status) + "): " + message,
-                      out.status == 404 ? util::exit_code::not_found : util::exit_code::failed);
-  }
-  return out;
+  net::management_target target{admin_address_.empty() ? cs_.authority() : admin_address_,
+                                plaintext_,
+                                cs_.host,
+                                cs_.key_name,
+                                cs_.key,
+                                tls_};
+  auto reply = net::run_sync(net::call_management(target, method, path, body));
+  if (!reply.ok())
+    throw api_failure(reply.error,
+                      reply.status == 404 ? util::exit_code::not_found : util::exit_code::failed);
+  return {reply.status, std::move(reply.body), std::move(reply.raw)};
 }
 
 const std::string& api_client::namespace_name() {

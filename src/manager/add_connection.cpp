@@ -112,21 +112,31 @@ net::task<add_result> add_connection(std::string config_dir, std::string text, n
       if (auto w = proto::endpoint_host_warning(ep->host); !w.empty()) r.warnings.push_back(w);
     }
   }
-  auto entries = load_connections(config_dir);
   auto now = now_iso8601();
   r.entry.created_on = now;
   r.entry.last_updated = now;
-  auto same = std::find_if(entries.begin(), entries.end(), [&](auto& e) { return e.key() == r.entry.key(); });
-  if (same != entries.end()) {
-    r.replaced = true;
-    r.entry.created_on = same->created_on;
-    r.entry.restart_generation = same->restart_generation + 1;
-    *same = r.entry;
-  } else {
-    entries.push_back(r.entry);
-  }
-  save_connections(config_dir, entries);
+  update_connections(config_dir, [&](auto& entries) {
+    auto same =
+        std::find_if(entries.begin(), entries.end(), [&](auto& e) { return e.key() == r.entry.key(); });
+    if (same != entries.end()) {
+      r.replaced = true;
+      r.entry.created_on = same->created_on;
+      r.entry.restart_generation = same->restart_generation + 1;
+      *same = r.entry;
+    } else {
+      entries.push_back(r.entry);
+    }
+    return true;
+  });
   co_return r;
+}
+
+std::string added_line(const add_result& r, const endpoint_policy& policy) {
+  return std::string(r.replaced ? "updated " : "added ") + r.entry.ns + "/" + r.entry.name +
+         (r.entry.endpoint_host.empty()
+              ? ""
+              : " (endpoint " + r.entry.endpoint() +
+                    (policy.follow_endpoint ? ", following the relay's changes)" : ", pinned)"));
 }
 
 }  // namespace hc::manager

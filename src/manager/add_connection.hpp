@@ -35,4 +35,7 @@ struct endpoint_policy {
 net::task<add_result> add_connection(std::string config_dir, std::string text, net::tls_context tls,
                                      bool plaintext, endpoint_policy policy = {});
 
+// "added NS/NAME (endpoint HOST:PORT, pinned)": what `hcm add` prints for an accepted one.
+std::string added_line(const add_result& r, const endpoint_policy& policy);
+
 }  // namespace hc::manager

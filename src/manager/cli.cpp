@@ -3,6 +3,7 @@
 
 #include "manager/add_connection.hpp"
 #include "manager/endpoint_dial.hpp"
+#include "manager/login_commands.hpp"
 #include "manager/service.hpp"
 #include "manager/status.hpp"
 #include "manager/ui_token.hpp"
@@ -66,12 +67,7 @@ int cmd_add(const cli_options& o, std::string text, endpoint_policy policy) {
     std::cerr << "hcm: not added: " << r.error << "\n";
     return 1;
   }
-  std::cout << (r.replaced ? "updated " : "added ") << r.entry.ns << "/" << r.entry.name
-            << (r.entry.endpoint_host.empty()
-                    ? ""
-                    : " (endpoint " + r.entry.endpoint() +
-                          (policy.follow_endpoint ? ", following the relay's changes)" : ", pinned)"))
-            << "\n";
+  std::cout << added_line(r, policy) << "\n";
   return 0;
 }
 
@@ -280,8 +276,15 @@ int cli_main(int argc, char** argv) {
       app.add_subcommand("add", "Add (or update) a hybrid connection from its listener connection string");
   add->add_option("connection-string", text,
                   "Endpoint=sb://...;SharedAccessKeyName=...;SharedAccessKey=...;"
-                  "EntityPath=... ('-' reads it from stdin)")
-      ->required();
+                  "EntityPath=... ('-' reads it from stdin)");
+  std::vector<std::string> picks;
+  auto* pick =
+      add->add_option("--pick", picks,
+                      "Instead of a connection string: choose from the hybrid connections the relay "
+                      "hcm login signed in to lets it see (NAMESPACE/NAME ...; none: a numbered list "
+                      "and a question)")
+          ->expected(0, -1)
+          ->excludes(add->get_option("connection-string"));
   endpoint_policy policy;
   add->add_flag(
       "--follow-endpoint", policy.follow_endpoint,
@@ -291,6 +294,26 @@ int cli_main(int argc, char** argv) {
       "--allow-link-local", policy.allow_link_local,
       "Allow an endpoint on a link-local address (169.254.0.0/16, fe80::/10: cloud metadata services), "
       "refused by default");
+  login_request login;
+  auto* login_cmd = app.add_subcommand(
+      "login",
+      "Sign in to a relay's management API so that hcm add --pick (and the web UI's Select) can choose from "
+      "its hybrid connections; the key is read from standard input (or --key-file) and kept in "
+      "CONFIG_DIR/relay-login.json (0600)");
+  login_cmd
+      ->add_option("--relay", login.relay,
+                   "https://HOST[:PORT]: the namespace's host (a relay "
+                   "administrator: the relay's own)")
+      ->required();
+  auto* key_name_opt = login_cmd->add_option("--key-name", login.key_name,
+                                             "A rule with the Manage right (e.g. RootManageSharedAccessKey)");
+  login_cmd
+      ->add_option("--app", login.app,
+                   "An app's key instead (hcctl app key APP): only that app's hybrid connections")
+      ->excludes(key_name_opt);
+  login_cmd->add_option("--key-file", login.key_file,
+                        "A file only you can read holding the key (default: stdin)");
+  auto* logout_cmd = app.add_subcommand("logout", "Forget the relay hcm login signed in to");
   auto* ui_url_cmd = app.add_subcommand(
       "ui-url", "Print the web UI's URL with its access token (run as the user the service runs as)");
   int url_port = 0;
@@ -347,7 +370,14 @@ int cli_main(int argc, char** argv) {
       std::cout << app.get_formatter()->make_help(&app, "hcm", CLI::AppFormatMode::Normal);  // not help's own
       return util::exit_code::ok;
     }
+    login_context signin{o.config_dir, o.ca_file, o.plaintext};
+    std::erase(picks, "");  // a bare --pick
+    if (add->parsed() && pick->count() > 0) return cmd_pick(signin, picks, policy);
+    if (add->parsed() && text.empty())
+      throw util::usage_error("hcm add needs a connection string, or --pick to choose after hcm login");
     if (add->parsed()) return cmd_add(o, text, policy);
+    if (login_cmd->parsed()) return cmd_login(signin, login);
+    if (logout_cmd->parsed()) return cmd_logout(signin);
     if (ui_url_cmd->parsed()) return cmd_ui_url(o, url_port);
     if (remove->parsed()) return cmd_remove(o, ns, name);
     if (restart->parsed()) return cmd_restart(o, ns, name);

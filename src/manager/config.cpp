@@ -10,7 +10,13 @@
 #include <boost/uuid/random_generator.hpp>
 #include <boost/uuid/uuid_io.hpp>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <stdexcept>
@@ -114,6 +120,8 @@ std::vector<connection_entry> load_connections(const std::string& dir) {
   return out;
 }
 
+namespace {
+
 void save_connections(const std::string& dir, const std::vector<connection_entry>& entries) {
   ensure_private_dir(dir);
   json::array arr;
@@ -132,25 +140,55 @@ void save_connections(const std::string& dir, const std::vector<connection_entry
   util::write_private_file(connections_path(dir), json::serialize(arr) + "\n");
 }
 
-bool remove_connection(const std::string& config_dir, const std::string& ns, const std::string& name) {
+// An exclusive flock of the directory itself while it lives (root and the service user can both
+// open it; a lock file root made would shut the service out).
+class directory_lock {
+ public:
+  explicit directory_lock(const std::string& dir)
+      : fd_(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) {
+    if (fd_ < 0) throw std::runtime_error("cannot open " + dir + ": " + std::strerror(errno));
+    while (::flock(fd_, LOCK_EX) != 0)
+      if (errno != EINTR) {
+        ::close(fd_);
+        throw std::runtime_error("cannot lock " + dir + ": " + std::strerror(errno));
+      }
+  }
+  ~directory_lock() { ::close(fd_); }
+  directory_lock(const directory_lock&) = delete;
+  directory_lock& operator=(const directory_lock&) = delete;
+
+ private:
+  int fd_;
+};
+
+}  // namespace
+
+bool update_connections(const std::string& config_dir,
+                        const std::function<bool(std::vector<connection_entry>&)>& change) {
+  ensure_private_dir(config_dir);
+  directory_lock lock(config_dir);
   auto entries = load_connections(config_dir);
-  auto before = entries.size();
-  std::erase_if(entries, [&](const auto& e) { return e.ns == ns && e.name == name; });
-  if (entries.size() == before) return false;
+  if (!change(entries)) return false;
   save_connections(config_dir, entries);
   return true;
 }
 
+bool remove_connection(const std::string& config_dir, const std::string& ns, const std::string& name) {
+  return update_connections(config_dir, [&](auto& entries) {
+    return std::erase_if(entries, [&](const auto& e) { return e.ns == ns && e.name == name; }) > 0;
+  });
+}
+
 bool restart_connection(const std::string& config_dir, const std::string& ns, const std::string& name) {
-  auto entries = load_connections(config_dir);
-  for (auto& e : entries) {
-    if (e.ns != ns || e.name != name) continue;
-    ++e.restart_generation;
-    e.last_updated = now_iso8601();
-    save_connections(config_dir, entries);
-    return true;
-  }
-  return false;
+  return update_connections(config_dir, [&](auto& entries) {
+    for (auto& e : entries) {
+      if (e.ns != ns || e.name != name) continue;
+      ++e.restart_generation;
+      e.last_updated = now_iso8601();
+      return true;
+    }
+    return false;
+  });
 }
 
 std::string namespace_of(const proto::connection_string& cs) {

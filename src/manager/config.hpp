@@ -4,11 +4,12 @@
 // mtime and size, see service.cpp). What changes as it runs lives in the state directory
 // (STATE_DIR: status.json, the per-instance id from which listener ids derive, ui-token, hcm.log):
 // /var/lib/hcm beside /etc/hcm, the configuration directory itself when one is given.
-// Plain values and synchronous file I/O; callers serialise their own writes.
+// Plain values and synchronous file I/O; writers serialise through update_connections.
 #pragma once
 #include "proto/connection_string.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -52,8 +53,12 @@ std::string log_path(const std::string& state_dir);
 // Reads connections.json; an absent file is an empty list. Throws std::runtime_error naming the
 // file when it is not the expected JSON.
 std::vector<connection_entry> load_connections(const std::string& config_dir);
-// Writes connections.json atomically with mode 0600 (creates the directory, mode 0700).
-void save_connections(const std::string& config_dir, const std::vector<connection_entry>& entries);
+// Reads connections.json, lets `change` edit the entries and, when it returns true, writes them
+// back atomically with mode 0600 (creating the directory, mode 0700), all under an exclusive
+// flock of the configuration directory: `hcm add` and the UI's Select adding at the same moment
+// (two processes) both land. Returns what `change` returned.
+bool update_connections(const std::string& config_dir,
+                        const std::function<bool(std::vector<connection_entry>&)>& change);
 // Removes the connection ns/name; false when none is configured.
 bool remove_connection(const std::string& config_dir, const std::string& ns, const std::string& name);
 // Asks the running service to restart the connection ns/name (its restart generation goes up);

@@ -255,20 +255,22 @@ class service {
   }
 
   // Stores the endpoint a runner pinned in the entry that had none (the same entry still: same key
-  // and connection string). Happens once per entry without a pin; connections.json has no lock,
-  // so a CLI change saved in the very same instant could be overwritten.
+  // and connection string). Happens once per entry without a pin.
   void pin_endpoint(const std::string& key, const std::string& connection_string, const proto::endpoint& ep) {
     try {
-      auto entries = load_connections(options_.config_dir);
-      for (auto& e : entries) {
-        if (e.key() != key || e.connection_string != connection_string || !e.endpoint_host.empty()) continue;
-        e.endpoint_host = ep.host;
-        e.endpoint_port = ep.port;
-        save_connections(options_.config_dir, entries);
+      bool pinned = update_connections(options_.config_dir, [&](auto& entries) {
+        for (auto& e : entries) {
+          if (e.key() != key || e.connection_string != connection_string || !e.endpoint_host.empty())
+            continue;
+          e.endpoint_host = ep.host;
+          e.endpoint_port = ep.port;
+          return true;
+        }
+        return false;
+      });
+      if (pinned)
         spdlog::info("connection {}: endpoint {} pinned in {}", key, ep.to_string(),
                      connections_path(options_.config_dir));
-        return;
-      }
     } catch (const std::exception& ex) {
       spdlog::warn("connection {}: cannot pin endpoint {}: {}", key, ep.to_string(), ex.what());
     }

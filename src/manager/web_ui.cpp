@@ -5,6 +5,7 @@
 #include "proto/runtime_info.hpp"
 
 #include "manager/add_connection.hpp"
+#include "manager/select_page.hpp"
 #include "proto/encoding.hpp"
 
 #include <boost/json.hpp>
@@ -106,9 +107,9 @@ const char* refresh_script =
     "<script>setInterval(async()=>{try{const r=await fetch('/connections-table');"
     "if(r.ok)document.getElementById('connections').innerHTML=await r.text();}catch(e){}},5000);</script>";
 
-std::string index_page(const std::vector<connection_view>& views) {
+std::string index_page(const std::vector<connection_view>& views, const std::string& config_dir) {
   return "<h1>Hybrid connections</h1><div id=\"connections\">" + connections_table(views) + "</div>" +
-         add_form + refresh_script;
+         select_section(config_dir) + add_form + refresh_script;
 }
 
 std::string details_page(const connection_view& v) {
@@ -126,18 +127,25 @@ std::string details_page(const connection_view& v) {
   return body;
 }
 
-// application/x-www-form-urlencoded: the value of `field`, decoded ("" when absent or bad).
-std::string form_field(std::string_view body, std::string_view field) {
+// application/x-www-form-urlencoded: every value of `field`, decoded (a badly escaped one is "").
+std::vector<std::string> form_values(std::string_view body, std::string_view field) {
+  std::vector<std::string> values;
   while (!body.empty()) {
     auto amp = body.find('&');
     auto pair = body.substr(0, amp);
     auto eq = pair.find('=');
     if (pair.substr(0, eq) == field && eq != std::string_view::npos)
-      return proto::percent_decode(pair.substr(eq + 1), true).value_or("");
+      values.push_back(proto::percent_decode(pair.substr(eq + 1), true).value_or(""));
     if (amp == std::string_view::npos) break;
     body.remove_prefix(amp + 1);
   }
-  return {};
+  return values;
+}
+
+// The first value of `field` ("" when absent).
+std::string form_field(std::string_view body, std::string_view field) {
+  auto values = form_values(body, field);
+  return values.empty() ? std::string() : values.front();
 }
 
 bool loopback_host(std::string_view host) {
@@ -147,10 +155,14 @@ bool loopback_host(std::string_view host) {
 }
 
 // Defence in depth behind the token: a browser's cross-site request is refused even if it
-// carried the cookie (SameSite=Strict already keeps it from doing so).
+// carried the cookie (SameSite=Strict already keeps it from doing so). Our pages' own forms come
+// with `Origin: null` (their Referrer-Policy is no-referrer), so null counts only when the browser
+// itself says same-origin in Sec-Fetch-Site, which no page can set.
 bool same_origin(const net::http_request& r) {
   auto origin = r.header("Origin");
-  if (origin.empty()) return r.header("Sec-Fetch-Site") != "cross-site";
+  auto site = r.header("Sec-Fetch-Site");
+  if (origin.empty()) return site != "cross-site";
+  if (origin == "null") return site == "same-origin";
   return origin == "http://" + std::string(r.header("Host"));
 }
 
@@ -280,7 +292,8 @@ net::http_handler make_ui_handler(ui_backend backend) {
     if (auto refused = refusal(presented_token(r, b), b, r.method)) co_return *refused;
     if (r.method != "GET" && !same_origin(r))
       co_return respond(403, "text/plain", "cross-origin changes are refused\n");
-    if (r.method == "GET" && path == "/") co_return html_response(200, "Connections", index_page(b.views()));
+    if (r.method == "GET" && path == "/")
+      co_return html_response(200, "Connections", index_page(b.views(), b.config_dir));
     if (r.method == "GET" && path == "/api/connections") {
       boost::json::array arr;
       for (auto& v : b.views()) arr.push_back(to_json(v));
@@ -288,6 +301,14 @@ net::http_handler make_ui_handler(ui_backend backend) {
     }
     if (r.method == "GET" && path == "/connections-table")
       co_return respond(200, "text/html; charset=utf-8", connections_table(b.views()));
+    if (path == "/select" && (r.method == "GET" || r.method == "POST")) {
+      ui_page shown;  // g++ 12: no co_await inside ?: (net/types.hpp)
+      if (r.method == "GET")
+        shown = co_await select_page(b.config_dir, b.tls);
+      else
+        shown = co_await add_selected(b.config_dir, b.tls, form_values(r.body, "pick"));
+      co_return html_response(shown.status, shown.title, shown.body);
+    }
     if (r.method == "POST" && path.starts_with("/connections/")) {
       auto [ns, name, verb] = connection_path(path);
       bool done = verb == "remove"    ? remove_connection(b.config_dir, ns, name)

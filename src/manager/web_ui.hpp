@@ -1,6 +1,7 @@
 // manager/web_ui: the local web UI (what Microsoft's HCM window shows) and /metrics, served by
 // net::http_server on 127.0.0.1: GET / (table), GET /connections/NS/NAME (details), POST
-// /connections ("Enter manually": form field connectionString, same checks as `hcm add`), GET
+// /connections ("Enter manually": form field connectionString, same checks as `hcm add`), GET and
+// POST /select ("Select" after `hcm login`, manager/select_page), GET
 // /api/connections (JSON), GET /metrics. Everything but /metrics needs the UI token
 // (manager/ui_token): a visit to any page with ?token=T sets it as an HttpOnly, SameSite=Strict
 // cookie and redirects to the page without it; scripts send `Authorization: Bearer T`. Requests

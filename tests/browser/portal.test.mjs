@@ -20,6 +20,7 @@ const { chromium } = require('playwright-core');
 const outDir = process.env.HC_TEST_OUTPUT || path.join(repoRoot, 'build', 'test-output', 'browser');
 const relay = new RelayFixture();
 let browser;
+let profileDir;
 let page;
 let base;
 const shots = [];
@@ -46,7 +47,8 @@ before(async () => {
   await api('PUT', '/namespaces/localhost/hybridConnections/inventory-db', { endpoint: 'inventory.corp.internal:5432' });
   await api('PUT', '/apps/contoso-api/hybridConnections/localhost/inventory-db');
   // A fresh profile per run (launchPersistentContext owns --user-data-dir).
-  browser = await chromium.launchPersistentContext(fs.mkdtempSync(path.join(os.tmpdir(), 'hcrelay-chromium-')), {
+  profileDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hcrelay-chromium-'));
+  browser = await chromium.launchPersistentContext(profileDir, {
     executablePath: '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
@@ -60,6 +62,7 @@ before(async () => {
 after(async () => {
   if (browser) await browser.close();
   await relay.stop();
+  if (profileDir) fs.rmSync(profileDir, { recursive: true, force: true });
 });
 
 test('the portal: create, see Connected, details, add existing, plan, keys, disconnect', { timeout: 150000 }, async () => {

@@ -377,6 +377,19 @@ TEST_F(hcm_test, WebUiListsConnectionsServesMetricsAndRefusesCrossSitePosts) {
                               "/connections/localhost/ui-shown/remove");
   EXPECT_EQ(foreign_remove.output, "403");
   EXPECT_NE(h.cli("list").output.find("ui-shown"), std::string::npos) << "a cross-site POST removed it";
+  // What a browser sends for the page's own form under Referrer-Policy: no-referrer (Origin: null,
+  // Sec-Fetch-Site: same-origin) acts; the same null from another site does not.
+  auto null_cross = shell(post + "-H 'Origin: null' -H 'Sec-Fetch-Site: cross-site' -X POST " + url +
+                          "/connections/localhost/ui-shown/restart");
+  EXPECT_EQ(null_cross.output, "403");
+  auto null_unsure =
+      shell(post + "-H 'Origin: null' -X POST " + url + "/connections/localhost/ui-shown/restart");
+  EXPECT_EQ(null_unsure.output, "403");
+  EXPECT_EQ(generation(), before + 1);
+  auto browser_form = shell(post + "-H 'Origin: null' -H 'Sec-Fetch-Site: same-origin' -X POST " + url +
+                            "/connections/localhost/ui-shown/restart");
+  EXPECT_EQ(browser_form.output, "200") << "the page's own Restart button, as Chromium sends it";
+  EXPECT_EQ(generation(), before + 2);
   auto unknown = shell(post + "-H " + quote("Origin: " + url) + " -X POST " + url +
                        "/connections/localhost/nope/remove");
   EXPECT_EQ(unknown.output, "404");

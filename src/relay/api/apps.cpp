@@ -2,7 +2,8 @@
 // another plan, delete), the app's Send credential (listKeys, regenerateKeys), its hybrid
 // connections (list; add an existing one; create a new one with the portal's four fields and add
 // it; details with the apps of the same plan and the gateway connection string; Disconnect), and
-// GET /apps/{app}/connections, which hcconnect polls with the app credential (no keys in it).
+// GET /apps/{app}/connections, which hcconnect polls with the app credential (no keys in it), and
+// the one key that credential may fetch: a used hybrid connection's gateway connection string.
 #include "proto/encoding.hpp"
 #include "proto/endpoint.hpp"
 #include "relay/api/route.hpp"
@@ -243,11 +244,29 @@ net::task<std::string> app_connections(api_call& call) {
                    {"namespaceHost", ns->host()},
                    {"name", it->second->name()},
                    {"endpointHost", ep->host},
-                   {"endpointPort", ep->port}});
+                   {"endpointPort", ep->port},
+                   {"listenerCount", hc_summary(call.ctx, l).at("listenerCount")}});
   }
   co_return json_response(200, json::object{{"app", a->record.name},
                                             {"keyName", app_key_name(a->record.name)},
                                             {"hybridConnections", std::move(out)}});
+}
+
+// hcm add --pick with an app key: the gateway connection string of a hybrid connection the app
+// uses (App Service shows it to whoever manages the app), of no other.
+net::task<std::string> app_gateway_string(api_call& call) {
+  auto details = link_details(call, call.param("app"));
+  if (!details) co_return error_response(details.error());
+  const auto* gateway = details->if_contains("gatewayConnectionString");
+  if (!gateway)
+    co_return error_response(proto::error::not_found(
+        "hybrid connection " + call.param("ns") + "/" + call.param("name") +
+        " has no defaultListener rule to hand out; a namespace administrator can give hcm its listener "
+        "connection string (hcctl hc connection-string NAME --rule RULE)"));
+  co_return json_response(200, json::object{{"namespace", details->at("namespace")},
+                                            {"name", details->at("name")},
+                                            {"keyName", "defaultListener"},
+                                            {"gatewayConnectionString", *gateway}});
 }
 
 }  // namespace
@@ -267,6 +286,7 @@ std::vector<api_route> app_routes() {
       {"PUT", "/apps/{app}/hybridConnections/{ns}/{name}", relay_admin, add_link},
       {"DELETE", "/apps/{app}/hybridConnections/{ns}/{name}", relay_admin, disconnect},
       {"GET", "/apps/{app}/connections", app_credential, app_connections},
+      {"POST", "/apps/{app}/connections/{ns}/{name}/listKeys", app_credential, app_gateway_string},
   };
 }
 

@@ -3,8 +3,9 @@
 // method, and applies the one authorisation rule:
 //   a Manage SAS token of the namespace served at the request's Host authorises that namespace;
 //   when that namespace is the relay's own (its --public-host) the caller is a relay
-//   administrator: every namespace, App Service plans and apps. GET /apps/{app}/connections
-//   takes the app's own credential "app:{app}" instead; /openapi.json needs no token.
+//   administrator: every namespace, App Service plans and apps. GET /apps/{app}/connections and
+//   POST /apps/{app}/connections/{ns}/{name}/listKeys take the app's own credential "app:{app}"
+//   instead; /openapi.json needs no token.
 // Errors are JSON {"error":{"code","message"}}.
 #include "net/clock.hpp"
 #include "net/limits.hpp"
