@@ -144,8 +144,7 @@ TEST_F(hcm_login_test, ANamespaceKeySeesItsOwnNamespaceOnly) {
   ASSERT_EQ(signed_in.rc, 0) << signed_in.output;
   auto picked = with_input(h, "all", "add --pick");
   ASSERT_EQ(picked.rc, 0) << picked.output;
-  EXPECT_NE(picked.output.find("/tenant-db (endpoint localhost:5001, pinned)"),
-            std::string::npos)
+  EXPECT_NE(picked.output.find("/tenant-db (endpoint localhost:5001, pinned)"), std::string::npos)
       << picked.output;
   EXPECT_EQ(picked.output.find("admin-only"), std::string::npos) << "another namespace's hybrid connection";
   EXPECT_EQ(h.cli("add --pick localhost/admin-only").rc, 3);

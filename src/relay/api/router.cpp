@@ -87,7 +87,8 @@ std::string method_not_allowed(std::string_view path, const std::string& allowed
 const std::vector<api_route>& api_routes() {
   static const std::vector<api_route> all = [] {
     std::vector<api_route> out;
-    for (auto family : {namespace_routes, rule_routes, plan_routes, app_routes, usage_routes, document_routes}) {
+    for (auto family :
+         {namespace_routes, rule_routes, plan_routes, app_routes, usage_routes, document_routes}) {
       auto routes = family();
       out.insert(out.end(), routes.begin(), routes.end());
     }
