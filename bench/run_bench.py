@@ -233,19 +233,26 @@ class Paths:
         self.postgres["socat x3"] = ("127.0.0.1", chain(self.pg_port, "pg"))
 
 
-PG_BIN = pathlib.Path("/usr/lib/postgresql/15/bin")
+def newest_postgres_bin():
+    """Where Debian's postgresql package put the server: the newest /usr/lib/postgresql/N/bin."""
+    found = [p for p in pathlib.Path("/usr/lib/postgresql").glob("*/bin") if (p / "initdb").exists()]
+    if not found:
+        sys.exit("PostgreSQL's server programs are not under /usr/lib/postgresql/*/bin: run scripts/setup --test")
+    return max(found, key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else -1)
+
 
 
 def start_postgres(data, quick):
     """A throw-away PostgreSQL cluster (run as the postgres user, TCP only) with a pgbench database."""
+    pg_bin = newest_postgres_bin()
     data.mkdir()
     os.chmod(data.parent, 0o755)
     subprocess.run(["chown", "postgres:postgres", str(data)], check=True)
     as_pg = ["runuser", "-u", "postgres", "--"]
-    subprocess.run([*as_pg, str(PG_BIN / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"], check=True,
+    subprocess.run([*as_pg, str(pg_bin / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"], check=True,
                    capture_output=True)
     port = free_port()
-    start([*as_pg, str(PG_BIN / "postgres"), "-D", str(data), "-p", str(port), "-k", "", "-c",
+    start([*as_pg, str(pg_bin / "postgres"), "-D", str(data), "-p", str(port), "-k", "", "-c",
            "listen_addresses=127.0.0.1", "-c", "max_connections=200", "-c", "fsync=off"], data.parent / "postgres.log")
     wait_port(port, seconds=60)
     subprocess.run(["pgbench", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-i", "-q", "-s", "1" if quick else "5",

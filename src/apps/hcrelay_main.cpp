@@ -98,6 +98,17 @@ int main(int argc, char** argv) {
                  "Seconds between pings on each listener control channel; two unanswered drop the listener")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  auto grace_s = std::int64_t(limits.token_grace.count());
+  app.add_option("--token-grace", grace_s,
+                 "Seconds a listener's token holds past its expiry before the relay closes the control "
+                 "channel with 1008 (renewToken within it keeps the listener)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 3600));
+  app.add_option("--auth-failure-refill", limits.auth_failure_refill,
+                 "Failed authentications per second an address regains of its allowance of 100; with none "
+                 "left its requests get 429 and Retry-After")
+      ->capture_default_str()
+      ->check(CLI::Range(0.001, 1e6));
   app.add_option("--drain-timeout", drain_s,
                  "On SIGTERM: seconds open channels and tunnels get after Close 1001 before the relay exits")
       ->capture_default_str()
@@ -174,6 +185,7 @@ int main(int argc, char** argv) {
       throw hc::util::usage_error(e.what());
     }
     limits.listener_keepalive = milliseconds_of(keepalive_s);
+    limits.token_grace = std::chrono::seconds(grace_s);
     limits.drain_timeout = milliseconds_of(drain_s);
     limits.http_idle_timeout = milliseconds_of(idle_s);
     limits.http_answer_timeout = milliseconds_of(answer_s);

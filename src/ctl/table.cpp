@@ -28,8 +28,13 @@ std::string raw_field(const json::value& v, std::string_view key) {
   return json::serialize(*f);
 }
 
-// A CSV field: quoted, its quotes doubled, when it holds a comma, a quote or a line break.
-std::string csv_field(const std::string& text) {
+// A CSV field: quoted, its quotes doubled, when it holds a comma, a quote or a line break. A
+// text a spreadsheet would run as a formula (=, +, -, @, tab or CR first: a listener's agent
+// string, a hybrid connection named "-...") gets a leading ' (OWASP's CSV injection advice);
+// numbers, which are never negative here, stay numbers.
+std::string csv_field(std::string text) {
+  if (!text.empty() && std::string_view("=+-@\t\r").find(text.front()) != std::string_view::npos)
+    text.insert(0, "'");
   if (text.find_first_of(",\"\r\n") == std::string::npos) return text;
   std::string out = "\"";
   for (char c : text) out += c == '"' ? std::string("\"\"") : std::string(1, c);

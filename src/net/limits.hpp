@@ -111,13 +111,13 @@ inline constexpr std::size_t pump_buffer_bytes = 64 * 1024;
 inline constexpr std::size_t max_listeners_per_hc = 25;
 // Per-source (remote IP) limits in the relay (relay/source_limits). A client that fails
 // authentication again and again (hyco-ws reconnects without backoff) may spend this many
-// failures at once; the allowance refills at auth_failure_burst per auth_failure_window, and
+// failures at once; the allowance refills at auth_failure_refill_per_second, and
 // while it is empty every request from that address is answered 429 without being looked at.
 // High enough that the test suites (many requests, a few dozen deliberate failures from
 // 127.0.0.1) never trip it; low enough that a flood costs the relay a TLS handshake and a
 // 429 per attempt after the first 100.
 inline constexpr double auth_failure_burst = 100;
-inline constexpr auto auth_failure_window = 10s;
+inline constexpr double auth_failure_refill_per_second = 10;  // hcrelay --auth-failure-refill
 // Connections from one address that have not yet finished TLS + request head: beyond this the
 // relay closes new ones at once (a slowloris from one host cannot take every socket). An
 // hcconnect host opens the sender leg of every app connection from one address, so honest bursts

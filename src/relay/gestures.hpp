@@ -39,6 +39,7 @@ std::string rendezvous_address(const relay_context& ctx, std::string_view ns_hos
 // Called with a namespace before and after every catalog change: listeners of a hybrid
 // connection that is gone get 1001; listeners whose token the current keys and rights no longer
 // accept (a regenerated key, a deleted rule, Listen removed) get 1008. Any thread.
-void recheck_listeners(const namespace_entry* before, const namespace_entry& after);
+void recheck_listeners(const namespace_entry* before, const namespace_entry& after,
+                       std::chrono::seconds grace);
 
 }  // namespace hc::relay

@@ -6,8 +6,8 @@
 // that follows it when it announces a body), Ping (answered), Close (echoed). Accept and request
 // messages are written by sender and caller sessions through listener::send on this strand. A frame that
 // breaks RFC 6455 (bad header, stray continuation, bad Close payload) gets 1002; a text message that is not
-// UTF-8 gets 1007. The token deadline is `se` + limits::token_grace; past it the channel is closed with 1008.
-// recheck_listeners closes listeners whose token a key or rule change has made invalid.
+// UTF-8 gets 1007. The token deadline is `se` + --token-grace (5 min); past it the channel is closed with
+// 1008. recheck_listeners closes listeners whose token a key or rule change has made invalid.
 #include "net/clock.hpp"
 #include "net/limits.hpp"
 #include "net/ws_channel.hpp"
@@ -29,13 +29,10 @@
 namespace hc::relay {
 namespace {
 
-constexpr auto grace_seconds =
-    std::chrono::duration_cast<std::chrono::seconds>(net::limits::token_grace).count();
-
-// Closes the channel with 1008 when the token's grace runs out.
+// Closes the channel with 1008 when the token's grace (--token-grace) runs out.
 void arm_token_deadline(std::optional<net::deadline>& timer, const std::shared_ptr<listener>& me,
-                        std::int64_t expiry) {
-  auto grace_end = std::chrono::seconds(expiry - net::unix_now()) + net::limits::token_grace;
+                        std::int64_t expiry, std::chrono::seconds grace) {
+  auto grace_end = std::chrono::seconds(expiry - net::unix_now()) + grace;
   timer.reset();
   timer.emplace(me->executor(), grace_end,
                 [me] { me->begin_close(1008, "The token has expired; send renewToken"); });
@@ -45,8 +42,8 @@ void arm_token_deadline(std::optional<net::deadline>& timer, const std::shared_p
 // rights removed since the listener connected count; expiry within the grace does not (the
 // token deadline owns expiry).
 proto::result<authorization> authorize_listener(const namespace_entry& ns, const hybrid_connection& entity,
-                                                std::string_view token) {
-  return authorize(ns, &entity, entity.name(), proto::rights::listen, token, net::unix_now() - grace_seconds);
+                                                std::string_view token, std::chrono::seconds grace) {
+  return authorize(ns, &entity, entity.name(), proto::rights::listen, token, net::unix_now() - grace.count());
 }
 
 // One control channel from 101 to its end.
@@ -59,7 +56,7 @@ class control_channel {
   // Reads until the channel ends while keep_alive pings it; returns why it ended.
   net::task<std::string> serve(std::int64_t token_expiry) {
     using namespace net::asio::experimental::awaitable_operators;
-    arm_token_deadline(token_deadline_, me_, token_expiry);
+    arm_token_deadline(token_deadline_, me_, token_expiry, ctx_.settings.token_grace);
     auto ended = co_await (read_loop() || keep_alive());
     token_deadline_.reset();
     end_body("it disconnected before the response body");
@@ -179,7 +176,7 @@ class control_channel {
       return;
     }
     me_->set_token(renew->token);
-    arm_token_deadline(token_deadline_, me_, renewed->expiry);
+    arm_token_deadline(token_deadline_, me_, renewed->expiry, ctx_.settings.token_grace);
   }
 
   // Pings every ctx.listener_keepalive; a listener that has sent nothing since the last two
@@ -221,7 +218,7 @@ proto::result<authorization> authorize_after_joining(relay_context& ctx, const s
   auto now = ns ? catalog::resolve(*ns, joined.name()) : std::nullopt;
   if (!now || !now->suffix.empty() || now->entity->live != joined.live)
     return proto::error::not_found("Endpoint does not exist");
-  return authorize_listener(*ns, *now->entity, token);
+  return authorize_listener(*ns, *now->entity, token, ctx.settings.token_grace);
 }
 
 // Senders whose accept this listener never answered are passed on to another listener now, not
@@ -356,7 +353,8 @@ net::task<> run_listener(relay_context& ctx, incoming in) {
                   hc_name, me->id(), ending);
 }
 
-void recheck_listeners(const namespace_entry* before, const namespace_entry& after) {
+void recheck_listeners(const namespace_entry* before, const namespace_entry& after,
+                       std::chrono::seconds grace) {
   if (!before) return;
   bool namespace_rules_changed =
       before->rules.size() != after.rules.size() ||
@@ -370,7 +368,7 @@ void recheck_listeners(const namespace_entry* before, const namespace_entry& aft
     }
     if (now->second == old_entity && !namespace_rules_changed) continue;  // nothing it depends on changed
     for (const auto& l : now->second->live->snapshot()) {
-      auto still = authorize_listener(after, *now->second, l->token());
+      auto still = authorize_listener(after, *now->second, l->token(), grace);
       if (still) continue;
       util::log_event(spdlog::level::info, {{}, after.record.name, now->second->name(), l->id()},
                       "listener {} hc={}: its authorization no longer holds, closing: {}", l->id(),

@@ -246,9 +246,12 @@ void relay_server::run() {
 
   s.ctx.settings = o.settings;
   fit_to_file_limit(s.ctx.settings);
-  s.ctx.sources.set_connection_caps(s.ctx.settings.max_connections_per_source,
-                                    s.ctx.settings.max_connections);
-  s.ctx.entities.on_change(recheck_listeners);
+  s.ctx.sources.set_caps(s.ctx.settings.max_connections_per_source, s.ctx.settings.max_connections,
+                         s.ctx.settings.auth_failure_refill);
+  s.ctx.entities.on_change(
+      [grace = s.ctx.settings.token_grace](const namespace_entry* before, const namespace_entry& after) {
+        recheck_listeners(before, after, grace);
+      });
   if (!o.cluster.empty() && o.store.empty())
     throw std::runtime_error(
         "--cluster needs --store postgres://...: the nodes of a cluster share one catalog");

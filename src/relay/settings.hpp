@@ -11,6 +11,9 @@
 namespace hc::relay {
 
 struct relay_settings {
+  // How long past its expiry a listener's token still holds before the control channel is closed
+  // with 1008 (renewToken within it keeps the listener).
+  std::chrono::seconds token_grace = net::limits::token_grace;
   // Keep-alive ping on every listener control channel; two unanswered ones drop the listener.
   std::chrono::milliseconds listener_keepalive = net::limits::relay_keepalive_interval;
   // On SIGTERM: how long open tunnels and channels get to finish after Close 1001.
@@ -18,6 +21,8 @@ struct relay_settings {
   // Open connections (any kind) per source address (IPv6: per /64) and in total.
   std::size_t max_connections_per_source = net::limits::max_connections_per_source;
   std::size_t max_connections = net::limits::max_connections;
+  // Failed authentications a source's allowance (limits::auth_failure_burst) regains per second.
+  double auth_failure_refill = net::limits::auth_failure_refill_per_second;
   // Plain HTTP connections (not WebSockets): idle time between requests, requests per connection.
   std::chrono::milliseconds http_idle_timeout = net::limits::http_idle_timeout;
   std::size_t max_requests_per_connection = net::limits::max_requests_per_connection;

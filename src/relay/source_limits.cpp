@@ -7,12 +7,6 @@
 #include <cmath>
 
 namespace hc::relay {
-namespace {
-// Failures the allowance regains per second.
-constexpr double refill_per_second =
-    net::limits::auth_failure_burst / std::chrono::duration<double>(net::limits::auth_failure_window).count();
-}  // namespace
-
 std::string source_limits::key(const net::asio::ip::address& source) {
   if (source.is_v4()) return source.to_string();
   auto v6 = source.to_v6();
@@ -24,7 +18,7 @@ std::string source_limits::key(const net::asio::ip::address& source) {
 
 void source_limits::refill(entry& e, clock::time_point now) const {
   if (now <= e.refilled) return;
-  double gained = std::chrono::duration<double>(now - e.refilled).count() * refill_per_second;
+  double gained = std::chrono::duration<double>(now - e.refilled).count() * refill_per_second_;
   e.allowance = std::min(net::limits::auth_failure_burst, e.allowance + gained);
   e.refilled = now;
 }
@@ -110,7 +104,7 @@ std::chrono::seconds source_limits::retry_after(const net::asio::ip::address& so
   refill(it->second, now);
   if (it->second.allowance >= 1) return std::chrono::seconds(0);
   return std::chrono::seconds(
-      std::max<long>(1, long(std::ceil((1 - it->second.allowance) / refill_per_second))));
+      std::max<long>(1, long(std::ceil((1 - it->second.allowance) / refill_per_second_))));
 }
 
 }  // namespace hc::relay

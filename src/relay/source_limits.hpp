@@ -1,6 +1,6 @@
 // relay/source_limits: per-source (remote IP) limits that keep a hostile or broken client from
 // costing the relay more than a handshake: an allowance of failed authentications (token
-// bucket, limits::auth_failure_burst per limits::auth_failure_window; empty = every request
+// bucket of limits::auth_failure_burst refilling at --auth-failure-refill per second; empty = every request
 // answered 429 with Retry-After), a cap on connections still in their handshake
 // (limits::max_handshakes_per_source) and caps on open connections per source and in total
 // (relay_settings). Loopback is not exempt. Owned by relay_context; shared by
@@ -53,10 +53,12 @@ class source_limits {
     kind kind_ = kind::handshake;
   };
 
-  // Caps on open connections (relay_settings); call before the first connection.
-  void set_connection_caps(std::size_t per_source, std::size_t total) {
+  // Caps on open connections and the failed-authentication refill rate (relay_settings); call
+  // before the first connection.
+  void set_caps(std::size_t per_source, std::size_t total, double failures_per_second) {
     max_per_source_ = per_source;
     max_total_ = total;
+    refill_per_second_ = failures_per_second;
   }
 
   // A place for a new connection from `source` for its whole life, or an empty slot when the
@@ -96,6 +98,8 @@ class source_limits {
   mutable std::mutex mutex_;
   std::unordered_map<std::string, entry> sources_;
   std::size_t open_total_ = 0;
+  // Failures a source's allowance regains per second (relay_settings).
+  double refill_per_second_ = net::limits::auth_failure_refill_per_second;
   std::size_t max_per_source_ = net::limits::max_connections_per_source;
   std::size_t max_total_ = net::limits::max_connections;
   std::size_t prune_at_ = net::limits::max_tracked_sources;  // next size at which prune() scans

@@ -2,6 +2,8 @@
 // for readiness and exit, and the superuser SQL the tests need (postgres_server.hpp).
 #include "postgres_server.hpp"
 
+#include "postgres_install.hpp"
+
 #include <fcntl.h>
 #include <libpq-fe.h>
 #include <netinet/in.h>
@@ -30,7 +32,6 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-const fs::path bin = "/usr/lib/postgresql/15/bin";
 constexpr auto initdb_timeout = 120s;  // a slow, shared machine; usually a few seconds
 constexpr auto start_timeout = 60s;    // crash recovery after a kill included
 constexpr auto stop_timeout = 30s;
@@ -123,7 +124,7 @@ std::uint16_t pick_free_loopback_port() {
 }
 
 bool postgres_server::installed() {
-  return fs::exists(bin / "initdb") && fs::exists(bin / "postgres");
+  return !postgres_bin_dir().empty();
 }
 
 postgres_server::postgres_server() {
@@ -136,8 +137,8 @@ postgres_server::postgres_server() {
     for (const auto& p : {dir_, dir_ / "socket"})
       if (::chown(p.c_str(), who.uid, who.gid) != 0)
         throw std::runtime_error("chown " + p.string() + " failed");
-    pid_t init = spawn({(bin / "initdb").string(), "-D", (dir_ / "data").string(), "-A", "trust", "-U",
-                        "postgres", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"},
+    pid_t init = spawn({(postgres_bin_dir() / "initdb").string(), "-D", (dir_ / "data").string(), "-A",
+                        "trust", "-U", "postgres", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"},
                        dir_, dir_ / "initdb.log");
     auto status = wait_exit(init, initdb_timeout);
     if (!status) stop_process(init, SIGKILL, 5s);
@@ -161,9 +162,9 @@ postgres_server::~postgres_server() {
 
 void postgres_server::start() {
   if (pid_ > 0) return;
-  pid_ = spawn({(bin / "postgres").string(), "-D", (dir_ / "data").string(), "-p", std::to_string(port_),
-                "-k", (dir_ / "socket").string(), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c",
-                "full_page_writes=off"},
+  pid_ = spawn({(postgres_bin_dir() / "postgres").string(), "-D", (dir_ / "data").string(), "-p",
+                std::to_string(port_), "-k", (dir_ / "socket").string(), "-c", "listen_addresses=127.0.0.1",
+                "-c", "fsync=off", "-c", "full_page_writes=off"},
                dir_, dir_ / "postgres.log");
   auto deadline = std::chrono::steady_clock::now() + start_timeout;
   const std::string conninfo = admin_conninfo(port_);
@@ -210,7 +211,10 @@ void postgres_server::execute(const std::string& sql) {
 }
 
 void suite_postgres::open() {
-  if (!postgres_server::installed()) return;
+  if (!postgres_server::installed()) {
+    start_failure = postgres_missing;
+    return;
+  }
   try {
     server = std::make_unique<postgres_server>();
   } catch (const std::exception& e) {

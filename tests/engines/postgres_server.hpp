@@ -1,4 +1,4 @@
-// tests/engines/postgres_server: a throwaway PostgreSQL 15 cluster for the engine tests. initdb in
+// tests/engines/postgres_server: a throwaway PostgreSQL cluster for the engine tests. initdb in
 // a fresh temporary directory, the server run as the postgres user (the tests run as root;
 // otherwise as themselves) on a free loopback port with trust authentication and its Unix socket
 // inside that directory; stop() and start() again on the same data and port (restart tests);
@@ -17,7 +17,7 @@ namespace hc::test {
 
 class postgres_server {
  public:
-  // Whether PostgreSQL 15's programs are installed (/usr/lib/postgresql/15/bin).
+  // Whether PostgreSQL's server programs are installed (postgres_install.hpp).
   static bool installed();
 
   // initdb and start; throws std::runtime_error (with the end of the server's log) on failure.
@@ -55,7 +55,7 @@ std::uint16_t pick_free_loopback_port();
 // (`ASSERT_TRUE(suite.server) << suite.start_failure`).
 struct suite_postgres {
   std::unique_ptr<postgres_server> server;
-  std::string start_failure;  // why server is null ("" when PostgreSQL is not installed)
+  std::string start_failure;  // why server is null (not installed, or it did not start)
   void open();
   void close() { server.reset(); }
 };

@@ -43,7 +43,6 @@ class PostgresStore : public ::testing::Test {
   static void TearDownTestSuite() { postgres_.close(); }
 
   void SetUp() override {
-    if (!test::postgres_server::installed()) GTEST_SKIP() << "PostgreSQL 15 is not installed";
     ASSERT_TRUE(postgres_.server) << postgres_.start_failure;
     server().start();  // a test that stopped it may have failed before starting it again
     database_ = server().create_database();

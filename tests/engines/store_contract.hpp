@@ -36,7 +36,6 @@ class StoreContract : public ::testing::TestWithParam<engine> {
       dir_ = pattern;
       return;
     }
-    if (!test::postgres_server::installed()) GTEST_SKIP() << "PostgreSQL 15 is not installed";
     ASSERT_TRUE(postgres_.server) << postgres_.start_failure;
     database_ = postgres_.server->create_database();
   }

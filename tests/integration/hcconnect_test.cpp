@@ -3,6 +3,7 @@
 // (redis-cli, curl, getent) run under `hcconnect run --` reaching names that resolve nowhere
 // else. Also: the CLI's refusals, config reload, reject -> reset, 100 parallel checksummed
 // tunnels and /metrics. Hosts-file mode is in hcconnect_hosts_test.cpp.
+#include "../engines/postgres_install.hpp"
 #include "hcconnect_app_support.hpp"
 #include "hcconnect_support.hpp"
 #include "util/build_info.hpp"
@@ -363,8 +364,8 @@ TEST_F(hcconnect_test, curl_reaches_an_http_server_by_a_name_that_resolves_nowhe
       "/usr/bin/python3",
       {"-m", "http.server", "--bind", "127.0.0.1", "--directory", www.string(), std::to_string(port)},
       dir_.path() / "http.log");
-  if (!wait_until([&] { return port_open("127.0.0.1", port); }, 15s))
-    GTEST_SKIP() << "python3 http.server: " << http.log();
+  ASSERT_TRUE(wait_until([&] { return port_open("127.0.0.1", port); }, 30s))
+      << "python3 -m http.server did not listen within 30 s: " << http.log();
 
   const std::string name = "intranet.corp.internal";
   auto f = create("web", name + ":" + std::to_string(port));
@@ -378,8 +379,9 @@ TEST_F(hcconnect_test, curl_reaches_an_http_server_by_a_name_that_resolves_nowhe
 }
 
 TEST_F(hcconnect_test, psql_reaches_postgresql_by_a_name_that_resolves_nowhere_else) {
-  const std::string bin = "/usr/lib/postgresql/15/bin/";
-  if (!fs::exists(bin + "initdb")) GTEST_SKIP() << "PostgreSQL 15 is not installed";
+  auto bin_dir = postgres_bin_dir();
+  ASSERT_FALSE(bin_dir.empty()) << postgres_missing;
+  const std::string bin = bin_dir.string() + "/";
   // The server runs as postgres, in a directory it owns under the test directory.
   fs::permissions(dir_.path(), fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
   // TCP only (-k ''): the test directory's path is longer than a Unix socket path may be.
@@ -410,7 +412,7 @@ TEST_F(hcconnect_test, psql_reaches_postgresql_by_a_name_that_resolves_nowhere_e
 // The real pair: hcm (the listener side) runs in its own mount namespace whose /etc/hosts maps
 // the endpoint name to 127.0.0.1, so the name resolves on the hcm side and nowhere else.
 TEST_F(hcconnect_test, redis_cli_reaches_redis_through_hcm_and_hcm_rejects_reach_the_app) {
-  if (!fs::exists(bin_path("hcm"))) GTEST_SKIP() << "hcm is not built";
+  ASSERT_TRUE(fs::exists(bin_path("hcm"))) << "hcm is not built in " << HC_BIN_DIR;
   auto port = pick_free_port();
   child_process redis(
       "/usr/bin/redis-server",

@@ -103,6 +103,12 @@ TEST_F(hcctl_management_test, namespaces_and_keys) {
   EXPECT_NE(a.at("secondaryKey"), b.at("secondaryKey"));
   auto on_other = hcctl({"key", "list", "--namespace", "contoso"});
   EXPECT_TRUE(has(on_other.output, "RootManageSharedAccessKey")) << on_other.output;
+  // CSV a spreadsheet opens: a name it would run as a formula starts with a ' there.
+  ASSERT_EQ(hcctl({"hc", "create", "--endpoint", "db.corp.internal:5432", "--", "-SUM.x"}).exit_code, 0);
+  auto csv = hcctl({"-o", "csv", "hc", "list"});
+  EXPECT_EQ(csv.exit_code, 0) << csv.output;
+  EXPECT_TRUE(has(csv.output, "\r\n'-SUM.x,")) << csv.output;
+  EXPECT_FALSE(has(csv.output, "\r\n-SUM.x,")) << csv.output;
   auto bad = hcctl({"key", "create", "x", "--rights", "Fly"});
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_TRUE(has(bad.output, "rights")) << bad.output;

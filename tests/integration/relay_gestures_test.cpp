@@ -350,5 +350,45 @@ TEST_F(RelayGestures, RuntimeInfoGetReturnsMetadataAndListenerCount) {
   });
 }
 
+// A listener whose token runs out without renewToken is closed with 1008 once the grace
+// (--token-grace, 1 s here instead of 5 min) is over, not before; one that renewed in time stays and
+// still takes senders.
+TEST(RelayTokenExpiry, AListenerThatDoesNotRenewIsClosedWith1008AfterTheGraceAndARenewingOneStays) {
+  test_dir dir;
+  relay_process relay(dir.path(), {"--token-grace", "1"});
+  run_bounded(
+      [&]() -> task<> {
+        auto hc = co_await make_hc(relay, "expiring");
+        auto started = std::chrono::steady_clock::now();
+        auto lapsing = co_await connect_listener(
+            relay, hc.name, make_token(relay, hc.name, "defaultListener", hc.listen_key, 2s), "lapsing");
+        auto renewing = co_await connect_listener(
+            relay, hc.name, make_token(relay, hc.name, "defaultListener", hc.listen_key, 2s), "renewing");
+        auto fresh = make_token(relay, hc.name, "defaultListener", hc.listen_key, 1h);
+        co_await send_frame(renewing, opcode::text, true, R"({"renewToken":{"token":")" + fresh + "\"}}");
+
+        ws_frame frame;
+        do {
+          frame = co_await read_frame(lapsing, "the listener that did not renew");
+        } while (frame.op != opcode::close);
+        auto closed_after = std::chrono::steady_clock::now() - started;
+        auto close = close_of(frame);
+        EXPECT_EQ(close.code, 1008);
+        EXPECT_NE(close.reason.find("The token has expired"), std::string::npos) << close.reason;
+        // se counts whole seconds: the token lapsed 1 to 2 s after it was made, the grace is 1 s more.
+        EXPECT_GE(closed_after, 2s) << "closed before its token and grace ran out";
+
+        auto stays = co_await open_tunnel(relay, renewing, hc.name, hc.send_token);
+        EXPECT_FALSE(stays.accept.id.empty());
+        co_await send_frame(stays.sender, opcode::binary, true, "still here");
+        auto echoed = co_await read_frame(stays.listener, "the renewed listener's tunnel");
+        EXPECT_EQ(echoed.payload, "still here");
+        co_await send_close(stays.sender, 1000, "done");
+        co_await echo_until_close(stays.listener);
+        co_await expect_healthy_echo(relay);
+      },
+      30s);
+}
+
 }  // namespace
 }  // namespace hc::test

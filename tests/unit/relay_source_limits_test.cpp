@@ -23,7 +23,7 @@ TEST(RelaySourceLimits, KeysIpv6SourcesByTheirSlash64) {
 
 TEST(RelaySourceLimits, CapsOpenConnectionsPerSourceAtTheLimit) {
   source_limits limits;
-  limits.set_connection_caps(3, 100);
+  limits.set_caps(3, 100, net::limits::auth_failure_refill_per_second);
   auto a = ip::make_address("2001:db8::1");
   auto same_host = ip::make_address("2001:db8::2");  // the same /64
   std::vector<source_limits::slot> held;
@@ -41,7 +41,7 @@ TEST(RelaySourceLimits, CapsOpenConnectionsPerSourceAtTheLimit) {
 
 TEST(RelaySourceLimits, CapsOpenConnectionsInTotal) {
   source_limits limits;
-  limits.set_connection_caps(10, 2);
+  limits.set_caps(10, 2, net::limits::auth_failure_refill_per_second);
   auto first = limits.open_connection(ip::make_address("192.0.2.1"));
   auto second = limits.open_connection(ip::make_address("192.0.2.2"));
   ASSERT_TRUE(first && second);
@@ -58,7 +58,7 @@ TEST(RelaySourceLimits, FailedAuthenticationAllowanceAndRefill) {
   EXPECT_EQ(limits.retry_after(source, t0).count(), 0) << "one failure left";
   limits.record_failure(source, t0);
   EXPECT_GT(limits.retry_after(source, t0).count(), 0) << "the 100th failure empties the allowance";
-  // limits::auth_failure_burst per limits::auth_failure_window: one failure back after 0.1 s.
+  // limits::auth_failure_refill_per_second (10): one failure back after 0.1 s.
   EXPECT_GT(limits.retry_after(source, t0 + std::chrono::milliseconds(50)).count(), 0);
   EXPECT_EQ(limits.retry_after(source, t0 + std::chrono::milliseconds(101)).count(), 0);
 }

@@ -63,13 +63,7 @@ net::task<proto::result<outcome>> put_plan(relay_context& ctx, std::string name,
     if (existing) {
       r = *existing;
       if (!new_sku || to_string(*new_sku) == existing->sku) return outcome::unchanged;
-      auto used = state->plan_usage(existing->name).size();
-      auto limit = hybrid_connection_limit(*new_sku);
-      if (used > limit)
-        return proto::error::conflict(plan_text(*existing) + " uses " + std::to_string(used) +
-                                      " distinct hybrid connections and " + std::string(to_string(*new_sku)) +
-                                      " allows " + std::to_string(limit) + ": disconnect " +
-                                      std::to_string(used - limit) + " first, or choose a larger SKU");
+      if (auto fits = check_plan_sku(*state, *existing, *new_sku); !fits) return fits.error();
     } else {
       r.name = name;
       r.created_at = now;
@@ -121,6 +115,29 @@ proto::result<void> check_plan_room(const app_state& state, const app_entry& app
                                 "): disconnect one, reuse one of these, or scale the plan up");
 }
 
+proto::result<void> check_plan_move(const app_state& state, const app_entry& app,
+                                    const store::plan_record& to) {
+  // The target plan must hold the union of its use and this app's hybrid connections.
+  auto usage = state.plan_usage(to.name);
+  std::size_t total = usage.size();
+  for (const auto& l : app.links) total += usage.contains(l.key()) ? 0 : 1;
+  auto limit = hybrid_connection_limit(sku_of(to));
+  if (total <= limit) return {};
+  return proto::error::conflict("moving app '" + app.record.name + "' would make " + plan_text(to) + " use " +
+                                std::to_string(total) + " distinct hybrid connections; it allows " +
+                                std::to_string(limit) + " and uses " + std::to_string(usage.size()));
+}
+
+proto::result<void> check_plan_sku(const app_state& state, const store::plan_record& plan, sku new_sku) {
+  auto used = state.plan_usage(plan.name).size();
+  auto limit = hybrid_connection_limit(new_sku);
+  if (used <= limit) return {};
+  return proto::error::conflict(plan_text(plan) + " uses " + std::to_string(used) +
+                                " distinct hybrid connections and " + std::string(to_string(new_sku)) +
+                                " allows " + std::to_string(limit) + ": disconnect " +
+                                std::to_string(used - limit) + " first, or choose a larger SKU");
+}
+
 net::task<proto::result<outcome>> put_app(relay_context& ctx, std::string name, std::string plan) {
   co_return co_await ctx.on_store([&]() -> proto::result<outcome> {
     auto state = ctx.apps.current();
@@ -131,16 +148,7 @@ net::task<proto::result<outcome>> put_app(relay_context& ctx, std::string name, 
     store::app_record r;
     if (existing) {
       if (proto::iequals(existing->record.plan, p->name)) return outcome::unchanged;
-      // Moving: the target plan must hold the union of its use and this app's hybrid connections.
-      auto usage = state->plan_usage(p->name);
-      std::size_t total = usage.size();
-      for (const auto& l : existing->links) total += usage.contains(l.key()) ? 0 : 1;
-      auto limit = hybrid_connection_limit(sku_of(*p));
-      if (total > limit)
-        return proto::error::conflict("moving app '" + existing->record.name + "' would make " +
-                                      plan_text(*p) + " use " + std::to_string(total) +
-                                      " distinct hybrid connections; it allows " + std::to_string(limit) +
-                                      " and uses " + std::to_string(usage.size()));
+      if (auto fits = check_plan_move(*state, *existing, *p); !fits) return fits.error();
       r = existing->record;
     } else {
       r.name = name;

@@ -40,6 +40,11 @@ proto::result<hc_ref> usable_hybrid_connection(relay_context& ctx, std::string_v
 // The plan-limit check alone (409 naming plan, SKU, limit and current use), for callers that
 // must know before they create something.
 proto::result<void> check_plan_room(const app_state& state, const app_entry& app, const hc_ref& h);
+// Moving `app` into plan `to`: 409 unless `to` holds the union of its use and the app's links.
+proto::result<void> check_plan_move(const app_state& state, const app_entry& app,
+                                    const store::plan_record& to);
+// Changing `plan` to `new_sku`: 409 naming the numbers when it uses more than that SKU allows.
+proto::result<void> check_plan_sku(const app_state& state, const store::plan_record& plan, sku new_sku);
 // "Add hybrid connection": links it (created) or finds it linked already (unchanged).
 net::task<proto::result<outcome>> link_hybrid_connection(relay_context& ctx, std::string app, hc_ref h);
 // "Disconnect": 404 when the app does not use it.
