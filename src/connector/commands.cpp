@@ -224,7 +224,7 @@ void run_service_verb(CLI::App& app, cli_options& o) {
     options.threads = *threads;
     options.http2_connections = *http2_connections;
     options.tunnel_keepalive = std::chrono::seconds(*keepalive);
-    std::filesystem::create_directories(options.state_dir);
+    util::ensure_private_dir(options.state_dir);  // its socket and pid are the daemon user's alone
     connector_service service(options);
     service.start();
     auto pid_file = pid_file_path(options.state_dir);

@@ -83,14 +83,6 @@ bool bool_field(const json::object& o, std::string_view key) {
 
 }  // namespace
 
-void ensure_private_dir(const std::string& dir) {
-  std::error_code ec;
-  if (fs::exists(dir, ec)) return;
-  fs::create_directories(dir, ec);
-  if (ec) throw std::runtime_error("cannot create directory " + dir + ": " + ec.message());
-  fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace, ec);
-}
-
 std::vector<connection_entry> load_connections(const std::string& dir) {
   auto path = connections_path(dir);
   auto text = util::read_file(path);
@@ -123,7 +115,7 @@ std::vector<connection_entry> load_connections(const std::string& dir) {
 namespace {
 
 void save_connections(const std::string& dir, const std::vector<connection_entry>& entries) {
-  ensure_private_dir(dir);
+  util::ensure_private_dir(dir);
   json::array arr;
   for (auto& e : entries) {
     arr.push_back(json::object{{"namespace", e.ns},
@@ -165,7 +157,7 @@ class directory_lock {
 
 bool update_connections(const std::string& config_dir,
                         const std::function<bool(std::vector<connection_entry>&)>& change) {
-  ensure_private_dir(config_dir);
+  util::ensure_private_dir(config_dir);
   directory_lock lock(config_dir);
   auto entries = load_connections(config_dir);
   if (!change(entries)) return false;
@@ -212,7 +204,7 @@ std::string instance_id(const std::string& state_dir, const std::string& config_
   // Releases before the state directory kept it beside the configuration: carried over once.
   auto id = stored_instance_id(config_dir);
   if (id.empty()) id = boost::uuids::to_string(boost::uuids::random_generator()());
-  ensure_private_dir(state_dir);
+  util::ensure_private_dir(state_dir);
   util::write_private_file((fs::path(state_dir) / "instance-id").string(), id + "\n");
   return id;
 }

@@ -71,7 +71,7 @@ std::string machine_name() {
 void add_log_file(const std::string& state_dir) {
   if (util::stderr_is_journal()) return;
   try {
-    ensure_private_dir(state_dir);
+    util::ensure_private_dir(state_dir);
     auto sink =
         std::make_shared<spdlog::sinks::rotating_file_sink_mt>(log_path(state_dir), 5 * 1024 * 1024, 3);
     sink->set_formatter(std::make_unique<spdlog::pattern_formatter>("%Y-%m-%dT%H:%M:%S.%eZ %l %v",

@@ -61,7 +61,7 @@ std::optional<std::string> read_ui_token(const std::string& state_dir) {
 }
 
 std::string load_or_create_ui_token(const std::string& state_dir) {
-  ensure_private_dir(state_dir);
+  util::ensure_private_dir(state_dir);
   create_token_file(ui_token_path(state_dir));
   return *read_ui_token(state_dir);
 }

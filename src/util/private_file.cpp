@@ -15,6 +15,14 @@
 
 namespace hc::util {
 
+void ensure_private_dir(const std::string& dir) {
+  std::filesystem::path p(dir);
+  if (std::filesystem::is_directory(p)) return;
+  if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path());
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+    throw std::runtime_error("cannot create directory " + dir + ": " + std::strerror(errno));
+}
+
 void write_private_file(const std::string& path, const std::string& content) {
   std::string tmp = path + ".tmp";
   // A fresh temp file, never one found there: in a directory another user owns (the packaged

@@ -7,6 +7,10 @@
 
 namespace hc::util {
 
+// Creates the directory with mode 0700 (and its missing parents as umask allows) unless it exists;
+// throws std::runtime_error naming it when it cannot. An existing directory is left as it is.
+void ensure_private_dir(const std::string& dir);
+
 // Throws std::runtime_error naming the path when it cannot be written. Written by root into a
 // directory another user owns, the file belongs to that user (and its group), so the service
 // running as that user can still read and replace it.

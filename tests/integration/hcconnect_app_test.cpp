@@ -53,6 +53,21 @@ TEST_F(hcconnect_app_test, a_wrong_app_key_is_reported_and_the_daemon_keeps_aski
                        {{"HCCONNECT_APP_KEY", "not-the-key"}});
   EXPECT_TRUE(wait_until([&] { return daemon.log().find("refused (401)") != std::string::npos; }, 10s))
       << daemon.log();
+  // It asks again (every 2 s), not once and never more: the relay counts each refused call.
+  auto refused_calls = [&] {
+    double count = -1;
+    run_bounded(
+        [&]() -> task<> {
+          auto metrics = co_await https_get(*relay_, "/$admin/metrics");
+          const std::string series = "hcrelay_auth_failures_total{gesture=\"management\",status=\"401\"} ";
+          auto at = metrics.body.find(series);
+          if (at != std::string::npos) count = std::stod(metrics.body.substr(at + series.size()));
+        },
+        10s);
+    return count;
+  };
+  EXPECT_TRUE(wait_until([&] { return refused_calls() >= 3; }, 20s)) << refused_calls() << " refused calls\n"
+                                                                     << daemon.log();
   EXPECT_TRUE(daemon.running()) << daemon.log();
 }
 

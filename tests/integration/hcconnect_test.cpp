@@ -268,6 +268,12 @@ TEST_F(hcconnect_test, the_daemon_keeps_its_pid_file_and_socket_in_the_state_dir
   ASSERT_TRUE(wait_until([&] { return port_bound(address, listener->echo_port()); }, 10s)) << daemon.log();
   ASSERT_TRUE(wait_for_file(state / "hcconnect.pid", 5s)) << daemon.log();
   EXPECT_TRUE(fs::exists(state / "hcconnect.sock"));
+  // Only the daemon's user may read its pid or reach its status socket (which answers with the
+  // configured endpoints).
+  auto mode = [](const fs::path& p) { return fs::status(p).permissions() & fs::perms::all; };
+  EXPECT_EQ(mode(state), fs::perms::owner_all);
+  EXPECT_EQ(mode(state / "hcconnect.pid"), fs::perms::owner_read | fs::perms::owner_write);
+  EXPECT_EQ(read_text_file(state / "hcconnect.pid"), std::to_string(daemon.pid()) + "\n");
   EXPECT_FALSE(fs::exists(config_dir() / "hcconnect.pid"));
   EXPECT_FALSE(fs::exists(config_dir() / "hcconnect.sock"));
 

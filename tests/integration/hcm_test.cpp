@@ -124,6 +124,46 @@ TEST_F(hcm_test, ReconnectsByItselfAfterTheRelayRestarts) {
   EXPECT_EQ(shell("redis-cli -p " + std::to_string(sender.port()) + " PING").output, "PONG\n");
 }
 
+// While the relay is down, hcm dials again on the backoff schedule (0, 1, 2, 5, 10, 30 s, each
+// with up to 20 % jitter), not in a hot loop and not never: a plain TCP port in the relay's place
+// counts the attempts (each closed at once, as a dead relay behind a balancer would).
+TEST_F(hcm_test, RedialsOnTheBackoffScheduleWhileTheRelayIsDown) {
+  auto hc = make("patient", 9);
+  auto h = make_hcm("hcm");
+  add(h, hc);
+  h.start();
+  ASSERT_TRUE(h.wait_status("localhost", hc.name, "Connected")) << h.log();
+  auto port = relay().port();
+  relay_.reset();  // SIGTERM, waits for exit
+
+  asio::io_context io;
+  net::tcp::acceptor stand_in(io);
+  stand_in.open(net::tcp::v4());
+  stand_in.set_option(asio::socket_base::reuse_address(true));
+  stand_in.bind({asio::ip::address_v4::loopback(), port});
+  stand_in.listen();
+  std::vector<double> dialed_at;  // seconds since the stand-in opened
+  auto opened = std::chrono::steady_clock::now();
+  std::function<void()> take = [&] {
+    stand_in.async_accept([&](net::error_code ec, net::tcp::socket s) {
+      if (ec) return;
+      dialed_at.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - opened).count());
+      s.close();
+      take();
+    });
+  };
+  take();
+  io.run_for(9s);
+  std::string seen;
+  for (auto t : dialed_at) seen += std::to_string(t) + " ";
+  // Attempts start at about 0-1, 1-2.2, 3-4.6 and 8-10.6 s: three or four in 9 s. A TLS leg and an
+  // HTTP/2 leg may each dial, so up to two connections per attempt.
+  EXPECT_GE(dialed_at.size(), 2u) << "hcm stopped dialing: " << seen;
+  EXPECT_LE(dialed_at.size(), 8u) << "hcm dials faster than its backoff: " << seen;
+  ASSERT_FALSE(dialed_at.empty());
+  EXPECT_GE(dialed_at.back(), 1.0) << "every attempt came at once: " << seen;
+}
+
 TEST_F(hcm_test, EndpointDownRejectsWith502AndShowSaysWhy) {
   auto dead_port = free_port();  // nothing listens here
   auto hc = make("nowhere", dead_port);

@@ -4,6 +4,8 @@
 // copies ca.pem). Runs once at start-up on the calling thread; nothing is kept after it returns.
 #include "relay/tls/dev_ca.hpp"
 
+#include "util/private_file.hpp"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <openssl/bn.h>
@@ -100,13 +102,6 @@ void write_file(const std::string& path, const std::string& content, mode_t mode
   errno = saved;
   if (!ok) fail_errno("write", tmp);
   if (::rename(tmp.c_str(), path.c_str()) != 0) fail_errno("rename into place", path);
-}
-
-void ensure_private_dir(const std::string& dir) {
-  std::filesystem::path p(dir);
-  if (std::filesystem::is_directory(p)) return;
-  if (p.has_parent_path() && !p.parent_path().empty()) std::filesystem::create_directories(p.parent_path());
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) fail_errno("create directory", dir);
 }
 
 bio_ptr memory_bio(const std::string& pem) {
@@ -296,7 +291,7 @@ bool server_reusable(const std::string& cert_path, const std::string& key_path, 
 dev_tls_files ensure_dev_tls(const std::string& tls_dir, const std::vector<std::string>& names) {
   if (names.empty())
     throw std::runtime_error("dev tls: no names for the server certificate; pass at least one");
-  ensure_private_dir(tls_dir);
+  util::ensure_private_dir(tls_dir);
   const std::string ca_pem = tls_dir + "/ca.pem", ca_key = tls_dir + "/ca.key";
   const std::string server_pem = tls_dir + "/server.pem", server_key = tls_dir + "/server.key";
 

@@ -2,7 +2,9 @@
 // --dev-tls, private temp dir) and waits for its root connection string; creates hybrid
 // connections through the management REST API; spawns child processes (hyco-ws peers need
 // NODE_EXTRA_CA_CERTS, which Node reads only at start-up, so they always run as children) and
-// waits for their output lines. stop() kills every process it started and removes the temp dir.
+// waits for their output lines. stop() ends every process it started the way
+// tests/integration/harness.cpp does (SIGTERM, a bounded wait, SIGKILL only then), removes the
+// temp dir and throws when a child needed SIGKILL or printed a sanitizer report.
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -17,6 +19,35 @@ export const binDir = process.env.HC_BIN_DIR || path.join(repoRoot, 'build');
 export const nodePath = process.env.NODE_PATH || path.join(repoRoot, 'tests/node/node_modules');
 export const hcpeerPath = path.join(binDir, 'tests', 'hcpeer');
 export const libDir = here;
+
+// How long a child gets between SIGTERM and SIGKILL. hcm and hcconnect give open tunnels up to
+// 5 s (net/limits.hpp agent_drain_timeout), hcrelay up to 10 s (relay_drain_timeout), hence more.
+const childGraceMs = 10000;
+const relayGraceMs = 15000;
+// Once a process has exited, how long its pipes may take to deliver the last output (a
+// grandchild that inherited them could hold them open forever).
+const outputGraceMs = 5000;
+
+// Resolves true when `promise` settles within `ms`, false otherwise.
+function within(promise, ms) {
+  let timer;
+  const late = new Promise((resolve) => { timer = setTimeout(resolve, ms, false); });
+  return Promise.race([promise.then(() => true), late]).finally(() => clearTimeout(timer));
+}
+
+// The part of `text` from the start of the first sanitizer report, or null. ASan, LSan and UBSan
+// each print a line naming themselves ("ERROR: AddressSanitizer: ...", "ERROR: LeakSanitizer:
+// ...", "SUMMARY: UndefinedBehaviorSanitizer: ...") after their report, even when the program
+// goes on; UBSan's report ("runtime error: ...") precedes its SUMMARY line. The same check as
+// child_process::fail_on_sanitizer_report in tests/integration/harness.cpp.
+export function sanitizerReport(text) {
+  let at = text.indexOf('Sanitizer:');
+  if (at < 0) return null;
+  const ub = text.indexOf('runtime error:');
+  if (ub >= 0) at = Math.min(at, ub);
+  const start = text.lastIndexOf('\n', at) + 1;
+  return text.slice(start, start + 4000);
+}
 
 // A SAS token the way the SDKs make it: HMAC-SHA256 keyed with the key text, sr URL-encoded.
 export function sasToken(resourceUri, keyName, key, ttlSeconds = 3600) {
@@ -50,8 +81,11 @@ class Child {
     this.lines = [];
     this.stderr = '';
     this.waiters = [];
-    this.exited = null; // {code, signal} once it has ended
+    this.exited = null; // {code, signal} once it has ended and its pipes are closed
+    this.stopping = null; // stop()'s promise once it has been called
     this.proc = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // The process itself has ended (its output may still be in the pipes: see `closed`).
+    this.ended = new Promise((resolve) => this.proc.once('exit', resolve));
     let partial = '';
     this.proc.stdout.setEncoding('utf8');
     this.proc.stdout.on('data', (chunk) => {
@@ -107,24 +141,49 @@ class Child {
     });
   }
 
-  // Resolves with {code, signal} when the process ends; rejects (and kills it) after timeoutMs.
+  // Resolves with {code, signal} when the process ends; after timeoutMs stops it (stop()) and
+  // rejects.
   async waitForExit(timeoutMs = 30000) {
-    let timer;
-    const timeout = new Promise((_, reject) => {
-      timer = setTimeout(() => {
-        this.kill();
-        reject(new Error(`did not exit in ${timeoutMs} ms. ${this.describe()}`));
-      }, timeoutMs);
-    });
-    try {
-      return await Promise.race([this.closed, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+    if (await within(this.closed, timeoutMs)) return this.exited;
+    const problem = await this.stop();
+    throw new Error(`did not exit in ${timeoutMs} ms${problem ? `; ${problem}` : ''}. ${this.describe()}`);
   }
 
+  // True while the process runs (false too when it never started).
+  running() {
+    return this.proc.pid !== undefined && this.proc.exitCode === null && this.proc.signalCode === null;
+  }
+
+  // SIGTERM, up to graceMs for the process to exit, then SIGKILL; then up to outputGraceMs for
+  // the rest of its output. Resolves with what went wrong ("did not exit within ... of SIGTERM"),
+  // or null. Idempotent: later calls get the first call's answer.
+  stop(graceMs = childGraceMs) {
+    this.stopping ??= (async () => {
+      let problem = null;
+      if (this.running()) {
+        this.proc.kill('SIGTERM');
+        if (!(await within(this.ended, graceMs))) {
+          this.proc.kill('SIGKILL');
+          problem = `did not exit within ${graceMs} ms of SIGTERM, so it was sent SIGKILL`;
+          await within(this.ended, outputGraceMs);
+        }
+      }
+      if (this.proc.pid !== undefined && !(await within(this.closed, outputGraceMs))) {
+        problem ??= `its output pipes stayed open ${outputGraceMs} ms after it exited`;
+      }
+      return problem;
+    })();
+    return this.stopping;
+  }
+
+  // SIGKILL at once, for tests of a peer that vanishes; stop() is the orderly end.
   kill() {
-    if (!this.exited) this.proc.kill('SIGKILL');
+    if (this.running()) this.proc.kill('SIGKILL');
+  }
+
+  // A sanitizer report in what the process wrote (stderr, then stdout), or null.
+  sanitizerReport() {
+    return sanitizerReport(`${this.stderr}\n${this.lines.join('\n')}`);
   }
 }
 
@@ -244,19 +303,29 @@ export class RelayFixture {
     return this.spawn(name, hcpeerPath, args);
   }
 
-  // Kills every child (the relay last) and removes the temp dir. Throws when the relay had
-  // already died on its own (a crash the tests might not otherwise notice).
+  // Stops every child (Child.stop: SIGTERM, bounded wait, SIGKILL; the relay last, once the
+  // peers are gone), removes the temp dir, then reads every child's output, the ones that ended
+  // on their own included. Throws, naming each, when the relay had already died on its own (a
+  // crash the tests might not otherwise notice), when a child needed SIGKILL, or when a child
+  // printed a sanitizer report (programs from a sanitizer build, HC_BIN_DIR, report leaks at
+  // exit and undefined behaviour as it happens).
   async stop() {
-    const others = this.children.filter((c) => c !== this.relay);
-    for (const c of others) c.kill();
-    await Promise.all(others.map((c) => c.closed));
-    const died = this.relay && this.relay.exited ? this.relay.describe() : null;
-    if (this.relay) {
-      this.relay.kill();
-      await this.relay.closed;
+    const problems = [];
+    if (this.relay && !this.relay.running()) {
+      await within(this.relay.closed, outputGraceMs);
+      problems.push(`hcrelay ended before the tests did. ${this.relay.describe()}`);
     }
+    const others = this.children.filter((c) => c !== this.relay);
+    const stopped = await Promise.all(others.map((c) => c.stop()));
+    if (this.relay) stopped.push(await this.relay.stop(relayGraceMs));
+    const all = this.relay ? [...others, this.relay] : others;
+    all.forEach((c, i) => {
+      if (stopped[i]) problems.push(`${c.name} ${stopped[i]}. ${c.describe()}`);
+      const report = c.sanitizerReport();
+      if (report) problems.push(`sanitizer report in the output of ${c.name} (${c.proc.spawnfile}):\n${report}`);
+    });
     if (this.dir) fs.rmSync(this.dir, { recursive: true, force: true });
-    if (died) throw new Error(`hcrelay ended before the tests did. ${died}`);
+    if (problems.length) throw new Error(problems.join('\n\n'));
   }
 
   // The relay's log so far (for assertion messages).
