@@ -13,6 +13,7 @@
 #include <atomic>
 #include <map>
 #include <mutex>
+#include <set>
 
 namespace hc::relay {
 namespace {
@@ -184,9 +185,25 @@ struct relay_metrics::impl {
     }
     return series.emplace(key, make_series(key.first, key.second)).first->second.get();
   }
-  hc_series* locked_series_of(std::string_view ns, std::string_view hc) {
-    std::lock_guard lock(series_mutex);
-    return series_of(ns, hc);
+
+  // Frees the series of hybrid connections that left the catalog and carry no tunnel, so that
+  // names a tenant created and deleted do not keep their places under the limit and push other
+  // tenants into "_other". Call with series_mutex held.
+  void release_departed(const std::vector<scrape_state::hybrid_connection_now>& catalog) {
+    std::set<std::pair<std::string_view, std::string_view>> present;
+    for (const auto& hc : catalog) present.emplace(hc.ns, hc.name);
+    for (auto it = series.begin(); it != series.end();) {
+      const auto& [key, s] = *it;
+      if (present.contains({key.first, key.second}) || s->active.load() != 0) {
+        ++it;
+        continue;
+      }
+      for (auto* c : s->outcomes) hc_tunnels.Remove(c);
+      hc_bytes.Remove(s->bytes_up);
+      hc_bytes.Remove(s->bytes_down);
+      hc_setup.Remove(s->setup);
+      it = series.erase(it);
+    }
   }
 
   void add_bytes(hc_series* s, std::uint64_t up, std::uint64_t down) {
@@ -225,7 +242,8 @@ void relay_metrics::sender_outcome(std::string_view outcome, std::string_view ns
   impl_->outcomes.Add({{"outcome", std::string(outcome)}}).Increment();
   auto index = outcome_index(outcome);
   if (index >= per_hc_outcomes) return;
-  if (auto* s = impl_->locked_series_of(ns, hc)) s->outcomes[index]->Increment();
+  std::lock_guard lock(impl_->series_mutex);  // a scrape may free a departed hybrid connection's series
+  if (auto* s = impl_->series_of(ns, hc)) s->outcomes[index]->Increment();
 }
 
 void relay_metrics::http_request(std::string_view outcome) {
@@ -239,19 +257,24 @@ void relay_metrics::auth_failure(std::string_view gesture, int status) {
 std::shared_ptr<relay_metrics::flowing_tunnel> relay_metrics::tunnel_started(std::string_view ns,
                                                                              std::string_view hc) {
   impl_->tunnels.Increment();
-  auto* s = impl_->locked_series_of(ns, hc);
-  if (s) s->active.fetch_add(1);
+  hc_series* s = nullptr;
+  {
+    std::lock_guard lock(impl_->series_mutex);  // active > 0 keeps the series until the tunnel ends
+    s = impl_->series_of(ns, hc);
+    if (s) s->active.fetch_add(1);
+  }
   return impl_->meter.open(s);
 }
 void relay_metrics::tunnel_ended(const std::shared_ptr<flowing_tunnel>& tunnel) {
   impl_->tunnels.Decrement();
-  if (tunnel->tag) tunnel->tag->active.fetch_sub(1);
   impl_->meter.close(
       tunnel, [this](hc_series* s, std::uint64_t up, std::uint64_t down) { impl_->add_bytes(s, up, down); });
+  if (tunnel->tag) tunnel->tag->active.fetch_sub(1);  // last: the series may go once it is 0
 }
 void relay_metrics::setup_latency(double seconds, std::string_view ns, std::string_view hc) {
   impl_->setup.Observe(seconds);
-  if (auto* s = impl_->locked_series_of(ns, hc)) s->setup->Observe(seconds);
+  std::lock_guard lock(impl_->series_mutex);
+  if (auto* s = impl_->series_of(ns, hc)) s->setup->Observe(seconds);
 }
 
 void relay_metrics::cluster_link_up(bool up) {
@@ -281,6 +304,7 @@ std::string relay_metrics::serialize(const scrape_state& now) {
       gauge_family("hcrelay_hc_tunnels_active", "Tunnels this node carries now, per hybrid connection");
   if (m.per_hc) {
     std::lock_guard lock(m.series_mutex);
+    m.release_departed(now.catalog);
     double other_listeners = 0;
     bool any_other = false;
     for (const auto& hc : now.catalog) {

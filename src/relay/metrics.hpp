@@ -6,7 +6,9 @@
 // scrape, so a deleted one's gauges go with it), tunnels by outcome (every outcome at 0 from the
 // first scrape), bytes each way as they flow, setup latency. Cardinality is bounded: the first
 // --hc-metrics-limit hybrid connections get series of their own, the rest are summed under
-// namespace="_other", hybrid_connection="_other". A deleted one's counters stay until restart.
+// namespace="_other", hybrid_connection="_other". A deleted one's series go at the first scrape
+// after its last tunnel ended, so it gives its place back (names created and deleted by one
+// tenant cannot push the others into "_other").
 // Bytes (global and per hybrid connection) are reported as they flow: every scrape adds what
 // each open tunnel carried since the one before, not only when a tunnel closes.
 #pragma once

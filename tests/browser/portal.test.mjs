@@ -1,6 +1,7 @@
 // tests/browser/portal: the portal served by hcrelay, driven in Debian's Chromium (headless, via
 // playwright-core): sign in with the root connection string, the app's Networking > Hybrid
-// connections page, "Create new hybrid connection" through the dialog, Connected once a listener
+// connections page, "Create new hybrid connection" through the dialog (out-of-range ports held by
+// the form, a bad name and a duplicate refused by the relay, nothing created), Connected once a listener
 // (hcpeer, the hcm role) attaches, details with the listener and the gateway connection string,
 // "Add hybrid connection" of an existing one, plan usage, namespace keys with regeneration,
 // Disconnect (button and right-click). Screenshots of each main page go to $HC_TEST_OUTPUT
@@ -67,9 +68,9 @@ after(async () => {
 
 test('the portal: create, see Connected, details, add existing, plan, keys, disconnect', { timeout: 150000 }, async () => {
   const consoleErrors = [];
-  // The 409 of the deliberate duplicate below is the only failed request the page may log (over
-  // HTTP/2 Chromium shows no reason phrase: "status of 409 ()").
-  page.on('console', (m) => { if (m.type() === 'error' && !/status of 409\b/.test(m.text())) consoleErrors.push(m.text()); });
+  // The 400 of the deliberate bad name and the 409 of the deliberate duplicate below are the only
+  // failed requests the page may log (over HTTP/2 Chromium shows no reason phrase: "status of 409 ()").
+  page.on('console', (m) => { if (m.type() === 'error' && !/status of (400|409)\b/.test(m.text())) consoleErrors.push(m.text()); });
   page.on('pageerror', (e) => consoleErrors.push(String(e)));
 
   // Sign in with the root connection string.
@@ -90,30 +91,69 @@ test('the portal: create, see Connected, details, add existing, plan, keys, disc
   // The app's Networking > Hybrid connections page; Create new hybrid connection.
   await page.getByRole('link', { name: 'contoso-web' }).click();
   await page.getByRole('heading', { name: 'contoso-web | Networking' }).waitFor();
+  const creates = [];  // the create calls the page sends
+  page.on('request', (r) => {
+    if (r.method() === 'POST' && r.url().endsWith('/apps/contoso-web/hybridConnections')) creates.push(r.postData());
+  });
   await page.click('#create-hc');
   const dialog = page.locator('#create-dialog');
+  const createError = page.locator('#create-error');
+  const nameInput = dialog.locator('input[name=name]');
+  const portInput = dialog.locator('input[name=endpointPort]');
   await dialog.getByRole('heading', { name: 'Create new hybrid connection' }).waitFor();
-  await dialog.locator('input[name=name]').fill('orders-db');
+  await nameInput.fill('orders!db');
   await dialog.locator('input[name=endpointHost]').fill('orders.corp.internal');
-  await dialog.locator('input[name=endpointPort]').fill('1433');
   await dialog.locator('select[name=namespace]').selectOption('localhost');
+
+  // Ports one past each end of 1-65535: the form holds the dialog and says why (the browser's
+  // message from the input's min and max), and sends nothing.
+  for (const [port, limit] of [['0', 'rangeUnderflow'], ['65536', 'rangeOverflow']]) {
+    await portInput.fill(port);
+    await dialog.getByRole('button', { name: 'OK' }).click();
+    const validity = await portInput.evaluate((el) => ({
+      rangeUnderflow: el.validity.rangeUnderflow, rangeOverflow: el.validity.rangeOverflow,
+      message: el.validationMessage, invalid: el.matches(':invalid'),
+    }));
+    assert.ok(validity[limit] && validity.invalid, `port ${port}: ${JSON.stringify(validity)}`);
+    assert.notEqual(validity.message, '', `port ${port} shows no validation message`);
+    assert.ok(await dialog.isVisible(), `port ${port} closed the dialog`);
+  }
+
+  // A name with '!': the relay's 400 names the field and stays in the dialog.
+  await portInput.fill('1433');
+  await dialog.getByRole('button', { name: 'OK' }).click();
+  await createError.waitFor();
+  assert.equal(await createError.innerText(),
+    "name: hybrid connection name 'orders!db' may contain only letters, digits, '.', '_', '-' and '/'");
+  assert.ok(await dialog.isVisible(), 'the refused create closed the dialog');
+  await shot('create-dialog-error');
+  // The relay saw one create (the bad name; the bad ports never left the page) and made nothing.
+  assert.equal(creates.length, 1, `create calls sent: ${JSON.stringify(creates)}`);
+  assert.equal(JSON.parse(creates[0]).endpointPort, 1433);
+  assert.deepEqual((await api('GET', '/namespaces/localhost/hybridConnections')).map((h) => h.name), ['inventory-db']);
+  assert.deepEqual(await api('GET', '/apps/contoso-web/hybridConnections'), []);
+
+  // Corrected, the same dialog creates it.
+  await nameInput.fill('orders-db');
   await shot('create-dialog');
   await dialog.getByRole('button', { name: 'OK' }).click();
+  await dialog.waitFor({ state: 'hidden' });
   const row = page.locator('#hc-table tr[data-name="orders-db"]');
   await row.waitFor();
   assert.match(await row.innerText(), /Not connected/);
   assert.match(await row.innerText(), /orders\.corp\.internal:1433/);
 
-  // A validation error stays in the dialog, naming the field.
+  // A name that exists: the relay's 409 names the field and stays in the dialog; the existing
+  // one keeps its endpoint.
   await page.click('#create-hc');
-  await dialog.locator('input[name=name]').fill('bad-port');
+  await nameInput.fill('orders-db');
   await dialog.locator('input[name=endpointHost]').fill('x.corp.internal');
-  await dialog.locator('input[name=endpointPort]').fill('1');
+  await portInput.fill('1');
   await dialog.locator('select[name=namespace]').selectOption('localhost');
-  await dialog.locator('input[name=name]').fill('orders-db');  // exists: 409 with a message
   await dialog.getByRole('button', { name: 'OK' }).click();
-  await page.locator('#create-error').filter({ hasText: 'already exists' }).waitFor();
+  await createError.filter({ hasText: "name: hybrid connection 'orders-db' already exists in namespace 'localhost'" }).waitFor();
   await dialog.getByRole('button', { name: 'Cancel' }).click();
+  assert.equal(creates.length, 3, `create calls sent: ${JSON.stringify(creates)}`);
 
   // A listener (hcpeer in the hcm role) attaches with the gateway connection string: Connected.
   const details = await api('GET', '/apps/contoso-web/hybridConnections/localhost/orders-db');

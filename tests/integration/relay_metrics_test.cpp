@@ -299,5 +299,34 @@ TEST(RelayMetricsCardinality, PastTheLimitHybridConnectionsShareOneSeriesAndTheF
       30s);
 }
 
+// A tenant that creates and deletes names cannot use up the limit: a deleted hybrid connection's
+// series go at the next scrape (once no tunnel of it is open), so the next one gets its own.
+TEST(RelayMetricsCardinality, DeletedHybridConnectionsGiveTheirPlacesBack) {
+  test_dir dir;
+  relay_process relay(dir.path(), {"--hc-metrics", "--hc-metrics-limit", "2"});
+  run_bounded(
+      [&]() -> task<> {
+        for (std::string name : {"churn-1", "churn-2"}) {
+          auto hc = co_await make_hc(relay, name);
+          auto refused = co_await open_sender(relay, hc.name, hc.send_token);  // no listener: a series
+          EXPECT_EQ(refused.status, 404);
+          auto counted = co_await scrape(relay);
+          EXPECT_EQ(value(counted, "hcrelay_hc_tunnels_total", hc_labels(name, {{"outcome", "no_listener"}})),
+                    1);
+          co_await delete_hc(relay, name);
+        }
+        auto victim = co_await make_hc(relay, "victim");
+        (void)victim;
+        auto page = co_await scrape(relay);
+        EXPECT_EQ(value(page, "hcrelay_hc_listeners", hc_labels("victim")), 0)
+            << "another tenant's deleted names kept its place:\n"
+            << page;
+        EXPECT_TRUE(std::isnan(value(page, "hcrelay_hc_listeners", {{"namespace", "_other"}})));
+        EXPECT_TRUE(std::isnan(value(page, "hcrelay_hc_tunnels_total", hc_labels("churn-1"))))
+            << "a deleted hybrid connection's counters are still exported";
+      },
+      30s);
+}
+
 }  // namespace
 }  // namespace hc::test
