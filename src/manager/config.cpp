@@ -15,11 +15,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <stdexcept>
+#include <thread>
 
 namespace hc::manager {
 namespace json = boost::json;
@@ -139,11 +141,20 @@ class directory_lock {
   explicit directory_lock(const std::string& dir)
       : fd_(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) {
     if (fd_ < 0) throw std::runtime_error("cannot open " + dir + ": " + std::strerror(errno));
-    while (::flock(fd_, LOCK_EX) != 0)
-      if (errno != EINTR) {
-        ::close(fd_);
-        throw std::runtime_error("cannot lock " + dir + ": " + std::strerror(errno));
+    // Bounded: a writer holds it for a read and a rename, so 10 s means something else holds it.
+    auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    for (;;) {
+      if (::flock(fd_, LOCK_EX | LOCK_NB) == 0) return;
+      int why = errno;
+      if ((why == EWOULDBLOCK || why == EINTR) && std::chrono::steady_clock::now() < give_up) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        continue;
       }
+      ::close(fd_);
+      throw std::runtime_error("cannot lock " + dir + " to change connections.json: " +
+                               (why == EWOULDBLOCK ? std::string("another process has held it for 10 s")
+                                                   : std::string(std::strerror(why))));
+    }
   }
   ~directory_lock() { ::close(fd_); }
   directory_lock(const directory_lock&) = delete;

@@ -43,7 +43,6 @@ std::string resolve_state_dir(const std::string& flag_value, const std::string& 
 // True for the packaged service's state directory (/var/lib/hcm), whose log is in the journal.
 bool is_packaged_state_dir(const std::string& dir);
 
-
 std::string connections_path(const std::string& config_dir);
 std::string status_path(const std::string& state_dir);
 std::string log_path(const std::string& state_dir);

@@ -5,6 +5,7 @@
 #include "manager/relay_login.hpp"
 #include "net/management_call.hpp"
 #include "net/spawn.hpp"
+#include "proto/utf8.hpp"
 #include "util/exit_codes.hpp"
 #include "util/private_file.hpp"
 
@@ -107,11 +108,16 @@ int cmd_login(const login_context& c, const login_request& request) {
   login.key = request.key_file.empty() ? read_key_from_stdin(login.credential())
                                        : util::read_owner_only_secret_file(request.key_file, "--key-file");
   if (login.key.empty()) throw util::usage_error("no key given (standard input was empty)");
-  auto list = net::run_sync(list_pickable(login, relay_tls(c)));
-  if (!list.error.empty()) throw util::command_failure("not signed in: " + list.error);
+  auto list = net::run_sync(list_pickable(login, relay_tls(c), c.plaintext_allowed));
+  if (!list.error.empty()) throw util::command_failure("not signed in: " + proto::printable(list.error));
   save_login(c.config_dir, login);
   std::cout << "signed in to " << login.relay << " as " << login.credential() << ": "
             << list.connections.size() << " hybrid connection(s) visible; hcm add --pick adds them\n";
+  if (login.app.empty())
+    std::cerr << "hcm: warning: " << login_path(c.config_dir)
+              << " now holds a Manage key, readable by the user hcm runs as; prefer a key of one namespace "
+                 "(not the relay's own RootManageSharedAccessKey) or the app's key, and run hcm logout once "
+                 "the hybrid connections are added\n";
   return util::exit_code::ok;
 }
 
@@ -127,10 +133,11 @@ int cmd_logout(const login_context& c) {
 int cmd_pick(const login_context& c, const std::vector<std::string>& picks, endpoint_policy policy) {
   auto login = stored_login(c);
   auto tls = relay_tls(c);
-  auto list = net::run_sync(list_pickable(login, tls));
-  if (!list.error.empty()) throw util::command_failure(list.error);
+  auto list = net::run_sync(list_pickable(login, tls, c.plaintext_allowed));
+  if (!list.error.empty()) throw util::command_failure(proto::printable(list.error));
   if (list.connections.empty())
     throw util::not_found_error(login.credential() + " sees no hybrid connection on " + login.relay);
+  // Names and texts from the relay are printed through proto::printable: no terminal escapes.
   std::vector<std::size_t> chosen;
   for (const auto& wanted : picks) {
     auto it = std::ranges::find(list.connections, wanted, &pickable_connection::key);
@@ -153,9 +160,12 @@ int cmd_pick(const login_context& c, const std::vector<std::string>& picks, endp
   int failures = 0;
   for (auto i : chosen) {
     const auto& hc = list.connections[i];
-    auto fetched = net::run_sync(fetch_listener_string(login, tls, hc));
+    auto fetched = net::run_sync(fetch_listener_string(login, tls, c.plaintext_allowed, hc));
+    if (fetched.error.empty())
+      fetched.error = replaces_another_relay(c.config_dir, fetched.connection_string);
     if (!fetched.error.empty()) {
-      std::cerr << "hcm: not added: " << hc.key() << ": " << fetched.error << "\n";
+      std::cerr << "hcm: not added: " << proto::printable(hc.key()) << ": " << proto::printable(fetched.error)
+                << "\n";
       ++failures;
       continue;
     }
@@ -163,7 +173,8 @@ int cmd_pick(const login_context& c, const std::vector<std::string>& picks, endp
         add_connection(c.config_dir, fetched.connection_string, tls, login.plaintext(), policy));
     for (auto& w : added.warnings) std::cerr << "hcm: warning: " << w << "\n";
     if (!added.ok) {
-      std::cerr << "hcm: not added: " << hc.key() << ": " << added.error << "\n";
+      std::cerr << "hcm: not added: " << proto::printable(hc.key()) << ": " << proto::printable(added.error)
+                << "\n";
       ++failures;
       continue;
     }

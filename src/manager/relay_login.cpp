@@ -1,7 +1,9 @@
 // manager/relay_login: the stored credential and the management calls it makes (see relay_login.hpp).
 #include "manager/relay_login.hpp"
 
+#include "manager/config.hpp"
 #include "net/management_call.hpp"
+#include "proto/connection_string.hpp"
 #include "proto/encoding.hpp"
 #include "util/private_file.hpp"
 
@@ -10,6 +12,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <stdexcept>
+#include <variant>
 
 namespace hc::manager {
 namespace json = boost::json;
@@ -27,10 +30,17 @@ std::int64_t number(const json::value& v, std::string_view key) {
   return field && field->is_number() ? field->to_number<std::int64_t>() : 0;
 }
 
-// The target every call of this credential goes to; nullopt when the stored URL is bad.
-std::optional<net::management_target> target_of(const relay_login& login, net::tls_context tls) {
+// A hostile relay cannot make hcm hold or walk an endless list.
+constexpr std::size_t max_namespaces = 1000;
+constexpr std::size_t max_connections = 10000;
+
+// The target every call of this credential goes to, or why there is none.
+std::variant<net::management_target, std::string> target_of(const relay_login& login, net::tls_context tls,
+                                                            bool plaintext_allowed) {
   auto relay = net::parse_relay_url(login.relay);
-  if (!relay) return std::nullopt;
+  if (!relay) return "the stored relay URL is not valid: hcm login again";
+  if (relay->plaintext && !plaintext_allowed)
+    return "the sign-in is for the plaintext relay " + login.relay + ": give --insecure-plaintext to use it";
   return net::management_target{relay->host + ":" + std::to_string(relay->port),
                                 relay->plaintext,
                                 relay->host,
@@ -53,8 +63,13 @@ net::task<pick_list> list_with_manage_key(const net::management_target& target) 
     out.error = namespaces.ok() ? "the relay's answer lists no namespaces" : namespaces.error;
     co_return out;
   }
+  if (namespaces.body.as_array().size() > max_namespaces) {
+    out.error = "the relay lists more than " + std::to_string(max_namespaces) + " namespaces";
+    co_return out;
+  }
   for (const auto& ns : namespaces.body.as_array()) {
     auto name = text(ns, "name");
+    auto host = text(ns, "host");
     auto list = co_await net::call_management(
         target, "GET", "/api/v1/namespaces/" + proto::percent_encode(name) + "/hybridConnections");
     if (!list.ok()) {
@@ -63,7 +78,12 @@ net::task<pick_list> list_with_manage_key(const net::management_target& target) 
     }
     if (!list.body.is_array()) continue;
     for (const auto& hc : list.body.as_array())
-      out.connections.push_back({name, text(hc, "name"), text(hc, "endpoint"), number(hc, "listenerCount")});
+      out.connections.push_back(
+          {name, text(hc, "name"), host, text(hc, "endpoint"), number(hc, "listenerCount")});
+    if (out.connections.size() > max_connections) {
+      out.error = "the relay lists more than " + std::to_string(max_connections) + " hybrid connections";
+      co_return out;
+    }
   }
   co_return out;
 }
@@ -79,10 +99,14 @@ net::task<pick_list> list_with_app_key(const net::management_target& target, con
     out.error = reply.ok() ? "the relay's answer lists no hybrid connections" : reply.error;
     co_return out;
   }
+  if (list->as_array().size() > max_connections) {
+    out.error = "the relay lists more than " + std::to_string(max_connections) + " hybrid connections";
+    co_return out;
+  }
   for (const auto& hc : list->as_array()) {
     auto host = text(hc, "endpointHost");
     auto port = number(hc, "endpointPort");
-    out.connections.push_back({text(hc, "namespace"), text(hc, "name"),
+    out.connections.push_back({text(hc, "namespace"), text(hc, "name"), text(hc, "namespaceHost"),
                                host.empty() ? "" : host + ":" + std::to_string(port),
                                number(hc, "listenerCount")});
   }
@@ -155,34 +179,63 @@ bool remove_login(const std::string& config_dir) {
   return std::filesystem::remove(login_path(config_dir), ec);
 }
 
-net::task<pick_list> list_pickable(const relay_login& login, net::tls_context tls) {
-  auto target = target_of(login, std::move(tls));
-  if (!target) co_return pick_list{{}, "the stored relay URL is not valid: hcm login again"};
+net::task<pick_list> list_pickable(const relay_login& login, net::tls_context tls, bool plaintext_allowed) {
+  auto target = target_of(login, std::move(tls), plaintext_allowed);
+  if (auto* why = std::get_if<std::string>(&target)) co_return pick_list{{}, *why};
+  const auto& to = std::get<net::management_target>(target);
   pick_list list;  // g++ 12: no co_await inside ?: (net/types.hpp)
   if (login.app.empty())
-    list = co_await list_with_manage_key(*target);
+    list = co_await list_with_manage_key(to);
   else
-    list = co_await list_with_app_key(*target, login.app);
+    list = co_await list_with_app_key(to, login.app);
   std::ranges::sort(list.connections, {}, [](const auto& c) { return std::pair(c.ns, c.name); });
   co_return list;
 }
 
 net::task<fetched_string> fetch_listener_string(const relay_login& login, net::tls_context tls,
-                                                const pickable_connection& hc) {
-  auto target = target_of(login, std::move(tls));
-  if (!target) co_return fetched_string{{}, "the stored relay URL is not valid: hcm login again"};
+                                                bool plaintext_allowed, const pickable_connection& hc) {
+  auto target = target_of(login, std::move(tls), plaintext_allowed);
+  if (auto* why = std::get_if<std::string>(&target)) co_return fetched_string{{}, *why};
+  const auto& to = std::get<net::management_target>(target);
+  fetched_string fetched;
   if (login.app.empty()) {
-    auto fetched = co_await fetch_with_manage_key(*target, hc);
-    co_return fetched;
+    fetched = co_await fetch_with_manage_key(to, hc);
+  } else {
+    auto reply = co_await net::call_management(to, "POST",
+                                               "/api/v1/apps/" + proto::percent_encode(login.app) +
+                                                   "/connections/" + proto::percent_encode(hc.ns) + "/" +
+                                                   proto::percent_encode(hc.name) + "/listKeys");
+    fetched = reply.ok() ? fetched_string{text(reply.body, "gatewayConnectionString"), {}}
+                         : fetched_string{{}, reply.error};
+    if (reply.ok() && fetched.connection_string.empty())
+      fetched.error = "the relay's answer holds no connection string";
   }
-  auto reply = co_await net::call_management(*target, "POST",
-                                             "/api/v1/apps/" + proto::percent_encode(login.app) +
-                                                 "/connections/" + proto::percent_encode(hc.ns) + "/" +
-                                                 proto::percent_encode(hc.name) + "/listKeys");
-  if (!reply.ok()) co_return fetched_string{{}, reply.error};
-  auto cs = text(reply.body, "gatewayConnectionString");
-  if (cs.empty()) co_return fetched_string{{}, "the relay's answer holds no connection string"};
-  co_return fetched_string{cs, {}};
+  if (!fetched.error.empty()) co_return fetched;
+  // The string must be for what was picked, on this relay's port.
+  auto relay = net::parse_relay_url(login.relay);
+  auto cs = proto::parse_connection_string(fetched.connection_string);
+  if (!cs || !proto::iequals(cs->entity_path, hc.name) || !proto::iequals(cs->host, hc.host) ||
+      cs->port != relay->port)
+    co_return fetched_string{{},
+                             "the relay answered with a connection string for " +
+                                 (cs ? cs->host + ":" + std::to_string(cs->port) + "/" + cs->entity_path
+                                     : std::string("nothing usable")) +
+                                 ", not " + hc.host + ":" + std::to_string(relay->port) + "/" + hc.name +
+                                 ": not added"};
+  co_return fetched;
+}
+
+std::string replaces_another_relay(const std::string& config_dir, const std::string& connection_string) {
+  auto cs = proto::parse_connection_string(connection_string);
+  if (!cs) return {};
+  for (const auto& e : load_connections(config_dir)) {
+    auto old = proto::parse_connection_string(e.connection_string);
+    if (e.ns != namespace_of(*cs) || e.name != cs->entity_path || !old) continue;
+    if (!proto::iequals(old->host, cs->host) || old->port != cs->port)
+      return "hcm already has " + e.key() + " from " + old->authority() + "; remove it first (hcm remove " +
+             e.ns + " " + e.name + ") to take it from " + cs->authority();
+  }
+  return {};
 }
 
 }  // namespace hc::manager

@@ -34,6 +34,7 @@ bool remove_login(const std::string& config_dir);
 
 struct pickable_connection {
   std::string ns, name;
+  std::string host;      // the namespace's host: the fetched connection string must name it
   std::string endpoint;  // HOST:PORT, "" when the relay names none
   std::int64_t listeners = 0;
   std::string key() const { return ns + "/" + name; }
@@ -43,15 +44,22 @@ struct pick_list {
   std::vector<pickable_connection> connections;
   std::string error;  // why there is no list (unreachable, refused), "" otherwise
 };
-// What the credential may see, sorted by namespace and name. Runs on the caller's executor.
-net::task<pick_list> list_pickable(const relay_login& login, net::tls_context tls);
+// What the credential may see, sorted by namespace and name (at most limits below: a relay that
+// lists more is refused). An http:// sign-in is used only when `plaintext_allowed`
+// (--insecure-plaintext). Runs on the caller's executor.
+net::task<pick_list> list_pickable(const relay_login& login, net::tls_context tls, bool plaintext_allowed);
 
 struct fetched_string {
   std::string connection_string;  // the listener connection string (holds a key)
   std::string error;
 };
-// The listener connection string of one of them: its defaultListener rule (or another with Listen).
+// The listener connection string of one of them: its defaultListener rule, else another rule with
+// exactly the Listen right. The string must name the picked hybrid connection at its namespace's
+// host on the relay's port (a relay cannot slip in another host or name).
 net::task<fetched_string> fetch_listener_string(const relay_login& login, net::tls_context tls,
-                                                const pickable_connection& hc);
+                                                bool plaintext_allowed, const pickable_connection& hc);
+// "" when `connection_string` may be stored; else why not: an entry of the same namespace and name
+// that talks to another relay would be replaced.
+std::string replaces_another_relay(const std::string& config_dir, const std::string& connection_string);
 
 }  // namespace hc::manager

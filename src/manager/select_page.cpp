@@ -52,11 +52,11 @@ std::string select_section(const std::string& config_dir) {
          "<code>--app APP</code> (the app's key) on this host.</p>";
 }
 
-net::task<ui_page> select_page(std::string config_dir, net::tls_context tls) {
+net::task<ui_page> select_page(std::string config_dir, net::tls_context tls, bool plaintext_allowed) {
   ui_page refusal;
   auto login = login_or_page(config_dir, refusal);
   if (!login) co_return refusal;
-  auto list = co_await list_pickable(*login, std::move(tls));
+  auto list = co_await list_pickable(*login, std::move(tls), plaintext_allowed);
   if (!list.error.empty())
     co_return ui_page{502, "Relay unavailable",
                       error_div("The relay did not list its hybrid connections: " + list.error) + back_link};
@@ -82,7 +82,7 @@ net::task<ui_page> select_page(std::string config_dir, net::tls_context tls) {
                     body + "</table><p><button type=\"submit\">Add selected</button></p></form>" + back_link};
 }
 
-net::task<ui_page> add_selected(std::string config_dir, net::tls_context tls,
+net::task<ui_page> add_selected(std::string config_dir, net::tls_context tls, bool plaintext_allowed,
                                 std::vector<std::string> picks) {
   ui_page refusal;
   auto login = login_or_page(config_dir, refusal);
@@ -91,7 +91,7 @@ net::task<ui_page> add_selected(std::string config_dir, net::tls_context tls,
     co_return ui_page{400, "Nothing selected",
                       error_div("Nothing was selected: choose at least one hybrid connection.") +
                           "<p><a href=\"/select\">Back to Select</a></p>"};
-  auto list = co_await list_pickable(*login, tls);
+  auto list = co_await list_pickable(*login, tls, plaintext_allowed);
   if (!list.error.empty())
     co_return ui_page{502, "Relay unavailable", error_div("Nothing added: " + list.error) + back_link};
   std::string body;
@@ -102,7 +102,8 @@ net::task<ui_page> add_selected(std::string config_dir, net::tls_context tls,
       body += error_div("Not added " + wanted + ": " + login->credential() + " may not see it.");
       continue;
     }
-    auto fetched = co_await fetch_listener_string(*login, tls, *it);
+    auto fetched = co_await fetch_listener_string(*login, tls, plaintext_allowed, *it);
+    if (fetched.error.empty()) fetched.error = replaces_another_relay(config_dir, fetched.connection_string);
     if (!fetched.error.empty()) {
       body += error_div("Not added " + wanted + ": " + fetched.error);
       continue;
@@ -113,7 +114,8 @@ net::task<ui_page> add_selected(std::string config_dir, net::tls_context tls,
       continue;
     }
     ++added_count;
-    body += "<div class=\"ok\">" + html_escape(std::string(added.replaced ? "Updated " : "Added ") + wanted) +
+    body += "<div class=\"ok\">" +
+            html_escape(std::string(added.replaced ? "Updated " : "Added ") + added.entry.key()) +
             ". The service attaches it within a second.</div>";
     for (const auto& w : added.warnings) body += "<div class=\"warning\">" + html_escape(w) + "</div>";
   }

@@ -20,8 +20,10 @@ struct ui_page {
 
 // The index page's section: a link to /select when signed in, else how to sign in.
 std::string select_section(const std::string& config_dir);
-net::task<ui_page> select_page(std::string config_dir, net::tls_context tls);
+// `plaintext_allowed`: the service's --insecure-plaintext (an http:// sign-in is used only then).
+net::task<ui_page> select_page(std::string config_dir, net::tls_context tls, bool plaintext_allowed);
 // `picks`: the form's pick values (NAMESPACE/NAME).
-net::task<ui_page> add_selected(std::string config_dir, net::tls_context tls, std::vector<std::string> picks);
+net::task<ui_page> add_selected(std::string config_dir, net::tls_context tls, bool plaintext_allowed,
+                                std::vector<std::string> picks);
 
 }  // namespace hc::manager

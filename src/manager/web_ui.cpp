@@ -304,9 +304,9 @@ net::http_handler make_ui_handler(ui_backend backend) {
     if (path == "/select" && (r.method == "GET" || r.method == "POST")) {
       ui_page shown;  // g++ 12: no co_await inside ?: (net/types.hpp)
       if (r.method == "GET")
-        shown = co_await select_page(b.config_dir, b.tls);
+        shown = co_await select_page(b.config_dir, b.tls, b.plaintext);
       else
-        shown = co_await add_selected(b.config_dir, b.tls, form_values(r.body, "pick"));
+        shown = co_await add_selected(b.config_dir, b.tls, b.plaintext, form_values(r.body, "pick"));
       co_return html_response(shown.status, shown.title, shown.body);
     }
     if (r.method == "POST" && path.starts_with("/connections/")) {

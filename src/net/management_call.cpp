@@ -13,7 +13,8 @@
 namespace hc::net {
 
 std::string relay_address::url() const {
-  return (plaintext ? "http://" : "https://") + host + ":" + std::to_string(port);
+  bool v6 = host.find(':') != std::string::npos;
+  return (plaintext ? "http://" : "https://") + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
 }
 
 proto::result<relay_address> parse_relay_url(std::string_view url, std::string_view flag) {
@@ -24,8 +25,9 @@ proto::result<relay_address> parse_relay_url(std::string_view url, std::string_v
   auto rest = url.substr(url.find("//") + 2);
   rest = rest.substr(0, rest.find('/'));
   std::string default_port = plaintext ? ":80" : ":443";
-  auto ep = proto::parse_endpoint(rest.find(':') == std::string_view::npos ? std::string(rest) + default_port
-                                                                           : std::string(rest));
+  bool has_port = rest.starts_with("[") ? rest.find("]:") != std::string_view::npos
+                                        : rest.find(':') != std::string_view::npos;
+  auto ep = proto::parse_endpoint(has_port ? std::string(rest) : std::string(rest) + default_port);
   if (!ep) return proto::error::bad_request(std::string(flag) + ": " + ep.error().message);
   return relay_address{ep->host, ep->port, plaintext};
 }

@@ -68,6 +68,7 @@ struct relay_server::impl {
   server_certificate certificate;  // for new connections; null context with --insecure-plaintext
   once_a_minute cap_warning;       // a source or the relay at its connection limit
   once_a_minute proxy_warning;     // a trusted balancer's connection without a usable PROXY header
+  usage_writer usage{ctx};         // after ctx: it writes ctx's usage
 };
 
 namespace {
@@ -355,7 +356,7 @@ void relay_server::run() {
   if (s.ctx.tls) watch_reload(s, hangup);
   net::keep_returning_free_memory(s.io.get_executor());
   if (opened.shared) net::asio::co_spawn(s.io, follow_store(s.ctx), net::log_failure("catalog sync"));
-  net::asio::co_spawn(s.io, keep_usage(s.ctx), net::log_failure("usage"));
+  net::asio::co_spawn(s.io, s.usage.run(), net::log_failure("usage"));
   auto rethrow = [](std::exception_ptr e) {
     if (e) std::rethrow_exception(e);
   };
@@ -372,7 +373,7 @@ void relay_server::run() {
   // A store call still queued (the catalog sync's poll at SIGTERM) runs out now: its coroutine
   // holds an executor of io, so it must not be left for ctx's destructor, which runs after io's.
   s.ctx.store_worker.join();
-  write_last_usage(s.ctx);
+  s.usage.write_last();
   // The cluster link was closed by the drain; it goes now, before the io_context it ran on, and
   // so do the accepts still pending (a forwarded sender's entry has a timer of io).
   s.ctx.cluster.reset();

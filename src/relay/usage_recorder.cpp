@@ -80,16 +80,4 @@ std::vector<store::usage_record> usage_recorder::drain() {
   return out;
 }
 
-void usage_recorder::restore(const std::vector<store::usage_record>& unsaved) {
-  std::lock_guard lock(mutex_);
-  for (const auto& u : unsaved) {
-    auto& r = row(u.namespace_name, u.hc_name, u.hour);
-    r.listener_seconds += u.listener_seconds;
-    r.tunnels += u.tunnels;
-    r.tunnel_seconds += u.tunnel_seconds;
-    r.bytes_app_to_agent += u.bytes_app_to_agent;
-    r.bytes_agent_to_app += u.bytes_agent_to_app;
-  }
-}
-
 }  // namespace hc::relay

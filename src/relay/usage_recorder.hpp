@@ -37,8 +37,6 @@ class usage_recorder {
 
   // What was used since the last drain, one record per (namespace, hybrid connection, hour).
   std::vector<store::usage_record> drain();
-  // Puts back what a failed store write did not keep (added to what came since).
-  void restore(const std::vector<store::usage_record>& unsaved);
 
  private:
   struct live {

@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <ctime>
 #include <iterator>
 #include <mutex>
 #include <string_view>
@@ -111,6 +112,14 @@ constexpr std::string_view migrations[] = {
       );
       CREATE INDEX usage_hourly_by_hour ON usage_hourly(hour);
     )sql",
+    // 2 -> 3: the usage batches applied (store::add_usage), so that a retried batch counts once.
+    R"sql(
+      CREATE TABLE usage_batches (
+        id text COLLATE "C" PRIMARY KEY,
+        applied bigint NOT NULL
+      );
+      CREATE INDEX usage_batches_by_time ON usage_batches(applied);
+    )sql",
 };
 constexpr int current_schema_version = static_cast<int>(std::size(migrations));
 
@@ -124,16 +133,21 @@ constexpr std::string_view raise_revision =
     "WITH raised AS (UPDATE catalog_revision SET value = value + 1 RETURNING value) "
     "SELECT pg_notify('hcrelay_catalog', value::text) FROM raised";
 constexpr std::string_view select_revision = "SELECT value FROM catalog_revision";
-// One usage_record's amounts added to its row, which is created when absent.
+// One usage_record's amounts added to its row, which is created when absent, unless batch $9
+// was applied already (then every row of the batch is left alone, and so is its name below).
 constexpr std::string_view add_to_usage_row =
     "INSERT INTO usage_hourly(namespace_name, hc_name, hour, listener_seconds, tunnels, tunnel_seconds, "
-    "bytes_app_to_agent, bytes_agent_to_app) VALUES($1, $2, $3, $4, $5, $6, $7, $8) "
+    "bytes_app_to_agent, bytes_agent_to_app) SELECT $1::text, $2::text, $3::bigint, $4::double precision, "
+    "$5::bigint, $6::double precision, $7::bigint, $8::bigint "
+    "WHERE NOT EXISTS (SELECT 1 FROM usage_batches WHERE id = $9) "
     "ON CONFLICT(namespace_name, hc_name, hour) DO UPDATE SET "
     "listener_seconds = usage_hourly.listener_seconds + excluded.listener_seconds, "
     "tunnels = usage_hourly.tunnels + excluded.tunnels, "
     "tunnel_seconds = usage_hourly.tunnel_seconds + excluded.tunnel_seconds, "
     "bytes_app_to_agent = usage_hourly.bytes_app_to_agent + excluded.bytes_app_to_agent, "
     "bytes_agent_to_app = usage_hourly.bytes_agent_to_app + excluded.bytes_agent_to_app";
+constexpr std::string_view record_usage_batch =
+    "INSERT INTO usage_batches(id, applied) VALUES($1, $2) ON CONFLICT(id) DO NOTHING";
 
 // One statement of a write and its parameters ($1, $2, ...).
 struct step {
@@ -314,9 +328,10 @@ class postgres_store final : public store {
 
   // Not a catalog write: no revision, no NOTIFY. Nodes add to the same rows at the same moment:
   // each upsert adds under the row's lock, and the rows are taken in key order so that two
-  // nodes' transactions cannot deadlock. A COMMIT lost in flight and retried by the session
-  // (postgres_session.hpp) would count its amounts twice.
-  void add_usage(const std::vector<usage_record>& amounts) override {
+  // nodes' transactions cannot deadlock. The batch's name goes in with the rows: a COMMIT whose
+  // answer was lost and is retried by the session (postgres_session.hpp) or by the writer finds
+  // the name and adds nothing.
+  void add_usage(const std::string& batch, const std::vector<usage_record>& amounts) override {
     if (amounts.empty()) return;
     std::vector<const usage_record*> in_key_order;
     for (const auto& r : amounts) in_key_order.push_back(&r);
@@ -326,10 +341,12 @@ class postgres_store final : public store {
     });
     std::vector<step> steps;
     for (const usage_record* r : in_key_order)
-      steps.push_back({add_to_usage_row,
-                       {r->namespace_name, r->hc_name, std::to_string(r->hour), as_text(r->listener_seconds),
-                        std::to_string(r->tunnels), as_text(r->tunnel_seconds),
-                        std::to_string(r->bytes_app_to_agent), std::to_string(r->bytes_agent_to_app)}});
+      steps.push_back(
+          {add_to_usage_row,
+           {r->namespace_name, r->hc_name, std::to_string(r->hour), as_text(r->listener_seconds),
+            std::to_string(r->tunnels), as_text(r->tunnel_seconds), std::to_string(r->bytes_app_to_agent),
+            std::to_string(r->bytes_agent_to_app), batch}});
+    steps.push_back({record_usage_batch, {batch, std::to_string(std::time(nullptr))}});
     in_transaction("add usage to " + session_.server(), steps);
   }
 
@@ -356,6 +373,7 @@ class postgres_store final : public store {
     std::lock_guard lock(mutex_);
     const std::string what = "prune usage before " + std::to_string(before);
     return session_.run(what, [&] {
+      session_.exec("DELETE FROM usage_batches WHERE applied < $1", {std::to_string(before)}, what);
       auto r = session_.exec("DELETE FROM usage_hourly WHERE hour < $1", {std::to_string(before)}, what);
       return static_cast<std::size_t>(std::stoull(PQcmdTuples(r.get())));
     });

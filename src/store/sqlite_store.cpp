@@ -15,6 +15,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <iterator>
 #include <mutex>
 #include <string_view>
@@ -103,6 +104,14 @@ constexpr std::string_view migrations[] = {
         PRIMARY KEY (namespace_name, hc_name, hour)
       );
       CREATE INDEX usage_hourly_by_hour ON usage_hourly(hour);
+    )sql",
+    // 4 -> 5: the usage batches applied (store::add_usage), so that a retried batch counts once.
+    R"sql(
+      CREATE TABLE usage_batches (
+        id TEXT PRIMARY KEY,
+        applied INTEGER NOT NULL
+      );
+      CREATE INDEX usage_batches_by_time ON usage_batches(applied);
     )sql",
 };
 constexpr int current_schema_version = static_cast<int>(std::size(migrations));
@@ -386,9 +395,11 @@ class sqlite_store final : public store {
   }
 
   // Not a catalog write: the revision stays.
-  void add_usage(const std::vector<usage_record>& amounts) override {
+  void add_usage(const std::string& batch, const std::vector<usage_record>& amounts) override {
     if (amounts.empty()) return;
     in_transaction("add usage to", path_, [&] {
+      run(*record_usage_batch_, "add usage to", path_, batch, std::int64_t(std::time(nullptr)));
+      if (sqlite3_changes64(db_.get()) == 0) return;  // applied before: counted once
       for (const auto& r : amounts)
         run(*add_usage_, "add usage to",
             qualified(r.namespace_name, r.hc_name) + " hour " + std::to_string(r.hour), r.namespace_name,
@@ -410,6 +421,7 @@ class sqlite_store final : public store {
 
   std::size_t prune_usage(std::int64_t before) override {
     std::lock_guard lock(mutex_);
+    run(*prune_usage_batches_, "prune usage batches before", std::to_string(before), before);
     run(*prune_usage_, "prune usage before", std::to_string(before), before);
     return static_cast<std::size_t>(sqlite3_changes64(db_.get()));
   }
@@ -534,6 +546,9 @@ class sqlite_store final : public store {
         "bytes_app_to_agent, bytes_agent_to_app FROM usage_hourly WHERE hour >= ?1 AND hour < ?2 "
         "ORDER BY hour, namespace_name, hc_name");
     prune_usage_ = prep("DELETE FROM usage_hourly WHERE hour < ?1");
+    prune_usage_batches_ = prep("DELETE FROM usage_batches WHERE applied < ?1");
+    record_usage_batch_ =
+        prep("INSERT INTO usage_batches(id, applied) VALUES(?1, ?2) ON CONFLICT(id) DO NOTHING");
   }
 
   std::mutex mutex_;  // one statement use at a time: prepared statements are shared state
@@ -547,7 +562,8 @@ class sqlite_store final : public store {
       delete_app_link_;
   std::unique_ptr<statement> select_setting_, upsert_setting_;
   std::unique_ptr<statement> select_revision_, raise_revision_;
-  std::unique_ptr<statement> add_usage_, select_usage_, prune_usage_;
+  std::unique_ptr<statement> add_usage_, select_usage_, prune_usage_, prune_usage_batches_,
+      record_usage_batch_;
 };
 
 }  // namespace

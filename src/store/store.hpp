@@ -74,10 +74,10 @@ struct app_link_record {
 struct usage_record {
   std::string namespace_name;
   std::string hc_name;
-  std::int64_t hour = 0;          // Unix seconds of the hour's start (a multiple of 3600)
-  double listener_seconds = 0;    // connected listeners' time in the hour, summed (connection-hours x 3600)
-  std::int64_t tunnels = 0;       // tunnels opened in the hour
-  double tunnel_seconds = 0;      // time tunnels were open in the hour, summed
+  std::int64_t hour = 0;        // Unix seconds of the hour's start (a multiple of 3600)
+  double listener_seconds = 0;  // connected listeners' time in the hour, summed (connection-hours x 3600)
+  std::int64_t tunnels = 0;     // tunnels opened in the hour
+  double tunnel_seconds = 0;    // time tunnels were open in the hour, summed
   std::int64_t bytes_app_to_agent = 0;
   std::int64_t bytes_agent_to_app = 0;
   bool operator==(const usage_record&) const = default;
@@ -134,11 +134,14 @@ class store {
   virtual void put_setting(const std::string& key, const std::string& value) = 0;
   // Usage: adds each record's amounts to its (namespace, hybrid connection, hour) row, creating
   // it, all in one transaction (several relay nodes add to the same rows). Not a catalog change:
-  // the revision stays where it is.
-  virtual void add_usage(const std::vector<usage_record>& amounts) = 0;
+  // the revision stays where it is. `batch` names this write (unique per node and write): a batch
+  // already applied is not added again, so a write retried after its COMMIT's answer was lost
+  // counts once. Batch names are kept until prune_usage passes their time.
+  virtual void add_usage(const std::string& batch, const std::vector<usage_record>& amounts) = 0;
   // The rows with from <= hour < to (Unix seconds), ordered by hour, namespace, hybrid connection.
   virtual std::vector<usage_record> usage(std::int64_t from, std::int64_t to) = 0;
-  // Deletes the rows whose hour is before `before`; how many went.
+  // Deletes the rows whose hour is before `before` (and the batch names applied before it); how
+  // many rows went.
   virtual std::size_t prune_usage(std::int64_t before) = 0;
 };
 

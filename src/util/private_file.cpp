@@ -16,10 +16,11 @@
 namespace hc::util {
 
 void ensure_private_dir(const std::string& dir) {
-  std::filesystem::path p(dir);
+  auto p = std::filesystem::path(dir).lexically_normal();
+  if (!p.has_filename() && p.has_parent_path()) p = p.parent_path();  // "/srv/hcm/" is /srv/hcm
   if (std::filesystem::is_directory(p)) return;
   if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path());
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+  if (::mkdir(p.c_str(), 0700) != 0 && errno != EEXIST)
     throw std::runtime_error("cannot create directory " + dir + ": " + std::strerror(errno));
 }
 

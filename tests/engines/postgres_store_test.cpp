@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <latch>
@@ -24,6 +25,12 @@
 
 namespace hc::store {
 namespace {
+
+// A fresh usage batch name for each write (store::add_usage counts a name once).
+std::string next_batch() {
+  static std::atomic<int> n{0};
+  return "test-batch-" + std::to_string(++n);
+}
 
 using namespace std::chrono_literals;
 using clock = std::chrono::steady_clock;
@@ -105,7 +112,7 @@ TEST_F(PostgresStore, NodesOpeningAnEmptyDatabaseTogetherAllMigrate) {
 
   stores[0]->put_namespace({"contoso", "contoso.example.com", when, when});
   for (const auto& s : stores) {
-    EXPECT_EQ(s->get_setting("schema_version"), "2");
+    EXPECT_EQ(s->get_setting("schema_version"), "3");
     EXPECT_EQ(s->load().namespaces.size(), 1u);
   }
 }
@@ -113,11 +120,12 @@ TEST_F(PostgresStore, NodesOpeningAnEmptyDatabaseTogetherAllMigrate) {
 TEST_F(PostgresStore, VersionOneDatabaseGainsUsageKeepingItsData) {
   open_postgres_store(url())->put_namespace({"contoso", "contoso.example.com", when, when});
   execute(connect().get(),
-          "DROP TABLE usage_hourly; UPDATE settings SET value = '1' WHERE key = 'schema_version'");
+          "DROP TABLE usage_batches; DROP TABLE usage_hourly; UPDATE settings SET value = '1' WHERE key = "
+          "'schema_version'");
   auto s = open_postgres_store(url());
-  EXPECT_EQ(s->get_setting("schema_version"), "2");
+  EXPECT_EQ(s->get_setting("schema_version"), "3");
   EXPECT_EQ(s->load().namespaces.size(), 1u);
-  s->add_usage({{"contoso", "db", h0, 1, 1, 1, 1, 1}});
+  s->add_usage(next_batch(), {{"contoso", "db", h0, 1, 1, 1, 1, 1}});
   EXPECT_EQ(s->usage(h0, h0 + hour), (std::vector<usage_record>{{"contoso", "db", h0, 1, 1, 1, 1, 1}}));
 }
 
@@ -138,7 +146,7 @@ TEST_F(PostgresStore, NodesAddingToTheSameUsageRowsTogetherLoseNothing) {
     threads.emplace_back([&, i] {
       start.arrive_and_wait();
       try {
-        for (int n = 0; n < adds; ++n) nodes[i]->add_usage(batches[i]);
+        for (int n = 0; n < adds; ++n) nodes[i]->add_usage(next_batch(), batches[i]);
       } catch (const std::exception& e) {
         failures[i] = e.what();
       }
@@ -159,7 +167,7 @@ TEST_F(PostgresStore, AddingUsageAnnouncesNoCatalogChange) {
   auto s = open_postgres_store(url());
   connection listener = connect();
   execute(listener.get(), "LISTEN hcrelay_catalog");
-  s->add_usage({{"contoso", "db", h0, 1, 1, 1, 1, 1}});
+  s->add_usage(next_batch(), {{"contoso", "db", h0, 1, 1, 1, 1, 1}});
   s->put_setting("data_version", "1");
 
   pollfd ready{PQsocket(listener.get()), POLLIN, 0};

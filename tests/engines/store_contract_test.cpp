@@ -5,6 +5,7 @@
 // is in store_revision_test.cpp.
 #include "store_contract.hpp"
 
+#include <atomic>
 #include <cstdint>
 #include <limits>
 #include <optional>
@@ -12,6 +13,12 @@
 
 namespace hc::store::contract {
 namespace {
+
+// A fresh usage batch name for each write (store::add_usage counts a name once).
+std::string next_batch() {
+  static std::atomic<int> n{0};
+  return "test-batch-" + std::to_string(++n);
+}
 
 INSTANTIATE_TEST_SUITE_P(Engines, StoreContract, ::testing::Values(engine::sqlite, engine::postgres),
                          [](const auto& info) {
@@ -323,11 +330,11 @@ constexpr std::int64_t above_2_32 = (std::int64_t{1} << 32) + 5;
 
 TEST_P(StoreContract, UsageAddsUpPerHybridConnectionAndHour) {
   auto s = open();  // no catalog: usage rows reference nothing
-  s->add_usage({{"contoso", "db", h0 + hour, 60, 2, 1, 1, 1},
-                {"contoso", "db", h0, 0.25, 1, 1.0 / 3, above_2_32, 7},
-                {"a-first", "zz", h0 + hour, 5, 0, 0, 0, 0},
-                {"contoso", "cache", h0, 1, 1, 1, 1, 1}});
-  s->add_usage({{"contoso", "db", h0, 1799.75, 2, 0.1, above_2_32, 3}});
+  s->add_usage(next_batch(), {{"contoso", "db", h0 + hour, 60, 2, 1, 1, 1},
+                              {"contoso", "db", h0, 0.25, 1, 1.0 / 3, above_2_32, 7},
+                              {"a-first", "zz", h0 + hour, 5, 0, 0, 0, 0},
+                              {"contoso", "cache", h0, 1, 1, 1, 1, 1}});
+  s->add_usage(next_batch(), {{"contoso", "db", h0, 1799.75, 2, 0.1, above_2_32, 3}});
 
   // Ordered by hour, then namespace, then hybrid connection; amounts summed exactly.
   const std::vector<usage_record> all = {{"contoso", "cache", h0, 1, 1, 1, 1, 1},
@@ -344,26 +351,44 @@ TEST_P(StoreContract, UsageAddsUpPerHybridConnectionAndHour) {
 TEST_P(StoreContract, UsageIsNotACatalogChange) {
   auto s = seeded();
   std::int64_t revision = s->revision();
-  s->add_usage({{"contoso", "db", h0, 1, 1, 1, 1, 1}});
-  s->add_usage({});
+  s->add_usage(next_batch(), {{"contoso", "db", h0, 1, 1, 1, 1, 1}});
+  s->add_usage(next_batch(), {});
   s->usage(0, any_hour);
   s->prune_usage(any_hour);
   EXPECT_EQ(s->revision(), revision);
   EXPECT_EQ(s->load().revision, revision);
 }
 
+// A write retried under its own name after its COMMIT landed (the answer lost) counts once; another
+// batch with the same rows counts again; the names go with prune_usage.
+TEST_P(StoreContract, AUsageBatchCountsOnceUnderItsName) {
+  auto s = open();
+  const std::vector<usage_record> rows{{"contoso", "db", h0, 1.5, 2, 3.5, 100, 7}};
+  s->add_usage("node-a-1", rows);
+  s->add_usage("node-a-1", rows);
+  EXPECT_EQ(s->usage(h0, h0 + hour), rows) << "a batch retried under its name was counted twice";
+  s->add_usage("node-b-1", rows);
+  auto twice = s->usage(h0, h0 + hour);
+  ASSERT_EQ(twice.size(), 1u);
+  EXPECT_EQ(twice[0].tunnels, 4);
+  EXPECT_EQ(twice[0].bytes_app_to_agent, 200);
+  s->prune_usage(std::numeric_limits<std::int64_t>::max());
+  s->add_usage("node-a-1", rows);  // the name was pruned with the rows: a new batch now
+  EXPECT_EQ(s->usage(h0, h0 + hour), rows);
+}
+
 TEST_P(StoreContract, EmptyUsageAddsNothing) {
   auto s = open();
-  s->add_usage({});
+  s->add_usage(next_batch(), {});
   EXPECT_TRUE(s->usage(0, any_hour).empty());
 }
 
 TEST_P(StoreContract, PruneDeletesOnlyUsageBeforeTheBound) {
   auto s = open();
-  s->add_usage({{"contoso", "db", h0 - hour, 1, 1, 1, 1, 1},
-                {"contoso", "db", h0, 2, 2, 2, 2, 2},
-                {"fabrikam", "api", h0 - hour, 3, 3, 3, 3, 3},
-                {"fabrikam", "api", h0 + hour, 4, 4, 4, 4, 4}});
+  s->add_usage(next_batch(), {{"contoso", "db", h0 - hour, 1, 1, 1, 1, 1},
+                              {"contoso", "db", h0, 2, 2, 2, 2, 2},
+                              {"fabrikam", "api", h0 - hour, 3, 3, 3, 3, 3},
+                              {"fabrikam", "api", h0 + hour, 4, 4, 4, 4, 4}});
   EXPECT_EQ(s->prune_usage(h0), 2u);
   EXPECT_EQ(s->usage(0, any_hour),
             (std::vector<usage_record>{{"contoso", "db", h0, 2, 2, 2, 2, 2},
@@ -372,11 +397,11 @@ TEST_P(StoreContract, PruneDeletesOnlyUsageBeforeTheBound) {
 }
 
 TEST_P(StoreContract, UsageSurvivesReopening) {
-  { open()->add_usage({{"contoso", "db", h0, 0.5, 1, 2.5, above_2_32, 1}}); }
+  { open()->add_usage(next_batch(), {{"contoso", "db", h0, 0.5, 1, 2.5, above_2_32, 1}}); }
   auto s = open();
   EXPECT_EQ(s->usage(h0, h0 + hour),
             (std::vector<usage_record>{{"contoso", "db", h0, 0.5, 1, 2.5, above_2_32, 1}}));
-  s->add_usage({{"contoso", "db", h0, 0.5, 1, 2.5, 1, 1}});
+  s->add_usage(next_batch(), {{"contoso", "db", h0, 0.5, 1, 2.5, 1, 1}});
   EXPECT_EQ(s->usage(h0, h0 + hour),
             (std::vector<usage_record>{{"contoso", "db", h0, 1, 2, 5, above_2_32 + 1, 2}}));
 }
@@ -385,7 +410,7 @@ TEST_P(StoreContract, DeletingFromTheCatalogKeepsUsage) {
   auto s = seeded();
   const std::vector<usage_record> rows = {{"contoso", "cache", h0, 1, 1, 1, 1, 1},
                                           {"contoso", "db", h0, 2, 2, 2, 2, 2}};
-  s->add_usage(rows);
+  s->add_usage(next_batch(), rows);
   s->delete_hybrid_connection("contoso", "db");
   EXPECT_EQ(s->usage(0, any_hour), rows);
   s->delete_namespace("contoso");

@@ -210,6 +210,21 @@ TEST_F(hcm_login_test, AnAppKeySeesAndFetchesOnlyWhatItsAppUses) {
   EXPECT_NE(own.output.find("added localhost/shared (endpoint localhost:7000, pinned)"), std::string::npos)
       << own.output;
   EXPECT_NE(stored_string(h, "shared").find("SharedAccessKeyName=defaultListener;"), std::string::npos);
+
+  // Once another app uses it too, the app's key no longer gets its listener string: a listener
+  // of app web's would take a share of app other's connections.
+  sync([&]() -> task<int> {
+    co_await api_ok(relay(), "PUT", "/apps/other/hybridConnections/localhost/shared");
+    auto shared = co_await api_call(relay(), "POST", "/apps/web/connections/localhost/shared/listKeys", {},
+                                    app_token("web", key));
+    EXPECT_EQ(shared.status, 403) << shared.body;
+    EXPECT_NE(shared.body.find("shared with app 'other'"), std::string::npos) << shared.body;
+    EXPECT_EQ(shared.body.find("SharedAccessKey="), std::string::npos) << shared.body;
+    co_return 0;
+  }());
+  auto refused = h.cli("add --pick localhost/shared");
+  EXPECT_EQ(refused.rc, 1) << refused.output;
+  EXPECT_NE(refused.output.find("relay refused (403)"), std::string::npos) << refused.output;
 }
 
 }  // namespace

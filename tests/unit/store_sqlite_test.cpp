@@ -10,6 +10,7 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <random>
@@ -17,6 +18,12 @@
 
 namespace hc::store {
 namespace {
+
+// A fresh usage batch name for each write (store::add_usage counts a name once).
+std::string next_batch() {
+  static std::atomic<int> n{0};
+  return "test-batch-" + std::to_string(++n);
+}
 
 namespace fs = std::filesystem;
 constexpr const char* when = "2026-11-29T09:00:00Z";
@@ -57,7 +64,7 @@ TEST_F(SqliteStoreTest, HybridConnectionInUnknownNamespaceThrowsNamingIt) {
 TEST_F(SqliteStoreTest, SchemaVersionIsFour) {
   auto s = open_sqlite_store(path_);
   // 2 added App Service plans and apps, 3 the catalog revision, 4 the usage rows.
-  EXPECT_EQ(s->get_setting("schema_version"), "4");
+  EXPECT_EQ(s->get_setting("schema_version"), "5");
 }
 
 TEST_F(SqliteStoreTest, FileIsCreatedWithMode0600) {
@@ -114,10 +121,11 @@ TEST_F(SqliteStoreTest, VersionOneDatabaseMigratesKeepingItsData) {
   { open_sqlite_store(path_)->put_namespace({"contoso", "contoso.example.com", when, when}); }
   // Pretend the file was written by a release that knew only schema version 1.
   rewrite(
-      "DROP TABLE usage_hourly; DROP TABLE catalog_revision; DROP TABLE app_links; DROP TABLE apps; "
+      "DROP TABLE usage_batches; DROP TABLE usage_hourly; DROP TABLE catalog_revision; DROP TABLE app_links; "
+      "DROP TABLE apps; "
       "DROP TABLE plans; UPDATE settings SET value = '1' WHERE key = 'schema_version'");
   auto s = open_sqlite_store(path_);
-  EXPECT_EQ(s->get_setting("schema_version"), "4");
+  EXPECT_EQ(s->get_setting("schema_version"), "5");
   s->put_plan({"p1", "Free", when, when});
   auto snap = s->load();
   EXPECT_EQ(snap.namespaces.size(), 1u);
@@ -127,7 +135,7 @@ TEST_F(SqliteStoreTest, VersionOneDatabaseMigratesKeepingItsData) {
 TEST_F(SqliteStoreTest, VersionTwoDatabaseGainsTheRevision) {
   { open_sqlite_store(path_)->put_namespace({"contoso", "contoso.example.com", when, when}); }
   rewrite(
-      "DROP TABLE usage_hourly; DROP TABLE catalog_revision; "
+      "DROP TABLE usage_batches; DROP TABLE usage_hourly; DROP TABLE catalog_revision; "
       "UPDATE settings SET value = '2' WHERE key = 'schema_version'");
   auto s = open_sqlite_store(path_);
   EXPECT_EQ(s->revision(), 0);
@@ -138,12 +146,14 @@ TEST_F(SqliteStoreTest, VersionTwoDatabaseGainsTheRevision) {
 
 TEST_F(SqliteStoreTest, VersionThreeDatabaseGainsUsageKeepingItsData) {
   { open_sqlite_store(path_)->put_namespace({"contoso", "contoso.example.com", when, when}); }
-  rewrite("DROP TABLE usage_hourly; UPDATE settings SET value = '3' WHERE key = 'schema_version'");
+  rewrite(
+      "DROP TABLE usage_batches; DROP TABLE usage_hourly; UPDATE settings SET value = '3' WHERE key = "
+      "'schema_version'");
   auto s = open_sqlite_store(path_);
-  EXPECT_EQ(s->get_setting("schema_version"), "4");
+  EXPECT_EQ(s->get_setting("schema_version"), "5");
   EXPECT_EQ(s->load().namespaces.size(), 1u);
   constexpr std::int64_t hour = 1764406800;  // 2025-11-29T09:00:00Z
-  s->add_usage({{"contoso", "db", hour, 1, 1, 1, 1, 1}});
+  s->add_usage(next_batch(), {{"contoso", "db", hour, 1, 1, 1, 1, 1}});
   EXPECT_EQ(s->usage(hour, hour + 3600), (std::vector<usage_record>{{"contoso", "db", hour, 1, 1, 1, 1, 1}}));
 }
 

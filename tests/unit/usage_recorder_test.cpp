@@ -1,6 +1,6 @@
 // Unit tests for relay/usage_recorder with an injected clock: intervals split exactly at hour
 // boundaries, bytes counted in the hour they are seen in and once, tunnels counted in the hour
-// they open, what a failed write gave back added to what came since, a moved presence counted once.
+// they open, a moved presence counted once.
 #include "relay/usage_recorder.hpp"
 
 #include <gtest/gtest.h>
@@ -81,16 +81,6 @@ TEST_F(UsageRecorder, ATunnelLongerThanAnHourFillsTheHoursBetween) {
   EXPECT_DOUBLE_EQ(rows[H + 3600].tunnel_seconds, 3600);
   EXPECT_DOUBLE_EQ(rows[H + 7200].tunnel_seconds, 3600);
   EXPECT_DOUBLE_EQ(rows[H + 10800].tunnel_seconds, 60);
-}
-
-TEST_F(UsageRecorder, WhatAFailedWriteGaveBackIsAddedToWhatCameSince) {
-  auto one = recorder.tunnel("ns", "db", std::make_shared<net::tunnel_counters>());
-  auto unsaved = recorder.drain();
-  ASSERT_EQ(unsaved.size(), 1u);
-  auto two = recorder.tunnel("ns", "db", std::make_shared<net::tunnel_counters>());
-  recorder.restore(unsaved);
-  auto rows = drained();
-  EXPECT_EQ(rows[H].tunnels, 2);
 }
 
 TEST_F(UsageRecorder, HybridConnectionsAndNamespacesStayApart) {

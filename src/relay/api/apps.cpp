@@ -253,20 +253,39 @@ net::task<std::string> app_connections(api_call& call) {
 }
 
 // hcm add --pick with an app key: the gateway connection string of a hybrid connection the app
-// uses (App Service shows it to whoever manages the app), of no other.
+// uses (App Service shows it to whoever manages the app), of no other, and only when no other app
+// uses it: a listener takes a share of every sender's connections, so the key of app A's host must
+// not let it listen for app B (a namespace administrator hands out shared ones). Only a rule with
+// exactly the Listen right is handed out.
 net::task<std::string> app_gateway_string(api_call& call) {
   auto details = link_details(call, call.param("app"));
   if (!details) co_return error_response(details.error());
-  const auto* gateway = details->if_contains("gatewayConnectionString");
-  if (!gateway)
+  hc_ref wanted{call.param("ns"), call.param("name")};
+  auto state = call.ctx.apps.current();
+  for (const auto* other : state->apps_using(wanted))
+    if (!proto::iequals(other->record.name, call.param("app")))
+      co_return error_response(proto::error::forbidden(
+          "hybrid connection " + wanted.to_string() + " is shared with app '" + other->record.name +
+          "': an app's key gets only the listener string of a hybrid connection no other app uses; ask a "
+          "namespace administrator for it (hcm login --key-name RULE, or hcctl hc connection-string)"));
+  auto ns = call.ctx.entities.by_name(wanted.namespace_name);
+  const store::rule_record* listener = nullptr;
+  if (auto it = ns ? ns->hybrid_connections.find(proto::to_lower(wanted.name))
+                   : decltype(ns->hybrid_connections.end()){};
+      ns && it != ns->hybrid_connections.end())
+    for (const auto& r : it->second->rules)
+      if (r.record.name == "defaultListener" && r.record.rights == unsigned(proto::rights::listen))
+        listener = &r.record;
+  if (!listener)
     co_return error_response(proto::error::not_found(
-        "hybrid connection " + call.param("ns") + "/" + call.param("name") +
-        " has no defaultListener rule to hand out; a namespace administrator can give hcm its listener "
-        "connection string (hcctl hc connection-string NAME --rule RULE)"));
-  co_return json_response(200, json::object{{"namespace", details->at("namespace")},
-                                            {"name", details->at("name")},
-                                            {"keyName", "defaultListener"},
-                                            {"gatewayConnectionString", *gateway}});
+        "hybrid connection " + wanted.to_string() +
+        " has no defaultListener rule with only the Listen right to hand out; a namespace administrator can "
+        "give hcm its listener connection string (hcctl hc connection-string NAME --rule RULE)"));
+  co_return json_response(
+      200, json::object{{"namespace", details->at("namespace")},
+                        {"name", details->at("name")},
+                        {"keyName", listener->name},
+                        {"gatewayConnectionString", connection_string_for(call.ctx, *ns, *listener, false)}});
 }
 
 }  // namespace
