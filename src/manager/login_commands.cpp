@@ -130,6 +130,7 @@ int cmd_logout(const login_context& c) {
   return util::exit_code::ok;
 }
 
+// Names and texts from the relay are printed through proto::printable: no terminal escapes.
 int cmd_pick(const login_context& c, const std::vector<std::string>& picks, endpoint_policy policy) {
   auto login = stored_login(c);
   auto tls = relay_tls(c);
@@ -137,7 +138,6 @@ int cmd_pick(const login_context& c, const std::vector<std::string>& picks, endp
   if (!list.error.empty()) throw util::command_failure(proto::printable(list.error));
   if (list.connections.empty())
     throw util::not_found_error(login.credential() + " sees no hybrid connection on " + login.relay);
-  // Names and texts from the relay are printed through proto::printable: no terminal escapes.
   std::vector<std::size_t> chosen;
   for (const auto& wanted : picks) {
     auto it = std::ranges::find(list.connections, wanted, &pickable_connection::key);
@@ -160,18 +160,8 @@ int cmd_pick(const login_context& c, const std::vector<std::string>& picks, endp
   int failures = 0;
   for (auto i : chosen) {
     const auto& hc = list.connections[i];
-    auto fetched = net::run_sync(fetch_listener_string(login, tls, c.plaintext_allowed, hc));
-    if (fetched.error.empty())
-      fetched.error = replaces_another_relay(c.config_dir, fetched.connection_string);
-    if (!fetched.error.empty()) {
-      std::cerr << "hcm: not added: " << proto::printable(hc.key()) << ": " << proto::printable(fetched.error)
-                << "\n";
-      ++failures;
-      continue;
-    }
-    auto added = net::run_sync(
-        add_connection(c.config_dir, fetched.connection_string, tls, login.plaintext(), policy));
-    for (auto& w : added.warnings) std::cerr << "hcm: warning: " << w << "\n";
+    auto added = net::run_sync(add_picked(c.config_dir, login, tls, c.plaintext_allowed, hc, policy));
+    for (auto& w : added.warnings) std::cerr << "hcm: warning: " << proto::printable(w) << "\n";
     if (!added.ok) {
       std::cerr << "hcm: not added: " << proto::printable(hc.key()) << ": " << proto::printable(added.error)
                 << "\n";

@@ -30,6 +30,11 @@ std::int64_t number(const json::value& v, std::string_view key) {
   return field && field->is_number() ? field->to_number<std::int64_t>() : 0;
 }
 
+struct fetched_string {
+  std::string connection_string;  // the listener connection string (holds a key)
+  std::string error;
+};
+
 // A hostile relay cannot make hcm hold or walk an endless list.
 constexpr std::size_t max_namespaces = 1000;
 constexpr std::size_t max_connections = 10000;
@@ -192,6 +197,8 @@ net::task<pick_list> list_pickable(const relay_login& login, net::tls_context tl
   co_return list;
 }
 
+namespace {
+
 net::task<fetched_string> fetch_listener_string(const relay_login& login, net::tls_context tls,
                                                 bool plaintext_allowed, const pickable_connection& hc) {
   auto target = target_of(login, std::move(tls), plaintext_allowed);
@@ -236,6 +243,21 @@ std::string replaces_another_relay(const std::string& config_dir, const std::str
              e.ns + " " + e.name + ") to take it from " + cs->authority();
   }
   return {};
+}
+
+}  // namespace
+
+net::task<add_result> add_picked(std::string config_dir, relay_login login, net::tls_context tls,
+                                 bool plaintext_allowed, pickable_connection hc, endpoint_policy policy) {
+  auto fetched = co_await fetch_listener_string(login, tls, plaintext_allowed, hc);
+  if (fetched.error.empty()) fetched.error = replaces_another_relay(config_dir, fetched.connection_string);
+  if (!fetched.error.empty()) {
+    add_result refused;
+    refused.error = fetched.error;
+    co_return refused;
+  }
+  auto added = co_await add_connection(config_dir, fetched.connection_string, tls, login.plaintext(), policy);
+  co_return added;
 }
 
 }  // namespace hc::manager

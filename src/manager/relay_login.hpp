@@ -5,6 +5,7 @@
 // their endpoints and listener counts; and the listener connection string of a chosen one, which
 // add_connection then checks and stores like a pasted one. The key is never in a message.
 #pragma once
+#include "manager/add_connection.hpp"
 #include "net/tls.hpp"
 #include "net/types.hpp"
 
@@ -49,17 +50,12 @@ struct pick_list {
 // (--insecure-plaintext). Runs on the caller's executor.
 net::task<pick_list> list_pickable(const relay_login& login, net::tls_context tls, bool plaintext_allowed);
 
-struct fetched_string {
-  std::string connection_string;  // the listener connection string (holds a key)
-  std::string error;
-};
-// The listener connection string of one of them: its defaultListener rule, else another rule with
-// exactly the Listen right. The string must name the picked hybrid connection at its namespace's
-// host on the relay's port (a relay cannot slip in another host or name).
-net::task<fetched_string> fetch_listener_string(const relay_login& login, net::tls_context tls,
-                                                bool plaintext_allowed, const pickable_connection& hc);
-// "" when `connection_string` may be stored; else why not: an entry of the same namespace and name
-// that talks to another relay would be replaced.
-std::string replaces_another_relay(const std::string& config_dir, const std::string& connection_string);
+// Adds one of them as `hcm add` adds a pasted string (add_connection): its listener connection
+// string is fetched (its defaultListener rule, else another with exactly the Listen right) and
+// must name the picked hybrid connection at its namespace's host on the relay's port (a relay
+// cannot slip in another host or name); an entry of the same namespace and name from another relay
+// is never replaced. The one path of `hcm add --pick` and the web UI's Select.
+net::task<add_result> add_picked(std::string config_dir, relay_login login, net::tls_context tls,
+                                 bool plaintext_allowed, pickable_connection hc, endpoint_policy policy = {});
 
 }  // namespace hc::manager

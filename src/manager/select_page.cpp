@@ -102,13 +102,7 @@ net::task<ui_page> add_selected(std::string config_dir, net::tls_context tls, bo
       body += error_div("Not added " + wanted + ": " + login->credential() + " may not see it.");
       continue;
     }
-    auto fetched = co_await fetch_listener_string(*login, tls, plaintext_allowed, *it);
-    if (fetched.error.empty()) fetched.error = replaces_another_relay(config_dir, fetched.connection_string);
-    if (!fetched.error.empty()) {
-      body += error_div("Not added " + wanted + ": " + fetched.error);
-      continue;
-    }
-    auto added = co_await add_connection(config_dir, fetched.connection_string, tls, login->plaintext());
+    auto added = co_await add_picked(config_dir, *login, tls, plaintext_allowed, *it);
     if (!added.ok) {
       body += error_div("Not added " + wanted + ": " + added.error);
       continue;
